@@ -1,0 +1,12 @@
+//! daemontools-rs: a drop-in reimplementation of daemontools 0.76.
+//!
+//! | program | module |
+//! |---|---|
+//! | `multilog` | [`multilog`] |
+//!
+//! Every program is a thin binary in `src/bin/` calling a `main()` here.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod error;
+pub mod sys;
+pub mod tai64;

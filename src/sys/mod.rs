@@ -1,0 +1,5 @@
+//! The thin system-call layer: everything that needs `unsafe` or raw
+//! descriptors lives below here, each block with a `// SAFETY:` line.
+//!
+//! Safe wrappers come from `rustix`; `libc` is used only where rustix has no
+//! process-wide equivalent (account lookup, `setgroups`, resource limits).
