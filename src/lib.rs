@@ -8,5 +8,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod error;
+pub mod multilog;
 pub mod sys;
 pub mod tai64;

@@ -3,3 +3,5 @@
 //!
 //! Safe wrappers come from `rustix`; `libc` is used only where rustix has no
 //! process-wide equivalent (account lookup, `setgroups`, resource limits).
+
+pub mod processor;
