@@ -106,7 +106,8 @@ fn stdin_ready() -> bool {
     matches!(rustix::event::poll(&mut fds, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(n) if n > 0)
 }
 
-/// Block until stdin is readable or a signal arrives; true if stdin is.
+/// Block until stdin is readable or a signal arrives; true if stdin is
+/// readable and no signal came (signals are handled before reading more).
 fn wait_input(signals: &Signals) -> bool {
     let stdin = rustix::stdio::stdin();
     let mut fds = [
@@ -117,6 +118,7 @@ fn wait_input(signals: &Signals) -> bool {
         Ok(_) => {
             if !fds[1].revents().is_empty() {
                 signals.drain();
+                return false;
             }
             !fds[0].revents().is_empty()
         }
