@@ -9,11 +9,17 @@
 //! without the owner-x bit, archived as `.u` at the next start.
 //!
 //! Differences from daemontools:
-//! * Finishing a rotated file (fsync, chmod 0744, link to `@….s`, retention,
-//!   processor) runs on a per-directory background thread while input keeps
-//!   flowing into the new `current`. The next rotation, SIGALRM and exit wait
-//!   for it, so at most one `previous` exists, and a crash before it is
-//!   durable still leaves it (mode 0644) to be archived as `.u`.
+//! * Without a processor, a full `current` is renamed at once to
+//!   `@<tai64n>.u` (the name daemontools gives a file that may be incomplete)
+//!   and finished on a per-directory background thread: fsync, chmod 0744,
+//!   rename to `@<tai64n>.s`, retention. Input keeps flowing into the new
+//!   `current` meanwhile; several rotated files (at most [`MAX_IN_FLIGHT`])
+//!   may wait, and their fsyncs run concurrently so the file system commits
+//!   them together. A crash at any point leaves a consistent directory: a
+//!   file is named `.s` only once it is on disk. Exit waits for all of them.
+//! * With a processor the daemontools protocol (`previous`, `processed`,
+//!   `state`, `newstate`) is kept exactly; the processor runs on the
+//!   background thread, and the next rotation waits for it.
 //! * The directory itself is fsynced after each rotation and recovery, so a
 //!   finished `@….s` survives power loss.
 //! * `lock` is also locked with an `fcntl` record lock, so `s6-log` cannot
@@ -30,7 +36,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use memchr::memchr;
 use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
@@ -44,6 +50,8 @@ use crate::tai64::Tai64N;
 pub const ROTATE_SLACK: u64 = 2000;
 /// Size of the per-directory output buffer.
 pub const OUTBUF: usize = 256 * 1024;
+/// Rotated files that may wait for their fsync before input is held up.
+pub const MAX_IN_FLIGHT: usize = 8;
 
 const APPEND: OFlags = OFlags::WRONLY
     .union(OFlags::APPEND)
@@ -75,10 +83,18 @@ struct Shared {
     last_stamp: Mutex<Tai64N>,
 }
 
+/// A rotated file for the finishing thread.
+enum Job {
+    /// `current` renamed to the `.u` name; fsync it and make it `.s`.
+    Archive { file: File, name: String },
+    /// `current` renamed to `previous`; run the daemontools finish path.
+    Previous(File),
+}
+
 struct Worker {
-    jobs: Sender<File>,
+    jobs: Sender<Job>,
     done: Receiver<()>,
-    busy: bool,
+    pending: usize,
 }
 
 /// An open log directory.
@@ -245,30 +261,54 @@ impl LogDir {
         }
     }
 
-    /// Wait until the previous rotated file is finished.
+    /// Wait until every rotated file is finished.
     fn wait(&mut self) {
         if let Some(w) = &mut self.worker {
-            if w.busy {
-                let _ = w.done.recv();
-                w.busy = false;
+            while w.pending > 0 {
+                if w.done.recv().is_err() {
+                    break;
+                }
+                w.pending -= 1;
             }
         }
     }
 
-    /// `fullcurrent`: move `current` to `previous`, open a new `current`,
-    /// and have `previous` finished (in the background when possible).
+    /// `fullcurrent`: move `current` aside, open a new `current`, and have
+    /// the old one finished (in the background when possible).
     fn rotate(&mut self) {
-        self.wait();
+        let job = if self.sh.processor.is_some() {
+            self.wait();
+            let sh = &self.sh;
+            let name = &sh.name;
+            retry(
+                || format!("unable to rename current to previous in directory {name}"),
+                || {
+                    rx(rustix::fs::renameat(
+                        &sh.dirfd, "current", &sh.dirfd, "previous",
+                    ))
+                },
+            );
+            None
+        } else {
+            let sh = &self.sh;
+            let name = &sh.name;
+            let mut target = sh.next_name(b'u');
+            loop {
+                match rename_noreplace(&sh.dirfd, "current", &target) {
+                    Ok(()) => break,
+                    Err(e) => {
+                        complain(
+                            &format!("unable to rename current to {target} in directory {name}"),
+                            &e,
+                        );
+                        target = sh.next_name(b'u');
+                    }
+                }
+            }
+            Some(target)
+        };
         let sh = &self.sh;
         let name = &sh.name;
-        retry(
-            || format!("unable to rename current to previous in directory {name}"),
-            || {
-                rx(rustix::fs::renameat(
-                    &sh.dirfd, "current", &sh.dirfd, "previous",
-                ))
-            },
-        );
         let new = retry(
             || format!("unable to create {name}/current"),
             || {
@@ -286,18 +326,22 @@ impl LogDir {
         );
         let old = std::mem::replace(&mut self.current, File::from(new));
         self.bytes = 0;
+        let job = match job {
+            Some(name) => Job::Archive { file: old, name },
+            None => Job::Previous(old),
+        };
         if self.worker.is_none() {
             self.worker = spawn_worker(&self.sh);
         }
         match &mut self.worker {
-            Some(w) => match w.jobs.send(old) {
-                Ok(()) => w.busy = true,
+            Some(w) => match w.jobs.send(job) {
+                Ok(()) => w.pending += 1,
                 Err(e) => {
                     self.worker = None;
-                    self.sh.finish_previous(e.into_inner());
+                    self.sh.finish_batch(vec![e.into_inner()]);
                 }
             },
-            None => self.sh.finish_previous(old),
+            None => self.sh.finish_batch(vec![job]),
         }
     }
 
@@ -324,16 +368,26 @@ impl LogDir {
 }
 
 fn spawn_worker(sh: &Arc<Shared>) -> Option<Worker> {
-    let (jobs, rx_jobs) = bounded::<File>(1);
-    let (tx_done, done) = bounded::<()>(1);
+    let (jobs, rx_jobs) = bounded::<Job>(MAX_IN_FLIGHT);
+    let (tx_done, done) = unbounded::<()>();
     let sh = Arc::clone(sh);
     std::thread::Builder::new()
         .name("finish".into())
         .spawn(move || {
-            for prev in rx_jobs {
-                sh.finish_previous(prev);
-                if tx_done.send(()).is_err() {
-                    break;
+            while let Ok(job) = rx_jobs.recv() {
+                let mut batch = vec![job];
+                while batch.len() < MAX_IN_FLIGHT {
+                    match rx_jobs.try_recv() {
+                        Ok(j) => batch.push(j),
+                        Err(_) => break,
+                    }
+                }
+                let n = batch.len();
+                sh.finish_batch(batch);
+                for _ in 0..n {
+                    if tx_done.send(()).is_err() {
+                        return;
+                    }
                 }
             }
         })
@@ -341,8 +395,18 @@ fn spawn_worker(sh: &Arc<Shared>) -> Option<Worker> {
     Some(Worker {
         jobs,
         done,
-        busy: false,
+        pending: 0,
     })
+}
+
+/// `renameat2(RENAME_NOREPLACE)`, falling back to `renameat` where the file
+/// system does not support it.
+fn rename_noreplace(d: &OwnedFd, from: &str, to: &str) -> io::Result<()> {
+    match rustix::fs::renameat_with(d, from, d, to, rustix::fs::RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(Errno::INVAL | Errno::NOSYS) => rx(rustix::fs::renameat(d, from, d, to)),
+        Err(e) => Err(io_err(e)),
+    }
 }
 
 impl Shared {
@@ -380,24 +444,78 @@ impl Shared {
         Ok(File::from(cur))
     }
 
-    /// The tail of `fullcurrent` for one rotated file: make it durable, mark
-    /// it complete, then archive it directly or through the processor.
-    fn finish_previous(&self, prev: File) {
+    /// Finish rotated files in order. Their fsyncs run concurrently, so
+    /// the file system can commit them together.
+    fn finish_batch(&self, batch: Vec<Job>) {
         let name = &self.name;
-        retry(
-            || format!("unable to write {name}/current to disk"),
-            || prev.sync_all(),
-        );
-        retry(
-            || format!("unable to set mode of {name}/previous"),
-            || rx(rustix::fs::fchmod(&prev, Mode::from_raw_mode(0o744))),
-        );
-        drop(prev);
-        match &self.processor {
-            None => self.finish("previous", b's'),
-            Some(p) => self.process(p),
+        let sync = |f: &File| {
+            retry(
+                || format!("unable to write {name}/current to disk"),
+                || f.sync_all(),
+            );
+        };
+        let files: Vec<&File> = batch
+            .iter()
+            .map(|j| match j {
+                Job::Archive { file, .. } | Job::Previous(file) => file,
+            })
+            .collect();
+        if let [only] = files[..] {
+            sync(only);
+        } else {
+            std::thread::scope(|s| {
+                for f in &files[1..] {
+                    if std::thread::Builder::new()
+                        .spawn_scoped(s, || sync(f))
+                        .is_err()
+                    {
+                        sync(f);
+                    }
+                }
+                sync(files[0]);
+            });
+        }
+        for job in batch {
+            match job {
+                Job::Archive { file, name: target } => self.finish_archive(&file, &target),
+                Job::Previous(file) => {
+                    retry(
+                        || format!("unable to set mode of {name}/previous"),
+                        || rx(rustix::fs::fchmod(&file, Mode::from_raw_mode(0o744))),
+                    );
+                    drop(file);
+                    match &self.processor {
+                        None => self.finish("previous", b's'),
+                        Some(p) => self.process(p),
+                    }
+                }
+            }
         }
         self.sync_dir();
+    }
+
+    /// A durable rotated file: mark it complete (0744) and rename its `.u`
+    /// name to `.s`, then trim. A file already trimmed away is skipped.
+    fn finish_archive(&self, file: &File, target: &str) {
+        let name = &self.name;
+        retry(
+            || format!("unable to set mode of {name}/{target}"),
+            || rx(rustix::fs::fchmod(file, Mode::from_raw_mode(0o744))),
+        );
+        let stem = &target[..target.len() - 1];
+        let mut done = format!("{stem}s");
+        loop {
+            match rename_noreplace(&self.dirfd, target, &done) {
+                Ok(()) => break,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => done = self.next_name(b's'),
+                Err(e) => complain(
+                    &format!("unable to rename {target} to {done} in directory {name}"),
+                    &e,
+                ),
+            }
+        }
+        while !self.filesfit() {}
     }
 
     /// fsync the directory so renames, links and unlinks are durable.

@@ -158,10 +158,143 @@ fn doit(engine: &mut Engine, signals: &Signals) {
             Err(Errno::INTR | Errno::AGAIN) => continue,
             Err(_) => break,
         };
-        let end = held + n;
-        let consumed = engine.process(&inbuf[..end], held);
-        inbuf.copy_within(consumed..end, 0);
-        held = end - consumed;
+        held = absorb(engine, &mut inbuf, held, n);
     }
     engine.eof(&inbuf[..held]);
+}
+
+/// Process `n` bytes just read into `inbuf[held..]` after the `held` bytes
+/// of an incomplete line; move what is still incomplete to the front and
+/// return its length (always under 1000 bytes).
+pub fn absorb(engine: &mut Engine, inbuf: &mut [u8], held: usize, n: usize) -> usize {
+    let end = held + n;
+    let consumed = engine.process(&inbuf[..end], held);
+    inbuf.copy_within(consumed..end, 0);
+    end - consumed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::ffi::OsString;
+
+    /// Run a script in-process over `input` delivered in `chunks`-sized reads.
+    fn run_chunked(args: &[&str], input: &[u8], chunks: &[usize]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let startfd: OwnedFd = rustix::fs::open(
+            dir.path(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap();
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let mut engine = Engine::start(&Script::parse(&args), &startfd).unwrap();
+        let mut inbuf = vec![0u8; INBUF];
+        let mut held = 0;
+        let mut rest = input;
+        let mut i = 0;
+        while !rest.is_empty() {
+            let want = chunks[i % chunks.len()]
+                .clamp(1, INBUF - held)
+                .min(rest.len());
+            inbuf[held..held + want].copy_from_slice(&rest[..want]);
+            held = absorb(&mut engine, &mut inbuf, held, want);
+            rest = &rest[want..];
+            i += 1;
+        }
+        engine.eof(&inbuf[..held]);
+        engine.quit();
+        dir
+    }
+
+    /// `@*` files in name order, then `current`, concatenated.
+    fn logged(dir: &std::path::Path) -> (Vec<u8>, Vec<usize>) {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with('@'))
+            .collect();
+        names.sort();
+        names.push("current".into());
+        let mut all = Vec::new();
+        let mut sizes = Vec::new();
+        for n in names {
+            let b = std::fs::read(dir.join(n)).unwrap();
+            sizes.push(b.len());
+            all.extend(b);
+        }
+        (all, sizes)
+    }
+
+    /// Input made of short lines, long lines and arbitrary bytes.
+    fn input() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                3 => proptest::collection::vec(any::<u8>(), 0..120),
+                1 => (0usize..3000, any::<u8>()).prop_map(|(n, b)| vec![b; n]),
+                1 => Just(b"ERROR here\n".to_vec()),
+            ],
+            0..40,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    /// What daemontools would log: every line, each ending in a newline.
+    fn with_final_newline(input: &[u8]) -> Vec<u8> {
+        let mut v = input.to_vec();
+        if v.last().is_some_and(|&c| c != b'\n') {
+            v.push(b'\n');
+        }
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn any_chunking_and_size_logs_input_exactly(
+            input in input(),
+            chunks in proptest::collection::vec(1usize..5000, 1..6),
+            size in 4096u64..12000,
+        ) {
+            let dir = run_chunked(&[&format!("s{size}"), "n1000", "./d"], &input, &chunks);
+            let (all, sizes) = logged(&dir.path().join("d"));
+            prop_assert_eq!(all, with_final_newline(&input));
+            for s in sizes {
+                prop_assert!(s as u64 <= size);
+            }
+        }
+
+        #[test]
+        fn selection_is_independent_of_chunking(
+            input in input(),
+            chunks in proptest::collection::vec(1usize..3000, 1..6),
+        ) {
+            let script = ["-*", "+*ERROR*", "./a", "+*", "-*\0*", "./b", "=st"];
+            let one = run_chunked(&script, &input, &[INBUF]);
+            let many = run_chunked(&script, &input, &chunks);
+            for d in ["a", "b"] {
+                prop_assert_eq!(logged(&one.path().join(d)).0, logged(&many.path().join(d)).0);
+            }
+            prop_assert_eq!(
+                std::fs::read(one.path().join("st")).unwrap(),
+                std::fs::read(many.path().join("st")).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn selected_lines_match_a_line_by_line_oracle() {
+        let input = b"ERROR a\nok\nERRORS\nxERROR\n\nERROR\nend-ERROR-no-newline";
+        let dir = run_chunked(&["-*", "+ERROR*", "./a"], input, &[3]);
+        let (all, _) = logged(&dir.path().join("a"));
+        let want: Vec<u8> = with_final_newline(input)
+            .split_inclusive(|&c| c == b'\n')
+            .filter(|l| l.starts_with(b"ERROR"))
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(all, want);
+    }
 }
