@@ -3,11 +3,15 @@
 //! | program | module |
 //! |---|---|
 //! | `multilog` | [`multilog`] |
+//! | `tai64n` | [`filters::tai64n`] |
+//! | `tai64nlocal` | [`filters::tai64nlocal`] |
+//! | `tai64nfrac` | [`filters::tai64nfrac`] |
 //!
 //! Every program is a thin binary in `src/bin/` calling a `main()` here.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod error;
 pub mod multilog;
+pub mod filters;
 pub mod sys;
 pub mod tai64;
