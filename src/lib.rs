@@ -11,7 +11,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod error;
-pub mod multilog;
 pub mod filters;
+pub mod multilog;
 pub mod sys;
 pub mod tai64;
