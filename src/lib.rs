@@ -3,10 +3,12 @@
 //! | program | module |
 //! |---|---|
 //! | `multilog` | [`multilog`] |
+//! | `supervise` `svscan` `svc` `svstat` `svok` `readproctitle` | [`supervise`] |
 //!
 //! Every program is a thin binary in `src/bin/` calling a `main()` here.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod error;
+pub mod supervise;
 pub mod sys;
 pub mod tai64;
