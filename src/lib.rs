@@ -6,6 +6,7 @@
 //! | `tai64n` | [`filters::tai64n`] |
 //! | `tai64nlocal` | [`filters::tai64nlocal`] |
 //! | `tai64nfrac` | [`filters::tai64nfrac`] |
+//! | `supervise` `svscan` `svc` `svstat` `svok` `readproctitle` | [`supervise`] |
 //!
 //! Every program is a thin binary in `src/bin/` calling a `main()` here.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -13,5 +14,6 @@
 pub mod error;
 pub mod multilog;
 pub mod filters;
+pub mod supervise;
 pub mod sys;
 pub mod tai64;

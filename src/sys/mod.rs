@@ -15,3 +15,7 @@ pub fn sigpipe_default() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
+pub mod pathexec;
+pub mod proctitle;
+pub mod signals;
+pub mod spawn;

@@ -1,0 +1,25 @@
+//! Service supervision: `supervise`, `svscan`, `svc`, `svstat`, `svok`,
+//! `readproctitle` (daemontools 0.76 §6–§11).
+//!
+//! # Theory of operation
+//!
+//! `svscan` reads its directory every 5 seconds (and on inotify events) and
+//! starts one `supervise NAME` per service directory, plus `supervise log`
+//! in `NAME` when `NAME/log` exists, joined by a pipe that svscan keeps open.
+//! `supervise` runs `./run`, restarts it one second after each start when it
+//! exits, and listens for one-byte commands on the `supervise/control` FIFO
+//! (written by `svc`). It publishes its state as an 18-byte record in
+//! `supervise/status` ([`status`]), read by `svstat`; `svok` and `svstat`
+//! test whether supervise is alive by opening the `supervise/ok` FIFO for
+//! writing, which fails with ENXIO when nobody holds it open for reading.
+
+pub mod control;
+pub mod getopt;
+pub mod readproctitle;
+pub mod status;
+#[allow(clippy::module_inception)]
+pub mod supervise;
+pub mod svc;
+pub mod svok;
+pub mod svscan;
+pub mod svstat;
