@@ -3,3 +3,7 @@
 //!
 //! Safe wrappers come from `rustix`; `libc` is used only where rustix has no
 //! process-wide equivalent (account lookup, `setgroups`, resource limits).
+
+pub mod account;
+pub mod getopt;
+pub mod pathexec;

@@ -34,7 +34,9 @@ impl Tai64N {
     #[must_use]
     pub fn from_unix(unix: i64, nanos: u32) -> Self {
         Tai64N {
-            secs: TAI64_BASE.wrapping_add(TAI_OFFSET).wrapping_add(unix as u64),
+            secs: TAI64_BASE
+                .wrapping_add(TAI_OFFSET)
+                .wrapping_add(unix as u64),
             nanos,
         }
     }
@@ -142,7 +144,10 @@ mod tests {
 
     #[test]
     fn epoch_label() {
-        assert_eq!(&Tai64N::from_unix(0, 0).label(), b"@400000000000000a00000000");
+        assert_eq!(
+            &Tai64N::from_unix(0, 0).label(),
+            b"@400000000000000a00000000"
+        );
     }
 
     #[test]
