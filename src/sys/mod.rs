@@ -15,6 +15,8 @@ pub fn sigpipe_default() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
+pub mod account;
+pub mod getopt;
 pub mod pathexec;
 pub mod proctitle;
 pub mod signals;
