@@ -4,6 +4,7 @@
 //! Safe wrappers come from `rustix`; `libc` is used only where rustix has no
 //! process-wide equivalent (account lookup, `setgroups`, resource limits).
 
+pub mod cmain;
 pub mod pathexec;
 pub mod proctitle;
 pub mod signals;
