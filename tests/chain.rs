@@ -730,42 +730,64 @@ fn envdir_value_rules() {
     assert_eq!(sorted_lines(&o.stdout), want, "{}", show(&o));
 }
 
+/// A file `A` with `body` among 20 dangling symlinks `L00`..`L19`; returns
+/// the expected `env` lines (sorted), following readdir order: a dangling
+/// entry read after `A` gets the previous buffer (value + NUL), one read
+/// before it is unset.
+fn dangling_fixture(e: &Path, body: &[u8]) -> Vec<Vec<u8>> {
+    fs::write(e.join("A"), body).unwrap();
+    for i in 0..20 {
+        symlink("/nonexistent/target", e.join(format!("L{i:02}"))).unwrap();
+    }
+    let mut buf: Vec<u8> = Vec::new(); // djb's stralloc, NUL included
+    let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut after_a = 0;
+    for entry in fs::read_dir(e).unwrap() {
+        let name = entry.unwrap().file_name().into_vec();
+        if name == b"A" {
+            buf = body.to_vec();
+        } else if !buf.is_empty() {
+            after_a += 1;
+        }
+        if buf.is_empty() {
+            continue;
+        }
+        let mut v: Vec<u8> = buf.split(|&b| b == b'\n').next().unwrap().to_vec();
+        while matches!(v.last(), Some(b' ' | b'\t')) {
+            v.pop();
+        }
+        for b in &mut v {
+            if *b == 0 {
+                *b = b'\n';
+            }
+        }
+        buf.clone_from(&v);
+        buf.push(0);
+        let mut line = name;
+        line.push(b'=');
+        line.extend_from_slice(&v);
+        lines.extend(line.split(|&b| b == b'\n').map(<[u8]>::to_vec));
+    }
+    assert!(after_a > 0, "no dangling entry after A in readdir order");
+    lines.sort();
+    lines
+}
+
 #[test]
 fn envdir_dangling_symlink_reuses_previous_buffer() {
+    // After "ab" the buffer is "ab\0": the next vanished entry gets "ab\n",
+    // the one after that "ab" again (cut at the newline), and so on.
     let d = tmp();
-    let e = d.path();
-    fs::write(e.join("A"), "ab").unwrap();
-    symlink("/nonexistent/target", e.join("B")).unwrap();
-    let order: Vec<OsString> = fs::read_dir(e)
-        .unwrap()
-        .map(|x| x.unwrap().file_name())
-        .collect();
-    let o = envdir_env(e, &[("B", "old")]);
-    // Read after A, B gets A's buffer: the value plus its NUL, which turns
-    // into a newline. Read first, B is unset.
-    let want: &[u8] = if order[0] == "A" {
-        b"A=ab\nB=ab\n\n"
-    } else {
-        b"A=ab\n"
-    };
-    expect(&o, 0, want, b"");
-
-    // A previous value with a NUL-made newline is cut at it.
-    let d2 = tmp();
-    let e2 = d2.path();
-    fs::write(e2.join("A"), b"x\0y").unwrap();
-    symlink("nowhere", e2.join("B")).unwrap();
-    let order: Vec<OsString> = fs::read_dir(e2)
-        .unwrap()
-        .map(|x| x.unwrap().file_name())
-        .collect();
-    let o = envdir_env(e2, &[]);
-    let want: &[u8] = if order[0] == "A" {
-        b"A=x\ny\nB=x\n"
-    } else {
-        b"A=x\ny\n"
-    };
-    expect(&o, 0, want, b"");
+    let want = dangling_fixture(d.path(), b"ab");
+    let o = envdir_env(d.path(), &[("L00", "old")]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(sorted_lines(&o.stdout), want, "{}", show(&o));
+    // A value with a NUL-made newline is cut at it when reused.
+    let d = tmp();
+    let want = dangling_fixture(d.path(), b"x\0y \n");
+    let o = envdir_env(d.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(sorted_lines(&o.stdout), want, "{}", show(&o));
 }
 
 #[test]
