@@ -190,13 +190,17 @@ impl LocalTime {
 fn fmt_u64(mut v: u64, out: &mut [u8]) -> usize {
     let mut tmp = [0u8; 20];
     let mut i = 20;
-    loop {
+    while v >= 100 {
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGITS2[(v % 100) as usize]);
+        v /= 100;
+    }
+    if v >= 10 {
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGITS2[v as usize]);
+    } else {
         i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        tmp[i] = b'0' + v as u8;
     }
     let n = 20 - i;
     out[..n].copy_from_slice(&tmp[i..]);
@@ -365,11 +369,36 @@ mod tests {
         let n = fmt_nanos(1_000_000_000, &mut b);
         assert_eq!(&b[..n], b"1000000000");
         let mut f = [0u8; 32];
+        for v in [0u64, 9, 10, 99, 100, 101, 12_345, u64::MAX] {
+            let n = fmt_u64(v, &mut f);
+            assert_eq!(std::str::from_utf8(&f[..n]).unwrap(), v.to_string());
+        }
         let n = fmt_frac(u64::MAX, u32::MAX, &mut f);
         assert_eq!(&f[..n], b"18446744073709551615.4294967295");
     }
 
     proptest::proptest! {
+        /// jiff as an independent oracle for a TZif zone, 1901-2100.
+        #[test]
+        fn render_matches_jiff(ts in proptest::collection::vec(-2_170_000_000i64..4_100_000_000, 1..30),
+                               nanos in 0u32..1_000_000_000) {
+            let Ok(data) = std::fs::read("/usr/share/zoneinfo/Europe/London") else {
+                return Ok(());
+            };
+            let j = jiff::tz::TimeZone::tzif("Europe/London", &data).unwrap();
+            let mut lt = LocalTime::new(Zone::from_tzif(&data).unwrap());
+            for t in ts {
+                let mut out = Vec::new();
+                proptest::prop_assert!(lt.render(Tai64N::from_unix(t, nanos), &mut out));
+                let dt = j.to_datetime(jiff::Timestamp::from_second(t).unwrap());
+                let want = format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:09}",
+                    dt.year(), dt.month(), dt.day(), dt.hour(), dt.minute(), dt.second(), nanos
+                );
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
+        }
+
         #[test]
         fn cached_render_matches_fresh(ts in proptest::collection::vec(-70_000_000_000i64..70_000_000_000, 1..20)) {
             let z = Zone::from_posix("AEST-10AEDT,M10.1.0,M4.1.0/3");

@@ -59,9 +59,21 @@ impl Scan {
         // Fast path: a standard 24-digit label in one piece. 24 digits fill
         // all 96 bits, so whatever was scanned before no longer matters.
         if bytes.len() > 24 && HEXVAL[usize::from(bytes[24])] == NOT_HEX {
-            if let Some(t) = Tai64N::from_hex(&bytes[..24]) {
-                self.secs = t.secs;
-                self.nanos = t.nanos;
+            let (mut secs, mut nanos, mut bad) = (0u64, 0u32, 0u8);
+            for &c in &bytes[..16] {
+                let d = HEXVAL[usize::from(c)];
+                bad |= d;
+                secs = (secs << 4) | u64::from(d & 15);
+            }
+            for &c in &bytes[16..24] {
+                let d = HEXVAL[usize::from(c)];
+                bad |= d;
+                nanos = (nanos << 4) | u32::from(d & 15);
+            }
+            // Every digit value is below 16; NOT_HEX sets the high bits.
+            if bad < 16 {
+                self.secs = secs;
+                self.nanos = nanos;
                 return 24;
             }
         }
