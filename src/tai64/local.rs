@@ -110,6 +110,11 @@ pub struct LocalTime {
     /// `YYYY-MM-DD ` for the cached day.
     date: [u8; 32],
     date_len: usize,
+    /// The Unix second `prefix` is for, and whether it converts at all.
+    last: Option<(i64, bool)>,
+    /// `YYYY-MM-DD HH:MM:SS.` for `last`.
+    prefix: [u8; 48],
+    prefix_len: usize,
 }
 
 impl LocalTime {
@@ -121,6 +126,9 @@ impl LocalTime {
             day_start: i64::MAX,
             date: [0; 32],
             date_len: 0,
+            last: None,
+            prefix: [0; 48],
+            prefix_len: 0,
         }
     }
 
@@ -136,6 +144,26 @@ impl LocalTime {
     #[inline]
     pub fn render(&mut self, t: Tai64N, out: &mut Vec<u8>) -> bool {
         let unix = t.unix_secs();
+        let ok = match self.last {
+            Some((u, ok)) if u == unix => ok,
+            _ => {
+                let ok = self.new_second(unix);
+                self.last = Some((unix, ok));
+                ok
+            }
+        };
+        if !ok {
+            return false;
+        }
+        let mut nanos = [0u8; 10];
+        let n = fmt_nanos(t.nanos, &mut nanos);
+        out.extend_from_slice(&self.prefix[..self.prefix_len]);
+        out.extend_from_slice(&nanos[..n]);
+        true
+    }
+
+    /// Fill `prefix` for Unix second `unix`; `false` if it does not convert.
+    fn new_second(&mut self, unix: i64) -> bool {
         let span = self.zone.span(unix);
         if span.fail {
             return false;
@@ -148,7 +176,9 @@ impl LocalTime {
             return false;
         }
         let sod = (local - self.day_start) as usize;
-        let mut buf = [0u8; 9 + 11];
+        let d = self.date_len;
+        self.prefix[..d].copy_from_slice(&self.date[..d]);
+        let buf = &mut self.prefix[d..d + 9];
         buf[..2].copy_from_slice(&DIGITS2[sod / 3600]);
         buf[2] = b':';
         buf[3..5].copy_from_slice(&DIGITS2[sod / 60 % 60]);
@@ -156,9 +186,7 @@ impl LocalTime {
         let sec = sod % 60 + span.hit as usize; // 60 in a leap second
         buf[6..8].copy_from_slice(&DIGITS2[sec]);
         buf[8] = b'.';
-        let n = fmt_nanos(t.nanos, &mut buf[9..]);
-        out.extend_from_slice(&self.date[..self.date_len]);
-        out.extend_from_slice(&buf[..9 + n]);
+        self.prefix_len = d + 9;
         true
     }
 
