@@ -110,6 +110,11 @@ pub struct LocalTime {
     /// `YYYY-MM-DD ` for the cached day.
     date: [u8; 32],
     date_len: usize,
+    /// The Unix second `prefix` is for, and whether it converts at all.
+    last: Option<(i64, bool)>,
+    /// `YYYY-MM-DD HH:MM:SS.` for `last`.
+    prefix: [u8; 48],
+    prefix_len: usize,
 }
 
 impl LocalTime {
@@ -121,6 +126,9 @@ impl LocalTime {
             day_start: i64::MAX,
             date: [0; 32],
             date_len: 0,
+            last: None,
+            prefix: [0; 48],
+            prefix_len: 0,
         }
     }
 
@@ -136,6 +144,26 @@ impl LocalTime {
     #[inline]
     pub fn render(&mut self, t: Tai64N, out: &mut Vec<u8>) -> bool {
         let unix = t.unix_secs();
+        let ok = match self.last {
+            Some((u, ok)) if u == unix => ok,
+            _ => {
+                let ok = self.new_second(unix);
+                self.last = Some((unix, ok));
+                ok
+            }
+        };
+        if !ok {
+            return false;
+        }
+        let mut nanos = [0u8; 10];
+        let n = fmt_nanos(t.nanos, &mut nanos);
+        out.extend_from_slice(&self.prefix[..self.prefix_len]);
+        out.extend_from_slice(&nanos[..n]);
+        true
+    }
+
+    /// Fill `prefix` for Unix second `unix`; `false` if it does not convert.
+    fn new_second(&mut self, unix: i64) -> bool {
         let span = self.zone.span(unix);
         if span.fail {
             return false;
@@ -148,7 +176,9 @@ impl LocalTime {
             return false;
         }
         let sod = (local - self.day_start) as usize;
-        let mut buf = [0u8; 9 + 11];
+        let d = self.date_len;
+        self.prefix[..d].copy_from_slice(&self.date[..d]);
+        let buf = &mut self.prefix[d..d + 9];
         buf[..2].copy_from_slice(&DIGITS2[sod / 3600]);
         buf[2] = b':';
         buf[3..5].copy_from_slice(&DIGITS2[sod / 60 % 60]);
@@ -156,9 +186,7 @@ impl LocalTime {
         let sec = sod % 60 + span.hit as usize; // 60 in a leap second
         buf[6..8].copy_from_slice(&DIGITS2[sec]);
         buf[8] = b'.';
-        let n = fmt_nanos(t.nanos, &mut buf[9..]);
-        out.extend_from_slice(&self.date[..self.date_len]);
-        out.extend_from_slice(&buf[..9 + n]);
+        self.prefix_len = d + 9;
         true
     }
 
@@ -190,13 +218,17 @@ impl LocalTime {
 fn fmt_u64(mut v: u64, out: &mut [u8]) -> usize {
     let mut tmp = [0u8; 20];
     let mut i = 20;
-    loop {
+    while v >= 100 {
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGITS2[(v % 100) as usize]);
+        v /= 100;
+    }
+    if v >= 10 {
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGITS2[v as usize]);
+    } else {
         i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        tmp[i] = b'0' + v as u8;
     }
     let n = 20 - i;
     out[..n].copy_from_slice(&tmp[i..]);
@@ -365,11 +397,36 @@ mod tests {
         let n = fmt_nanos(1_000_000_000, &mut b);
         assert_eq!(&b[..n], b"1000000000");
         let mut f = [0u8; 32];
+        for v in [0u64, 9, 10, 99, 100, 101, 12_345, u64::MAX] {
+            let n = fmt_u64(v, &mut f);
+            assert_eq!(std::str::from_utf8(&f[..n]).unwrap(), v.to_string());
+        }
         let n = fmt_frac(u64::MAX, u32::MAX, &mut f);
         assert_eq!(&f[..n], b"18446744073709551615.4294967295");
     }
 
     proptest::proptest! {
+        /// jiff as an independent oracle for a TZif zone, 1901-2100.
+        #[test]
+        fn render_matches_jiff(ts in proptest::collection::vec(-2_170_000_000i64..4_100_000_000, 1..30),
+                               nanos in 0u32..1_000_000_000) {
+            let Ok(data) = std::fs::read("/usr/share/zoneinfo/Europe/London") else {
+                return Ok(());
+            };
+            let j = jiff::tz::TimeZone::tzif("Europe/London", &data).unwrap();
+            let mut lt = LocalTime::new(Zone::from_tzif(&data).unwrap());
+            for t in ts {
+                let mut out = Vec::new();
+                proptest::prop_assert!(lt.render(Tai64N::from_unix(t, nanos), &mut out));
+                let dt = j.to_datetime(jiff::Timestamp::from_second(t).unwrap());
+                let want = format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:09}",
+                    dt.year(), dt.month(), dt.day(), dt.hour(), dt.minute(), dt.second(), nanos
+                );
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
+        }
+
         #[test]
         fn cached_render_matches_fresh(ts in proptest::collection::vec(-70_000_000_000i64..70_000_000_000, 1..20)) {
             let z = Zone::from_posix("AEST-10AEDT,M10.1.0,M4.1.0/3");

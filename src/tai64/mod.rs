@@ -174,6 +174,19 @@ mod tests {
         assert_eq!(t.nanos, 999_999_500);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn label_round_trips(unix in proptest::prelude::any::<i64>(), nanos in proptest::prelude::any::<u32>()) {
+            let t = Tai64N::from_unix(unix, nanos);
+            proptest::prop_assert_eq!(t.unix_secs(), unix);
+            proptest::prop_assert_eq!(Tai64N::unpack(&t.pack()), t);
+            proptest::prop_assert_eq!(Tai64N::from_hex(&t.hex()), Some(t));
+            let label = t.label();
+            proptest::prop_assert_eq!(label[0], b'@');
+            proptest::prop_assert_eq!(scan::scan_label(&label[1..]), (t, 24));
+        }
+    }
+
     #[test]
     fn strict_hex_rejects() {
         assert!(Tai64N::from_hex(b"400000006B050C5709c2505c").is_none());
