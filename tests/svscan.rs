@@ -271,3 +271,77 @@ fn at_most_1000_services() {
         );
     }
 }
+
+/// Children of `pid` (from /proc).
+fn children(pid: u32) -> Vec<u32> {
+    let mut v = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap();
+        if ppid == pid.to_string() {
+            v.push(p);
+        }
+    }
+    v
+}
+
+/// scripts/svscanboot: svscan's errors show up in readproctitle's argv and
+/// the services start; the directory comes from the argument.
+#[test]
+fn svscanboot_runs_svscan_into_readproctitle() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/svscanboot");
+    let t = tempfile::tempdir().unwrap();
+    let scan = t.path().join("scan");
+    fs::create_dir(&scan).unwrap();
+    service(&scan, "a", "#!/bin/sh\nexec sleep 60\n");
+    symlink(t.path().join("nowhere"), scan.join("dangling")).unwrap();
+    let mut sh = Command::new(&script)
+        .arg(&scan)
+        .env("SVSCANBOOT_PATH", path_with(&our_bin_dir()))
+        .spawn()
+        .unwrap();
+    let guard = Scan {
+        child: Command::new("true").spawn().unwrap(),
+        dir: scan.clone(),
+        stderr: t.path().join("unused"),
+    };
+    assert!(
+        wait_for(SOON, || up(&scan.join("a"))),
+        "service not started"
+    );
+    let kids = children(sh.id());
+    let rpt = kids
+        .iter()
+        .copied()
+        .find(|k| {
+            fs::read(format!("/proc/{k}/cmdline"))
+                .unwrap_or_default()
+                .starts_with(b"readproctitle\0service\0errors:\0")
+        })
+        .expect("readproctitle not running");
+    let want = b"svscan: warning: unable to stat dangling: file does not exist\n";
+    assert!(
+        wait_for(SOON, || fs::read(format!("/proc/{rpt}/cmdline"))
+            .unwrap_or_default()
+            .windows(want.len())
+            .any(|w| w == want)),
+        "{:?}",
+        String::from_utf8_lossy(&fs::read(format!("/proc/{rpt}/cmdline")).unwrap_or_default())
+    );
+    for k in kids {
+        let _ = Command::new("kill").arg(k.to_string()).status();
+    }
+    let _ = sh.wait();
+    drop(guard);
+}
