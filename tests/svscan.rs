@@ -141,6 +141,18 @@ fn new_symlinked_and_hidden_services() {
     assert!(!scan.join(".hidden/supervise").exists());
     assert!(!s.stderr().contains("supervise: fatal"), "{}", s.stderr());
     assert!(!s.stderr().contains("plain"), "{}", s.stderr());
+
+    // A vanished directory's supervise is not stopped (its cwd moved along).
+    let moved = t.path().join("a_moved");
+    fs::rename(scan.join("a"), &moved).unwrap();
+    let before = s.stderr().matches("dangling").count();
+    fs::create_dir(scan.join(".trigger")).unwrap(); // inotify: rescan now
+    assert!(wait_for(SOON, || s.stderr().matches("dangling").count() > before));
+    assert!(
+        ok(&moved) && up(&moved),
+        "supervise of a vanished service stopped"
+    );
+    control(&moved, b"dx");
 }
 
 /// Warnings printed by svscan's children, same text as daemontools'.
