@@ -12,10 +12,25 @@
 //! `supervise/status` ([`status`]), read by `svstat`; `svok` and `svstat`
 //! test whether supervise is alive by opening the `supervise/ok` FIFO for
 //! writing, which fails with ENXIO when nobody holds it open for reading.
+//!
+//! # Chain-loading tools
+//!
+//! [`setuidgid`], [`envuidgid`], [`envdir`], [`softlimit`], [`setlock`] and
+//! [`pgrphack`] each change one thing about the process and exec the rest of
+//! their arguments; [`fghack`] runs its child and waits for every copy of a
+//! pipe to close. Shared pieces are in [`chain`].
 
+pub mod chain;
 pub mod control;
+pub mod envdir;
+pub mod envuidgid;
+pub mod fghack;
 pub mod getopt;
+pub mod pgrphack;
 pub mod readproctitle;
+pub mod setlock;
+pub mod setuidgid;
+pub mod softlimit;
 pub mod status;
 #[allow(clippy::module_inception)]
 pub mod supervise;

@@ -1,0 +1,4 @@
+//! `multilog`: see [`daemontools::multilog`].
+fn main() -> std::process::ExitCode {
+    daemontools::multilog::main()
+}

@@ -1,0 +1,308 @@
+//! The line engine (ports `multilog.c:doit`): split input blocks into lines,
+//! apply the script to each line's first 1000 bytes, and hand the bytes to
+//! the selected directories, `e` and `=` outputs.
+//!
+//! Input is copied exactly once, into the output buffers. A line longer than
+//! 1000 bytes (timestamp included) is decided on its first 1000 bytes and
+//! then streamed, so memory stays bounded whatever the input. An incomplete
+//! line shorter than that is held until its newline arrives, as daemontools
+//! holds it in its line buffer.
+
+use std::os::fd::OwnedFd;
+
+use memchr::{memchr, memrchr};
+
+use super::logdir::LogDir;
+use super::pattern::matches;
+use super::script::{Action, Script};
+use super::statusfile::StatusFile;
+use crate::error::Fatal;
+use crate::tai64::Tai64N;
+
+/// The matcher, `e` and `=` see at most this many bytes of a line.
+pub const SELECT_BYTES: usize = 1000;
+/// `e` prints at most this many bytes, then `...`.
+pub const ECHO_BYTES: usize = 200;
+/// Length of the `t` prefix: `@` + 24 hex digits + space.
+pub const STAMP_LEN: usize = 26;
+
+/// The running multilog: script, outputs and per-line state.
+pub struct Engine {
+    actions: Vec<Action>,
+    stamp_len: usize,
+    /// Some action has to be evaluated per line (patterns, `e` or `=`).
+    needs_eval: bool,
+    dirs: Vec<LogDir>,
+    status: Vec<StatusFile>,
+    echo: Vec<u8>,
+    sel: Vec<bool>,
+    long_sel: Vec<bool>,
+    in_long: bool,
+    held_stamp: [u8; STAMP_LEN],
+    block_stamp: [u8; STAMP_LEN],
+    head: Vec<u8>,
+}
+
+impl Engine {
+    /// `f_init` then `c_init`: open the status files, then the directories
+    /// in script order.
+    ///
+    /// # Errors
+    /// The first start-up failure.
+    pub fn start(script: &Script, startfd: &OwnedFd) -> Result<Engine, Fatal> {
+        let status = script
+            .status_files
+            .iter()
+            .map(|f| StatusFile::open(startfd, f))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut dirs = Vec::with_capacity(script.dirs.len());
+        for spec in &script.dirs {
+            dirs.push(LogDir::start(startfd, spec)?);
+        }
+        let needs_eval = script.actions.iter().any(|a| !matches!(a, Action::Dir(_)));
+        Ok(Engine {
+            actions: script.actions.clone(),
+            stamp_len: if script.timestamp { STAMP_LEN } else { 0 },
+            needs_eval,
+            sel: vec![true; dirs.len()],
+            long_sel: vec![true; dirs.len()],
+            dirs,
+            status,
+            echo: Vec::new(),
+            in_long: false,
+            held_stamp: [b' '; STAMP_LEN],
+            block_stamp: [b' '; STAMP_LEN],
+            head: Vec::with_capacity(SELECT_BYTES),
+        })
+    }
+
+    /// In the overflow part of a line longer than 1000 bytes?
+    #[must_use]
+    pub fn in_long_line(&self) -> bool {
+        self.in_long
+    }
+
+    /// Process a block: `buf[..held]` is the incomplete line kept from the
+    /// previous call, the rest was just read. Returns how many bytes were
+    /// consumed; the remainder (an incomplete line under 1000 bytes) must be
+    /// passed again, at the start of the next block.
+    pub fn process(&mut self, buf: &[u8], held: usize) -> usize {
+        if self.stamp_len > 0 {
+            let label = Tai64N::now().label();
+            self.block_stamp[..25].copy_from_slice(&label);
+            self.block_stamp[25] = b' ';
+        }
+        let mut pos = 0;
+        if self.in_long {
+            match memchr(b'\n', buf) {
+                Some(i) => {
+                    self.emit_long(&buf[..=i]);
+                    pos = i + 1;
+                    self.in_long = false;
+                }
+                None => {
+                    self.emit_long(buf);
+                    return buf.len();
+                }
+            }
+        }
+        if !self.needs_eval && self.stamp_len == 0 {
+            return pos + self.bulk(&buf[pos..]);
+        }
+        let mut use_held = held > 0;
+        loop {
+            let rest = &buf[pos..];
+            if rest.is_empty() {
+                return pos;
+            }
+            let stamp = if use_held {
+                self.held_stamp
+            } else {
+                self.block_stamp
+            };
+            use_held = false;
+            match memchr(b'\n', rest) {
+                Some(i) => {
+                    self.line(&stamp, &rest[..i]);
+                    pos += i + 1;
+                }
+                None => {
+                    if self.stamp_len + rest.len() >= SELECT_BYTES {
+                        self.start_long(&stamp, rest);
+                        return buf.len();
+                    }
+                    self.held_stamp = stamp;
+                    return pos;
+                }
+            }
+        }
+    }
+
+    /// Every line goes everywhere unchanged: copy all complete lines at once.
+    fn bulk(&mut self, buf: &[u8]) -> usize {
+        let done = memrchr(b'\n', buf).map_or(0, |i| i + 1);
+        if done > 0 {
+            for d in &mut self.dirs {
+                d.put(&buf[..done]);
+            }
+        }
+        let tail = &buf[done..];
+        if tail.len() >= SELECT_BYTES {
+            for d in &mut self.dirs {
+                d.put(tail);
+            }
+            self.long_sel.fill(true);
+            self.in_long = true;
+            return buf.len();
+        }
+        done
+    }
+
+    /// Evaluate the script on `head` (the first 1000 bytes of the line as
+    /// the matcher sees it, timestamp included), filling `self.sel`.
+    fn select(&mut self, head_from_scratch: bool, text_head: &[u8]) {
+        if !self.needs_eval {
+            return;
+        }
+        let head: &[u8] = if head_from_scratch {
+            &self.head
+        } else {
+            text_head
+        };
+        let mut selected = true;
+        for a in &self.actions {
+            match a {
+                Action::Deselect(p) => {
+                    if selected && matches(p, head) {
+                        selected = false;
+                    }
+                }
+                Action::Select(p) => {
+                    if !selected && matches(p, head) {
+                        selected = true;
+                    }
+                }
+                Action::Echo => {
+                    if selected {
+                        if head.len() > ECHO_BYTES {
+                            self.echo.extend_from_slice(&head[..ECHO_BYTES]);
+                            self.echo.extend_from_slice(b"...\n");
+                        } else {
+                            self.echo.extend_from_slice(head);
+                            self.echo.push(b'\n');
+                        }
+                    }
+                }
+                Action::Status(k) => {
+                    if selected {
+                        self.status[*k].set(head);
+                    }
+                }
+                Action::Dir(k) => self.sel[*k] = selected,
+            }
+        }
+        if self.echo.len() >= 64 * 1024 {
+            self.flush_echo();
+        }
+    }
+
+    /// Build the head in scratch when a timestamp has to precede the text.
+    fn prepare_head(&mut self, stamp: &[u8; STAMP_LEN], text: &[u8]) -> bool {
+        if self.stamp_len == 0 || !self.needs_eval {
+            return false;
+        }
+        let n = text.len().min(SELECT_BYTES - self.stamp_len);
+        self.head.clear();
+        self.head.extend_from_slice(&stamp[..self.stamp_len]);
+        self.head.extend_from_slice(&text[..n]);
+        true
+    }
+
+    /// A complete line (without its newline).
+    fn line(&mut self, stamp: &[u8; STAMP_LEN], text: &[u8]) {
+        let scratch = self.prepare_head(stamp, text);
+        let n = text.len().min(SELECT_BYTES - self.stamp_len);
+        self.select(scratch, &text[..n]);
+        let prefix = &stamp[..self.stamp_len];
+        for (d, &on) in self.dirs.iter_mut().zip(&self.sel) {
+            if on {
+                d.put_line(prefix, text);
+            }
+        }
+    }
+
+    /// The first part of a line longer than 1000 bytes.
+    fn start_long(&mut self, stamp: &[u8; STAMP_LEN], part: &[u8]) {
+        let scratch = self.prepare_head(stamp, part);
+        let n = part.len().min(SELECT_BYTES - self.stamp_len);
+        self.select(scratch, &part[..n]);
+        let prefix = &stamp[..self.stamp_len];
+        for (d, &on) in self.dirs.iter_mut().zip(&self.sel) {
+            if on {
+                d.put(prefix);
+                d.put(part);
+            }
+        }
+        self.long_sel.copy_from_slice(&self.sel);
+        self.in_long = true;
+    }
+
+    /// More of a long line (possibly ending with its newline).
+    fn emit_long(&mut self, bytes: &[u8]) {
+        for (d, &on) in self.dirs.iter_mut().zip(&self.long_sel) {
+            if on {
+                d.put(bytes);
+            }
+        }
+    }
+
+    /// End of input: complete a pending line with a newline.
+    pub fn eof(&mut self, held: &[u8]) {
+        if self.in_long {
+            self.emit_long(b"\n");
+            self.in_long = false;
+        } else if !held.is_empty() {
+            let stamp = self.held_stamp;
+            self.line(&stamp, held);
+        }
+    }
+
+    fn flush_echo(&mut self) {
+        let mut data = &self.echo[..];
+        while !data.is_empty() {
+            match rustix::io::write(rustix::stdio::stderr(), data) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => data = &data[n..],
+            }
+        }
+        self.echo.clear();
+    }
+
+    /// Write everything buffered (before multilog waits for input).
+    pub fn flush(&mut self) {
+        for d in &mut self.dirs {
+            d.flush();
+        }
+        for s in &mut self.status {
+            s.flush();
+        }
+        if !self.echo.is_empty() {
+            self.flush_echo();
+        }
+    }
+
+    /// SIGALRM: rotate every directory whose `current` is not empty.
+    pub fn rotate_nonempty(&mut self) {
+        for d in &mut self.dirs {
+            d.force_rotate();
+        }
+    }
+
+    /// `c_quit`: flush and close every directory cleanly.
+    pub fn quit(&mut self) {
+        self.flush();
+        for d in &mut self.dirs {
+            d.quit();
+        }
+    }
+}
