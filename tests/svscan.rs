@@ -192,6 +192,26 @@ fn exec_failure_warning_matches_reference() {
 /// arrive after svscan restarts it.
 #[test]
 fn log_pipe_survives_killing_the_logger() {
+    log_pipe(&ours("svscan"), &our_bin_dir());
+}
+
+/// daemontools' svscan running our supervise.
+#[test]
+fn log_pipe_reference_svscan_our_supervise() {
+    if let Some(svscan) = reference("svscan") {
+        log_pipe(&svscan, &our_bin_dir());
+    }
+}
+
+/// Our svscan running daemontools' supervise.
+#[test]
+fn log_pipe_our_svscan_reference_supervise() {
+    if reference("supervise").is_some() {
+        log_pipe(&ours("svscan"), Path::new("/usr/bin"));
+    }
+}
+
+fn log_pipe(svscan: &Path, sup_dir: &Path) {
     let t = tempfile::tempdir().unwrap();
     let scan = t.path().join("scan");
     fs::create_dir(&scan).unwrap();
@@ -207,7 +227,7 @@ fn log_pipe_survives_killing_the_logger() {
         &log.join("run"),
         &format!("#!/bin/sh\nexec cat >> {}\n", out.display()),
     );
-    let _s = Scan::start(&ours("svscan"), &scan, &path_with(&our_bin_dir()));
+    let _s = Scan::start(svscan, &scan, &path_with(sup_dir));
     let count = || fs::read_to_string(&out).unwrap_or_default().lines().count();
     assert!(wait_for(SOON, || count() > 20), "no log output");
     // Kill the log supervise and its cat together.
@@ -356,4 +376,28 @@ fn svscanboot_runs_svscan_into_readproctitle() {
     }
     let _ = sh.wait();
     drop(guard);
+}
+
+/// What inotify cannot see (a dangling symlink whose target appears) is
+/// found by the periodic 5-second rescan.
+#[test]
+fn periodic_rescan_finds_what_inotify_misses() {
+    let t = tempfile::tempdir().unwrap();
+    let scan = t.path().join("scan");
+    fs::create_dir(&scan).unwrap();
+    symlink(t.path().join("later"), scan.join("later")).unwrap();
+    let s = Scan::start(&ours("svscan"), &scan, &path_with(&our_bin_dir()));
+    assert!(wait_for(SOON, || s
+        .stderr()
+        .contains("unable to stat later")));
+    let t0 = Instant::now();
+    service(t.path(), "later", "#!/bin/sh\nexec sleep 60\n");
+    assert!(wait_for(Duration::from_secs(10), || up(&t
+        .path()
+        .join("later"))));
+    assert!(
+        t0.elapsed() < Duration::from_millis(6500),
+        "{:?}",
+        t0.elapsed()
+    );
 }
