@@ -141,6 +141,18 @@ fn new_symlinked_and_hidden_services() {
     assert!(!scan.join(".hidden/supervise").exists());
     assert!(!s.stderr().contains("supervise: fatal"), "{}", s.stderr());
     assert!(!s.stderr().contains("plain"), "{}", s.stderr());
+
+    // A vanished directory's supervise is not stopped (its cwd moved along).
+    let moved = t.path().join("a_moved");
+    fs::rename(scan.join("a"), &moved).unwrap();
+    let before = s.stderr().matches("dangling").count();
+    fs::create_dir(scan.join(".trigger")).unwrap(); // inotify: rescan now
+    assert!(wait_for(SOON, || s.stderr().matches("dangling").count() > before));
+    assert!(
+        ok(&moved) && up(&moved),
+        "supervise of a vanished service stopped"
+    );
+    control(&moved, b"dx");
 }
 
 /// Warnings printed by svscan's children, same text as daemontools'.
@@ -180,6 +192,26 @@ fn exec_failure_warning_matches_reference() {
 /// arrive after svscan restarts it.
 #[test]
 fn log_pipe_survives_killing_the_logger() {
+    log_pipe(&ours("svscan"), &our_bin_dir());
+}
+
+/// daemontools' svscan running our supervise.
+#[test]
+fn log_pipe_reference_svscan_our_supervise() {
+    if let Some(svscan) = reference("svscan") {
+        log_pipe(&svscan, &our_bin_dir());
+    }
+}
+
+/// Our svscan running daemontools' supervise.
+#[test]
+fn log_pipe_our_svscan_reference_supervise() {
+    if reference("supervise").is_some() {
+        log_pipe(&ours("svscan"), Path::new("/usr/bin"));
+    }
+}
+
+fn log_pipe(svscan: &Path, sup_dir: &Path) {
     let t = tempfile::tempdir().unwrap();
     let scan = t.path().join("scan");
     fs::create_dir(&scan).unwrap();
@@ -195,7 +227,7 @@ fn log_pipe_survives_killing_the_logger() {
         &log.join("run"),
         &format!("#!/bin/sh\nexec cat >> {}\n", out.display()),
     );
-    let _s = Scan::start(&ours("svscan"), &scan, &path_with(&our_bin_dir()));
+    let _s = Scan::start(svscan, &scan, &path_with(sup_dir));
     let count = || fs::read_to_string(&out).unwrap_or_default().lines().count();
     assert!(wait_for(SOON, || count() > 20), "no log output");
     // Kill the log supervise and its cat together.
@@ -270,4 +302,102 @@ fn at_most_1000_services() {
             p.display()
         );
     }
+}
+
+/// Children of `pid` (from /proc).
+fn children(pid: u32) -> Vec<u32> {
+    let mut v = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap();
+        if ppid == pid.to_string() {
+            v.push(p);
+        }
+    }
+    v
+}
+
+/// scripts/svscanboot: svscan's errors show up in readproctitle's argv and
+/// the services start; the directory comes from the argument.
+#[test]
+fn svscanboot_runs_svscan_into_readproctitle() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/svscanboot");
+    let t = tempfile::tempdir().unwrap();
+    let scan = t.path().join("scan");
+    fs::create_dir(&scan).unwrap();
+    service(&scan, "a", "#!/bin/sh\nexec sleep 60\n");
+    symlink(t.path().join("nowhere"), scan.join("dangling")).unwrap();
+    let mut sh = Command::new(&script)
+        .arg(&scan)
+        .env("SVSCANBOOT_PATH", path_with(&our_bin_dir()))
+        .spawn()
+        .unwrap();
+    let guard = Scan {
+        child: Command::new("true").spawn().unwrap(),
+        dir: scan.clone(),
+        stderr: t.path().join("unused"),
+    };
+    assert!(
+        wait_for(SOON, || up(&scan.join("a"))),
+        "service not started"
+    );
+    let kids = children(sh.id());
+    let rpt = kids
+        .iter()
+        .copied()
+        .find(|k| {
+            fs::read(format!("/proc/{k}/cmdline"))
+                .unwrap_or_default()
+                .starts_with(b"readproctitle\0service\0errors:\0")
+        })
+        .expect("readproctitle not running");
+    let want = b"svscan: warning: unable to stat dangling: file does not exist\n";
+    assert!(
+        wait_for(SOON, || fs::read(format!("/proc/{rpt}/cmdline"))
+            .unwrap_or_default()
+            .windows(want.len())
+            .any(|w| w == want)),
+        "{:?}",
+        String::from_utf8_lossy(&fs::read(format!("/proc/{rpt}/cmdline")).unwrap_or_default())
+    );
+    for k in kids {
+        let _ = Command::new("kill").arg(k.to_string()).status();
+    }
+    let _ = sh.wait();
+    drop(guard);
+}
+
+/// What inotify cannot see (a dangling symlink whose target appears) is
+/// found by the periodic 5-second rescan.
+#[test]
+fn periodic_rescan_finds_what_inotify_misses() {
+    let t = tempfile::tempdir().unwrap();
+    let scan = t.path().join("scan");
+    fs::create_dir(&scan).unwrap();
+    symlink(t.path().join("later"), scan.join("later")).unwrap();
+    let s = Scan::start(&ours("svscan"), &scan, &path_with(&our_bin_dir()));
+    assert!(wait_for(SOON, || s
+        .stderr()
+        .contains("unable to stat later")));
+    let t0 = Instant::now();
+    service(t.path(), "later", "#!/bin/sh\nexec sleep 60\n");
+    assert!(wait_for(Duration::from_secs(10), || up(&t
+        .path()
+        .join("later"))));
+    assert!(
+        t0.elapsed() < Duration::from_millis(6500),
+        "{:?}",
+        t0.elapsed()
+    );
 }

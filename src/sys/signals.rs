@@ -26,7 +26,8 @@ extern "C" fn on_signal(_sig: libc::c_int) {
 }
 
 /// `sigaction(sig, handler)`: make `sig` write a byte to `selfpipe_w`
-/// (non-blocking, close-on-exec). The fd is kept for the life of the process.
+/// (non-blocking, close-on-exec), and unblock `sig`. The fd is kept for the
+/// life of the process.
 ///
 /// # Errors
 /// The errno of `sigaction`.
@@ -44,6 +45,13 @@ pub fn selfpipe_catch(sig: libc::c_int, selfpipe_w: OwnedFd) -> io::Result<()> {
         if libc::sigaction(sig, &raw const sa, std::ptr::null_mut()) == -1 {
             return Err(io::Error::last_os_error());
         }
+        // daemontools unblocks SIGCHLD around its poll; this loop polls the
+        // self-pipe, so the signal must never stay blocked (a parent may
+        // have passed on a mask with it blocked).
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        libc::sigaddset(&raw mut set, sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut());
     }
     Ok(())
 }
