@@ -39,7 +39,12 @@ fn bench_matcher(c: &mut Criterion) {
     let mut g = c.benchmark_group("pattern");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("*ERROR*", |b| {
-        b.iter(|| lines.iter().filter(|l| matches(b"*ERROR*", black_box(l))).count())
+        b.iter(|| {
+            lines
+                .iter()
+                .filter(|l| matches(b"*ERROR*", black_box(l)))
+                .count()
+        })
     });
     g.bench_function("* INFO *order*", |b| {
         b.iter(|| {
@@ -78,10 +83,19 @@ fn bench_engine(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(data.len() as u64));
     for (name, args) in [
-        ("select only: -* +*ERROR* =st", &["-*", "+*ERROR*", "=st"][..]),
+        (
+            "select only: -* +*ERROR* =st",
+            &["-*", "+*ERROR*", "=st"][..],
+        ),
         ("copy: s16777215 ./d", &["s16777215", "./d"][..]),
-        ("stamp+copy: t s16777215 ./d", &["t", "s16777215", "./d"][..]),
-        ("select+copy: -* +*ERROR* ./d", &["-*", "+*ERROR*", "./d"][..]),
+        (
+            "stamp+copy: t s16777215 ./d",
+            &["t", "s16777215", "./d"][..],
+        ),
+        (
+            "select+copy: -* +*ERROR* ./d",
+            &["-*", "+*ERROR*", "./d"][..],
+        ),
     ] {
         g.bench_function(name, |b| b.iter(|| run_engine(args, black_box(&data))));
     }

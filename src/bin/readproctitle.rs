@@ -1,0 +1,4 @@
+//! The `readproctitle` program; see [`daemontools::supervise::readproctitle`].
+fn main() -> std::process::ExitCode {
+    daemontools::supervise::readproctitle::main()
+}

@@ -1,0 +1,4 @@
+//! The `svstat` program; see [`daemontools::supervise::svstat`].
+fn main() -> std::process::ExitCode {
+    daemontools::supervise::svstat::main()
+}
