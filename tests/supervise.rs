@@ -643,3 +643,62 @@ fn readproctitle_rewrites_its_argv() {
         assert_eq!(child.wait().unwrap().code(), Some(0));
     }
 }
+
+/// `./run` inherits supervise's signal dispositions and process group (no
+/// setsid); only SIGCHLD is reset. In particular SIGPIPE is not ignored.
+#[test]
+fn run_inherits_signal_state_like_reference() {
+    let mut progs = vec![ours("supervise")];
+    progs.extend(reference("supervise"));
+    let mut seen = Vec::new();
+    for (i, p) in progs.iter().enumerate() {
+        let t = tempfile::tempdir().unwrap();
+        // exec, so that /proc/self is ./run's own process image and no shell
+        // activity (dash blocks all signals while it waits) blurs the mask.
+        let dir = service(
+            t.path(),
+            "s",
+            "#!/bin/sh\nexec cat /proc/self/stat /proc/self/status > ../sig\n",
+        );
+        fs::write(dir.join("down"), "").unwrap();
+        let s = Sup::running(p, &dir);
+        control(&dir, b"o");
+        let sig = t.path().join("sig");
+        let read = || fs::read_to_string(&sig).unwrap_or_default();
+        assert!(wait_for(SOON, || read().contains("nonvoluntary_ctxt_switches")));
+        let text = read();
+        let field = |stat: &str, n: usize| -> String {
+            stat.rsplit(')')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .nth(n)
+                .unwrap()
+                .to_string()
+        };
+        let sup_stat = fs::read_to_string(format!("/proc/{}/stat", s.child.id())).unwrap();
+        let run_stat = text.lines().next().unwrap();
+        assert_eq!(
+            (field(&sup_stat, 2), field(&sup_stat, 3)),
+            (field(run_stat, 2), field(run_stat, 3)),
+            "{i}: process group or session differs"
+        );
+        let ign = text.lines().find(|l| l.starts_with("SigIgn")).unwrap();
+        let mask = u64::from_str_radix(ign.split_whitespace().nth(1).unwrap(), 16).unwrap();
+        assert_eq!(
+            mask & (1 << (libc::SIGPIPE - 1)),
+            0,
+            "{}: SIGPIPE ignored in ./run",
+            p.display()
+        );
+        seen.push(
+            text.lines()
+                .filter(|l| l.starts_with("SigIgn") || l.starts_with("SigBlk"))
+                .map(String::from)
+                .collect::<Vec<_>>(),
+        );
+    }
+    if seen.len() == 2 {
+        assert_eq!(seen[0], seen[1]);
+    }
+}

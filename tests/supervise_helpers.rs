@@ -98,6 +98,15 @@ pub fn control(dir: &Path, bytes: &[u8]) -> bool {
     }
 }
 
+/// Does supervise hold `supervise/ok` open (what svok tests)?
+pub fn ok(dir: &Path) -> bool {
+    fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(dir.join("supervise/ok"))
+        .is_ok()
+}
+
 /// Run a program to completion with a deadline.
 pub fn run(prog: &Path, args: &[&std::ffi::OsStr]) -> Output {
     let mut c = Command::new(prog);
@@ -147,11 +156,12 @@ impl Sup {
         }
     }
 
-    /// Start and wait until supervise answers on `supervise/ok`.
+    /// Start and wait until supervise answers on `supervise/ok` (the status
+    /// file is written before `ok` is opened, so it is not enough).
     pub fn running(bin: &Path, dir: &Path) -> Sup {
         let s = Sup::start(bin, dir);
         assert!(
-            wait_for(SOON, || status(dir).is_some()),
+            wait_for(SOON, || status(dir).is_some() && ok(dir)),
             "supervise on {} did not start",
             dir.display()
         );

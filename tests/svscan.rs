@@ -66,13 +66,7 @@ impl Drop for Scan {
             control(d, b"dx");
         }
         for d in &dirs {
-            if !wait_for(Duration::from_secs(3), || {
-                fs::OpenOptions::new()
-                    .write(true)
-                    .custom_flags_nonblock()
-                    .open(d.join("supervise/ok"))
-                    .is_err()
-            }) {
+            if !wait_for(Duration::from_secs(3), || !ok(d)) {
                 eprintln!("supervise in {} did not exit", d.display());
             }
             if let Some(s) = status(d) {
@@ -83,17 +77,6 @@ impl Drop for Scan {
                 }
             }
         }
-    }
-}
-
-trait NonBlock {
-    fn custom_flags_nonblock(&mut self) -> &mut Self;
-}
-
-impl NonBlock for fs::OpenOptions {
-    fn custom_flags_nonblock(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(libc::O_NONBLOCK)
     }
 }
 

@@ -1,4 +1,4 @@
 //! The `readproctitle` program; see [`daemontools::supervise::readproctitle`].
-fn main() -> std::process::ExitCode {
-    daemontools::supervise::readproctitle::main()
-}
+#![cfg_attr(not(test), no_main)]
+#[cfg(not(test))]
+daemontools::c_main!(daemontools::supervise::readproctitle::run);

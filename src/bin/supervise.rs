@@ -1,4 +1,4 @@
 //! The `supervise` program; see [`daemontools::supervise::supervise`].
-fn main() -> std::process::ExitCode {
-    daemontools::supervise::supervise::main()
-}
+#![cfg_attr(not(test), no_main)]
+#[cfg(not(test))]
+daemontools::c_main!(daemontools::supervise::supervise::run);

@@ -1,4 +1,4 @@
 //! The `svok` program; see [`daemontools::supervise::svok`].
-fn main() -> std::process::ExitCode {
-    daemontools::supervise::svok::main()
-}
+#![cfg_attr(not(test), no_main)]
+#[cfg(not(test))]
+daemontools::c_main!(daemontools::supervise::svok::run);

@@ -1,4 +1,4 @@
 //! The `svstat` program; see [`daemontools::supervise::svstat`].
-fn main() -> std::process::ExitCode {
-    daemontools::supervise::svstat::main()
-}
+#![cfg_attr(not(test), no_main)]
+#[cfg(not(test))]
+daemontools::c_main!(daemontools::supervise::svstat::run);

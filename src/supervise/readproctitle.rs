@@ -11,7 +11,6 @@
 //! final contents.
 
 use std::io::{self, Read};
-use std::process::ExitCode;
 
 use crate::error::{EXIT_TEMP, EXIT_USAGE};
 use crate::sys::proctitle::LastArg;
@@ -27,19 +26,19 @@ pub fn push(area: &mut [u8], input: &[u8]) {
     }
 }
 
-/// Entry point of the `readproctitle` binary.
+/// Entry point of the `readproctitle` binary: runs it and returns the exit code.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run() -> u8 {
     let argc = std::env::args_os().len();
     if argc < 2 {
-        return ExitCode::from(EXIT_USAGE);
+        return EXIT_USAGE;
     }
     let Some(mut arg) = LastArg::find() else {
-        return ExitCode::from(EXIT_USAGE);
+        return EXIT_USAGE;
     };
     let len = arg.len();
     if len < 5 {
-        return ExitCode::from(EXIT_USAGE);
+        return EXIT_USAGE;
     }
     let mut area = vec![b'.'; len];
     arg.set(&area);
@@ -47,13 +46,13 @@ pub fn main() -> ExitCode {
     let mut stdin = io::stdin().lock();
     loop {
         match stdin.read(&mut buf) {
-            Ok(0) => return ExitCode::SUCCESS,
+            Ok(0) => return 0,
             Ok(n) => {
                 push(&mut area, &buf[..n]);
                 arg.set(&area);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return ExitCode::from(EXIT_TEMP),
+            Err(_) => return EXIT_TEMP,
         }
     }
 }

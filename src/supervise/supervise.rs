@@ -12,7 +12,6 @@ use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags};
@@ -22,7 +21,8 @@ use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::control::Command;
 use super::status::{Status, Want};
-use crate::error::{reason_errno, usage, Fatal};
+use super::{ReportCode, ThenCode};
+use crate::error::{reason_errno, usage, Fatal, EXIT_USAGE};
 use crate::sys::{signals, spawn};
 use crate::tai64::Tai64N;
 
@@ -37,20 +37,20 @@ pub const START_PAUSE: Duration = Duration::from_secs(1);
 /// The pause after a failed fork.
 pub const FORK_PAUSE: Duration = Duration::from_secs(60);
 
-/// Entry point of the `supervise` binary.
+/// Entry point of the `supervise` binary: runs it and returns the exit code.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
     if args.len() != 2 {
-        return usage(PROG, "supervise dir");
+        return usage(PROG, "supervise dir").then_code(EXIT_USAGE);
     }
     match Supervise::start(&args[1]) {
         Ok(mut s) => {
             s.doit();
             s.announce();
-            ExitCode::SUCCESS
+            0
         }
-        Err(f) => f.report(PROG),
+        Err(f) => f.report_code(PROG),
     }
 }
 

@@ -9,20 +9,20 @@
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::control::{Letters, SVC_LETTERS, SVC_OPTIONS};
 use super::getopt::{Getopt, Opt};
+use super::ReportCode;
 use crate::error::{emit, reason_errno, Fatal, EXIT_USAGE};
 
 const PROG: &str = "svc";
 
-/// Entry point of the `svc` binary.
+/// Entry point of the `svc` binary: runs it and returns the exit code.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
     crate::sys::signals::ignore_sigpipe();
     let mut g = Getopt::new(&args, SVC_LETTERS);
@@ -32,13 +32,13 @@ pub fn main() -> ExitCode {
             Opt::Flag(c) => letters.push(c),
             Opt::Arg(..) | Opt::Problem(_) => {
                 emit(format!("{SVC_OPTIONS}\n").as_bytes());
-                return ExitCode::from(EXIT_USAGE);
+                return EXIT_USAGE;
             }
         }
     }
-    match run(letters.as_bytes(), g.operands()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => f.report(PROG),
+    match svc_dirs(letters.as_bytes(), g.operands()) {
+        Ok(()) => 0,
+        Err(f) => f.report_code(PROG),
     }
 }
 
@@ -57,7 +57,7 @@ fn errno_io(e: Errno) -> io::Error {
     io::Error::from_raw_os_error(e.raw_os_error())
 }
 
-fn run(data: &[u8], dirs: &[OsString]) -> Result<(), Fatal> {
+fn svc_dirs(data: &[u8], dirs: &[OsString]) -> Result<(), Fatal> {
     let orig = rustix::fs::open(
         c".",
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,

@@ -21,7 +21,6 @@ use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags};
@@ -29,6 +28,7 @@ use rustix::fs::inotify;
 use rustix::io::Errno;
 use rustix::process::WaitOptions;
 
+use super::ReportCode;
 use crate::error::{emit, reason_errno, Fatal};
 use crate::sys::{pathexec, spawn};
 
@@ -337,9 +337,9 @@ fn readable(fd: &OwnedFd, d: Duration) -> bool {
     matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
 }
 
-/// Entry point of the `svscan` binary.
+/// Entry point of the `svscan` binary: runs it and returns the exit code.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
     if let Some(dir) = args.get(1) {
         if let Err(e) = rustix::process::chdir(dir.as_os_str()) {
@@ -347,7 +347,7 @@ pub fn main() -> ExitCode {
                 format!("unable to chdir to {}", dir.to_string_lossy()),
                 io::Error::from_raw_os_error(e.raw_os_error()),
             )
-            .report(PROG);
+            .report_code(PROG);
         }
     }
     let mut s = Scanner {

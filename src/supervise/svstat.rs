@@ -11,12 +11,12 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::status::{Status, STATUS_LEN};
+use super::ReportCode;
 use crate::error::{reason_errno, Fatal};
 use crate::tai64::Tai64N;
 
@@ -109,9 +109,9 @@ fn unix_now() -> i64 {
     }
 }
 
-/// Entry point of the `svstat` binary.
+/// Entry point of the `svstat` binary: runs it and returns the exit code.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
     let errno_io = |e: Errno| io::Error::from_raw_os_error(e.raw_os_error());
     let orig = match rustix::fs::open(
@@ -120,7 +120,9 @@ pub fn main() -> ExitCode {
         Mode::empty(),
     ) {
         Ok(fd) => fd,
-        Err(e) => return Fatal::new("unable to open current directory", errno_io(e)).report(PROG),
+        Err(e) => {
+            return Fatal::new("unable to open current directory", errno_io(e)).report_code(PROG)
+        }
     };
     let mut out = Vec::with_capacity(1024);
     for dir in args.iter().skip(1) {
@@ -137,13 +139,13 @@ pub fn main() -> ExitCode {
         if let Err(e) = rustix::process::fchdir(&orig) {
             let _ = io::stdout().write_all(&out);
             let _ = io::stdout().flush();
-            return Fatal::new("unable to set directory", errno_io(e)).report(PROG);
+            return Fatal::new("unable to set directory", errno_io(e)).report_code(PROG);
         }
     }
     let mut so = io::stdout().lock();
     let _ = so.write_all(&out);
     let _ = so.flush();
-    ExitCode::SUCCESS
+    0
 }
 
 #[cfg(test)]

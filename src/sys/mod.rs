@@ -16,6 +16,7 @@ pub fn sigpipe_default() {
     }
 }
 pub mod account;
+pub mod cmain;
 pub mod getopt;
 pub mod pathexec;
 pub mod proctitle;

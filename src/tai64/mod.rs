@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod local;
 pub mod scan;
+pub mod tz;
 
 /// `2^62`: the TAI64 label of 1970-01-01 00:00:00 TAI.
 pub const TAI64_BASE: u64 = 1 << 62;
