@@ -62,6 +62,16 @@ fn corpus_tai64_scan() {
     replay("tai64_scan", fuzzchecks::check_tai64_scan);
 }
 
+#[test]
+fn corpus_status() {
+    replay("status", fuzzchecks::check_status);
+}
+
+#[test]
+fn corpus_envdir() {
+    replay("envdir", fuzzchecks::check_envdir);
+}
+
 /// The spec's matcher table (§2.3) through the transcribed oracle, so the
 /// oracle itself is known to be djb's.
 #[test]

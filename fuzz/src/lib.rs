@@ -478,22 +478,55 @@ fn c_frac(input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Feed `data` to `f` cut at the given piece sizes (cycled; one piece when
+/// there are none), calling `on_read` before each piece as the pump does.
+fn feed_pieces<F: daemontools::filters::Filter>(
+    f: &mut F,
+    data: &[u8],
+    sizes: &[usize],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    let mut k = 0;
+    while !rest.is_empty() {
+        let step = sizes
+            .get(k % sizes.len().max(1))
+            .copied()
+            .unwrap_or(usize::MAX)
+            .max(1);
+        k += 1;
+        let (a, b) = rest.split_at(step.min(rest.len()));
+        f.on_read();
+        f.feed(a, &mut out);
+        rest = b;
+    }
+    f.finish(&mut out);
+    out
+}
+
 /// The incremental label scanner agrees with the C loop however the digits
-/// are split, and the `tai64nfrac` line machine gives the same output
-/// whole or fed in arbitrary pieces, equal to a direct transcription.
+/// are split; `tai64nfrac` gives the same output whole or fed in arbitrary
+/// pieces, equal to a direct transcription of the C; `tai64nlocal` (with a
+/// fixed zone, and with a zone rule string taken from the input) does not
+/// panic and does not depend on the pieces either.
 ///
-/// Layout: a split count (mod 8) and that many split-size bytes, then the
-/// input.
+/// Layout: a split count (mod 8) and that many split-size bytes, a zone
+/// string length (mod 64) and the zone string, then the input.
 pub fn check_tai64_scan(mut data: &[u8]) {
-    use daemontools::filters::tai64nfrac::Tai64nFrac;
-    use daemontools::filters::{filter_bytes, Filter, LabelFilter};
+    use daemontools::filters::filter_bytes;
+    use daemontools::filters::tai64nfrac::Frac;
+    use daemontools::filters::LabelFilter;
+    use daemontools::tai64::local::LocalTime;
     use daemontools::tai64::scan::{scan_label, Scan};
+    use daemontools::tai64::tz::Zone;
 
     let nsplit = usize::from(byte(&mut data) % 8);
     let splits: Vec<usize> = (0..nsplit).map(|_| usize::from(byte(&mut data))).collect();
+    let zlen = usize::from(byte(&mut data) % 64);
+    let zone_rule = String::from_utf8_lossy(take(&mut data, zlen)).into_owned();
     let input = data;
 
-    // One-shot and split scans of the digits after a leading byte.
+    // One-shot and split scans of the digits.
     let (secs, nanos, n) = c_scan(input);
     let (t, m) = scan_label(input);
     assert_eq!((t.secs, t.nanos, m), (secs, nanos, n), "scan_label");
@@ -513,28 +546,113 @@ pub fn check_tai64_scan(mut data: &[u8]) {
     }
     assert_eq!((s.secs, s.nanos, pos), (secs, nanos, n), "split scan");
 
-    // The filter, whole and in pieces.
-    let whole = filter_bytes(
-        &mut Tai64nFrac::new(daemontools::filters::tai64nfrac::Frac),
-        input,
-    );
+    // tai64nfrac: whole, in pieces, and the transcription.
+    let whole = filter_bytes(&mut LabelFilter::new(Frac::new()), input);
     assert_eq!(whole, c_frac(input), "tai64nfrac output");
-    let mut f: LabelFilter<_> = Tai64nFrac::new(daemontools::filters::tai64nfrac::Frac);
-    let mut out = Vec::new();
-    let mut rest = input;
-    let mut k = 0;
-    while !rest.is_empty() {
-        let step = splits
-            .get(k % splits.len().max(1))
-            .copied()
-            .unwrap_or(usize::MAX)
-            .max(1);
-        k += 1;
-        let (a, b) = rest.split_at(step.min(rest.len()));
-        f.on_read();
-        f.feed(a, &mut out);
-        rest = b;
+    let parts = feed_pieces(&mut LabelFilter::new(Frac::new()), input, &splits);
+    assert_eq!(parts, whole, "tai64nfrac split into pieces");
+
+    // tai64nlocal: whole and in pieces, two zones.
+    for zone in [
+        Zone::from_posix("AEST-10AEDT,M10.1.0,M4.1.0/3"),
+        Zone::from_posix(&zone_rule),
+    ] {
+        let whole = filter_bytes(&mut LabelFilter::new(LocalTime::new(zone.clone())), input);
+        let parts = feed_pieces(&mut LabelFilter::new(LocalTime::new(zone)), input, &splits);
+        assert_eq!(
+            parts, whole,
+            "tai64nlocal split into pieces ({zone_rule:?})"
+        );
     }
-    f.finish(&mut out);
-    assert_eq!(out, whole, "tai64nfrac split into pieces");
+}
+
+// ---------------------------------------------------------------------------
+// supervise/status records (supervise, svstat, svok).
+
+/// `Status::decode` reads exactly the 0.76 layout (checked field by field
+/// against an independent reading), refuses records under 18 bytes, and
+/// `encode` gives back the first 18 bytes, with byte 16 forced to 0 when
+/// the pid is 0 (as `announce` writes it) and normalised to 0/1 otherwise.
+pub fn check_status(data: &[u8]) {
+    use daemontools::supervise::status::{Status, STATUS_LEN};
+    let got = Status::decode(data);
+    if data.len() < STATUS_LEN {
+        assert!(got.is_none(), "decoded a {}-byte record", data.len());
+        return;
+    }
+    let st = got.expect("an 18-byte record decodes");
+    let be = |b: &[u8]| b.iter().fold(0u64, |a, &c| (a << 8) | u64::from(c));
+    assert_eq!(st.when.secs, be(&data[..8]));
+    assert_eq!(u64::from(st.when.nanos), be(&data[8..12]));
+    let pid = u32::from(data[12])
+        | u32::from(data[13]) << 8
+        | u32::from(data[14]) << 16
+        | u32::from(data[15]) << 24;
+    assert_eq!(st.pid, pid);
+    assert_eq!(st.paused, data[16] != 0);
+    assert_eq!(st.want, data[17]);
+    let mut want = [0u8; STATUS_LEN];
+    want.copy_from_slice(&data[..STATUS_LEN]);
+    want[16] = u8::from(pid != 0 && data[16] != 0);
+    assert_eq!(st.encode(), want);
+    assert_eq!(Status::decode(&st.encode()).map(|s| s.encode()), Some(want));
+}
+
+// ---------------------------------------------------------------------------
+// envdir file contents.
+
+/// The plain rules for one file's contents: empty unsets; otherwise the
+/// first line, trailing spaces and tabs removed, NUL turned into newline.
+fn envdir_oracle(c: &[u8]) -> Option<Vec<u8>> {
+    if c.is_empty() {
+        return None;
+    }
+    let first = c.split(|&b| b == b'\n').next().unwrap_or_default();
+    let end = first
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |i| i + 1);
+    Some(
+        first[..end]
+            .iter()
+            .map(|&b| if b == 0 { b'\n' } else { b })
+            .collect(),
+    )
+}
+
+/// A sequence of directory entries, each either a file's contents or
+/// "vanished" (open gave ENOENT, so djb's buffer is reused), fed through
+/// `envdir::Reader` and checked against the plain rules.
+///
+/// Layout: per entry one tag byte: 0 = vanished, otherwise the contents
+/// length is `tag - 1` and the contents follow.
+pub fn check_envdir(mut data: &[u8]) {
+    use daemontools::supervise::envdir::{value, Reader};
+    let mut reader = Reader::new();
+    let mut last: Option<Vec<u8>> = None;
+    while !data.is_empty() {
+        let tag = byte(&mut data);
+        let e = if tag == 0 {
+            None
+        } else {
+            Some(take(&mut data, usize::from(tag - 1)).to_vec())
+        };
+        let want = match &e {
+            Some(c) => {
+                assert_eq!(value(c), envdir_oracle(c));
+                envdir_oracle(c)
+            }
+            None => last.as_ref().and_then(|v| {
+                let mut sa = v.clone();
+                sa.push(0);
+                envdir_oracle(&sa)
+            }),
+        };
+        let got = reader.entry(e);
+        if let Some(v) = &got {
+            assert!(!v.contains(&0));
+        }
+        assert_eq!(got, want);
+        last = got;
+    }
 }

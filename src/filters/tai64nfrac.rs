@@ -20,25 +20,58 @@
 use std::process::ExitCode;
 
 use super::{LabelFilter, Render};
-use crate::tai64::local::fmt_frac;
+use crate::tai64::local::{fmt_frac, fmt_nanos};
 use crate::tai64::{Tai64N, TAI64_BASE, TAI_OFFSET};
 
-/// Renders `SECONDS.NNNNNNNNN`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Frac;
+/// Renders `SECONDS.NNNNNNNNN`, keeping the digits of the last seconds value
+/// (consecutive lines mostly share it).
+#[derive(Clone, Copy, Debug)]
+pub struct Frac {
+    secs: u64,
+    /// `SECONDS.` for `secs`.
+    head: [u8; 32],
+    head_len: usize,
+}
+
+impl Default for Frac {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Frac {
+    /// A renderer with an empty cache.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut f = Frac {
+            secs: 0,
+            head: [0; 32],
+            head_len: 0,
+        };
+        f.set_secs(0);
+        f
+    }
+
+    fn set_secs(&mut self, secs: u64) {
+        self.secs = secs;
+        let n = fmt_frac(secs, 0, &mut self.head);
+        self.head_len = n - 9; // keep "SECONDS."
+    }
+}
 
 impl Render for Frac {
     const AT_EOF: bool = true;
 
     #[inline]
     fn render(&mut self, t: Tai64N, out: &mut Vec<u8>) -> bool {
-        let mut buf = [0u8; 32];
-        let n = fmt_frac(
-            t.secs.wrapping_sub(TAI64_BASE + TAI_OFFSET),
-            t.nanos,
-            &mut buf,
-        );
-        out.extend_from_slice(&buf[..n]);
+        let secs = t.secs.wrapping_sub(TAI64_BASE + TAI_OFFSET);
+        if secs != self.secs {
+            self.set_secs(secs);
+        }
+        let mut nanos = [0u8; 10];
+        let n = fmt_nanos(t.nanos, &mut nanos);
+        out.extend_from_slice(&self.head[..self.head_len]);
+        out.extend_from_slice(&nanos[..n]);
         true
     }
 }
@@ -49,7 +82,7 @@ pub type Tai64nFrac = LabelFilter<Frac>;
 /// The program: stdin to stdout; arguments are ignored.
 #[must_use]
 pub fn main() -> ExitCode {
-    let mut f = LabelFilter::new(Frac);
+    let mut f = LabelFilter::new(Frac::new());
     let _ = super::run_stdio(&mut f);
     ExitCode::SUCCESS
 }
@@ -61,7 +94,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn run(input: &[u8]) -> Vec<u8> {
-        filter_bytes(&mut LabelFilter::new(Frac), input)
+        filter_bytes(&mut LabelFilter::new(Frac::new()), input)
     }
 
     #[test]
@@ -109,7 +142,7 @@ mod tests {
     #[test]
     fn split_label() {
         let out = run_chunked(
-            &mut LabelFilter::new(Frac),
+            &mut LabelFilter::new(Frac::new()),
             b"@400000006b050c5709c2505c hi\n",
             vec![1, 7, 3],
         );
@@ -131,7 +164,7 @@ mod tests {
                             prop_oneof![Just(b'@'), Just(b'\n'), Just(b'4'), Just(b'f'), any::<u8>()], 0..300),
                         sizes in proptest::collection::vec(1usize..40, 1..6)) {
             let whole = run(&data);
-            let chunked = run_chunked(&mut LabelFilter::new(Frac), &data, sizes);
+            let chunked = run_chunked(&mut LabelFilter::new(Frac::new()), &data, sizes);
             prop_assert_eq!(whole, chunked);
         }
     }

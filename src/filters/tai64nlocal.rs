@@ -52,11 +52,11 @@ pub fn main() -> ExitCode {
 mod tests {
     use super::*;
     use crate::filters::{filter_bytes, testutil::run_chunked};
-    use jiff::tz::TimeZone;
+    use crate::tai64::tz::Zone;
     use proptest::prelude::*;
 
     fn utc() -> Tai64nLocal {
-        LabelFilter::new(LocalTime::new(TimeZone::UTC))
+        LabelFilter::new(LocalTime::new(Zone::utc()))
     }
 
     fn run(input: &[u8]) -> Vec<u8> {

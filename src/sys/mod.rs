@@ -15,3 +15,10 @@ pub fn sigpipe_default() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
+pub mod account;
+pub mod cmain;
+pub mod getopt;
+pub mod pathexec;
+pub mod proctitle;
+pub mod signals;
+pub mod spawn;

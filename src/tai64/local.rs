@@ -1,174 +1,77 @@
 //! Local time for TAI64N labels, as `tai64nlocal.c` gets it from glibc's
 //! `localtime()`, and the `YYYY-MM-DD HH:MM:SS.NNNNNNNNN` rendering.
 //!
-//! The zone is chosen as glibc's `tzset` does:
+//! The offset comes from [`super::tz`], a port of glibc's own rules, so the
+//! output is byte-identical to daemontools for every label glibc can
+//! convert. The offset is cached for the whole interval it holds for (between
+//! two transitions, or within one year of a DST rule), and the date for the
+//! whole local day, so a line costs a few integer operations and no system
+//! call. The civil date is computed on 64-bit integers, so every year glibc
+//! accepts (`tm_year` must fit an `int`) is exact, and the year is printed as
+//! daemontools prints `1900 + tm_year`: an `int` converted to `unsigned long`
+//! (year -1 prints as 18446744073709551615).
 //!
-//! * `TZ` unset: `/etc/localtime` (UTC if it cannot be read);
-//! * `TZ` empty: UTC;
-//! * otherwise, after dropping one leading `:`, the value is a TZif file
-//!   (absolute path, or relative to `$TZDIR`, default `/usr/share/zoneinfo`),
-//!   and if no such file can be read, a POSIX rule string such as
-//!   `EST5EDT,M3.2.0,M11.1.0`. A string that is neither gives UTC.
-//!
-//! Offsets come from `jiff` (it reads TZif files and POSIX rules itself; no
-//! libc call, no per-line `stat` of `/etc/localtime` as glibc's `localtime`
-//! does). The offset is cached for the whole interval between two
-//! transitions, and the date for the whole local day, so a line costs a few
-//! integer operations.
-//!
-//! Moments outside jiff's range (years beyond ±9999) are mapped into it by
-//! whole 400-year Gregorian cycles: the calendar and every POSIX rule repeat
-//! with that period, which is how glibc's own rule arithmetic behaves for
-//! those years. The civil date is computed here on 64-bit integers, so years
-//! up to glibc's limit (`tm_year` must fit an `int`) are exact.
-//!
-//! Differences from daemontools:
-//! * when glibc's `localtime` fails (the year does not fit an `int`, e.g. for
-//!   `@ x`, `@zz`, 16-digit or uppercase labels), daemontools dereferences a
-//!   null pointer and dies of SIGSEGV; [`LocalTime::render`] returns `false`
-//!   and the caller leaves the line unchanged;
-//! * `/etc/localtime` and `TZ` are read once at start-up, not per line;
-//! * leap-second (`right/`) zones are read without their leap-second table;
-//! * a `TZ` with DST but no rule (`FOO5BAR`) gets the US rule
-//!   `M3.2.0,M11.1.0` (glibc takes it from the `posixrules` file, which is
-//!   New York on Debian); a malformed `TZ` gives UTC, where glibc keeps
-//!   whatever prefix it could parse.
+//! Differences from daemontools: where glibc's `localtime` fails (the year
+//! does not fit an `int`, e.g. for `@ x`, `@zz`, 16-digit or uppercase
+//! labels), daemontools dereferences a null pointer and dies of SIGSEGV;
+//! [`LocalTime::render`] returns `false` and the caller leaves the line
+//! unchanged. `TZ` and `/etc/localtime` are read once at start-up.
 
-use jiff::tz::TimeZone;
-use jiff::Timestamp;
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-
+use super::tz::{Span, Zone};
 use super::Tai64N;
 
-/// Seconds in 400 Gregorian years (146097 days): the period of the calendar
-/// and of every POSIX DST rule.
-const CYCLE: i64 = 146_097 * 86_400;
-/// Upper end of the window where jiff is asked directly (about year 9000).
-const JIFF_HI: i64 = 221_845_392_000;
-/// Lower end of that window (about year -9000).
-const JIFF_LO: i64 = -346_138_000_000;
-
-/// The zone glibc would use for this value of `TZ` (`None`: unset).
-#[must_use]
-pub fn zone_for(tz: Option<&OsStr>, tzdir: Option<&OsStr>) -> TimeZone {
-    let Some(tz) = tz else {
-        return read_tzif(Path::new("/etc/localtime")).unwrap_or(TimeZone::UTC);
-    };
-    let mut v = tz.as_bytes();
-    if v.is_empty() {
-        return TimeZone::UTC;
-    }
-    if v[0] == b':' {
-        v = &v[1..];
-    }
-    let path = if v.first() == Some(&b'/') {
-        PathBuf::from(OsStr::from_bytes(v))
-    } else {
-        let dir = tzdir.map_or_else(|| PathBuf::from("/usr/share/zoneinfo"), PathBuf::from);
-        dir.join(OsStr::from_bytes(v))
-    };
-    if !v.is_empty() {
-        if let Some(z) = read_tzif(&path) {
-            return z;
-        }
-    }
-    let Ok(s) = std::str::from_utf8(v) else {
-        return TimeZone::UTC;
-    };
-    if let Ok(z) = TimeZone::posix(s) {
-        return z;
-    }
-    // DST named but no rule: glibc uses the posixrules file (New York).
-    if !s.contains(',') {
-        if let Ok(z) = TimeZone::posix(&format!("{s},M3.2.0,M11.1.0")) {
-            return z;
-        }
-    }
-    TimeZone::UTC
-}
-
-/// The zone from the process environment (`TZ`, `TZDIR`).
-#[must_use]
-pub fn zone_from_env() -> TimeZone {
-    zone_for(
-        std::env::var_os("TZ").as_deref(),
-        std::env::var_os("TZDIR").as_deref(),
-    )
-}
-
-fn read_tzif(path: &Path) -> Option<TimeZone> {
-    let data = std::fs::read(path).ok()?;
-    TimeZone::tzif("Local", &data).ok()
-}
-
-/// A time zone with the UTC offset cached for one transition interval.
+/// A zone with the answer cached for one interval.
 #[derive(Clone, Debug)]
 pub struct LocalZone {
-    tz: TimeZone,
-    lo: i64,
-    hi: i64,
-    off: i64,
+    zone: Zone,
+    span: Span,
 }
 
 impl LocalZone {
     /// Wrap a zone; nothing is cached yet.
     #[must_use]
-    pub fn new(tz: TimeZone) -> Self {
+    pub fn new(zone: Zone) -> Self {
         LocalZone {
-            tz,
-            lo: 1,
-            hi: 0,
-            off: 0,
+            zone,
+            span: Span {
+                lo: 1,
+                hi: 0,
+                off: 0,
+                hit: 0,
+                fail: true,
+            },
         }
     }
 
-    /// The UTC offset in seconds (east positive) at Unix time `t`.
+    /// glibc's answer for Unix time `t` (see [`Span`]).
+    #[inline]
+    pub fn span(&mut self, t: i64) -> Span {
+        if t < self.span.lo || t >= self.span.hi {
+            self.span = self.zone.span(t);
+        }
+        self.span
+    }
+
+    /// The UTC offset in seconds (east positive, leap corrections
+    /// subtracted) at Unix time `t`.
     #[inline]
     pub fn offset(&mut self, t: i64) -> i64 {
-        if t >= self.lo && t < self.hi {
-            self.off
-        } else {
-            self.refill(t)
-        }
+        self.span(t).off
     }
+}
 
-    #[cold]
-    fn refill(&mut self, t: i64) -> i64 {
-        // Map t into jiff's range by whole 400-year cycles.
-        let shift = if t > JIFF_HI {
-            ((t - JIFF_HI) / CYCLE + 1) * CYCLE
-        } else if t < JIFF_LO {
-            -(((JIFF_LO - t) / CYCLE + 1) * CYCLE)
-        } else {
-            0
-        };
-        let tt = t - shift;
-        let Ok(ts) = Timestamp::from_second(tt) else {
-            return 0;
-        };
-        let off = i64::from(self.tz.to_offset(ts).seconds());
-        // The transition at or before tt, and the one strictly after it.
-        let lo = Timestamp::from_second(tt + 1)
-            .ok()
-            .and_then(|n| self.tz.preceding(n).next())
-            .map_or(i64::MIN, |tr| tr.timestamp().as_second());
-        let hi = self
-            .tz
-            .following(ts)
-            .next()
-            .map_or(i64::MAX, |tr| tr.timestamp().as_second());
-        let (lo, hi) = if lo > tt || hi <= tt {
-            (t, t.saturating_add(1)) // should not happen; cache just t
-        } else {
-            (lo.saturating_add(shift), hi.saturating_add(shift))
-        };
-        self.lo = lo;
-        self.hi = hi;
-        self.off = off;
-        off
-    }
+/// `days_from_civil`: days since 1970-01-01 of proleptic Gregorian
+/// `y-m-d` (inverse of [`civil_from_days`]).
+#[must_use]
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Proleptic Gregorian `(year, month, day)` of day `z` since 1970-01-01
@@ -207,24 +110,32 @@ pub struct LocalTime {
     /// `YYYY-MM-DD ` for the cached day.
     date: [u8; 32],
     date_len: usize,
+    /// The Unix second `prefix` is for, and whether it converts at all.
+    last: Option<(i64, bool)>,
+    /// `YYYY-MM-DD HH:MM:SS.` for `last`.
+    prefix: [u8; 48],
+    prefix_len: usize,
 }
 
 impl LocalTime {
     /// A renderer for zone `tz`.
     #[must_use]
-    pub fn new(tz: TimeZone) -> Self {
+    pub fn new(tz: Zone) -> Self {
         LocalTime {
             zone: LocalZone::new(tz),
             day_start: i64::MAX,
             date: [0; 32],
             date_len: 0,
+            last: None,
+            prefix: [0; 48],
+            prefix_len: 0,
         }
     }
 
-    /// A renderer for the zone named by the environment (see [`zone_for`]).
+    /// A renderer for the zone named by `TZ` (see [`Zone::for_tz`]).
     #[must_use]
     pub fn from_env() -> Self {
-        Self::new(zone_from_env())
+        Self::new(Zone::from_env())
     }
 
     /// Append `YYYY-MM-DD HH:MM:SS.NNNNNNNNN` for label `t` to `out`.
@@ -233,8 +144,31 @@ impl LocalTime {
     #[inline]
     pub fn render(&mut self, t: Tai64N, out: &mut Vec<u8>) -> bool {
         let unix = t.unix_secs();
-        let off = self.zone.offset(unix);
-        let Some(local) = unix.checked_add(off) else {
+        let ok = match self.last {
+            Some((u, ok)) if u == unix => ok,
+            _ => {
+                let ok = self.new_second(unix);
+                self.last = Some((unix, ok));
+                ok
+            }
+        };
+        if !ok {
+            return false;
+        }
+        let mut nanos = [0u8; 10];
+        let n = fmt_nanos(t.nanos, &mut nanos);
+        out.extend_from_slice(&self.prefix[..self.prefix_len]);
+        out.extend_from_slice(&nanos[..n]);
+        true
+    }
+
+    /// Fill `prefix` for Unix second `unix`; `false` if it does not convert.
+    fn new_second(&mut self, unix: i64) -> bool {
+        let span = self.zone.span(unix);
+        if span.fail {
+            return false;
+        }
+        let Some(local) = unix.checked_add(span.off) else {
             return false;
         };
         let sod = local.wrapping_sub(self.day_start);
@@ -242,16 +176,17 @@ impl LocalTime {
             return false;
         }
         let sod = (local - self.day_start) as usize;
-        let mut buf = [0u8; 9 + 11];
+        let d = self.date_len;
+        self.prefix[..d].copy_from_slice(&self.date[..d]);
+        let buf = &mut self.prefix[d..d + 9];
         buf[..2].copy_from_slice(&DIGITS2[sod / 3600]);
         buf[2] = b':';
         buf[3..5].copy_from_slice(&DIGITS2[sod / 60 % 60]);
         buf[5] = b':';
-        buf[6..8].copy_from_slice(&DIGITS2[sod % 60]);
+        let sec = sod % 60 + span.hit as usize; // 60 in a leap second
+        buf[6..8].copy_from_slice(&DIGITS2[sec]);
         buf[8] = b'.';
-        let n = fmt_nanos(t.nanos, &mut buf[9..]);
-        out.extend_from_slice(&self.date[..self.date_len]);
-        out.extend_from_slice(&buf[..9 + n]);
+        self.prefix_len = d + 9;
         true
     }
 
@@ -283,13 +218,17 @@ impl LocalTime {
 fn fmt_u64(mut v: u64, out: &mut [u8]) -> usize {
     let mut tmp = [0u8; 20];
     let mut i = 20;
-    loop {
+    while v >= 100 {
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGITS2[(v % 100) as usize]);
+        v /= 100;
+    }
+    if v >= 10 {
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGITS2[v as usize]);
+    } else {
         i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        tmp[i] = b'0' + v as u8;
     }
     let n = 20 - i;
     out[..n].copy_from_slice(&tmp[i..]);
@@ -331,8 +270,9 @@ pub fn fmt_frac(secs: u64, nanos: u32, out: &mut [u8; 32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsStr;
 
-    fn render(tz: &TimeZone, hex: &str) -> Option<String> {
+    fn render(tz: &Zone, hex: &str) -> Option<String> {
         let mut lt = LocalTime::new(tz.clone());
         let (t, _) = super::super::scan::scan_label(hex.as_bytes());
         let mut out = Vec::new();
@@ -342,7 +282,7 @@ mod tests {
 
     #[test]
     fn spec_table_utc() {
-        let z = TimeZone::UTC;
+        let z = Zone::utc();
         assert_eq!(
             render(&z, "400000006b050c5709c2505c").unwrap(),
             "2026-11-24 04:02:21.163729500"
@@ -361,16 +301,23 @@ mod tests {
     fn man_page_vector_pacific() {
         // The man page shows 21:03:43, made with a leap-second (right/) zone;
         // daemontools gives 21:04:05 with TZ=US/Pacific.
-        let z = TimeZone::posix("PST8PDT,M4.1.0,M10.5.0").unwrap();
+        let z = Zone::from_posix("PST8PDT,M4.1.0,M10.5.0");
         assert_eq!(
             render(&z, "4000000037c219bf2ef02e94").unwrap(),
             "1999-08-23 21:04:05.787492500"
         );
+        let right = Zone::for_tz(Some(OsStr::new("right/US/Pacific")), None);
+        if right != Zone::utc() {
+            assert_eq!(
+                render(&right, "4000000037c219bf2ef02e94").unwrap(),
+                "1999-08-23 21:03:43.787492500"
+            );
+        }
     }
 
     #[test]
     fn extreme_years() {
-        let z = TimeZone::UTC;
+        let z = Zone::utc();
         // Verified against daemontools (TZ=UTC).
         assert_eq!(
             render(&z, "3ffffff1868b840a00000000").unwrap(),
@@ -405,15 +352,38 @@ mod tests {
     }
 
     #[test]
-    fn civil_matches_jiff() {
-        for day in (-3_652_059i64..2_932_896).step_by(997) {
+    fn civil_round_trip() {
+        for day in (-3_652_059i64..2_932_896)
+            .step_by(997)
+            .chain([i64::from(i32::MAX) * 400, -1_000_000_000_000])
+        {
             let (y, m, d) = civil_from_days(day);
-            let ts = Timestamp::from_second(day * 86_400).unwrap();
-            let dt = TimeZone::UTC.to_datetime(ts);
-            assert_eq!(
-                (y, m, d),
-                (i64::from(dt.year()), dt.month() as u32, dt.day() as u32)
-            );
+            assert_eq!(days_from_civil(y, m, d), day);
+            assert!((1..=12).contains(&m) && (1..=31).contains(&d));
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn cache_agrees_with_uncached() {
+        let z = Zone::for_tz(Some(OsStr::new("America/New_York")), None);
+        let mut c = LocalZone::new(z.clone());
+        let mut t = -5_000_000_000i64;
+        while t < 5_000_000_000 {
+            assert_eq!(c.offset(t), z.span(t).off, "t={t}");
+            t += 3_599_777;
+        }
+        // Exactly at and around a transition (2024-03-10 07:00 UTC), twice.
+        for t in [
+            1_710_053_999,
+            1_710_054_000,
+            1_710_054_001,
+            1_710_053_999,
+            1_710_054_000,
+        ] {
+            assert_eq!(c.offset(t), z.span(t).off, "t={t}");
         }
     }
 
@@ -427,58 +397,47 @@ mod tests {
         let n = fmt_nanos(1_000_000_000, &mut b);
         assert_eq!(&b[..n], b"1000000000");
         let mut f = [0u8; 32];
+        for v in [0u64, 9, 10, 99, 100, 101, 12_345, u64::MAX] {
+            let n = fmt_u64(v, &mut f);
+            assert_eq!(std::str::from_utf8(&f[..n]).unwrap(), v.to_string());
+        }
         let n = fmt_frac(u64::MAX, u32::MAX, &mut f);
         assert_eq!(&f[..n], b"18446744073709551615.4294967295");
     }
 
-    #[test]
-    fn offset_cache_agrees_with_jiff() {
-        let tz = zone_for(Some(OsStr::new("America/New_York")), None);
-        let mut z = LocalZone::new(tz.clone());
-        let mut t = -5_000_000_000i64;
-        while t < 5_000_000_000 {
-            let want = i64::from(tz.to_offset(Timestamp::from_second(t).unwrap()).seconds());
-            assert_eq!(z.offset(t), want, "t={t}");
-            t += 3_599_777;
+    proptest::proptest! {
+        /// jiff as an independent oracle for a TZif zone, 1901-2100.
+        #[test]
+        fn render_matches_jiff(ts in proptest::collection::vec(-2_170_000_000i64..4_100_000_000, 1..30),
+                               nanos in 0u32..1_000_000_000) {
+            let Ok(data) = std::fs::read("/usr/share/zoneinfo/Europe/London") else {
+                return Ok(());
+            };
+            let j = jiff::tz::TimeZone::tzif("Europe/London", &data).unwrap();
+            let mut lt = LocalTime::new(Zone::from_tzif(&data).unwrap());
+            for t in ts {
+                let mut out = Vec::new();
+                proptest::prop_assert!(lt.render(Tai64N::from_unix(t, nanos), &mut out));
+                let dt = j.to_datetime(jiff::Timestamp::from_second(t).unwrap());
+                let want = format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:09}",
+                    dt.year(), dt.month(), dt.day(), dt.hour(), dt.minute(), dt.second(), nanos
+                );
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
         }
-        // Exactly at and around a transition (2024-03-10 07:00 UTC).
-        for t in [1_710_053_999, 1_710_054_000, 1_710_054_001, 1_710_053_999] {
-            let want = i64::from(tz.to_offset(Timestamp::from_second(t).unwrap()).seconds());
-            assert_eq!(z.offset(t), want, "t={t}");
-        }
-    }
 
-    #[test]
-    fn far_future_uses_the_rule() {
-        let tz = TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").unwrap();
-        let mut z = LocalZone::new(tz.clone());
-        // July and January of some year ~ 10^6 and ~ -10^6.
-        let july = 31_556_952i64 * 1_000_000 + 200 * 86_400;
-        assert_eq!(z.offset(july), -4 * 3600);
-        assert_eq!(z.offset(july + 180 * 86_400), -5 * 3600);
-        assert_eq!(z.offset(-july), -4 * 3600);
-        assert_eq!(z.offset(-july - 180 * 86_400), -5 * 3600);
-    }
-
-    #[test]
-    fn zone_selection() {
-        assert_eq!(zone_for(Some(OsStr::new("")), None), TimeZone::UTC);
-        let ny = zone_for(
-            Some(OsStr::new(":/usr/share/zoneinfo/America/New_York")),
-            None,
-        );
-        let ts = Timestamp::from_second(1_720_000_000).unwrap();
-        if Path::new("/usr/share/zoneinfo/America/New_York").exists() {
-            assert_eq!(ny.to_offset(ts).seconds(), -4 * 3600);
+        #[test]
+        fn cached_render_matches_fresh(ts in proptest::collection::vec(-70_000_000_000i64..70_000_000_000, 1..20)) {
+            let z = Zone::from_posix("AEST-10AEDT,M10.1.0,M4.1.0/3");
+            let mut shared = LocalTime::new(z.clone());
+            for t in ts {
+                let label = Tai64N::from_unix(t, 7);
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let ra = shared.render(label, &mut a);
+                let rb = LocalTime::new(z.clone()).render(label, &mut b);
+                proptest::prop_assert_eq!((ra, a), (rb, b));
+            }
         }
-        let p = zone_for(Some(OsStr::new("EST5EDT,M3.2.0,M11.1.0")), None);
-        assert_eq!(p.to_offset(ts).seconds(), -4 * 3600);
-        let norule = zone_for(
-            Some(OsStr::new("FOO5BAR")),
-            Some(OsStr::new("/nonexistent")),
-        );
-        assert_eq!(norule.to_offset(ts).seconds(), -4 * 3600);
-        let junk = zone_for(Some(OsStr::new("No/Such/Zone")), None);
-        assert_eq!(junk.to_offset(ts).seconds(), 0);
     }
 }

@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod local;
 pub mod scan;
+pub mod tz;
 
 /// `2^62`: the TAI64 label of 1970-01-01 00:00:00 TAI.
 pub const TAI64_BASE: u64 = 1 << 62;
@@ -171,6 +172,19 @@ mod tests {
         let t = Tai64N::from_system_time(UNIX_EPOCH - std::time::Duration::from_micros(1));
         assert_eq!(t.unix_secs(), -1);
         assert_eq!(t.nanos, 999_999_500);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn label_round_trips(unix in proptest::prelude::any::<i64>(), nanos in proptest::prelude::any::<u32>()) {
+            let t = Tai64N::from_unix(unix, nanos);
+            proptest::prop_assert_eq!(t.unix_secs(), unix);
+            proptest::prop_assert_eq!(Tai64N::unpack(&t.pack()), t);
+            proptest::prop_assert_eq!(Tai64N::from_hex(&t.hex()), Some(t));
+            let label = t.label();
+            proptest::prop_assert_eq!(label[0], b'@');
+            proptest::prop_assert_eq!(scan::scan_label(&label[1..]), (t, 24));
+        }
     }
 
     #[test]

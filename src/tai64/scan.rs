@@ -59,9 +59,13 @@ impl Scan {
         // Fast path: a standard 24-digit label in one piece. 24 digits fill
         // all 96 bits, so whatever was scanned before no longer matters.
         if bytes.len() > 24 && HEXVAL[usize::from(bytes[24])] == NOT_HEX {
-            if let Some(t) = Tai64N::from_hex(&bytes[..24]) {
-                self.secs = t.secs;
-                self.nanos = t.nanos;
+            if let (Some(a), Some(b), Some(c)) = (
+                hex8(&bytes[0..8]),
+                hex8(&bytes[8..16]),
+                hex8(&bytes[16..24]),
+            ) {
+                self.secs = (u64::from(a) << 32) | u64::from(b);
+                self.nanos = c;
                 return 24;
             }
         }
@@ -85,6 +89,36 @@ impl Scan {
             nanos: self.nanos,
         }
     }
+}
+
+/// The value of exactly 8 lowercase hex digits, or `None`, computed on all
+/// 8 bytes at once (SWAR).
+#[inline]
+#[must_use]
+pub fn hex8(b: &[u8]) -> Option<u32> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b.get(..8)?);
+    let x = u64::from_be_bytes(a);
+    if x & HIGH != 0 {
+        return None;
+    }
+    // With every byte below 0x80, adding a per-byte constant below 0x80
+    // never carries into the next byte; bit 7 tells the comparison.
+    let ge_0 = (x + ONES * 0x50) & HIGH; // >= '0'
+    let gt_9 = (x + ONES * 0x46) & HIGH; // >  '9'
+    let ge_a = (x + ONES * 0x1f) & HIGH; // >= 'a'
+    let gt_f = (x + ONES * 0x19) & HIGH; // >  'f'
+    let lower = ge_a & !gt_f;
+    if (ge_0 & !gt_9) | lower != HIGH {
+        return None;
+    }
+    let mut v = (x & (ONES * 0x0f)) + (lower >> 7) * 9;
+    v = (v | (v >> 4)) & 0x00ff_00ff_00ff_00ff;
+    v = (v | (v >> 8)) & 0x0000_ffff_0000_ffff;
+    v = (v | (v >> 16)) & 0xffff_ffff;
+    Some(v as u32)
 }
 
 /// Scan the digits that follow an `@` (`bytes` starts after the `@`).
@@ -164,7 +198,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn hex8_every_byte() {
+        for c in 0..=255u8 {
+            let mut b = *b"0123abcd";
+            b[3] = c;
+            let want = u32::from_str_radix(std::str::from_utf8(&b).unwrap_or("x"), 16)
+                .ok()
+                .filter(|_| !c.is_ascii_uppercase() && c != b'+');
+            assert_eq!(hex8(&b), want, "byte {c:#x}");
+        }
+        assert_eq!(hex8(b"ffffffff"), Some(u32::MAX));
+        assert_eq!(hex8(b"00000000"), Some(0));
+        assert_eq!(hex8(b"0000000"), None);
+    }
+
     proptest! {
+        #[test]
+        fn hex8_matches_parse(b in proptest::collection::vec(any::<u8>(), 8)) {
+            let want = b.iter().all(|c| HEXVAL[usize::from(*c)] != NOT_HEX)
+                .then(|| u32::from_str_radix(std::str::from_utf8(&b).unwrap(), 16).unwrap());
+            prop_assert_eq!(hex8(&b), want);
+        }
+
         #[test]
         fn matches_c_loop(bytes in proptest::collection::vec(
             prop_oneof![Just(b'0'), Just(b'9'), Just(b'a'), Just(b'f'), Just(b'F'), Just(b' '), any::<u8>()], 0..60)) {

@@ -1,0 +1,67 @@
+# daemontools-rs: build, install and uninstall.
+#
+#   make                      cargo build --release
+#   make install              binaries, man pages and the systemd unit
+#   make install PREFIX=/usr DESTDIR=/tmp/pkg SYSTEMDDIR=/lib/systemd/system
+#   make uninstall            remove exactly what install put in place
+#
+# Installing does not enable or start anything; see docs/install.md.
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+MAN8DIR    ?= $(MANDIR)/man8
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+CARGO      ?= cargo
+INSTALL    ?= install
+
+# Every program is a binary in src/bin/; svscanboot may also be a shell
+# script in scripts/.
+PROGRAMS := $(sort $(basename $(notdir $(wildcard src/bin/*.rs))))
+SCRIPTS  := $(filter-out $(PROGRAMS),$(notdir $(wildcard scripts/svscanboot)))
+MANPAGES := $(sort $(wildcard man/*.8))
+UNIT     := init/svscan.service
+
+.PHONY: all build install install-bin install-man install-unit uninstall check-man clean
+
+all: build
+
+build:
+	$(CARGO) build --release --locked --bins
+
+install: install-bin install-man install-unit
+
+install-bin: build
+	$(INSTALL) -d -m 755 '$(DESTDIR)$(BINDIR)'
+	for p in $(PROGRAMS); do \
+	    $(INSTALL) -m 755 "target/release/$$p" '$(DESTDIR)$(BINDIR)'/"$$p" || exit 1; \
+	done
+	for s in $(SCRIPTS); do \
+	    $(INSTALL) -m 755 "scripts/$$s" '$(DESTDIR)$(BINDIR)'/"$$s" || exit 1; \
+	done
+
+install-man:
+	$(INSTALL) -d -m 755 '$(DESTDIR)$(MAN8DIR)'
+	$(INSTALL) -m 644 $(MANPAGES) '$(DESTDIR)$(MAN8DIR)'
+
+# The unit names /usr/local/bin; it is rewritten for the BINDIR in use.
+install-unit:
+	$(INSTALL) -d -m 755 '$(DESTDIR)$(SYSTEMDDIR)'
+	sed 's|/usr/local/bin/|$(BINDIR)/|g' $(UNIT) > '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
+	chmod 644 '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
+
+uninstall:
+	for p in $(PROGRAMS) $(SCRIPTS); do rm -f '$(DESTDIR)$(BINDIR)'/"$$p"; done
+	for m in $(notdir $(MANPAGES)); do rm -f '$(DESTDIR)$(MAN8DIR)'/"$$m"; done
+	rm -f '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
+
+# Lint the man pages (needs mandoc; groff is optional).
+check-man:
+	mandoc -T lint -W warning $(MANPAGES)
+	if command -v groff >/dev/null; then \
+	    for m in $(MANPAGES); do groff -man -Tutf8 -ww -z "$$m" || exit 1; done; \
+	fi
+
+clean:
+	$(CARGO) clean

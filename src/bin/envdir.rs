@@ -1,0 +1,4 @@
+//! `envdir`: see [`daemontools::supervise::envdir`].
+fn main() -> std::process::ExitCode {
+    daemontools::supervise::envdir::main()
+}

@@ -1,0 +1,4 @@
+//! `envuidgid`: see [`daemontools::supervise::envuidgid`].
+fn main() -> std::process::ExitCode {
+    daemontools::supervise::envuidgid::main()
+}

@@ -1,0 +1,4 @@
+//! `fghack`: see [`daemontools::supervise::fghack`].
+fn main() -> std::process::ExitCode {
+    daemontools::supervise::fghack::main()
+}

@@ -1,0 +1,4 @@
+//! `softlimit`: see [`daemontools::supervise::softlimit`].
+fn main() -> std::process::ExitCode {
+    daemontools::supervise::softlimit::main()
+}

@@ -1,0 +1,67 @@
+//! Helpers shared by the chain-loading tools: argv, byte-exact fatal and
+//! usage messages (`strerr_die*` with the caller's pieces), and the final
+//! "exec or die" step.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+
+use crate::error::{emit, reason, EXIT_TEMP};
+use crate::sys::getopt::OptError;
+use crate::sys::pathexec::{self, EnvEdits};
+
+/// The process arguments as bytes, after undoing the Rust runtime's start-up
+/// changes ([`pathexec::restore_startup_state`]).
+#[must_use]
+pub fn start() -> Vec<OsString> {
+    pathexec::restore_startup_state();
+    std::env::args_os().collect()
+}
+
+/// `strerr_die`: print `"{prog}: fatal: "`, the pieces, and (with `err`) the
+/// errno text, as one write; return `code`. As in daemontools, the caller's
+/// last piece carries the `": "` before the errno text.
+pub fn die(prog: &str, pieces: &[&[u8]], err: Option<&io::Error>, code: u8) -> ExitCode {
+    let mut m = Vec::with_capacity(128);
+    m.extend_from_slice(prog.as_bytes());
+    m.extend_from_slice(b": fatal: ");
+    for p in pieces {
+        m.extend_from_slice(p);
+    }
+    if let Some(e) = err {
+        m.extend_from_slice(reason(e).as_bytes());
+    }
+    m.push(b'\n');
+    emit(&m);
+    ExitCode::from(code)
+}
+
+/// `strerr_die4sys(111, FATAL, "unable to run ", child, ": ")`.
+pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> ExitCode {
+    die(
+        prog,
+        &[b"unable to run ", child.as_bytes(), b": "],
+        Some(err),
+        EXIT_TEMP,
+    )
+}
+
+/// Print a complete usage line (`"{prog}: usage: ..."`) and return `code`.
+pub fn usage(line: &str, code: u8) -> ExitCode {
+    emit(format!("{line}\n").as_bytes());
+    ExitCode::from(code)
+}
+
+/// Print getopt's complaint (program name from `argv[0]`).
+pub fn getopt_error(args: &[OsString], e: OptError) {
+    let argv0 = args.first().map_or(OsStr::new(""), OsString::as_os_str);
+    emit(&e.message(argv0));
+}
+
+/// Exec `argv` through `$PATH` with `edits`, or die with
+/// `unable to run CHILD: ERR` (111).
+pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> ExitCode {
+    let err = pathexec::pathexec(argv, edits);
+    die_run(prog, &argv[0], &err)
+}

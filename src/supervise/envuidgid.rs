@@ -1,0 +1,48 @@
+//! `envuidgid ACCOUNT CHILD...`: run CHILD with `$GID` and `$UID` set to
+//! ACCOUNT's ids (decimal), without changing any ids.
+//!
+//! Ports `envuidgid.c`. `GID` is queued before `UID`, and each replaces an
+//! existing variable by djb's swap-remove rule (see
+//! [`EnvEdits::apply`](crate::sys::pathexec::EnvEdits::apply)), so the
+//! environment order matches daemontools'.
+//!
+//! # Differences from daemontools
+//! None known.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+
+use super::chain::{die, exec_or_die, start, usage};
+use crate::error::{EXIT_TEMP, EXIT_USAGE};
+use crate::sys::account;
+use crate::sys::pathexec::EnvEdits;
+
+const PROG: &str = "envuidgid";
+
+/// Program entry point.
+#[must_use]
+pub fn main() -> ExitCode {
+    run(&start())
+}
+
+/// Run with a full `argv`; returns only on failure (or usage).
+#[must_use]
+pub fn run(args: &[OsString]) -> ExitCode {
+    if args.len() < 3 {
+        return usage("envuidgid: usage: envuidgid account child", EXIT_USAGE);
+    }
+    let name = &args[1];
+    let Some(pw) = account::getpwnam(name) else {
+        return die(
+            PROG,
+            &[b"unknown account ", name.as_bytes()],
+            None,
+            EXIT_TEMP,
+        );
+    };
+    let mut edits = EnvEdits::new();
+    edits.set(OsStr::new("GID"), OsStr::new(&pw.gid.to_string()));
+    edits.set(OsStr::new("UID"), OsStr::new(&pw.uid.to_string()));
+    exec_or_die(PROG, &args[2..], &edits)
+}

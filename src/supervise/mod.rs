@@ -1,0 +1,67 @@
+//! Service supervision: `supervise`, `svscan`, `svc`, `svstat`, `svok`,
+//! `readproctitle` (daemontools 0.76 §6–§11).
+//!
+//! # Theory of operation
+//!
+//! `svscan` reads its directory every 5 seconds (and on inotify events) and
+//! starts one `supervise NAME` per service directory, plus `supervise log`
+//! in `NAME` when `NAME/log` exists, joined by a pipe that svscan keeps open.
+//! `supervise` runs `./run`, restarts it one second after each start when it
+//! exits, and listens for one-byte commands on the `supervise/control` FIFO
+//! (written by `svc`). It publishes its state as an 18-byte record in
+//! `supervise/status` ([`status`]), read by `svstat`; `svok` and `svstat`
+//! test whether supervise is alive by opening the `supervise/ok` FIFO for
+//! writing, which fails with ENXIO when nobody holds it open for reading.
+//!
+//! # Chain-loading tools
+//!
+//! [`setuidgid`], [`envuidgid`], [`envdir`], [`softlimit`], [`setlock`] and
+//! [`pgrphack`] each change one thing about the process and exec the rest of
+//! their arguments; [`fghack`] runs its child and waits for every copy of a
+//! pipe to close. Shared pieces are in [`chain`].
+
+pub mod chain;
+pub mod control;
+pub mod envdir;
+pub mod envuidgid;
+pub mod fghack;
+pub mod getopt;
+pub mod pgrphack;
+pub mod readproctitle;
+pub mod setlock;
+pub mod setuidgid;
+pub mod softlimit;
+pub mod status;
+#[allow(clippy::module_inception)]
+pub mod supervise;
+pub mod svc;
+pub mod svok;
+pub mod svscan;
+pub mod svstat;
+
+use crate::error::Fatal;
+
+/// Exit codes for the `#![no_main]` entry points ([`crate::c_main`]).
+pub(crate) trait ReportCode {
+    /// Print the message and return the exit code.
+    fn report_code(&self, prog: &str) -> u8;
+}
+
+impl ReportCode for Fatal {
+    fn report_code(&self, prog: &str) -> u8 {
+        let _ = self.report(prog);
+        self.code
+    }
+}
+
+/// Turn an already-printed usage message into its exit code.
+pub(crate) trait ThenCode {
+    /// Discard `self`, return `code`.
+    fn then_code(self, code: u8) -> u8;
+}
+
+impl ThenCode for std::process::ExitCode {
+    fn then_code(self, code: u8) -> u8 {
+        code
+    }
+}

@@ -1,0 +1,370 @@
+//! `supervise DIR`: start and watch one service (ports `supervise.c`).
+//!
+//! Single-threaded: a SIGCHLD self-pipe and the control FIFO are polled;
+//! the steady state allocates nothing (paths are C-string literals relative
+//! to the service directory, the status record is an 18-byte stack buffer).
+//!
+//! Differences from daemontools: on a `fork` failure supervise retries the
+//! start after its 60 s pause (the Debian "restart process when fork fails"
+//! patch) instead of waiting for a command.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal, WaitOptions};
+
+use super::control::Command;
+use super::status::{Status, Want};
+use super::{ReportCode, ThenCode};
+use crate::error::{reason_errno, usage, Fatal, EXIT_USAGE};
+use crate::sys::{signals, spawn};
+use crate::tai64::Tai64N;
+
+const PROG: &str = "supervise";
+/// The poll timeout of the main loop (`iopause` deadline in `doit`).
+const LOOP_TIMEOUT: rustix::time::Timespec = rustix::time::Timespec {
+    tv_sec: 3600,
+    tv_nsec: 0,
+};
+/// The pause after every start (`deepsleep(1)` in `trystart`).
+pub const START_PAUSE: Duration = Duration::from_secs(1);
+/// The pause after a failed fork.
+pub const FORK_PAUSE: Duration = Duration::from_secs(60);
+
+/// Entry point of the `supervise` binary: runs it and returns the exit code.
+#[must_use]
+pub fn run() -> u8 {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args.len() != 2 {
+        return usage(PROG, "supervise dir").then_code(EXIT_USAGE);
+    }
+    match Supervise::start(&args[1]) {
+        Ok(mut s) => {
+            s.doit();
+            s.announce();
+            0
+        }
+        Err(f) => f.report_code(PROG),
+    }
+}
+
+/// `deepsleep`: sleep the whole duration, whatever signals arrive.
+pub fn deepsleep(d: Duration) {
+    let end = Instant::now() + d;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        std::thread::sleep(end - now);
+    }
+}
+
+struct Supervise {
+    dir: Vec<u8>,
+    selfpipe: OwnedFd,
+    control: OwnedFd,
+    _control_w: OwnedFd,
+    _ok: Option<OwnedFd>,
+    _lock: OwnedFd,
+    pid: i32,
+    when: Tai64N,
+    paused: bool,
+    want: Want,
+    exit: bool,
+    retry_start: bool,
+    run_argv0: CString,
+    run_names: [CString; 1],
+    start_err: Vec<u8>,
+}
+
+fn fatal(dir: &[u8], what: &str, tail: &str, e: Errno) -> Fatal {
+    Fatal::new(
+        format!("unable to {what} {}{tail}", String::from_utf8_lossy(dir)),
+        io::Error::from_raw_os_error(e.raw_os_error()),
+    )
+}
+
+fn mkfifo(path: &std::ffi::CStr) {
+    let _ = rustix::fs::mkfifoat(rustix::fs::CWD, path, Mode::from_raw_mode(0o600));
+}
+
+/// `mkdir("supervise", 0700)`, plus Debian's patch: when `supervise` is a
+/// dangling symlink, create its target (one level only).
+fn make_supervise_dir() {
+    let mode = Mode::from_raw_mode(0o700);
+    if rustix::fs::mkdir(c"supervise", mode) != Err(Errno::EXIST) {
+        return;
+    }
+    if let Ok(target) = std::fs::read_link("supervise") {
+        if std::fs::metadata("supervise").is_err() {
+            let _ = rustix::fs::mkdir(target.as_os_str(), mode);
+        }
+    }
+}
+
+impl Supervise {
+    fn start(dir_os: &OsStr) -> Result<Supervise, Fatal> {
+        let dir = dir_os.as_bytes().to_vec();
+        let (pr, pw) = rustix::pipe::pipe_with(
+            rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
+        )
+        .map_err(|e| fatal(&dir, "create pipe for", "", e))?;
+        signals::selfpipe_catch(libc::SIGCHLD, pw).map_err(|e| {
+            Fatal::new(
+                format!("unable to catch SIGCHLD for {}", dir_os.to_string_lossy()),
+                e,
+            )
+        })?;
+        rustix::process::chdir(dir_os).map_err(|e| fatal(&dir, "chdir to", "", e))?;
+        let want = match rustix::fs::stat(c"down") {
+            Ok(_) => Want::Down,
+            Err(Errno::NOENT) => Want::Up,
+            Err(e) => return Err(fatal(&dir, "stat", "/down", e)),
+        };
+        make_supervise_dir();
+        let lock = rustix::fs::open(
+            c"supervise/lock",
+            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .and_then(|fd| {
+            rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).map(|()| fd)
+        })
+        .map_err(|e| fatal(&dir, "acquire", "/supervise/lock", e))?;
+        mkfifo(c"supervise/control");
+        let control = rustix::fs::open(
+            c"supervise/control",
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| fatal(&dir, "read", "/supervise/control", e))?;
+        let control_w = rustix::fs::open(
+            c"supervise/control",
+            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| fatal(&dir, "write", "/supervise/control", e))?;
+        let mut start_err = b"supervise: fatal: unable to start ".to_vec();
+        start_err.extend_from_slice(&dir);
+        start_err.extend_from_slice(b"/run: ");
+        let mut s = Supervise {
+            dir,
+            selfpipe: pr,
+            control,
+            _control_w: control_w,
+            _ok: None,
+            _lock: lock,
+            pid: 0,
+            when: Tai64N::now(),
+            paused: false,
+            want,
+            exit: false,
+            retry_start: false,
+            run_argv0: CString::from(c"./run"),
+            run_names: [CString::from(c"./run")],
+            start_err,
+        };
+        s.pidchange();
+        s.announce();
+        mkfifo(c"supervise/ok");
+        s._ok = Some(
+            rustix::fs::open(
+                c"supervise/ok",
+                OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| fatal(&s.dir, "read", "/supervise/ok", e))?,
+        );
+        if s.want == Want::Up {
+            s.trystart();
+        }
+        Ok(s)
+    }
+
+    fn pidchange(&mut self) {
+        self.when = Tai64N::now();
+    }
+
+    /// `announce`: write `status.new` and rename it over `status`.
+    fn announce(&self) {
+        let rec = Status {
+            when: self.when,
+            pid: self.pid as u32,
+            paused: self.paused,
+            want: self.want.byte(),
+        }
+        .encode();
+        let fd = match rustix::fs::open(
+            c"supervise/status.new",
+            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::TRUNC | OFlags::CREATE | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        ) {
+            Ok(fd) => fd,
+            Err(e) => return self.warn("open", "/supervise/status.new", Some(e)),
+        };
+        match rustix::io::write(&fd, &rec) {
+            Ok(n) if n == rec.len() => {}
+            Ok(_) => {
+                return self.warn("write", "/supervise/status.new: partial write", None);
+            }
+            Err(e) => return self.warn("write", "/supervise/status.new", Some(e)),
+        }
+        drop(fd);
+        if let Err(e) = rustix::fs::rename(c"supervise/status.new", c"supervise/status") {
+            self.warn("rename", "/supervise/status.new to status", Some(e));
+        }
+    }
+
+    fn warn(&self, what: &str, tail: &str, e: Option<Errno>) {
+        let mut m = format!("{PROG}: warning: unable to {what} ").into_bytes();
+        m.extend_from_slice(&self.dir);
+        m.extend_from_slice(tail.as_bytes());
+        if let Some(e) = e {
+            m.extend_from_slice(b": ");
+            m.extend_from_slice(reason_errno(e).as_bytes());
+        }
+        m.push(b'\n');
+        crate::error::emit(&m);
+    }
+
+    /// `trystart`: fork and exec `./run`, then pause one second.
+    fn trystart(&mut self) {
+        let argv = [self.run_argv0.as_ptr(), std::ptr::null()];
+        let plan = spawn::ChildPlan {
+            fd_move: None,
+            chdir: None,
+            reset_sigchld: true,
+            exec: &self.run_names,
+            argv: &argv,
+            exec_err: &self.start_err,
+        };
+        match spawn::spawn(&plan) {
+            Ok(pid) => {
+                self.retry_start = false;
+                self.paused = false;
+                self.pid = pid;
+                self.pidchange();
+                self.announce();
+                deepsleep(START_PAUSE);
+            }
+            Err(e) => {
+                let mut m = b"supervise: warning: unable to fork for ".to_vec();
+                m.extend_from_slice(&self.dir);
+                m.extend_from_slice(b", sleeping 60 seconds: ");
+                m.extend_from_slice(crate::error::reason(&e).as_bytes());
+                m.push(b'\n');
+                crate::error::emit(&m);
+                deepsleep(FORK_PAUSE);
+                self.retry_start = true;
+                signals::selfpipe_trigger();
+            }
+        }
+    }
+
+    fn kill(&self, sig: Signal) {
+        if let Some(p) = Pid::from_raw(self.pid) {
+            let _ = rustix::process::kill_process(p, sig);
+        }
+    }
+
+    /// `doit`: the main loop; returns when supervise should exit.
+    fn doit(&mut self) {
+        self.announce();
+        let mut byte = [0u8; 1];
+        loop {
+            if self.exit && self.pid == 0 {
+                return;
+            }
+            {
+                let mut fds = [
+                    PollFd::new(&self.selfpipe, PollFlags::IN),
+                    PollFd::new(&self.control, PollFlags::IN),
+                ];
+                let _ = poll(&mut fds, Some(&LOOP_TIMEOUT));
+            }
+            while let Ok(1) = rustix::io::read(&self.selfpipe, &mut byte) {}
+            loop {
+                match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+                    Ok(Some((r, _))) => {
+                        if r.as_raw_nonzero().get() == self.pid {
+                            self.pid = 0;
+                            self.pidchange();
+                            self.announce();
+                            if self.exit {
+                                return;
+                            }
+                            if self.want == Want::Up {
+                                self.trystart();
+                            }
+                            break;
+                        }
+                    }
+                    Err(Errno::INTR) => {}
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            if self.retry_start && self.pid == 0 && self.want != Want::Down {
+                self.trystart();
+            }
+            if let Ok(1) = rustix::io::read(&self.control, &mut byte) {
+                if let Some(cmd) = Command::from_byte(byte[0]) {
+                    self.command(cmd);
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Down => {
+                self.want = Want::Down;
+                if self.pid != 0 {
+                    self.kill(Signal::TERM);
+                    self.kill(Signal::CONT);
+                    self.paused = false;
+                }
+                self.announce();
+            }
+            Command::Up => {
+                self.want = Want::Up;
+                self.announce();
+                if self.pid == 0 {
+                    self.trystart();
+                }
+            }
+            Command::Once => {
+                self.want = Want::Once;
+                self.announce();
+                if self.pid == 0 {
+                    self.trystart();
+                }
+            }
+            Command::Exit => {
+                self.exit = true;
+                self.announce();
+            }
+            Command::Pause => {
+                self.paused = true;
+                self.announce();
+                self.kill(Signal::STOP);
+            }
+            Command::Continue => {
+                self.paused = false;
+                self.announce();
+                self.kill(Signal::CONT);
+            }
+            Command::Signal(sig) => {
+                if let Some(s) = Signal::from_named_raw(sig) {
+                    self.kill(s);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `svc [-udopchaitkx] DIR...`: send control bytes to supervise (ports `svc.c`).
+//!
+//! Each letter is kept once, at its first occurrence; all letters go to each
+//! directory's `supervise/control` in a single `write(2)`. Failures per
+//! directory are warnings and the exit code stays 0.
+//!
+//! Differences from daemontools: none known.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
+use super::control::{Letters, SVC_LETTERS, SVC_OPTIONS};
+use super::getopt::{Getopt, Opt};
+use super::ReportCode;
+use crate::error::{emit, reason_errno, Fatal, EXIT_USAGE};
+
+const PROG: &str = "svc";
+
+/// Entry point of the `svc` binary: runs it and returns the exit code.
+#[must_use]
+pub fn run() -> u8 {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    crate::sys::signals::ignore_sigpipe();
+    let mut g = Getopt::new(&args, SVC_LETTERS);
+    let mut letters = Letters::default();
+    while let Some(o) = g.next_opt() {
+        match o {
+            Opt::Flag(c) => letters.push(c),
+            Opt::Arg(..) | Opt::Problem(_) => {
+                emit(format!("{SVC_OPTIONS}\n").as_bytes());
+                return EXIT_USAGE;
+            }
+        }
+    }
+    match svc_dirs(letters.as_bytes(), g.operands()) {
+        Ok(()) => 0,
+        Err(f) => f.report_code(PROG),
+    }
+}
+
+fn warn_dir(what: &str, dir: &[u8], tail: &str, e: Option<Errno>) {
+    let mut m = format!("{PROG}: warning: {what}").into_bytes();
+    m.extend_from_slice(dir);
+    m.extend_from_slice(tail.as_bytes());
+    if let Some(e) = e {
+        m.extend_from_slice(reason_errno(e).as_bytes());
+    }
+    m.push(b'\n');
+    emit(&m);
+}
+
+fn errno_io(e: Errno) -> io::Error {
+    io::Error::from_raw_os_error(e.raw_os_error())
+}
+
+fn svc_dirs(data: &[u8], dirs: &[OsString]) -> Result<(), Fatal> {
+    let orig = rustix::fs::open(
+        c".",
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Fatal::new("unable to open current directory", errno_io(e)))?;
+    for dir in dirs {
+        let d = dir.as_bytes();
+        match rustix::process::chdir(dir.as_os_str()) {
+            Err(e) => warn_dir("unable to chdir to ", d, ": ", Some(e)),
+            Ok(()) => control(data, d),
+        }
+        rustix::process::fchdir(&orig)
+            .map_err(|e| Fatal::new("unable to set directory", errno_io(e)))?;
+    }
+    Ok(())
+}
+
+fn control(data: &[u8], d: &[u8]) {
+    match rustix::fs::open(
+        c"supervise/control",
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Err(Errno::NXIO) => warn_dir("unable to control ", d, ": supervise not running", None),
+        Err(e) => warn_dir("unable to control ", d, ": ", Some(e)),
+        Ok(fd) => {
+            if let Ok(fl) = rustix::fs::fcntl_getfl(&fd) {
+                let _ = rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK);
+            }
+            if !data.is_empty() {
+                if let Err(e) = write_all(&fd, data) {
+                    warn_dir("error writing commands to ", d, ": ", Some(e));
+                }
+            }
+        }
+    }
+}
+
+fn write_all(fd: &std::os::fd::OwnedFd, mut data: &[u8]) -> Result<(), Errno> {
+    while !data.is_empty() {
+        match rustix::io::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

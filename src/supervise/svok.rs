@@ -1,0 +1,37 @@
+//! `svok DIR`: exit 0 if supervise is running in DIR (ports `svok.c`).
+//!
+//! Exit 0 running; 100 not running, no `supervise/ok`, or usage; 111 when DIR
+//! cannot be entered or `supervise/ok` cannot be opened for another reason.
+//!
+//! Differences from daemontools: none.
+
+use std::ffi::OsString;
+use std::io;
+
+use rustix::io::Errno;
+
+use super::{ReportCode, ThenCode};
+use crate::error::{usage, Fatal, EXIT_USAGE};
+
+const PROG: &str = "svok";
+
+/// Entry point of the `svok` binary: runs it and returns the exit code.
+#[must_use]
+pub fn run() -> u8 {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let Some(dir) = args.get(1) else {
+        return usage(PROG, "svok dir").then_code(EXIT_USAGE);
+    };
+    let name = dir.to_string_lossy();
+    let errno_io = |e: Errno| io::Error::from_raw_os_error(e.raw_os_error());
+    if let Err(e) = rustix::process::chdir(dir.as_os_str()) {
+        return Fatal::new(format!("unable to chdir to {name}"), errno_io(e)).report_code(PROG);
+    }
+    match super::svstat::open_ok() {
+        Ok(_) => 0,
+        Err(Errno::NOENT | Errno::NXIO) => EXIT_USAGE,
+        Err(e) => {
+            Fatal::new(format!("unable to open {name}/supervise/ok"), errno_io(e)).report_code(PROG)
+        }
+    }
+}

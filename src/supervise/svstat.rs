@@ -1,0 +1,234 @@
+//! `svstat DIR...`: print one status line per directory (ports `svstat.c`).
+//!
+//! Line: `DIR: up (pid P) S seconds` or `DIR: down S seconds`, then the
+//! suffixes `, normally down|up`, `, paused`, `, want up|down` in that order.
+//! S is whole seconds from `time()`, clamped at 0 for future stamps; "1
+//! seconds" stays plural. Records longer than 18 bytes are accepted.
+//!
+//! Differences from daemontools: none known.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
+use super::status::{Status, STATUS_LEN};
+use super::ReportCode;
+use crate::error::{reason_errno, Fatal};
+use crate::tai64::Tai64N;
+
+const PROG: &str = "svstat";
+
+/// `open_write("supervise/ok")`: succeeds only while supervise holds the
+/// FIFO open for reading (ENXIO otherwise).
+///
+/// # Errors
+/// The errno of `open`.
+pub fn open_ok() -> Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        c"supervise/ok",
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// The text after `DIR: ` for a readable status record. `now` is the TAI64
+/// seconds label of the current time; `normally_up` means no `down` file.
+#[must_use]
+pub fn describe(st: &Status, now: u64, normally_up: bool) -> String {
+    let secs = now.saturating_sub(st.when.secs);
+    let up = st.pid != 0;
+    let mut s = if up {
+        format!("up (pid {}) {secs} seconds", st.pid)
+    } else {
+        format!("down {secs} seconds")
+    };
+    if up && !normally_up {
+        s.push_str(", normally down");
+    }
+    if !up && normally_up {
+        s.push_str(", normally up");
+    }
+    if up && st.paused {
+        s.push_str(", paused");
+    }
+    if !up && st.want == b'u' {
+        s.push_str(", want up");
+    }
+    if up && st.want == b'd' {
+        s.push_str(", want down");
+    }
+    s
+}
+
+/// The line for one directory, with the cwd already changed to it.
+fn doit_here() -> String {
+    let normally_up = match rustix::fs::stat(c"down") {
+        Ok(_) => false,
+        Err(Errno::NOENT) => true,
+        Err(e) => return format!("unable to stat down: {}", reason_errno(e)),
+    };
+    match open_ok() {
+        Ok(_) => {}
+        Err(Errno::NXIO) => return "supervise not running".into(),
+        Err(e) => return format!("unable to open supervise/ok: {}", reason_errno(e)),
+    }
+    let fd = match rustix::fs::open(
+        c"supervise/status",
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => return format!("unable to open supervise/status: {}", reason_errno(e)),
+    };
+    let mut buf = [0u8; STATUS_LEN];
+    let r = loop {
+        match rustix::io::read(&fd, &mut buf) {
+            Err(Errno::INTR) => {}
+            r => break r,
+        }
+    };
+    let st = match r {
+        Err(e) => return format!("unable to read supervise/status: {}", reason_errno(e)),
+        Ok(n) => match Status::decode(&buf[..n]) {
+            Some(st) => st,
+            None => return "unable to read supervise/status: bad format".into(),
+        },
+    };
+    let now = Tai64N::from_unix(unix_now(), 0).secs;
+    describe(&st, now, normally_up)
+}
+
+fn unix_now() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Entry point of the `svstat` binary: runs it and returns the exit code.
+#[must_use]
+pub fn run() -> u8 {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let errno_io = |e: Errno| io::Error::from_raw_os_error(e.raw_os_error());
+    let orig = match rustix::fs::open(
+        c".",
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => {
+            return Fatal::new("unable to open current directory", errno_io(e)).report_code(PROG)
+        }
+    };
+    let mut out = Vec::with_capacity(1024);
+    for dir in args.iter().skip(1) {
+        out.extend_from_slice(dir.as_bytes());
+        out.extend_from_slice(b": ");
+        match rustix::process::chdir(dir.as_os_str()) {
+            Err(e) => {
+                out.extend_from_slice(b"unable to chdir: ");
+                out.extend_from_slice(reason_errno(e).as_bytes());
+            }
+            Ok(()) => out.extend_from_slice(doit_here().as_bytes()),
+        }
+        out.push(b'\n');
+        if let Err(e) = rustix::process::fchdir(&orig) {
+            let _ = io::stdout().write_all(&out);
+            let _ = io::stdout().flush();
+            return Fatal::new("unable to set directory", errno_io(e)).report_code(PROG);
+        }
+    }
+    let mut so = io::stdout().lock();
+    let _ = so.write_all(&out);
+    let _ = so.flush();
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(pid: u32, paused: bool, want: u8, secs_ago: u64) -> (Status, u64) {
+        let now = Tai64N::from_unix(1_700_000_000, 0).secs;
+        (
+            Status {
+                when: Tai64N {
+                    secs: now.wrapping_sub(secs_ago),
+                    nanos: 500,
+                },
+                pid,
+                paused,
+                want,
+            },
+            now,
+        )
+    }
+
+    #[test]
+    fn line_table() {
+        // (pid, paused byte, want byte, seconds ago, normally up, expected)
+        let cases: &[(u32, bool, u8, u64, bool, &str)] = &[
+            (17061, false, b'u', 2, true, "up (pid 17061) 2 seconds"),
+            (0, false, b'd', 0, true, "down 0 seconds, normally up"),
+            (
+                17154,
+                false,
+                b'u',
+                1,
+                false,
+                "up (pid 17154) 1 seconds, normally down",
+            ),
+            (
+                17251,
+                true,
+                b'u',
+                1,
+                false,
+                "up (pid 17251) 1 seconds, normally down, paused",
+            ),
+            (
+                17304,
+                false,
+                b'd',
+                4,
+                true,
+                "up (pid 17304) 4 seconds, want down",
+            ),
+            (0, false, b'u', 3600, false, "down 3600 seconds, want up"),
+            (
+                0,
+                true,
+                b'u',
+                5,
+                true,
+                "down 5 seconds, normally up, want up",
+            ),
+            (
+                9,
+                true,
+                b'd',
+                7,
+                false,
+                "up (pid 9) 7 seconds, normally down, paused, want down",
+            ),
+            (9, false, 0, 7, true, "up (pid 9) 7 seconds"),
+            (0, false, 0, 7, false, "down 7 seconds"),
+            (0, false, b'd', 7, false, "down 7 seconds"),
+            (9, false, b'u', 7, true, "up (pid 9) 7 seconds"),
+        ];
+        for &(pid, paused, want, ago, nu, want_line) in cases {
+            let (s, now) = st(pid, paused, want, ago);
+            assert_eq!(describe(&s, now, nu), want_line);
+        }
+    }
+
+    #[test]
+    fn future_stamp_is_clamped() {
+        let (s, now) = st(0, false, b'd', 0);
+        assert_eq!(describe(&s, now - 100, false), "down 0 seconds");
+    }
+}

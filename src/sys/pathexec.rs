@@ -1,0 +1,449 @@
+//! Exec with djb's `$PATH` search and environment edits.
+//!
+//! Ports `pathexec_run.c:pathexec_run` and `pathexec_env.c:pathexec_env/pathexec`.
+//!
+//! * [`pathexec_run`] execs `argv[0]` (searched in `$PATH`) with the
+//!   environment unchanged; [`pathexec`] first applies queued [`EnvEdits`].
+//!   Both return only on failure, with the error daemontools would report.
+//! * [`Exec`] does the same in two steps: [`Exec::new`] allocates everything
+//!   (candidate paths, `argv`, `envp`), and [`Exec::exec`] only calls
+//!   `execve(2)`, so it is safe between `fork` and `exec` (svscan, fghack).
+//! * [`restore_startup_state`] undoes what Rust's runtime does before `main`
+//!   (ignore `SIGPIPE`, open `/dev/null` on closed fds 0–2), so that a child
+//!   inherits exactly what the daemontools program itself inherited.
+//!
+//! The search rules (spec §1.3): a name containing `/` is exec'd directly.
+//! Otherwise each `:`-separated element of `$PATH` (read from the *current*
+//! environment, not the edited one; `/bin:/usr/bin` when unset) is tried,
+//! an empty element meaning `.`. `ENOENT` moves on; `EACCES`, `EPERM` and
+//! `EISDIR` are remembered and the search goes on; any other error stops it.
+//! The error returned is the last remembered one, or `ENOENT`.
+//!
+//! # Differences from daemontools
+//! None intended. An argument containing a NUL byte (impossible in a real
+//! `argv`) fails with `EINVAL` instead of being cut short.
+
+use std::ffi::{c_char, CStr, CString, OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Queued environment edits, djb's `plus` stralloc (`pathexec_env`).
+///
+/// Each entry is `NAME=value` (set) or `NAME` (unset). At exec time they are
+/// applied in order by [`EnvEdits::apply`]: the name is the part before the
+/// **first** `=` of the whole entry, so `set("E=Q", "v")` sets `E` to `Q=v`
+/// and `unset("E=Q")` sets `E` to `Q`, exactly as daemontools does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvEdits {
+    entries: Vec<Vec<u8>>,
+}
+
+impl EnvEdits {
+    /// No edits.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queue `name=value` (`pathexec_env(name, value)`).
+    pub fn set(&mut self, name: &OsStr, value: &OsStr) {
+        let mut e = name.as_bytes().to_vec();
+        e.push(b'=');
+        e.extend_from_slice(value.as_bytes());
+        self.entries.push(e);
+    }
+
+    /// Queue the removal of `name` (`pathexec_env(name, 0)`).
+    pub fn unset(&mut self, name: &OsStr) {
+        self.entries.push(name.as_bytes().to_vec());
+    }
+
+    /// True when nothing is queued.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Apply the edits to an environment (a list of `NAME=value` entries),
+    /// the way `pathexec` builds its `envp`.
+    ///
+    /// For each edit, the first entry whose name matches is removed by moving
+    /// the **last** entry into its slot (so the order of the environment
+    /// changes, as in daemontools), then the edit is appended if it carries
+    /// a `=`.
+    #[must_use]
+    pub fn apply<'a>(&'a self, env: &[&'a [u8]]) -> Vec<&'a [u8]> {
+        let mut e: Vec<&[u8]> = env.to_vec();
+        for plus in &self.entries {
+            let split = plus.iter().position(|&b| b == b'=').unwrap_or(plus.len());
+            let name = &plus[..split];
+            if let Some(t) = e
+                .iter()
+                .position(|v| v.len() > split && v.starts_with(name) && v[split] == b'=')
+            {
+                e.swap_remove(t);
+            }
+            if split < plus.len() {
+                e.push(plus);
+            }
+        }
+        e
+    }
+}
+
+/// The directories and the error to report: djb's loop over `$PATH`.
+///
+/// `exec` is called with each candidate path and returns the error of the
+/// failed `execve`. Used by [`Exec::exec`]; public so the rules can be tested
+/// without executing anything.
+pub fn search<T, F>(candidates: &[T], mut exec: F) -> io::Error
+where
+    F: FnMut(&T) -> io::Error,
+{
+    let mut saved: Option<io::Error> = None;
+    for c in candidates {
+        let err = exec(c);
+        match err.raw_os_error() {
+            Some(libc::ENOENT) => {}
+            Some(libc::EACCES | libc::EPERM | libc::EISDIR) => saved = Some(err),
+            _ => return err,
+        }
+    }
+    saved.unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
+}
+
+/// The paths `pathexec_run` tries for `file` given `$PATH` (`None` = unset).
+#[must_use]
+pub fn candidates(file: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
+    if file.contains(&b'/') {
+        return vec![file.to_vec()];
+    }
+    let path = path.unwrap_or(b"/bin:/usr/bin");
+    path.split(|&b| b == b':')
+        .map(|dir| {
+            let mut p = if dir.is_empty() {
+                b".".to_vec()
+            } else {
+                dir.to_vec()
+            };
+            p.push(b'/');
+            p.extend_from_slice(file);
+            p
+        })
+        .collect()
+}
+
+/// A prepared exec: everything allocated up front, so that [`Exec::exec`]
+/// makes no allocation and may run in a forked child.
+#[derive(Debug)]
+pub struct Exec {
+    candidates: Vec<CString>,
+    _argv: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    /// `None`: pass the current `environ` at exec time.
+    env: Option<(Vec<CString>, Vec<*const c_char>)>,
+}
+
+fn cstring(b: &[u8]) -> io::Result<CString> {
+    CString::new(b).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+impl Exec {
+    /// Prepare `argv` (`argv[0]` is the program, searched in `$PATH`) with
+    /// `edits` applied to the current environment.
+    ///
+    /// # Errors
+    /// `EINVAL` for an empty `argv` or an argument containing NUL.
+    pub fn new(argv: &[OsString], edits: &EnvEdits) -> io::Result<Exec> {
+        let Some(file) = argv.first() else {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        };
+        let current = environ_entries();
+        let path = env_get(&current, b"PATH");
+        let candidates = candidates(file.as_bytes(), path)
+            .iter()
+            .map(|c| cstring(c))
+            .collect::<io::Result<Vec<_>>>()?;
+        let argv_c = argv
+            .iter()
+            .map(|a| cstring(a.as_bytes()))
+            .collect::<io::Result<Vec<_>>>()?;
+        let mut argv_ptrs: Vec<*const c_char> = argv_c.iter().map(|c| c.as_ptr()).collect();
+        argv_ptrs.push(std::ptr::null());
+        let env = if edits.is_empty() {
+            None
+        } else {
+            let edited = edits
+                .apply(&current)
+                .into_iter()
+                .map(cstring)
+                .collect::<io::Result<Vec<_>>>()?;
+            let mut ptrs: Vec<*const c_char> = edited.iter().map(|c| c.as_ptr()).collect();
+            ptrs.push(std::ptr::null());
+            Some((edited, ptrs))
+        };
+        Ok(Exec {
+            candidates,
+            _argv: argv_c,
+            argv_ptrs,
+            env,
+        })
+    }
+
+    /// Try each candidate with `execve(2)`; returns only on failure, with the
+    /// error `pathexec_run` leaves in `errno`. Makes no allocation.
+    #[must_use]
+    pub fn exec(&self) -> io::Error {
+        let envp = match &self.env {
+            Some((_, ptrs)) => ptrs.as_ptr(),
+            None => current_environ(),
+        };
+        search(&self.candidates, |c| execve(c, &self.argv_ptrs, envp))
+    }
+}
+
+/// Candidates for `file` under the current `$PATH`, as C strings, prepared
+/// before a `fork` so the child can exec without allocating.
+#[must_use]
+pub fn candidates_env(file: &OsStr) -> Vec<CString> {
+    let path = std::env::var_os("PATH");
+    candidates(file.as_bytes(), path.as_deref().map(OsStrExt::as_bytes))
+        .into_iter()
+        .filter_map(|c| CString::new(c).ok())
+        .collect()
+}
+
+/// `execve` each candidate with the current environment under djb's errno
+/// rules; returns only on failure, with the errno to report. `argv` must be
+/// a NULL-terminated array of valid C strings. Allocation-free, so usable in
+/// a forked child.
+#[must_use]
+pub fn exec_candidates(cands: &[CString], argv: &[*const c_char]) -> i32 {
+    search(cands, |c| execve(c, argv, current_environ()))
+        .raw_os_error()
+        .unwrap_or(libc::ENOENT)
+}
+
+/// `pathexec`: exec `argv` through `$PATH` with `edits` applied to the
+/// environment. Returns only on failure.
+#[must_use]
+pub fn pathexec(argv: &[OsString], edits: &EnvEdits) -> io::Error {
+    match Exec::new(argv, edits) {
+        Ok(e) => e.exec(),
+        Err(e) => e,
+    }
+}
+
+/// `pathexec_run`: exec `argv` through `$PATH` with the environment
+/// unchanged. Returns only on failure.
+#[must_use]
+pub fn pathexec_run(argv: &[OsString]) -> io::Error {
+    pathexec(argv, &EnvEdits::new())
+}
+
+/// djb's `env_get`: the value of the first entry named `name`.
+fn env_get<'a>(env: &[&'a [u8]], name: &[u8]) -> Option<&'a [u8]> {
+    env.iter().find_map(|e| {
+        (e.len() > name.len() && e.starts_with(name) && e[name.len()] == b'=')
+            .then(|| &e[name.len() + 1..])
+    })
+}
+
+extern "C" {
+    static environ: *const *const c_char;
+}
+
+fn current_environ() -> *const *const c_char {
+    // SAFETY: reading the libc global; nothing in this crate modifies the
+    // environment, and a plain read of the pointer is what execve wants.
+    unsafe { environ }
+}
+
+/// The raw entries of `environ`, in order, including any without `=`.
+fn environ_entries() -> Vec<&'static [u8]> {
+    let mut v = Vec::new();
+    let mut p = current_environ();
+    if p.is_null() {
+        return v;
+    }
+    // SAFETY: `environ` is a NULL-terminated array of NUL-terminated strings
+    // owned by libc; this crate never calls setenv/putenv, so the strings
+    // stay valid for the rest of the process (we exec or exit soon after).
+    unsafe {
+        while !(*p).is_null() {
+            v.push(CStr::from_ptr(*p).to_bytes());
+            p = p.add(1);
+        }
+    }
+    v
+}
+
+fn execve(path: &CString, argv: &[*const c_char], envp: *const *const c_char) -> io::Error {
+    // SAFETY: `path` is NUL-terminated, `argv` is a NULL-terminated array of
+    // pointers into live CStrings owned by the caller, and `envp` is either
+    // libc's `environ` or a NULL-terminated array owned by the caller.
+    unsafe {
+        libc::execve(path.as_ptr(), argv.as_ptr(), envp);
+    }
+    io::Error::last_os_error()
+}
+
+/// `fork(2)`. Returns `Ok(None)` in the child, `Ok(Some(pid))` in the parent.
+///
+/// The child of a multi-threaded process may only make async-signal-safe
+/// calls; [`Exec::exec`] is one.
+///
+/// # Errors
+/// The `fork` error.
+pub fn fork() -> io::Result<Option<libc::pid_t>> {
+    // SAFETY: fork has no memory-safety preconditions of its own; callers are
+    // told (above) to keep the child to async-signal-safe work.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some(pid)),
+    }
+}
+
+// ---- Undoing the Rust runtime's start-up changes --------------------------
+
+const CAPTURED: u8 = 0x80;
+const SIGPIPE_IGNORED: u8 = 0x08;
+
+/// Bits 0–2: fd 0–2 was closed at start-up. [`SIGPIPE_IGNORED`]: SIGPIPE was
+/// ignored. [`CAPTURED`]: the constructor ran.
+static STARTUP: AtomicU8 = AtomicU8::new(0);
+
+extern "C" fn capture_startup() {
+    let mut state = CAPTURED;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries the descriptor table.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            state |= 1 << fd;
+        }
+    }
+    // SAFETY: a zeroed sigaction is a valid out-parameter, and a null `act`
+    // makes sigaction only report the current disposition.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGPIPE, std::ptr::null(), &raw mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+        {
+            state |= SIGPIPE_IGNORED;
+        }
+    }
+    STARTUP.store(state, Ordering::Relaxed);
+}
+
+/// Runs [`capture_startup`] before Rust's runtime initialises (glibc calls
+/// `.init_array` entries before `main`), so it sees the inherited state.
+#[used]
+#[link_section = ".init_array"]
+static CAPTURE_STARTUP: extern "C" fn() = capture_startup;
+
+/// Restore the state this process inherited, before Rust's runtime changed
+/// it: the `SIGPIPE` disposition (std sets it to ignored) and closed fds 0–2
+/// (std opens `/dev/null` on them). Call it first thing in `main` of a
+/// program that execs, so that descriptors it opens get the numbers djb's
+/// program would get and the child inherits the original state.
+///
+/// If the start-up state was not captured, `SIGPIPE` is set to default.
+pub fn restore_startup_state() {
+    // Referencing the constructor keeps its object file in the link.
+    let _ = std::hint::black_box(CAPTURE_STARTUP);
+    let state = STARTUP.load(Ordering::Relaxed);
+    let disposition = if state & SIGPIPE_IGNORED != 0 {
+        libc::SIG_IGN
+    } else {
+        libc::SIG_DFL
+    };
+    // SAFETY: installing SIG_DFL or SIG_IGN involves no handler code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, disposition);
+    }
+    if state & CAPTURED != 0 {
+        for fd in 0..3 {
+            if state & (1 << fd) != 0 {
+                // SAFETY: the fd was closed when the process started, so
+                // this descriptor is the runtime's /dev/null placeholder;
+                // std's stdio handles EBADF on it gracefully.
+                unsafe {
+                    libc::close(fd);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(n: i32) -> io::Error {
+        io::Error::from_raw_os_error(n)
+    }
+
+    #[test]
+    fn candidates_follow_djb() {
+        assert_eq!(candidates(b"a/b", Some(b"/x")), vec![b"a/b".to_vec()]);
+        assert_eq!(
+            candidates(b"ls", None),
+            vec![b"/bin/ls".to_vec(), b"/usr/bin/ls".to_vec()]
+        );
+        assert_eq!(
+            candidates(b"ls", Some(b":/x:")),
+            vec![b"./ls".to_vec(), b"/x/ls".to_vec(), b"./ls".to_vec()]
+        );
+        assert_eq!(candidates(b"ls", Some(b"")), vec![b"./ls".to_vec()]);
+        assert_eq!(candidates(b"", Some(b"/bin")), vec![b"/bin/".to_vec()]);
+    }
+
+    #[test]
+    fn search_remembers_and_stops() {
+        let run = |errs: &[i32]| search(errs, |&e| err(e)).raw_os_error().unwrap();
+        assert_eq!(run(&[]), libc::ENOENT);
+        assert_eq!(run(&[libc::ENOENT, libc::ENOENT]), libc::ENOENT);
+        assert_eq!(run(&[libc::EACCES, libc::ENOENT]), libc::EACCES);
+        assert_eq!(
+            run(&[libc::EACCES, libc::EISDIR, libc::ENOENT]),
+            libc::EISDIR
+        );
+        assert_eq!(
+            run(&[libc::EACCES, libc::ENOEXEC, libc::EPERM]),
+            libc::ENOEXEC
+        );
+        let mut tried = 0;
+        let _ = search(&[libc::E2BIG, libc::ENOENT], |&e| {
+            tried += 1;
+            err(e)
+        });
+        assert_eq!(tried, 1);
+    }
+
+    #[test]
+    fn edits_swap_remove_and_split_at_first_equals() {
+        let env: Vec<&[u8]> = vec![b"A=1", b"UID=5", b"B=2", b"NOEQ"];
+        let mut ed = EnvEdits::new();
+        ed.set(OsStr::new("GID"), OsStr::new("7"));
+        ed.set(OsStr::new("UID"), OsStr::new("8"));
+        ed.unset(OsStr::new("NOEQ"));
+        ed.unset(OsStr::new("A"));
+        let out = ed.apply(&env);
+        // UID=5 removed (GID=7 moved in), NOEQ has no `=` so it never
+        // matches, then A removed (UID=8 moved in).
+        assert_eq!(out, vec![&b"UID=8"[..], b"GID=7", b"B=2", b"NOEQ"]);
+        let mut ed = EnvEdits::new();
+        ed.set(OsStr::new("E=Q"), OsStr::new("v"));
+        ed.unset(OsStr::new("F=R"));
+        let out = ed.apply(&[b"E=old", b"F=old"]);
+        assert_eq!(out, vec![&b"E=Q=v"[..], b"F=R"]);
+    }
+
+    #[test]
+    fn env_get_first_match() {
+        let env: Vec<&[u8]> = vec![b"PATHX=1", b"PATH", b"PATH=/a", b"PATH=/b"];
+        assert_eq!(env_get(&env, b"PATH"), Some(&b"/a"[..]));
+        assert_eq!(env_get(&env, b"X"), None);
+    }
+}

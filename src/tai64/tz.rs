@@ -1,0 +1,785 @@
+//! glibc's `localtime` offset rules, ported so `tai64nlocal` is byte-identical
+//! to daemontools linked against glibc (ports glibc `time/tzset.c`
+//! (`tzset_internal`, `__tzset_parse_tz`, `parse_tzname`, `parse_offset`,
+//! `parse_rule`, `compute_change`, `__tz_compute`) and `time/tzfile.c`
+//! (`__tzfile_read`, `__tzfile_compute`)).
+//!
+//! A general tz library gives the *right* answer; daemontools prints glibc's
+//! answer, which differs in corners that labels reach: a POSIX rule string
+//! (`TZ=EST5EDT,M3.2.0,M11.1.0`) gives standard time for every moment before
+//! 1970 (and DST for southern-hemisphere rules); the rule year is the UTC
+//! year; the day count of years after 5.8 million wraps in `int`; leap-second
+//! (`right/`) zones subtract their corrections and show second `60`.
+//!
+//! Zone selection follows `tzset_internal`: `TZ` unset means
+//! `/etc/localtime`; empty means UTC; one leading `:` is dropped; then a TZif
+//! file is tried (absolute, or under `$TZDIR`, default
+//! `/usr/share/zoneinfo`), then the value is parsed as a POSIX string.
+//!
+//! Differences from glibc: a POSIX string naming DST without a rule (`FOO5BAR`)
+//! gets the built-in US rule `M3.2.0,M11.1.0`, where glibc would borrow the
+//! transitions of the `posixrules` file (the same rule from 2007 on, when
+//! that file is New York's, as on Debian); the zone is read once, not
+//! re-checked on every call.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::local::{civil_from_days, days_from_civil};
+
+const SECSPERDAY: i64 = 86_400;
+
+/// Kind of a DST change date (glibc's `J0`, `J1`, `M`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum RuleKind {
+    /// `n`: zero-based day of year (leap days count).
+    #[default]
+    J0,
+    /// `Jn`: one-based day of year, February 29 never counted.
+    J1,
+    /// `Mm.n.d`: day `d` of week `n` of month `m`.
+    M,
+}
+
+/// One of glibc's two `tz_rule`s: offset (seconds east) and change date.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct TzRule {
+    offset: i64,
+    kind: RuleKind,
+    m: u16,
+    n: u16,
+    d: u16,
+    secs: i64,
+}
+
+/// A parsed POSIX TZ string: rule 0 is standard time (and the DST start
+/// date), rule 1 DST (and the DST end date).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rules {
+    r: [TzRule; 2],
+}
+
+/// TZif data as glibc keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Tzif {
+    trans: Vec<i64>,
+    idx: Vec<u8>,
+    /// `(utoff, isdst)`.
+    types: Vec<(i64, bool)>,
+    /// `(transition, correction)`.
+    leaps: Vec<(i64, i64)>,
+    spec: Option<Rules>,
+}
+
+/// A time zone as glibc's `localtime` would use it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    tzif: Option<Tzif>,
+    rules: Rules,
+}
+
+/// The answer for one moment, valid for every `t` in `lo..hi`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// First second the answer holds for.
+    pub lo: i64,
+    /// First second it no longer holds for.
+    pub hi: i64,
+    /// `tm_gmtoff - leap_correction`: add to Unix time for local time.
+    pub off: i64,
+    /// Leap seconds to add to `tm_sec` (glibc's `leap_extra_secs`).
+    pub hit: i64,
+    /// `localtime` fails (returns NULL) here.
+    pub fail: bool,
+}
+
+impl Zone {
+    /// UTC.
+    #[must_use]
+    pub fn utc() -> Self {
+        Zone {
+            tzif: None,
+            rules: Rules::default(),
+        }
+    }
+
+    /// The zone glibc selects for `TZ` = `tz` (`None`: unset) and `TZDIR`.
+    #[must_use]
+    pub fn for_tz(tz: Option<&OsStr>, tzdir: Option<&OsStr>) -> Self {
+        let v: &[u8] = match tz {
+            None => b"/etc/localtime",
+            Some(s) if s.is_empty() => b"Universal",
+            Some(s) => {
+                let b = s.as_bytes();
+                let b = b.strip_prefix(b":").unwrap_or(b);
+                if b.is_empty() {
+                    b"/etc/localtime"
+                } else {
+                    b
+                }
+            }
+        };
+        let path = if v.first() == Some(&b'/') {
+            PathBuf::from(OsStr::from_bytes(v))
+        } else {
+            let dir = match tzdir {
+                Some(d) if !d.is_empty() => PathBuf::from(d),
+                _ => PathBuf::from("/usr/share/zoneinfo"),
+            };
+            dir.join(OsStr::from_bytes(v))
+        };
+        if let Some(z) = read_tzif(&path) {
+            return Zone {
+                tzif: Some(z),
+                rules: Rules::default(),
+            };
+        }
+        if tz.is_none() || v == b"/etc/localtime" {
+            return Self::utc();
+        }
+        Zone {
+            tzif: None,
+            rules: Rules::parse(v),
+        }
+    }
+
+    /// The zone from the process environment.
+    #[must_use]
+    pub fn from_env() -> Self {
+        Self::for_tz(
+            std::env::var_os("TZ").as_deref(),
+            std::env::var_os("TZDIR").as_deref(),
+        )
+    }
+
+    /// A zone from TZif bytes (`None` if they are not TZif).
+    #[must_use]
+    pub fn from_tzif(data: &[u8]) -> Option<Self> {
+        Some(Zone {
+            tzif: Some(parse_tzif(data)?),
+            rules: Rules::default(),
+        })
+    }
+
+    /// A zone from a POSIX TZ string, parsed as glibc does.
+    #[must_use]
+    pub fn from_posix(s: &str) -> Self {
+        Zone {
+            tzif: None,
+            rules: Rules::parse(s.as_bytes()),
+        }
+    }
+
+    /// glibc's offset for Unix time `t` (`__tz_convert` up to the final
+    /// `__offtime`), with the interval it holds for.
+    #[must_use]
+    pub fn span(&self, t: i64) -> Span {
+        match &self.tzif {
+            None => match utc_year(t) {
+                Some(y) => self.rules.compute(t, y, i64::MIN, i64::MAX),
+                None => Span {
+                    lo: t,
+                    hi: t.saturating_add(1),
+                    off: 0,
+                    hit: 0,
+                    fail: true,
+                },
+            },
+            Some(z) => z.span(t),
+        }
+    }
+}
+
+/// The UTC year of `t` if `__offtime(t, 0)` succeeds (year - 1900 fits an
+/// `int`): the true year, and `1900 + tm_year` as C computes it in `int`.
+fn utc_year(t: i64) -> Option<(i64, i32)> {
+    let (y, _, _) = civil_from_days(t.div_euclid(SECSPERDAY));
+    i32::try_from(y - 1900)
+        .ok()
+        .map(|ty| (y, 1900i32.wrapping_add(ty)))
+}
+
+fn is_leap(y: i32) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+static MON_YDAY: [[u16; 13]; 2] = [
+    [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365],
+    [0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335, 366],
+];
+
+impl TzRule {
+    /// `compute_change`: the UTC moment of this rule's change in `year`.
+    fn change(&self, year: i32) -> i64 {
+        let mut t: i64 = if year > 1970 {
+            let days = (year - 1970)
+                .wrapping_mul(365)
+                .wrapping_add((year - 1) / 4 - 1970 / 4)
+                .wrapping_sub((year - 1) / 100 - 1970 / 100)
+                .wrapping_add((year - 1) / 400 - 1970 / 400);
+            i64::from(days) * SECSPERDAY
+        } else {
+            0
+        };
+        let leap = usize::from(is_leap(year));
+        match self.kind {
+            RuleKind::J1 => {
+                t += (i64::from(self.d) - 1) * SECSPERDAY;
+                if self.d >= 60 && leap == 1 {
+                    t += SECSPERDAY;
+                }
+            }
+            RuleKind::J0 => t += i64::from(self.d) * SECSPERDAY,
+            RuleKind::M => {
+                let m = usize::from(self.m);
+                let before = i32::from(MON_YDAY[leap][m - 1]);
+                let mlen = i32::from(MON_YDAY[leap][m]) - before;
+                t += i64::from(before) * SECSPERDAY;
+                let rm = i32::from(self.m);
+                let m1 = (rm + 9) % 12 + 1;
+                let yy0 = if rm <= 2 { year.wrapping_sub(1) } else { year };
+                let yy1 = yy0 / 100;
+                let yy2 = yy0 % 100;
+                let mut dow = ((26 * m1 - 2) / 10 + 1 + yy2 + yy2 / 4 + yy1 / 4 - 2 * yy1) % 7;
+                if dow < 0 {
+                    dow += 7;
+                }
+                let mut d = i32::from(self.d) - dow;
+                if d < 0 {
+                    d += 7;
+                }
+                for _ in 1..self.n {
+                    if d + 7 >= mlen {
+                        break;
+                    }
+                    d += 7;
+                }
+                t += i64::from(d) * SECSPERDAY;
+            }
+        }
+        t - self.offset + self.secs
+    }
+}
+
+impl Rules {
+    /// `__tzset_parse_tz`, quirks included: what cannot be parsed is left
+    /// as zero (UTC), as glibc leaves it.
+    #[must_use]
+    pub fn parse(s: &[u8]) -> Self {
+        let mut r = Rules::default();
+        let mut p = Parser { s, i: 0 };
+        if p.tzname() && r.offset(&mut p, 0) {
+            if p.at_end() {
+                r.r[1].offset = r.r[0].offset;
+            } else {
+                if p.tzname() {
+                    r.offset(&mut p, 1);
+                    if p.at_end() || (p.peek() == b',' && p.s.len() == p.i + 1) {
+                        // No rule: glibc borrows posixrules; use the US rule.
+                        p = Parser {
+                            s: b",M3.2.0,M11.1.0",
+                            i: 0,
+                        };
+                    }
+                }
+                if r.rule(&mut p, 0) {
+                    r.rule(&mut p, 1);
+                }
+            }
+        }
+        r
+    }
+
+    /// `parse_offset`.
+    fn offset(&mut self, p: &mut Parser<'_>, which: usize) -> bool {
+        let c = p.peek();
+        if which == 0 && (c == 0 || (c != b'+' && c != b'-' && !c.is_ascii_digit())) {
+            return false;
+        }
+        let sign = if c == b'+' || c == b'-' {
+            p.i += 1;
+            if c == b'-' {
+                1
+            } else {
+                -1
+            }
+        } else {
+            -1
+        };
+        match p.hms() {
+            Some((h, m, s)) => {
+                self.r[which].offset = sign
+                    * (i64::from(s.min(59))
+                        + 60 * i64::from(m.min(59))
+                        + 3600 * i64::from(h.min(24)));
+                true
+            }
+            None if which == 0 => {
+                self.r[0].offset = 0;
+                false
+            }
+            None => {
+                self.r[1].offset = self.r[0].offset + 3600;
+                true
+            }
+        }
+    }
+
+    /// `parse_rule`.
+    fn rule(&mut self, p: &mut Parser<'_>, which: usize) -> bool {
+        let r = &mut self.r[which];
+        if p.peek() == b',' {
+            p.i += 1;
+        }
+        let c = p.peek();
+        if c == b'J' || c.is_ascii_digit() {
+            r.kind = if c == b'J' {
+                RuleKind::J1
+            } else {
+                RuleKind::J0
+            };
+            if c == b'J' {
+                p.i += 1;
+                if !p.peek().is_ascii_digit() {
+                    return false;
+                }
+            }
+            let Some(d) = p.ulong() else { return false };
+            if d > 365 || (r.kind == RuleKind::J1 && d == 0) {
+                return false;
+            }
+            r.d = d as u16;
+        } else if c == b'M' {
+            r.kind = RuleKind::M;
+            p.i += 1;
+            let m = p.hu();
+            let n = m.and_then(|_| p.lit(b'.')).and_then(|()| p.hu());
+            let d = n.and_then(|_| p.lit(b'.')).and_then(|()| p.hu());
+            let (Some(m), Some(n), Some(d)) = (m, n, d) else {
+                return false;
+            };
+            if !(1..=12).contains(&m) || !(1..=5).contains(&n) || d > 6 {
+                return false;
+            }
+            (r.m, r.n, r.d) = (m, n, d);
+        } else if c == 0 {
+            r.kind = RuleKind::M;
+            (r.m, r.n, r.d) = if which == 0 { (3, 2, 0) } else { (11, 1, 0) };
+        } else {
+            return false;
+        }
+        let c = p.peek();
+        if c != 0 && c != b'/' && c != b',' {
+            return false;
+        }
+        if c == b'/' {
+            p.i += 1;
+            if p.at_end() {
+                return false;
+            }
+            let neg = p.peek() == b'-';
+            if neg {
+                p.i += 1;
+            }
+            let (h, m, s) = p.hms_partial((2, 0, 0));
+            let v = 3600 * i64::from(h) + 60 * i64::from(m) + i64::from(s);
+            r.secs = if neg { -v } else { v };
+        } else {
+            r.secs = 2 * 3600;
+        }
+        true
+    }
+
+    /// `__tz_compute` for a moment in UTC year `year`, plus the interval
+    /// (clipped to `lo..hi` and to the UTC year) over which it holds.
+    fn compute(&self, t: i64, (true_year, year): (i64, i32), lo: i64, hi: i64) -> Span {
+        let c0 = self.r[0].change(year);
+        let c1 = self.r[1].change(year);
+        let isdst = if c0 > c1 {
+            t < c1 || t >= c0
+        } else {
+            t >= c0 && t < c1
+        };
+        let ystart = days_from_civil(true_year, 1, 1) * SECSPERDAY;
+        let ynext = days_from_civil(true_year + 1, 1, 1) * SECSPERDAY;
+        let mut a = lo.max(ystart);
+        let mut b = hi.min(ynext);
+        for c in [c0, c1] {
+            if c <= t {
+                a = a.max(c);
+            } else {
+                b = b.min(c);
+            }
+        }
+        Span {
+            lo: a,
+            hi: b,
+            off: self.r[usize::from(isdst)].offset,
+            hit: 0,
+            fail: false,
+        }
+    }
+}
+
+/// A byte cursor with glibc's `sscanf("%hu")` and `strtoul` subsets.
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> u8 {
+        self.s.get(self.i).copied().unwrap_or(0)
+    }
+
+    fn at_end(&self) -> bool {
+        self.i >= self.s.len() || self.s[self.i] == 0
+    }
+
+    fn lit(&mut self, c: u8) -> Option<()> {
+        (self.peek() == c).then(|| self.i += 1)
+    }
+
+    /// `parse_tzname`: 3+ letters, or `<` 3+ of `[A-Za-z0-9+-]` `>`.
+    fn tzname(&mut self) -> bool {
+        let start = self.i;
+        while self.peek().is_ascii_alphabetic() {
+            self.i += 1;
+        }
+        if self.i - start >= 3 {
+            return true;
+        }
+        self.i = start;
+        if self.peek() != b'<' {
+            return false;
+        }
+        self.i += 1;
+        let s = self.i;
+        while matches!(self.peek(), b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-') {
+            self.i += 1;
+        }
+        let len = self.i - s;
+        if self.peek() != b'>' || len < 3 {
+            self.i = start;
+            return false;
+        }
+        self.i += 1;
+        true
+    }
+
+    /// `%hu`: optional sign, decimal digits, value modulo 2^16.
+    fn hu(&mut self) -> Option<u16> {
+        let save = self.i;
+        while matches!(
+            self.peek(),
+            b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'
+        ) {
+            self.i += 1;
+        }
+        let neg = match self.peek() {
+            b'-' => {
+                self.i += 1;
+                true
+            }
+            b'+' => {
+                self.i += 1;
+                false
+            }
+            _ => false,
+        };
+        let ds = self.i;
+        let mut v: u64 = 0;
+        while self.peek().is_ascii_digit() {
+            v = v
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(self.peek() - b'0'));
+            self.i += 1;
+        }
+        if self.i == ds {
+            self.i = save;
+            return None;
+        }
+        let v = v as u16;
+        Some(if neg { v.wrapping_neg() } else { v })
+    }
+
+    fn ulong(&mut self) -> Option<u64> {
+        let ds = self.i;
+        let mut v: u64 = 0;
+        while self.peek().is_ascii_digit() {
+            v = v
+                .saturating_mul(10)
+                .saturating_add(u64::from(self.peek() - b'0'));
+            self.i += 1;
+        }
+        (self.i > ds).then_some(v)
+    }
+
+    /// `sscanf("%hu%n:%hu%n:%hu%n")` with `%n` tracking: the cursor ends
+    /// after the last field converted. `None` when not even hours parse.
+    fn hms(&mut self) -> Option<(u16, u16, u16)> {
+        let h = self.hu()?;
+        Some(self.rest_ms(h, 0, 0))
+    }
+
+    fn hms_partial(&mut self, dflt: (u16, u16, u16)) -> (u16, u16, u16) {
+        match self.hu() {
+            Some(h) => self.rest_ms(h, dflt.1, dflt.2),
+            None => dflt,
+        }
+    }
+
+    fn rest_ms(&mut self, h: u16, m0: u16, s0: u16) -> (u16, u16, u16) {
+        let (mut m, mut s) = (m0, s0);
+        let save = self.i;
+        if self.lit(b':').is_some() {
+            if let Some(mm) = self.hu() {
+                m = mm;
+                let save2 = self.i;
+                if self.lit(b':').is_some() {
+                    if let Some(ss) = self.hu() {
+                        s = ss;
+                    } else {
+                        self.i = save2;
+                    }
+                }
+            } else {
+                self.i = save;
+            }
+        }
+        (h, m, s)
+    }
+}
+
+impl Tzif {
+    /// `__tzfile_compute` plus its leap-second part.
+    fn span(&self, t: i64) -> Span {
+        let n = self.trans.len();
+        let mut sp = if n == 0 || t < self.trans[0] {
+            let i = self.types.iter().position(|&(_, dst)| !dst).unwrap_or(0);
+            Span {
+                lo: i64::MIN,
+                hi: self.trans.first().copied().unwrap_or(i64::MAX),
+                off: self.types.get(i).map_or(0, |x| x.0),
+                hit: 0,
+                fail: false,
+            }
+        } else if t >= self.trans[n - 1] {
+            let last = self.trans[n - 1];
+            match (&self.spec, utc_year(t)) {
+                (Some(rules), Some(y)) => rules.compute(t, y, last, i64::MAX),
+                _ => Span {
+                    lo: last,
+                    hi: i64::MAX,
+                    off: self.types[usize::from(self.idx[n - 1])].0,
+                    hit: 0,
+                    fail: false,
+                },
+            }
+        } else {
+            // First transition after t; the type of the one before.
+            let i = self.trans.partition_point(|&x| x <= t);
+            Span {
+                lo: self.trans[i - 1],
+                hi: self.trans[i],
+                off: self.types[usize::from(self.idx[i - 1])].0,
+                hit: 0,
+                fail: false,
+            }
+        };
+        if !self.leaps.is_empty() {
+            let i = self.leaps.partition_point(|&(x, _)| x <= t);
+            if i < self.leaps.len() {
+                sp.hi = sp.hi.min(self.leaps[i].0);
+            }
+            if i > 0 {
+                let k = i - 1;
+                let (lt, corr) = self.leaps[k];
+                sp.lo = sp.lo.max(lt);
+                sp.off -= corr;
+                let prev = if k == 0 { 0 } else { self.leaps[k - 1].1 };
+                if t == lt && corr > prev {
+                    let mut hit = 1;
+                    let mut j = k;
+                    while j > 0
+                        && self.leaps[j].0 == self.leaps[j - 1].0 + 1
+                        && self.leaps[j].1 == self.leaps[j - 1].1 + 1
+                    {
+                        hit += 1;
+                        j -= 1;
+                    }
+                    sp.hit = hit;
+                    sp.lo = t;
+                    sp.hi = t + 1;
+                } else if t > lt {
+                    sp.lo = sp.lo.max(lt + 1);
+                }
+            }
+        }
+        sp
+    }
+}
+
+fn read_tzif(path: &Path) -> Option<Tzif> {
+    let data = std::fs::read(path).ok()?;
+    parse_tzif(&data)
+}
+
+fn be32(b: &[u8], i: usize) -> Option<i64> {
+    let s = b.get(i..i + 4)?;
+    Some(i64::from(i32::from_be_bytes([s[0], s[1], s[2], s[3]])))
+}
+
+fn be64(b: &[u8], i: usize) -> Option<i64> {
+    let s = b.get(i..i + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Some(i64::from_be_bytes(a))
+}
+
+/// `__tzfile_read`: the 64-bit body of a version 2+ file (the 32-bit body
+/// of a version 1 file), and the POSIX footer.
+fn parse_tzif(b: &[u8]) -> Option<Tzif> {
+    if b.get(..4)? != b"TZif" {
+        return None;
+    }
+    let counts = |at: usize| -> Option<[usize; 6]> {
+        let mut c = [0usize; 6];
+        for (k, v) in c.iter_mut().enumerate() {
+            *v = usize::try_from(be32(b, at + 20 + 4 * k)?).ok()?;
+        }
+        Some(c)
+    };
+    // isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
+    let c1 = counts(0)?;
+    let v1_len = 44 + c1[3] * 5 + c1[4] * 6 + c1[5] + c1[2] * 8 + c1[1] + c1[0];
+    let version = b[4];
+    let (base, c, tsize) = if version >= b'2' {
+        (v1_len, counts(v1_len)?, 8)
+    } else {
+        (0, c1, 4)
+    };
+    if b.get(base..base + 4)? != b"TZif" {
+        return None;
+    }
+    let [isut, isstd, leapcnt, timecnt, typecnt, charcnt] = c;
+    let rd = |i: usize| if tsize == 8 { be64(b, i) } else { be32(b, i) };
+    let mut p = base + 44;
+    let mut trans = Vec::with_capacity(timecnt);
+    for k in 0..timecnt {
+        trans.push(rd(p + k * tsize)?);
+    }
+    p += timecnt * tsize;
+    let idx = b.get(p..p + timecnt)?.to_vec();
+    p += timecnt;
+    let mut types = Vec::with_capacity(typecnt);
+    for k in 0..typecnt {
+        let off = be32(b, p + 6 * k)?;
+        let dst = *b.get(p + 6 * k + 4)? != 0;
+        types.push((off, dst));
+    }
+    p += 6 * typecnt + charcnt;
+    if typecnt == 0 || idx.iter().any(|&i| usize::from(i) >= typecnt) {
+        return None;
+    }
+    let mut leaps = Vec::with_capacity(leapcnt);
+    for k in 0..leapcnt {
+        let at = p + k * (tsize + 4);
+        leaps.push((rd(at)?, be32(b, at + tsize)?));
+    }
+    p += leapcnt * (tsize + 4) + isstd + isut;
+    let mut spec = None;
+    if tsize == 8 {
+        // Footer: "\n" TZ-string "\n".
+        if let Some(rest) = b.get(p..) {
+            if rest.len() >= 2 && rest[0] == b'\n' {
+                if let Some(end) = rest[1..].iter().position(|&c| c == b'\n') {
+                    let s = &rest[1..1 + end];
+                    if !s.is_empty() {
+                        spec = Some(Rules::parse(s));
+                    }
+                }
+            }
+        }
+    }
+    Some(Tzif {
+        trans,
+        idx,
+        types,
+        leaps,
+        spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn off(z: &Zone, t: i64) -> i64 {
+        let s = z.span(t);
+        assert!(s.lo <= t && t < s.hi, "span {s:?} misses {t}");
+        s.off
+    }
+
+    #[test]
+    fn posix_rules() {
+        let z = Zone::from_posix("EST5EDT,M3.2.0,M11.1.0");
+        // 2024-03-10 07:00 UTC: EDT begins.
+        assert_eq!(off(&z, 1_710_053_999), -5 * 3600);
+        assert_eq!(off(&z, 1_710_054_000), -4 * 3600);
+        // 2024-11-03 06:00 UTC: EST again.
+        assert_eq!(off(&z, 1_730_613_599), -4 * 3600);
+        assert_eq!(off(&z, 1_730_613_600), -5 * 3600);
+        // glibc: no DST before 1970 with a rule string.
+        assert_eq!(off(&z, -15_000_000), -5 * 3600);
+        let south = Zone::from_posix("AEST-10AEDT,M10.1.0,M4.1.0/3");
+        assert_eq!(off(&south, -15_000_000), 11 * 3600);
+        assert_eq!(off(&south, 1_720_000_000), 10 * 3600);
+    }
+
+    #[test]
+    fn posix_parse_quirks() {
+        assert_eq!(off(&Zone::from_posix("IST-5:30"), 0), 19_800);
+        assert_eq!(off(&Zone::from_posix("<+0330>-3:30"), 0), 12_600);
+        assert_eq!(off(&Zone::from_posix("Nowhere/Bogus"), 0), 0);
+        assert_eq!(off(&Zone::from_posix("EST"), 0), 0);
+        // No rule: the US one.
+        assert_eq!(off(&Zone::from_posix("FOO5BAR"), 1_720_000_000), -4 * 3600);
+    }
+
+    #[test]
+    fn tzif_agrees_with_jiff_in_range() {
+        for name in [
+            "America/New_York",
+            "Europe/London",
+            "Australia/Lord_Howe",
+            "Asia/Kolkata",
+            "Africa/Casablanca",
+        ] {
+            let path = Path::new("/usr/share/zoneinfo").join(name);
+            let Ok(data) = std::fs::read(&path) else {
+                eprintln!("test skipped: {} missing", path.display());
+                continue;
+            };
+            let ours = Zone::from_tzif(&data).unwrap();
+            let j = jiff::tz::TimeZone::tzif(name, &data).unwrap();
+            let mut t = -2_000_000_000i64;
+            while t < 4_000_000_000 {
+                let want = i64::from(
+                    j.to_offset(jiff::Timestamp::from_second(t).unwrap())
+                        .seconds(),
+                );
+                assert_eq!(off(&ours, t), want, "{name} t={t}");
+                t += 1_234_567;
+            }
+        }
+    }
+
+    #[test]
+    fn bad_tzif() {
+        assert!(Zone::from_tzif(b"").is_none());
+        assert!(Zone::from_tzif(b"TZif2").is_none());
+        assert!(Zone::from_tzif(b"not a tz file at all, really not").is_none());
+    }
+}

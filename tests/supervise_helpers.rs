@@ -1,0 +1,205 @@
+//! Helpers shared by the supervise and svscan process tests (included with
+//! `#[path]`; as a target of its own it has no tests).
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use daemontools::supervise::status::Status;
+
+/// Generous deadline for anything that should happen "soon".
+pub const SOON: Duration = Duration::from_secs(8);
+
+/// Create `root/name` with an executable `run` script.
+pub fn service(root: &Path, name: &str, run: &str) -> PathBuf {
+    let d = root.join(name);
+    fs::create_dir_all(&d).unwrap();
+    write_script(&d.join("run"), run);
+    d
+}
+
+/// Write an executable script.
+pub fn write_script(path: &Path, body: &str) {
+    fs::write(path, body).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Poll `cond` every 10 ms until it holds or `deadline` passes.
+pub fn wait_for(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The decoded status record of `dir`, if readable.
+pub fn status(dir: &Path) -> Option<Status> {
+    Status::decode(&fs::read(dir.join("supervise/status")).ok()?)
+}
+
+/// Raw status bytes.
+pub fn status_bytes(dir: &Path) -> Vec<u8> {
+    fs::read(dir.join("supervise/status")).unwrap_or_default()
+}
+
+/// Wait until the status satisfies `cond`; panic with the last status if not.
+pub fn wait_status(dir: &Path, what: &str, cond: impl Fn(&Status) -> bool) -> Status {
+    let mut last = None;
+    let ok = wait_for(SOON, || {
+        last = status(dir);
+        last.as_ref().is_some_and(&cond)
+    });
+    assert!(
+        ok,
+        "{}: status never became {what}; last {last:?}",
+        dir.display()
+    );
+    last.unwrap()
+}
+
+/// Is `pid` alive (and not a zombie)?
+pub fn alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Process state letter from /proc (R, S, T, Z, ...).
+pub fn proc_state(pid: u32) -> Option<char> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit(')').next()?.trim_start().chars().next()
+}
+
+/// Send control bytes directly (no svc), like `echo -n x > control`.
+pub fn control(dir: &Path, bytes: &[u8]) -> bool {
+    match fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(dir.join("supervise/control"))
+    {
+        Ok(mut f) => f.write_all(bytes).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Does supervise hold `supervise/ok` open (what svok tests)?
+pub fn ok(dir: &Path) -> bool {
+    fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(dir.join("supervise/ok"))
+        .is_ok()
+}
+
+/// Run a program to completion with a deadline.
+pub fn run(prog: &Path, args: &[&std::ffi::OsStr]) -> Output {
+    let mut c = Command::new(prog);
+    c.args(args).stdin(Stdio::null());
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("{} did not finish in 20 s", prog.display());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A supervise process under test; stopped (dx, then KILL) on drop.
+pub struct Sup {
+    /// The supervise process.
+    pub child: Child,
+    /// The service directory.
+    pub dir: PathBuf,
+    /// Where supervise's stderr goes.
+    pub stderr: PathBuf,
+}
+
+impl Sup {
+    /// Start `bin` (a supervise) on `dir`, stderr to `dir.err` next to it.
+    pub fn start(bin: &Path, dir: &Path) -> Sup {
+        let stderr = dir.with_extension("err");
+        let err = fs::File::create(&stderr).unwrap();
+        let child = Command::new(bin)
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        Sup {
+            child,
+            dir: dir.to_path_buf(),
+            stderr,
+        }
+    }
+
+    /// Start and wait until supervise answers on `supervise/ok` (the status
+    /// file is written before `ok` is opened, so it is not enough).
+    pub fn running(bin: &Path, dir: &Path) -> Sup {
+        let s = Sup::start(bin, dir);
+        assert!(
+            wait_for(SOON, || status(dir).is_some() && ok(dir)),
+            "supervise on {} did not start",
+            dir.display()
+        );
+        s
+    }
+
+    /// Wait for supervise itself to exit.
+    pub fn wait_exit(&mut self, d: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return Some(st);
+            }
+            if start.elapsed() > d {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Sup {
+    fn drop(&mut self) {
+        let svc_pid = status(&self.dir).map_or(0, |s| s.pid);
+        control(&self.dir, b"dx");
+        if self.wait_exit(Duration::from_secs(3)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if svc_pid != 0 && alive(svc_pid) {
+            let _ = Command::new("kill")
+                .args(["-9", &svc_pid.to_string()])
+                .status();
+        }
+    }
+}
