@@ -194,3 +194,51 @@ fn status_file_on_a_full_partition() {
     assert_eq!(std::fs::read(&st).unwrap(), want);
     check_complete(&logs.path().join("d"), 99_999, &input);
 }
+
+#[test]
+fn term_while_paused_on_a_full_disk() {
+    let Some(fs) = Tmpfs::mount("term_while_paused_on_a_full_disk", "size=256k") else {
+        return;
+    };
+    let input = lines(20_000, 200);
+    let mut feed = Feed::lines(input.clone(), Duration::ZERO);
+    let mut child = Reaper(
+        multilog(fs.path(), &["s99999", "n1000", "./d"])
+            .stdin(feed.stdin())
+            .spawn()
+            .unwrap(),
+    );
+    let err = Captured::start(&mut child);
+    err.wait_for(
+        "multilog: warning: unable to write to ./d/current, pausing: out of disk space\n",
+        LIMIT,
+    );
+    // TERM while pausing: nothing happens until the disk has room again,
+    // then multilog finishes the line it is in and exits 0.
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited on TERM while the disk was full"
+    );
+    fs.remount("size=16m");
+    let st = wait_limit(&mut child, LIMIT);
+    assert_eq!(st.code(), Some(0), "{}", err.text());
+    // What is logged is a whole-line prefix of the input (the rest stays
+    // unread in the pipe, which the test then closes).
+    let lf = read_logdir(&fs.path().join("d"));
+    let all = lf.all();
+    assert!(!all.is_empty() && all.len() < input.len());
+    assert_eq!(all.last(), Some(&b'\n'));
+    assert!(
+        input.starts_with(&all),
+        "logged bytes are not a prefix of the input"
+    );
+    drop(child);
+    // Unblock and finish the feeder: nobody reads the pipe any more.
+    drop(feed.read);
+    if let Some(w) = feed.writer.take() {
+        let _ = w.join();
+    }
+}
