@@ -342,12 +342,16 @@ fn crash_loop_with(
         kills >= KILLS * 9 / 10,
         "only {kills} kills hit a running multilog"
     );
+    let size = args
+        .iter()
+        .find_map(|a| a.strip_prefix('s'))
+        .map_or(99_999, |v| v.parse().unwrap());
     // daemontools reads 1 KiB at a time, so it can start with a fragment
     // even when lines were written whole; ours reads whole pipe contents.
     let ours_bin = bin == ours("multilog");
     let v = check(
         &dir.path().join("d"),
-        4096,
+        size,
         kills,
         n,
         num,
@@ -445,6 +449,19 @@ fn crash_loop_whole_lines_daemontools_reference() {
         bin,
         "crash_loop_whole_lines_daemontools_reference",
         &["s4096", "n100000", "./d"],
+        Split::Lines,
+        12_000,
+        None,
+    );
+}
+
+/// The default size (s99999): fewer rotations, so multilog seldom waits
+/// with input read but not yet written.
+#[test]
+fn crash_loop_default_size() {
+    crash_loop(
+        "crash_loop_default_size",
+        &["n100000", "./d"],
         Split::Lines,
         12_000,
         None,
