@@ -376,8 +376,10 @@ fn chattr_works(test: &str, dir: &Path) -> Option<bool> {
 
 /// Bytes in `current` and the archives of `d`.
 fn logged_bytes(d: &Path) -> u64 {
-    std::fs::read_dir(d)
-        .unwrap()
+    let Ok(entries) = std::fs::read_dir(d) else {
+        return 0;
+    };
+    entries
         .filter_map(Result::ok)
         .filter(|e| {
             let n = e.file_name();
@@ -464,5 +466,63 @@ fn log_directory_made_immutable_mid_run() {
     want.extend_from_slice(p2);
     want.extend_from_slice(b"second\n");
     want.extend_from_slice(p3);
+    check_dir(&d, 4096, &want, &[]);
+}
+
+// ---------------------------------------------------------------------------
+// Descriptor exhaustion (prlimit on the running process).
+
+fn set_nofile(pid: u32, soft: u64) {
+    let st = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--nofile={soft}:")])
+        .status();
+    assert!(st.is_ok_and(|s| s.success()), "prlimit failed");
+}
+
+#[test]
+fn descriptor_exhaustion_mid_run() {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        skip_or_fail(
+            "descriptor_exhaustion_mid_run",
+            "prlimit (util-linux) is not installed",
+        );
+        return;
+    }
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(1024);
+    let dir = workdir();
+    let d = dir.path().join("d");
+    let input = lines(2000, 100);
+    let mut child = Reaper(
+        multilog(dir.path(), &["s4096", "n100000", "./d"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let err = Captured::start(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"first\n").unwrap();
+    let t = Instant::now();
+    while logged_bytes(&d) < 6 {
+        assert!(t.elapsed() < LIMIT);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // No descriptor can be opened any more: the next rotation cannot
+    // create the new `current`.
+    set_nofile(child.id(), 3);
+    stdin.write_all(&input[..input.len() / 2]).unwrap();
+    err.wait_for(
+        "multilog: warning: unable to create ./d/current, pausing: process cannot open more files\n",
+        LIMIT,
+    );
+    set_nofile(child.id(), soft);
+    stdin.write_all(&input[input.len() / 2..]).unwrap();
+    drop(stdin);
+    let st = wait_limit(&mut child, LIMIT);
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(st.code(), Some(0), "{}", err.text());
+    let mut want = b"first\n".to_vec();
+    want.extend_from_slice(&input);
     check_dir(&d, 4096, &want, &[]);
 }
