@@ -139,21 +139,20 @@ struct Scanner {
     /// This is an inotify-triggered scan: skip new directories still being
     /// filled (see [`YOUNG`]).
     quiet: bool,
-    /// A new directory was skipped for being young; rescan soon.
-    deferred: bool,
+    /// A new directory was skipped for being young: rescan after this long.
+    deferred: Option<Duration>,
 }
 
-/// Is the directory's mtime less than [`YOUNG`] ago (still being filled)?
-fn young(st: &rustix::fs::Stat) -> bool {
-    let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
-        return false;
-    };
-    let (Ok(secs), Ok(nanos)) = (u64::try_from(st.st_mtime), u32::try_from(st.st_mtime_nsec))
-    else {
-        return false;
-    };
-    let mtime = Duration::new(secs, nanos.min(999_999_999));
-    now.checked_sub(mtime).is_some_and(|age| age < YOUNG)
+/// If the directory's mtime is less than [`YOUNG`] ago (it is still being
+/// filled), how long until it is not.
+fn young(st: &rustix::fs::Stat) -> Option<Duration> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let secs = u64::try_from(st.st_mtime).ok()?;
+    let nanos = u32::try_from(st.st_mtime_nsec).ok()?;
+    let age = now.checked_sub(Duration::new(secs, nanos.min(999_999_999)))?;
+    YOUNG.checked_sub(age).filter(|d| !d.is_zero())
 }
 
 impl Scanner {
@@ -174,9 +173,11 @@ impl Scanner {
         let i = match self.table.find(dev, ino) {
             Some(i) => i,
             None => {
-                if self.quiet && young(&st) {
-                    self.deferred = true;
-                    return;
+                if self.quiet {
+                    if let Some(left) = young(&st) {
+                        self.deferred = Some(self.deferred.map_or(left, |d| d.min(left)));
+                        return;
+                    }
                 }
                 if self.table.room().is_err() {
                     return warn(
@@ -389,19 +390,19 @@ pub fn run() -> u8 {
         table: Table::default(),
         supervise: pathexec::candidates_env(OsStr::new("supervise")),
         quiet: false,
-        deferred: false,
+        deferred: None,
     };
     let notify = watch();
     let mut next = Instant::now() + RESCAN;
     s.doit();
     loop {
-        let retry = s.deferred.then_some(YOUNG);
+        let retry = s.deferred;
         let periodic = wait(notify.as_ref(), next, retry);
         if periodic {
             next = Instant::now() + RESCAN;
         }
         s.quiet = !periodic;
-        s.deferred = false;
+        s.deferred = None;
         s.doit();
     }
 }
