@@ -415,9 +415,9 @@ fn service_created_in_place_keeps_its_log() {
     assert!(wait_for(SOON, || up(&scan.join("a"))));
     let x = scan.join("x");
     fs::create_dir(&x).unwrap();
-    std::thread::sleep(Duration::from_millis(35));
+    std::thread::sleep(Duration::from_millis(25));
     write_script(&x.join("run"), "#!/bin/sh\necho hello\nexec sleep 60\n");
-    std::thread::sleep(Duration::from_millis(35));
+    std::thread::sleep(Duration::from_millis(25));
     fs::create_dir(x.join("log")).unwrap();
     let out = t.path().join("out");
     write_script(
