@@ -1,0 +1,443 @@
+//! Helpers shared by the fault suites (`tests/faults_*.rs`): root and mount
+//! checks, a tmpfs guard, self-checking input lines, a feeder over a pipe
+//! that outlives the multilog processes reading it, stderr capture, and a
+//! reader for log directories.
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The retry pause used by the fault suites (ms), shortened from 5 s.
+pub const PAUSE_MS: &str = "20";
+
+/// Path of one of our binaries.
+pub fn ours(prog: &str) -> PathBuf {
+    let mut p = std::env::current_exe().expect("current_exe");
+    p.pop();
+    if p.ends_with("deps") {
+        p.pop();
+    }
+    p.push(prog);
+    assert!(p.exists(), "our binary {} is not built", p.display());
+    p
+}
+
+/// Skip (loudly) or fail, depending on `DTOOLS_REQUIRE_ROOT_TESTS`.
+pub fn skip_or_fail(test: &str, why: &str) {
+    if std::env::var_os("DTOOLS_REQUIRE_ROOT_TESTS").is_some_and(|v| v == "1") {
+        panic!("{test}: {why}, and DTOOLS_REQUIRE_ROOT_TESTS=1");
+    }
+    eprintln!("test skipped: {test}: {why}");
+}
+
+/// A tmpfs mounted on a fresh temporary directory, unmounted on drop.
+pub struct Tmpfs {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mount a tmpfs with `opts` (e.g. `size=1m`), or `None` after
+    /// [`skip_or_fail`] when mounting is not permitted here.
+    pub fn mount(test: &str, opts: &str) -> Option<Tmpfs> {
+        if !rustix::process::geteuid().is_root() {
+            skip_or_fail(test, "needs root to mount a tmpfs");
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                opts,
+                "faults",
+                dir.path().to_str().unwrap(),
+            ])
+            .output()
+            .expect("run mount");
+        if !out.status.success() {
+            skip_or_fail(
+                test,
+                &format!(
+                    "cannot mount a tmpfs: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            );
+            return None;
+        }
+        Some(Tmpfs { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `mount -o remount,OPTS`.
+    pub fn remount(&self, opts: &str) {
+        let st = Command::new("mount")
+            .args([
+                "-o",
+                &format!("remount,{opts}"),
+                self.path().to_str().unwrap(),
+            ])
+            .status()
+            .expect("run mount");
+        assert!(st.success(), "remount {opts} failed");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let p = self.path().to_str().unwrap().to_owned();
+        let ok = Command::new("umount")
+            .arg(&p)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            // Something still has it open: detach it so it goes away later.
+            let _ = Command::new("umount").args(["-l", &p]).status();
+        }
+    }
+}
+
+/// A small deterministic generator (xorshift64*), so every run of a suite
+/// sees the same input and the same kill moments for a given seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo)
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut v = Vec::with_capacity(n + 8);
+        while v.len() < n {
+            v.extend_from_slice(&self.next().to_le_bytes());
+        }
+        v.truncate(n);
+        v
+    }
+}
+
+/// Seed from `FAULTS_SEED` (to replay a failure) or a fixed default.
+pub fn seed(default: u64) -> u64 {
+    std::env::var("FAULTS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Input line number `k` (with its newline): `L<k:08> <len:04> <filler>#`
+/// where the filler is `len` bytes derived from `k`, so any line can be
+/// checked on its own and a cut-off line is recognisable.
+pub fn line(k: usize, maxlen: usize) -> Vec<u8> {
+    let len = (k.wrapping_mul(2_654_435_761) >> 7) % maxlen;
+    let mut s = String::with_capacity(len + 20);
+    write!(s, "L{k:08} {len:04} ").unwrap();
+    for i in 0..len {
+        s.push(char::from(b'a' + ((k + i) % 26) as u8));
+    }
+    s.push_str("#\n");
+    s.into_bytes()
+}
+
+/// Parse and verify one logged line (without its newline): its number.
+pub fn parse_line(l: &[u8], maxlen: usize) -> Option<usize> {
+    let s = std::str::from_utf8(l).ok()?;
+    let k: usize = s.get(1..9)?.parse().ok()?;
+    let mut want = line(k, maxlen);
+    want.pop();
+    (s.as_bytes() == want.as_slice()).then_some(k)
+}
+
+/// Is `l` a proper prefix of input line `k`'s text (a line cut by a crash)?
+pub fn is_prefix_of_some_line(l: &[u8], maxlen: usize) -> bool {
+    if l.len() < 9 {
+        return l.first().is_none_or(|&c| c == b'L');
+    }
+    let Some(k) = std::str::from_utf8(&l[1..9])
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    line(k, maxlen).starts_with(l)
+}
+
+/// The lines `0..n`, concatenated.
+pub fn lines(n: usize, maxlen: usize) -> Vec<u8> {
+    (0..n).flat_map(|k| line(k, maxlen)).collect()
+}
+
+/// A pipe whose read end is handed to one multilog after another, so the
+/// input a killed multilog did not read stays for the next one.
+pub struct Feed {
+    pub read: OwnedFd,
+    pub writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Feed {
+    /// Write `data` to a new pipe from a thread, in writes of whole lines of
+    /// at most `PIPE_BUF` bytes (atomic, so every read by multilog returns
+    /// whole lines), pausing `gap` after each write; close it at the end.
+    pub fn lines(data: Vec<u8>, gap: Duration) -> Feed {
+        let (read, write) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe");
+        let writer = std::thread::spawn(move || {
+            let mut w = std::fs::File::from(write);
+            let mut rest = &data[..];
+            while !rest.is_empty() {
+                let mut n = rest.len().min(4096);
+                if n < rest.len() {
+                    n = match rest[..n].iter().rposition(|&c| c == b'\n') {
+                        Some(i) => i + 1,
+                        None => n,
+                    };
+                }
+                if w.write_all(&rest[..n]).is_err() {
+                    return;
+                }
+                rest = &rest[n..];
+                if !gap.is_zero() {
+                    std::thread::sleep(gap);
+                }
+            }
+        });
+        Feed {
+            read,
+            writer: Some(writer),
+        }
+    }
+
+    /// Write `total` bytes produced by `gen` (called with a buffer to fill)
+    /// in large writes, then close.
+    pub fn generated(total: u64, mut gen: impl FnMut(&mut [u8]) + Send + 'static) -> Feed {
+        let (read, write) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe");
+        let writer = std::thread::spawn(move || {
+            let mut w = std::fs::File::from(write);
+            let mut buf = vec![0u8; 1 << 20];
+            let mut left = total;
+            while left > 0 {
+                let n = usize::try_from(left.min(buf.len() as u64)).unwrap();
+                gen(&mut buf[..n]);
+                if w.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+                left -= n as u64;
+            }
+        });
+        Feed {
+            read,
+            writer: Some(writer),
+        }
+    }
+
+    pub fn stdin(&self) -> Stdio {
+        Stdio::from(self.read.try_clone().expect("dup pipe"))
+    }
+
+    pub fn join(&mut self) {
+        if let Some(w) = self.writer.take() {
+            w.join().unwrap();
+        }
+    }
+}
+
+/// stderr of a child, collected by a thread as it arrives.
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn start(child: &mut Child) -> Captured {
+        let c = Captured::default();
+        let mut err = child.stderr.take().expect("stderr piped");
+        let sink = c.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.0.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        c
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Wait until the text contains `what`; panic with the text after `limit`.
+    pub fn wait_for(&self, what: &str, limit: Duration) {
+        let start = Instant::now();
+        while !self.text().contains(what) {
+            assert!(
+                start.elapsed() < limit,
+                "no {what:?} on stderr within {limit:?}; stderr so far:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// Wait for `child` with `wait4`, returning its status and its maximum
+/// resident set size in KiB; kill it after `limit`.
+pub fn wait_rusage(child: &mut Child, limit: Duration) -> (ExitStatus, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let start = Instant::now();
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: `rusage` is plain old data that wait4 fills in; `status`
+        // is a valid out-pointer; WNOHANG never blocks.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        assert!(r >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if r == pid {
+            return (
+                ExitStatus::from_raw(status),
+                u64::try_from(ru.ru_maxrss).unwrap(),
+            );
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("child {pid} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Wait for `child`, killing it after `limit`.
+pub fn wait_limit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            return st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Is `name` an archive name `@` + 24 lowercase hex + `.s` or `.u`?
+pub fn is_archive(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() == 27
+        && b[0] == b'@'
+        && b[1..25]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+        && (name.ends_with(".s") || name.ends_with(".u"))
+}
+
+/// The files of a log directory: `(name, contents)`, archives in name
+/// order, then `current` (if present). Other names are returned as well,
+/// in `others`.
+pub struct LogFiles {
+    pub archives: Vec<(String, Vec<u8>)>,
+    pub current: Option<Vec<u8>>,
+    pub others: Vec<String>,
+}
+
+pub fn read_logdir(dir: &Path) -> LogFiles {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut lf = LogFiles {
+        archives: Vec::new(),
+        current: None,
+        others: Vec::new(),
+    };
+    for n in names {
+        if is_archive(&n) {
+            let b = std::fs::read(dir.join(&n)).unwrap();
+            lf.archives.push((n, b));
+        } else if n == "current" {
+            lf.current = Some(std::fs::read(dir.join(&n)).unwrap());
+        } else {
+            lf.others.push(n);
+        }
+    }
+    lf
+}
+
+impl LogFiles {
+    /// Archives then `current`, concatenated.
+    pub fn all(&self) -> Vec<u8> {
+        let mut v: Vec<u8> = self.archives.iter().flat_map(|(_, b)| b.clone()).collect();
+        if let Some(c) = &self.current {
+            v.extend_from_slice(c);
+        }
+        v
+    }
+}
+
+/// Set the retry pause and the usual environment on a multilog command.
+pub fn multilog(dir: &Path, args: &[&str]) -> Command {
+    multilog_bin(&ours("multilog"), dir, args)
+}
+
+/// [`multilog`] with another binary (daemontools' for comparisons).
+pub fn multilog_bin(bin: &Path, dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(bin);
+    c.args(args)
+        .current_dir(dir)
+        .env("DTOOLS_TEST_PAUSE_MS", PAUSE_MS)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// A child that is killed and reaped when dropped, so a failing test does
+/// not leave a multilog behind (holding a tmpfs busy, for one).
+pub struct Reaper(pub Child);
+
+impl std::ops::Deref for Reaper {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaper {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
