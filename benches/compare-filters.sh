@@ -82,7 +82,7 @@ group() {
     done
 }
 
-echo "## compare-filters.sh $SIZE $RUNS — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
+echo "## compare-filters.sh $SIZE $RUNS — $(date -u "+%Y-%m-%d %H:%M UTC"), $(nproc) cores, load average $(cut -d" " -f1-3 /proc/loadavg)"
 
 group "tai64n" - "$WORK/in.log" \
     "ours tai64n=$BIN/tai64n" \

@@ -349,9 +349,12 @@ fn read_and_write_errors() {
             "{prog} with a directory on stdin"
         );
         assert!(o.stderr.is_empty() && o.stdout.is_empty());
-        if let Some(r) = reference(prog).filter(|_| prog != "tai64nfrac") {
-            let o = run_with_stdin_file(&r, Path::new("/"), Stdio::piped());
-            assert_eq!(o.status.code(), Some(code), "reference {prog}");
+        // There is no reference tai64nfrac.
+        if prog != "tai64nfrac" {
+            if let Some(r) = reference(prog) {
+                let o = run_with_stdin_file(&r, Path::new("/"), Stdio::piped());
+                assert_eq!(o.status.code(), Some(code), "reference {prog}");
+            }
         }
     }
     // stdout is /dev/full: write fails with ENOSPC.

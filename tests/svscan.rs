@@ -401,3 +401,35 @@ fn periodic_rescan_finds_what_inotify_misses() {
         t0.elapsed()
     );
 }
+
+/// A service created in place, its `log/` a little after the directory, still
+/// gets its logger: inotify-triggered scans leave directories that are still
+/// changing for a moment later.
+#[test]
+fn service_created_in_place_keeps_its_log() {
+    let t = tempfile::tempdir().unwrap();
+    let scan = t.path().join("scan");
+    fs::create_dir(&scan).unwrap();
+    service(&scan, "a", "#!/bin/sh\nexec sleep 60\n");
+    let _s = Scan::start(&ours("svscan"), &scan, &path_with(&our_bin_dir()));
+    assert!(wait_for(SOON, || up(&scan.join("a"))));
+    let x = scan.join("x");
+    fs::create_dir(&x).unwrap();
+    std::thread::sleep(Duration::from_millis(25));
+    write_script(&x.join("run"), "#!/bin/sh\necho hello\nexec sleep 60\n");
+    std::thread::sleep(Duration::from_millis(25));
+    fs::create_dir(x.join("log")).unwrap();
+    let out = t.path().join("out");
+    write_script(
+        &x.join("log/run"),
+        &format!("#!/bin/sh\nexec cat > {}\n", out.display()),
+    );
+    let t0 = Instant::now();
+    assert!(wait_for(SOON, || up(&x)));
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    assert!(
+        wait_for(SOON, || fs::read_to_string(&out).unwrap_or_default()
+            == "hello\n"),
+        "no log pipe"
+    );
+}

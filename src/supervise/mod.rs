@@ -25,7 +25,6 @@ pub mod control;
 pub mod envdir;
 pub mod envuidgid;
 pub mod fghack;
-pub mod getopt;
 pub mod pgrphack;
 pub mod readproctitle;
 pub mod setlock;

@@ -14,9 +14,9 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::control::{Letters, SVC_LETTERS, SVC_OPTIONS};
-use super::getopt::{Getopt, Opt};
 use super::ReportCode;
 use crate::error::{emit, reason_errno, Fatal, EXIT_USAGE};
+use crate::sys::getopt::Getopt;
 
 const PROG: &str = "svc";
 
@@ -25,18 +25,21 @@ const PROG: &str = "svc";
 pub fn run() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
     crate::sys::signals::ignore_sigpipe();
-    let mut g = Getopt::new(&args, SVC_LETTERS);
+    let optstring = std::str::from_utf8(SVC_LETTERS).unwrap_or_default();
+    let mut g = Getopt::new(&args, optstring);
     let mut letters = Letters::default();
     while let Some(o) = g.next_opt() {
         match o {
-            Opt::Flag(c) => letters.push(c),
-            Opt::Arg(..) | Opt::Problem(_) => {
+            Ok((c, _)) => letters.push(c),
+            Err(e) => {
+                super::chain::getopt_error(&args, e);
                 emit(format!("{SVC_OPTIONS}\n").as_bytes());
                 return EXIT_USAGE;
             }
         }
     }
-    match svc_dirs(letters.as_bytes(), g.operands()) {
+    let operands = args.get(g.optind()..).unwrap_or_default();
+    match svc_dirs(letters.as_bytes(), operands) {
         Ok(()) => 0,
         Err(f) => f.report_code(PROG),
     }

@@ -11,11 +11,12 @@
 //!
 //! Differences from daemontools: besides the scan every 5 seconds, svscan
 //! watches DIR with inotify and rescans [`SETTLE`] after a name is created or
-//! moved in, so a new service starts within a few tens of milliseconds. A
-//! service directory should therefore be complete (including `log/`) before
-//! it appears in DIR — create it elsewhere and `mv`/`ln -s` it in, which is
-//! the documented practice anyway. If inotify is unavailable svscan silently
-//! falls back to polling.
+//! moved in, so a new service starts within a few tens of milliseconds. In
+//! those inotify-triggered scans a new directory modified less than
+//! [`YOUNG`] ago is left for a rescan [`YOUNG`] later, so that a service
+//! created in place (`mkdir s; mkdir s/log`) still gets its log. A directory
+//! moved or linked in whole is started at once. If inotify is unavailable
+//! svscan silently falls back to polling.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -39,6 +40,11 @@ pub const SERVICES: usize = 1000;
 pub const RESCAN: Duration = Duration::from_secs(5);
 /// Quiet time after an inotify event before scanning.
 pub const SETTLE: Duration = Duration::from_millis(20);
+/// In scans triggered by inotify, a *new* directory modified less than this
+/// long ago is left for a rescan this much later, so that a service being
+/// created in place (`mkdir s; mkdir s/log; ...`) is not started before its
+/// `log` exists. Periodic scans take every directory, as daemontools does.
+pub const YOUNG: Duration = Duration::from_millis(50);
 
 /// One service: identity, supervise pids and the log pipe.
 #[derive(Debug)]
@@ -130,6 +136,23 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 struct Scanner {
     table: Table,
     supervise: Vec<CString>,
+    /// This is an inotify-triggered scan: skip new directories still being
+    /// filled (see [`YOUNG`]).
+    quiet: bool,
+    /// A new directory was skipped for being young: rescan after this long.
+    deferred: Option<Duration>,
+}
+
+/// If the directory's mtime is less than [`YOUNG`] ago (it is still being
+/// filled), how long until it is not.
+fn young(st: &rustix::fs::Stat) -> Option<Duration> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let secs = u64::try_from(st.st_mtime).ok()?;
+    let nanos = u32::try_from(st.st_mtime_nsec).ok()?;
+    let age = now.checked_sub(Duration::new(secs, nanos.min(999_999_999)))?;
+    YOUNG.checked_sub(age).filter(|d| !d.is_zero())
 }
 
 impl Scanner {
@@ -150,6 +173,12 @@ impl Scanner {
         let i = match self.table.find(dev, ino) {
             Some(i) => i,
             None => {
+                if self.quiet {
+                    if let Some(left) = young(&st) {
+                        self.deferred = Some(self.deferred.map_or(left, |d| d.min(left)));
+                        return;
+                    }
+                }
                 if self.table.room().is_err() {
                     return warn(
                         &[b"unable to start ", fn_, b": running too many services"],
@@ -301,20 +330,24 @@ fn drain(fd: &OwnedFd) {
     }
 }
 
-/// Wait until the next scan is due: `RESCAN` after the last one, or
-/// [`SETTLE`] after the directory stops changing.
-fn wait(notify: Option<&OwnedFd>, last: Instant) {
-    let deadline = last + RESCAN;
+/// Wait until the next scan is due. Returns `true` for the periodic scan
+/// (at `deadline`), `false` for an inotify-triggered one ([`SETTLE`] after
+/// the directory stops changing) or for the retry after `retry`.
+fn wait(notify: Option<&OwnedFd>, deadline: Instant, retry: Option<Duration>) -> bool {
     loop {
         let now = Instant::now();
         if now >= deadline {
-            return;
+            return true;
         }
+        let limit = retry.map_or(deadline - now, |r| r.min(deadline - now));
         let Some(fd) = notify else {
-            std::thread::sleep(deadline - now);
+            std::thread::sleep(limit);
+            if retry.is_some() {
+                return Instant::now() >= deadline;
+            }
             continue;
         };
-        if readable(fd, deadline - now) {
+        if readable(fd, limit) {
             drain(fd);
             // Settle, but never postpone the scan by more than 10 x SETTLE.
             for _ in 0..10 {
@@ -323,7 +356,10 @@ fn wait(notify: Option<&OwnedFd>, last: Instant) {
                 }
                 drain(fd);
             }
-            return;
+            return false;
+        }
+        if retry.is_some() {
+            return Instant::now() >= deadline;
         }
     }
 }
@@ -353,12 +389,21 @@ pub fn run() -> u8 {
     let mut s = Scanner {
         table: Table::default(),
         supervise: pathexec::candidates_env(OsStr::new("supervise")),
+        quiet: false,
+        deferred: None,
     };
     let notify = watch();
+    let mut next = Instant::now() + RESCAN;
+    s.doit();
     loop {
-        let last = Instant::now();
+        let retry = s.deferred;
+        let periodic = wait(notify.as_ref(), next, retry);
+        if periodic {
+            next = Instant::now() + RESCAN;
+        }
+        s.quiet = !periodic;
+        s.deferred = None;
         s.doit();
-        wait(notify.as_ref(), last);
     }
 }
 

@@ -113,7 +113,7 @@ pub struct LocalTime {
     /// The Unix second `prefix` is for, and whether it converts at all.
     last: Option<(i64, bool)>,
     /// `YYYY-MM-DD HH:MM:SS.` for `last`.
-    prefix: [u8; 48],
+    prefix: [u8; 64],
     prefix_len: usize,
 }
 
@@ -127,7 +127,7 @@ impl LocalTime {
             date: [0; 32],
             date_len: 0,
             last: None,
-            prefix: [0; 48],
+            prefix: [0; 64],
             prefix_len: 0,
         }
     }
@@ -183,10 +183,17 @@ impl LocalTime {
         buf[2] = b':';
         buf[3..5].copy_from_slice(&DIGITS2[sod / 60 % 60]);
         buf[5] = b':';
-        let sec = sod % 60 + span.hit as usize; // 60 in a leap second
-        buf[6..8].copy_from_slice(&DIGITS2[sec]);
-        buf[8] = b'.';
-        self.prefix_len = d + 9;
+        // 60 in a leap second; a corrupt TZif file could claim more.
+        let sec = (sod % 60).saturating_add(usize::try_from(span.hit).unwrap_or(0));
+        if let Some(two) = DIGITS2.get(sec) {
+            buf[6..8].copy_from_slice(two);
+            buf[8] = b'.';
+            self.prefix_len = d + 9;
+        } else {
+            let n = fmt_u64(sec as u64, &mut self.prefix[d + 6..]);
+            self.prefix[d + 6 + n] = b'.';
+            self.prefix_len = d + 7 + n;
+        }
         true
     }
 

@@ -232,9 +232,13 @@ impl TzRule {
             }
             RuleKind::J0 => t += i64::from(self.d) * SECSPERDAY,
             RuleKind::M => {
-                let m = usize::from(self.m);
-                let before = i32::from(MON_YDAY[leap][m - 1]);
-                let mlen = i32::from(MON_YDAY[leap][m]) - before;
+                // m is 1..=12 unless the rule was rejected after its `M`;
+                // glibc then indexes __mon_yday[leap][m - 1 ..= m] past the
+                // row, into the other row or beyond (taken as 0 here).
+                let flat = |i: usize| MON_YDAY.as_flattened().get(i).map_or(0, |&v| i32::from(v));
+                let at = leap * 13 + usize::from(self.m);
+                let before = if at == 0 { 0 } else { flat(at - 1) };
+                let mlen = flat(at) - before;
                 t += i64::from(before) * SECSPERDAY;
                 let rm = i32::from(self.m);
                 let m1 = (rm + 9) % 12 + 1;
@@ -353,16 +357,26 @@ impl Rules {
         } else if c == b'M' {
             r.kind = RuleKind::M;
             p.i += 1;
+            // sscanf stores each field it converts before the range
+            // check, so a rejected rule still leaves them behind.
             let m = p.hu();
+            if let Some(m) = m {
+                r.m = m;
+            }
             let n = m.and_then(|_| p.lit(b'.')).and_then(|()| p.hu());
+            if let Some(n) = n {
+                r.n = n;
+            }
             let d = n.and_then(|_| p.lit(b'.')).and_then(|()| p.hu());
+            if let Some(d) = d {
+                r.d = d;
+            }
             let (Some(m), Some(n), Some(d)) = (m, n, d) else {
                 return false;
             };
             if !(1..=12).contains(&m) || !(1..=5).contains(&n) || d > 6 {
                 return false;
             }
-            (r.m, r.n, r.d) = (m, n, d);
         } else if c == 0 {
             r.kind = RuleKind::M;
             (r.m, r.n, r.d) = if which == 0 { (3, 2, 0) } else { (11, 1, 0) };
@@ -579,7 +593,8 @@ impl Tzif {
             }
         } else {
             // First transition after t; the type of the one before.
-            let i = self.trans.partition_point(|&x| x <= t);
+            // (Clamped: a corrupt file may not be sorted.)
+            let i = self.trans.partition_point(|&x| x <= t).clamp(1, n - 1);
             Span {
                 lo: self.trans[i - 1],
                 hi: self.trans[i],
@@ -611,9 +626,9 @@ impl Tzif {
                     }
                     sp.hit = hit;
                     sp.lo = t;
-                    sp.hi = t + 1;
+                    sp.hi = t.saturating_add(1);
                 } else if t > lt {
-                    sp.lo = sp.lo.max(lt + 1);
+                    sp.lo = sp.lo.max(lt.saturating_add(1));
                 }
             }
         }
@@ -664,6 +679,11 @@ fn parse_tzif(b: &[u8]) -> Option<Tzif> {
         return None;
     }
     let [isut, isstd, leapcnt, timecnt, typecnt, charcnt] = c;
+    // Refuse counts the data cannot hold before allocating for them.
+    let body = timecnt * (tsize + 1) + typecnt * 6 + charcnt + leapcnt * (tsize + 4) + isstd + isut;
+    if b.len() < base + 44 + body {
+        return None;
+    }
     let rd = |i: usize| if tsize == 8 { be64(b, i) } else { be32(b, i) };
     let mut p = base + 44;
     let mut trans = Vec::with_capacity(timecnt);
@@ -772,6 +792,69 @@ mod tests {
                 );
                 assert_eq!(off(&ours, t), want, "{name} t={t}");
                 t += 1_234_567;
+            }
+        }
+    }
+
+    #[test]
+    fn glibc_oob_month() {
+        // "M" with no numbers: glibc keeps type M with m = 0.
+        let z = Zone::from_posix("EST5EDT,Mx,M11.1.0");
+        let _ = z.span(1_720_000_000);
+        let _ = z.span(1_704_067_200 + 86_400 * 366); // a leap year
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn posix_strings_never_panic(s in "[A-Za-z<>+0-9:,./JM-]{0,40}", t in proptest::prelude::any::<i64>()) {
+            let z = Zone::from_posix(&s);
+            let sp = z.span(t);
+            proptest::prop_assert!(sp.fail || (sp.lo <= t && t < sp.hi));
+        }
+
+        #[test]
+        fn tzif_bytes_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+                                  t in proptest::prelude::any::<i64>()) {
+            // A plausible header so parsing gets past the magic.
+            let mut data = b"TZif2".to_vec();
+            data.extend_from_slice(&[0; 15]);
+            data.extend_from_slice(&body);
+            if let Some(z) = Zone::from_tzif(&data) {
+                let _ = z.span(t);
+                let mut lt = super::super::local::LocalTime::new(z);
+                let _ = lt.render(super::super::Tai64N::from_unix(t, 0), &mut Vec::new());
+            }
+        }
+    }
+
+    #[test]
+    fn real_tzif_mutations_never_panic() {
+        let Ok(data) = std::fs::read("/usr/share/zoneinfo/right/Europe/Berlin") else {
+            return;
+        };
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..3000 {
+            let mut d = data.clone();
+            for _ in 0..4 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let i = (x as usize) % d.len();
+                d[i] = (x >> 32) as u8;
+            }
+            if let Some(z) = Zone::from_tzif(&d) {
+                let mut lt = super::super::local::LocalTime::new(z);
+                for t in [
+                    i64::MIN,
+                    -1_000_000_000_000,
+                    0,
+                    78_796_800,
+                    1_483_228_826,
+                    4_000_000_000,
+                    i64::MAX,
+                ] {
+                    let _ = lt.render(super::super::Tai64N::from_unix(t, 0), &mut Vec::new());
+                }
             }
         }
     }
