@@ -57,25 +57,25 @@ def configs():
         ("ours", [OURS, "s16777215", "n10", "./d"]),
         ("daemontools", ["/usr/bin/multilog", "s16777215", "n10", "./d"]),
         ("s6-log", ["s6-log", "-b", "--", "s16777215", "n10", "./d"]),
-        ("cat|cat>f;sync", CAT_SYNC),
+        ("cat \\| cat > f; sync f", CAT_SYNC),
     ]))
     c.append(("t s16777215 n10", [
         ("ours", [OURS, "t", "s16777215", "n10", "./d"]),
         ("daemontools", ["/usr/bin/multilog", "t", "s16777215", "n10", "./d"]),
         ("s6-log", ["s6-log", "-b", "--", "t", "s16777215", "n10", "./d"]),
-        ("cat|cat>f;sync", CAT_SYNC),
+        ("cat \\| cat > f; sync f", CAT_SYNC),
     ]))
     c.append(("t s250000 n20", [
         ("ours", [OURS, "t", "s250000", "n20", "./main"]),
         ("daemontools", ["/usr/bin/multilog", "t", "s250000", "n20", "./main"]),
         ("s6-log", ["s6-log", "-b", "--", "t", "s250000", "n20", "./main"]),
-        ("cat|cat>f;sync", CAT_SYNC),
+        ("cat \\| cat > f; sync f", CAT_SYNC),
     ]))
     c.append(("-* +*ERROR*", [
         ("ours", [OURS, "-*", "+*ERROR*", "./d"]),
         ("daemontools", ["/usr/bin/multilog", "-*", "+*ERROR*", "./d"]),
         ("s6-log", ["s6-log", "-b", "--", "-.*", "+ERROR", "./d"]),
-        ("cat|cat>f;sync", CAT_SYNC),
+        ("cat \\| cat > f; sync f", CAT_SYNC),
     ]))
     return c
 

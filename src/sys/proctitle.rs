@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 static ARGC: AtomicUsize = AtomicUsize::new(0);
 static ARGV: AtomicPtr<*mut libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
+// SAFETY: glibc calls every `.init_array` entry once, before `main`, with
+// (argc, argv, envp); `capture` matches that signature and only stores the
+// two values in atomics.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[used]
 #[unsafe(link_section = ".init_array.00099")]

@@ -16,11 +16,13 @@
 //! file is tried (absolute, or under `$TZDIR`, default
 //! `/usr/share/zoneinfo`), then the value is parsed as a POSIX string.
 //!
-//! Differences from glibc: a POSIX string naming DST without a rule (`FOO5BAR`)
-//! gets the built-in US rule `M3.2.0,M11.1.0`, where glibc would borrow the
-//! transitions of the `posixrules` file (the same rule from 2007 on, when
-//! that file is New York's, as on Debian); the zone is read once, not
-//! re-checked on every call.
+//! Differences from glibc: a POSIX string naming DST without a rule
+//! (`FOO3BAR`) borrows the `posixrules` file's transitions as glibc's
+//! `__tzfile_default` does, but the fall-back instants come out a few hours
+//! off glibc's when the offsets differ from the file's own (exact when they
+//! match, e.g. `EST5EDT`-like strings with Debian's New York `posixrules`);
+//! without that file the US rule `M3.2.0,M11.1.0` is used. The zone is read
+//! once, not re-checked on every call.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -69,6 +71,8 @@ struct Tzif {
     types: Vec<(i64, bool)>,
     /// `(transition, correction)`.
     leaps: Vec<(i64, i64)>,
+    /// Per type: `(isstd, isut)` indicators.
+    flags: Vec<(bool, bool)>,
     spec: Option<Rules>,
 }
 
@@ -138,10 +142,22 @@ impl Zone {
         if tz.is_none() || v == b"/etc/localtime" {
             return Self::utc();
         }
-        Zone {
-            tzif: None,
-            rules: Rules::parse(v),
+        let (rules, no_rule) = Rules::parse_full(v);
+        if no_rule {
+            // __tzfile_default: borrow the transitions of `posixrules`.
+            let dir = match tzdir {
+                Some(d) if !d.is_empty() => PathBuf::from(d),
+                _ => PathBuf::from("/usr/share/zoneinfo"),
+            };
+            if let Some(z) = read_tzif(&dir.join("posixrules")).and_then(|z| z.into_default(&rules))
+            {
+                return Zone {
+                    tzif: Some(z),
+                    rules: Rules::default(),
+                };
+            }
         }
+        Zone { tzif: None, rules }
     }
 
     /// The zone from the process environment.
@@ -271,6 +287,13 @@ impl Rules {
     /// as zero (UTC), as glibc leaves it.
     #[must_use]
     pub fn parse(s: &[u8]) -> Self {
+        Self::parse_full(s).0
+    }
+
+    /// [`Rules::parse`], and whether DST was named without a rule (glibc
+    /// then tries the `posixrules` file before the US rule used here).
+    fn parse_full(s: &[u8]) -> (Self, bool) {
+        let mut no_rule = false;
         let mut r = Rules::default();
         let mut p = Parser { s, i: 0 };
         if p.tzname() && r.offset(&mut p, 0) {
@@ -280,7 +303,8 @@ impl Rules {
                 if p.tzname() {
                     r.offset(&mut p, 1);
                     if p.at_end() || (p.peek() == b',' && p.s.len() == p.i + 1) {
-                        // No rule: glibc borrows posixrules; use the US rule.
+                        // No rule: the US one, unless posixrules is used.
+                        no_rule = true;
                         p = Parser {
                             s: b",M3.2.0,M11.1.0",
                             i: 0,
@@ -292,7 +316,7 @@ impl Rules {
                 }
             }
         }
-        r
+        (r, no_rule)
     }
 
     /// `parse_offset`.
@@ -567,6 +591,55 @@ impl Parser<'_> {
 }
 
 impl Tzif {
+    /// `__tzfile_default`: this (`posixrules`) file's transitions moved to
+    /// the offsets of `rules`, which named DST without a rule. The file's
+    /// own footer rule is kept, offsets and all, as glibc keeps it.
+    fn into_default(mut self, rules: &Rules) -> Option<Tzif> {
+        if self.types.len() < 2 {
+            return None;
+        }
+        let (stdoff, dstoff) = (rules.r[0].offset, rules.r[1].offset);
+        // __tzfile_read: the offsets of the latest std and DST transitions.
+        let (mut rule_std, mut rule_dst) = (None, None);
+        for &ty in self.idx.iter().rev() {
+            let (off, dst) = self.types[usize::from(ty)];
+            if dst {
+                rule_dst = rule_dst.or(Some(off));
+            } else {
+                rule_std = rule_std.or(Some(off));
+            }
+            if rule_std.is_some() && rule_dst.is_some() {
+                break;
+            }
+        }
+        let (rule_std, rule_dst) = if self.trans.is_empty() {
+            (self.types[0].0, self.types[0].0)
+        } else {
+            let s = rule_std.unwrap_or(0);
+            (s, rule_dst.unwrap_or(s))
+        };
+        let mut isdst = false;
+        for (t, ty) in self.trans.iter_mut().zip(self.idx.iter_mut()) {
+            let (_, dst) = self.types[usize::from(*ty)];
+            let (isstd, isut) = self
+                .flags
+                .get(usize::from(*ty))
+                .copied()
+                .unwrap_or_default();
+            *ty = u8::from(dst);
+            if isut {
+            } else if isdst && !isstd {
+                *t = t.wrapping_add(dstoff - rule_dst);
+            } else {
+                *t = t.wrapping_add(stdoff - rule_std);
+            }
+            isdst = dst;
+        }
+        self.types = vec![(stdoff, false), (dstoff, true)];
+        self.flags = vec![(false, false); 2];
+        Some(self)
+    }
+
     /// `__tzfile_compute` plus its leap-second part.
     fn span(&self, t: i64) -> Span {
         let n = self.trans.len();
@@ -708,7 +781,15 @@ fn parse_tzif(b: &[u8]) -> Option<Tzif> {
         let at = p + k * (tsize + 4);
         leaps.push((rd(at)?, be32(b, at + tsize)?));
     }
-    p += leapcnt * (tsize + 4) + isstd + isut;
+    p += leapcnt * (tsize + 4);
+    let flags = (0..typecnt)
+        .map(|k| {
+            let std = k < isstd && b.get(p + k).is_some_and(|&c| c != 0);
+            let ut = k < isut && b.get(p + isstd + k).is_some_and(|&c| c != 0);
+            (std, ut)
+        })
+        .collect();
+    p += isstd + isut;
     let mut spec = None;
     if tsize == 8 {
         // Footer: "\n" TZ-string "\n".
@@ -728,6 +809,7 @@ fn parse_tzif(b: &[u8]) -> Option<Tzif> {
         idx,
         types,
         leaps,
+        flags,
         spec,
     })
 }
@@ -794,6 +876,26 @@ mod tests {
                 t += 1_234_567;
             }
         }
+    }
+
+    #[test]
+    fn dst_without_rule_borrows_posixrules() {
+        if !Path::new("/usr/share/zoneinfo/posixrules").exists() {
+            eprintln!("test skipped: no posixrules file");
+            return;
+        }
+        let z = Zone::for_tz(Some(OsStr::new("FOO5BAR")), None);
+        // 1990-03-20 12:00 UTC: New York's 1990 rules say EST (the US rule
+        // from 2007 would say DST).
+        assert_eq!(off(&z, 637_934_400), -5 * 3600);
+        // 1990-07-01: DST.
+        assert_eq!(off(&z, 646_833_600), -4 * 3600);
+        // Without the file: the US rule.
+        let z = Zone::for_tz(
+            Some(OsStr::new("FOO5BAR")),
+            Some(OsStr::new("/nonexistent")),
+        );
+        assert_eq!(off(&z, 637_934_400), -4 * 3600);
     }
 
     #[test]
