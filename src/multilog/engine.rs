@@ -291,6 +291,17 @@ impl Engine {
         }
     }
 
+    /// Bytes that can still go to every `current` before one of them
+    /// reaches its size limit (`usize::MAX` without directories).
+    #[must_use]
+    pub fn room(&self) -> usize {
+        self.dirs
+            .iter()
+            .map(LogDir::room)
+            .min()
+            .unwrap_or(usize::MAX)
+    }
+
     /// SIGALRM: rotate every directory whose `current` is not empty.
     pub fn rotate_nonempty(&mut self) {
         for d in &mut self.dirs {

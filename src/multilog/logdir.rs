@@ -184,6 +184,13 @@ impl LogDir {
         self.bytes
     }
 
+    /// Bytes `current` can still take before it reaches `s` (buffer included).
+    #[must_use]
+    pub fn room(&self) -> usize {
+        let used = self.bytes + self.buf.len() as u64;
+        usize::try_from(self.size.saturating_sub(used)).unwrap_or(usize::MAX)
+    }
+
     /// Append bytes for `current` (buffered).
     #[inline]
     pub fn put(&mut self, data: &[u8]) {

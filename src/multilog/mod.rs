@@ -41,6 +41,8 @@ use script::Script;
 
 /// Size of the input buffer.
 pub const INBUF: usize = 128 * 1024;
+/// The smallest read, even when a rotation is due sooner.
+pub const MIN_READ: usize = 4096;
 
 /// Entry point of the `multilog` binary.
 pub fn main() -> ExitCode {
@@ -99,13 +101,6 @@ pub fn run(args: Vec<OsString>) -> Result<(), Fatal> {
     Ok(())
 }
 
-/// Is stdin readable right now (so a read would not block)?
-fn stdin_ready() -> bool {
-    let stdin = rustix::stdio::stdin();
-    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
-    matches!(rustix::event::poll(&mut fds, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(n) if n > 0)
-}
-
 /// Block until stdin is readable or a signal arrives; true if stdin is
 /// readable and no signal came (signals are handled before reading more).
 fn wait_input(signals: &Signals) -> bool {
@@ -134,12 +129,11 @@ fn doit(engine: &mut Engine, signals: &Signals) {
     let mut inbuf = vec![0u8; INBUF].into_boxed_slice();
     let mut held = 0usize;
     loop {
-        // flushread: flush before blocking, then act on ALRM and TERM.
-        if !stdin_ready() {
-            engine.flush();
-        }
+        // flushread: flush before every read, then act on ALRM and TERM.
+        // Nothing read stays in memory across a read, so a SIGKILL loses at
+        // most the block being processed.
+        engine.flush();
         if signals.alrm.swap(false, Ordering::SeqCst) {
-            engine.flush();
             engine.rotate_nonempty();
         }
         let terminating = signals.term.load(Ordering::SeqCst);
@@ -151,7 +145,14 @@ fn doit(engine: &mut Engine, signals: &Signals) {
         }
         // After TERM, read one byte at a time so nothing past the current
         // line is consumed.
-        let want = if terminating { held + 1 } else { INBUF };
+        // Otherwise read no further than the next rotation point (but at
+        // least MIN_READ): a rotation that has to wait for the disk or the
+        // processor then holds little unwritten input.
+        let want = if terminating {
+            held + 1
+        } else {
+            held + engine.room().clamp(MIN_READ, INBUF - held)
+        };
         let n = match rustix::io::read(rustix::stdio::stdin(), &mut inbuf[held..want]) {
             Ok(0) => break,
             Ok(n) => n,
