@@ -366,7 +366,7 @@ fn crash_loop_with(
         );
     }
     assert!(v.files > 1 && !v.items.is_empty());
-    let _ = v.heads;
+    let _ = (v.heads, v.fragments);
 }
 
 #[test]
