@@ -355,8 +355,22 @@ fn crash_loop_with(
     // at a time, ours no further than the next rotation point), so a file
     // can start with a fragment even when lines were written whole.
     let ours_bin = bin == ours("multilog");
-    let v = check(&dir.path().join("d"), size, kills, n, num, true);
-    if ours_bin && size <= 16_384 {
+    let d = dir.path().join("d");
+    if !ours_bin {
+        // The reference runs only to report its losses for comparison;
+        // under kills it can leave states our invariants reject (seen: a
+        // cut head in a `.u` whose line was logged whole again), so a
+        // violation is reported, not failed.
+        let r = std::panic::catch_unwind(|| check(&d, size, kills, n, num, true));
+        if r.is_err() {
+            eprintln!(
+                "{name}: daemontools left a directory outside our invariants (reported only)"
+            );
+        }
+        return;
+    }
+    let v = check(&d, size, kills, n, num, true);
+    if size <= 16_384 {
         // What a kill can lose: the block being processed, which ends near
         // the next rotation point (at least 4 KiB), plus a held line.
         assert!(
