@@ -65,3 +65,28 @@ pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> ExitCode 
     let err = pathexec::pathexec(argv, edits);
     die_run(prog, &argv[0], &err)
 }
+
+/// The common start of `setuidgid` and `envuidgid`: check for an account
+/// and a child (else print `usage_line`, exit 100), then look the account
+/// up (else `unknown account NAME`, exit 111).
+///
+/// # Errors
+/// The exit code to return when the program cannot go on.
+pub fn account_or_die(
+    prog: &str,
+    usage_line: &str,
+    args: &[OsString],
+) -> Result<crate::sys::account::Account, ExitCode> {
+    if args.len() < 3 {
+        return Err(usage(usage_line, crate::error::EXIT_USAGE));
+    }
+    let name = &args[1];
+    crate::sys::account::getpwnam(name).ok_or_else(|| {
+        die(
+            prog,
+            &[b"unknown account ", name.as_bytes()],
+            None,
+            crate::error::EXIT_TEMP,
+        )
+    })
+}

@@ -10,12 +10,9 @@
 //! None known.
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
-use super::chain::{die, exec_or_die, start, usage};
-use crate::error::{EXIT_TEMP, EXIT_USAGE};
-use crate::sys::account;
+use super::chain::{account_or_die, exec_or_die, start};
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "envuidgid";
@@ -29,17 +26,9 @@ pub fn main() -> ExitCode {
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
 pub fn run(args: &[OsString]) -> ExitCode {
-    if args.len() < 3 {
-        return usage("envuidgid: usage: envuidgid account child", EXIT_USAGE);
-    }
-    let name = &args[1];
-    let Some(pw) = account::getpwnam(name) else {
-        return die(
-            PROG,
-            &[b"unknown account ", name.as_bytes()],
-            None,
-            EXIT_TEMP,
-        );
+    let pw = match account_or_die(PROG, "envuidgid: usage: envuidgid account child", args) {
+        Ok(pw) => pw,
+        Err(code) => return code,
     };
     let mut edits = EnvEdits::new();
     edits.set(OsStr::new("GID"), OsStr::new(&pw.gid.to_string()));

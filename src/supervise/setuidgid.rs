@@ -7,11 +7,10 @@
 //! None known.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
-use super::chain::{die, exec_or_die, start, usage};
-use crate::error::{EXIT_TEMP, EXIT_USAGE};
+use super::chain::{account_or_die, die, exec_or_die, start};
+use crate::error::EXIT_TEMP;
 use crate::sys::account;
 use crate::sys::pathexec::EnvEdits;
 
@@ -26,17 +25,9 @@ pub fn main() -> ExitCode {
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
 pub fn run(args: &[OsString]) -> ExitCode {
-    if args.len() < 3 {
-        return usage("setuidgid: usage: setuidgid account child", EXIT_USAGE);
-    }
-    let name = &args[1];
-    let Some(pw) = account::getpwnam(name) else {
-        return die(
-            PROG,
-            &[b"unknown account ", name.as_bytes()],
-            None,
-            EXIT_TEMP,
-        );
+    let pw = match account_or_die(PROG, "setuidgid: usage: setuidgid account child", args) {
+        Ok(pw) => pw,
+        Err(code) => return code,
     };
     if let Err(e) = account::prot_gid(pw.gid) {
         return die(PROG, &[b"unable to setgid: "], Some(&e), EXIT_TEMP);
