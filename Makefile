@@ -1,11 +1,14 @@
 # daemontools-rs: build, install and uninstall.
 #
-#   make                      cargo build --release
-#   make install              binaries, man pages and the systemd unit
+#   make                      cargo build --release (as yourself, not root)
+#   sudo make install         binaries, man pages and the systemd unit
 #   make install PREFIX=/usr DESTDIR=/tmp/pkg SYSTEMDDIR=/lib/systemd/system
-#   make uninstall            remove exactly what install put in place
+#   sudo make uninstall       remove exactly what install put in place
+#   make deb                  a Debian package (needs `cargo install cargo-deb`)
 #
-# Installing does not enable or start anything; see docs/install.md.
+# `make install` never runs cargo (under sudo it is usually not on PATH): it
+# installs what `make` built and stops if that is missing. Installing does
+# not enable or start anything; see docs/install.md.
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -16,14 +19,12 @@ SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 CARGO      ?= cargo
 INSTALL    ?= install
 
-# Every program is a binary in src/bin/; svscanboot may also be a shell
-# script in scripts/.
+# Every program is a binary in src/bin/.
 PROGRAMS := $(sort $(basename $(notdir $(wildcard src/bin/*.rs))))
-SCRIPTS  := $(filter-out $(PROGRAMS),$(notdir $(wildcard scripts/svscanboot)))
 MANPAGES := $(sort $(wildcard man/*.8))
 UNIT     := init/svscan.service
 
-.PHONY: all build install install-bin install-man install-unit uninstall check-man clean
+.PHONY: all build install install-bin install-man install-unit uninstall check-man deb clean
 
 all: build
 
@@ -32,13 +33,15 @@ build:
 
 install: install-bin install-man install-unit
 
-install-bin: build
+install-bin:
+	for p in $(PROGRAMS); do \
+	    if [ ! -x "target/release/$$p" ]; then \
+	        echo "make: target/release/$$p is missing: run make (as yourself) first" >&2; exit 1; \
+	    fi; \
+	done
 	$(INSTALL) -d -m 755 '$(DESTDIR)$(BINDIR)'
 	for p in $(PROGRAMS); do \
 	    $(INSTALL) -m 755 "target/release/$$p" '$(DESTDIR)$(BINDIR)'/"$$p" || exit 1; \
-	done
-	for s in $(SCRIPTS); do \
-	    $(INSTALL) -m 755 "scripts/$$s" '$(DESTDIR)$(BINDIR)'/"$$s" || exit 1; \
 	done
 
 install-man:
@@ -52,9 +55,16 @@ install-unit:
 	chmod 644 '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
 
 uninstall:
-	for p in $(PROGRAMS) $(SCRIPTS); do rm -f '$(DESTDIR)$(BINDIR)'/"$$p"; done
+	for p in $(PROGRAMS); do rm -f '$(DESTDIR)$(BINDIR)'/"$$p"; done
 	for m in $(notdir $(MANPAGES)); do rm -f '$(DESTDIR)$(MAN8DIR)'/"$$m"; done
 	rm -f '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
+
+# The unit as the Debian package installs it (programs in /usr/bin), then
+# the package itself, in target/debian/.
+deb:
+	mkdir -p target/deb
+	sed 's|/usr/local/bin/|/usr/bin/|g' $(UNIT) > target/deb/svscan.service
+	$(CARGO) deb --locked
 
 # Lint the man pages (needs mandoc; groff is optional).
 check-man:

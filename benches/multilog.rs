@@ -3,6 +3,9 @@
 //!
 //! Whole-process comparisons against daemontools, s6-log and cat live in
 //! `benches/compare.py`; figures are recorded in BENCHMARKS.md.
+// criterion's `criterion_group!` defines an undocumented `pub fn`; a
+// benchmark has no API to document.
+#![allow(missing_docs)]
 
 use std::ffi::OsString;
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-//! Man pages: every program in `src/bin/` (and `scripts/svscanboot`) has
+//! Man pages: every program in `src/bin/` has
 //! `man/<prog>.8` with the sections we promise, cross references between
 //! our pages resolve, and `mandoc -T lint -W warning` (plus
 //! `groff -ww -z` when installed) reports nothing.
@@ -25,7 +25,7 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Program names: `src/bin/*.rs`, plus `scripts/svscanboot` if present.
+/// Program names: `src/bin/*.rs`.
 fn programs() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(root().join("src/bin"))
         .expect("read src/bin")
@@ -33,9 +33,6 @@ fn programs() -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
-    if root().join("scripts/svscanboot").exists() && !v.iter().any(|p| p == "svscanboot") {
-        v.push("svscanboot".into());
-    }
     v.sort();
     v
 }

@@ -328,17 +328,17 @@ fn children(pid: u32) -> Vec<u32> {
     v
 }
 
-/// scripts/svscanboot: svscan's errors show up in readproctitle's argv and
-/// the services start; the directory comes from the argument.
+/// svscanboot: svscan's errors show up in readproctitle's argv and the
+/// services start; the directory comes from the argument. svscanboot
+/// becomes readproctitle, with svscan as its child.
 #[test]
 fn svscanboot_runs_svscan_into_readproctitle() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/svscanboot");
     let t = tempfile::tempdir().unwrap();
     let scan = t.path().join("scan");
     fs::create_dir(&scan).unwrap();
     service(&scan, "a", "#!/bin/sh\nexec sleep 60\n");
     symlink(t.path().join("nowhere"), scan.join("dangling")).unwrap();
-    let mut sh = Command::new(&script)
+    let mut boot = Command::new(ours("svscanboot"))
         .arg(&scan)
         .env("SVSCANBOOT_PATH", path_with(&our_bin_dir()))
         .spawn()
@@ -352,29 +352,25 @@ fn svscanboot_runs_svscan_into_readproctitle() {
         wait_for(SOON, || up(&scan.join("a"))),
         "service not started"
     );
-    let kids = children(sh.id());
-    let rpt = kids
-        .iter()
-        .copied()
-        .find(|k| {
-            fs::read(format!("/proc/{k}/cmdline"))
-                .unwrap_or_default()
-                .starts_with(b"readproctitle\0service\0errors:\0")
-        })
-        .expect("readproctitle not running");
+    let rpt = boot.id();
+    let cmdline = || fs::read(format!("/proc/{rpt}/cmdline")).unwrap_or_default();
+    assert!(
+        wait_for(SOON, || cmdline()
+            .starts_with(b"readproctitle\0service\0errors:\0")),
+        "{:?}",
+        String::from_utf8_lossy(&cmdline())
+    );
     let want = b"svscan: warning: unable to stat dangling: file does not exist\n";
     assert!(
-        wait_for(SOON, || fs::read(format!("/proc/{rpt}/cmdline"))
-            .unwrap_or_default()
-            .windows(want.len())
-            .any(|w| w == want)),
+        wait_for(SOON, || cmdline().windows(want.len()).any(|w| w == want)),
         "{:?}",
-        String::from_utf8_lossy(&fs::read(format!("/proc/{rpt}/cmdline")).unwrap_or_default())
+        String::from_utf8_lossy(&cmdline())
     );
-    for k in kids {
+    for k in children(rpt) {
         let _ = Command::new("kill").arg(k.to_string()).status();
     }
-    let _ = sh.wait();
+    let _ = boot.kill();
+    let _ = boot.wait();
     drop(guard);
 }
 

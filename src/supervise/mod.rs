@@ -36,6 +36,7 @@ pub mod supervise;
 pub mod svc;
 pub mod svok;
 pub mod svscan;
+pub mod svscanboot;
 pub mod svstat;
 
 use crate::error::Fatal;
