@@ -22,9 +22,13 @@
 //! off glibc's when the offsets differ from the file's own (exact when they
 //! match, e.g. `EST5EDT`-like strings with Debian's New York `posixrules`);
 //! without that file the US rule `M3.2.0,M11.1.0` is used. The zone is read
-//! once, not re-checked on every call.
+//! once, not re-checked on every call. Only regular files are read, opened
+//! with `O_NONBLOCK` (glibc's `fopen` of a FIFO without a writer blocks
+//! forever); a body over [`MAX_BODY`] is refused and at most [`MAX_FOOTER`]
+//! bytes of footer are read (glibc reads any size).
 
 use std::ffi::OsStr;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -709,101 +713,210 @@ impl Tzif {
     }
 }
 
+/// Largest TZif body (the data the header counts declare) read. glibc has
+/// no limit but `SIZE_MAX`; zic's own limits (`TZ_MAX_TIMES` 2000,
+/// `TZ_MAX_TYPES` 256, ...) keep real files under 64 KiB, so a larger claim
+/// is refused rather than allocated.
+pub const MAX_BODY: u64 = 4 << 20;
+/// Most bytes of the POSIX footer read. glibc reads the whole rest of the
+/// file; its parser stops long before this on any string it accepts.
+pub const MAX_FOOTER: u64 = 64 << 10;
+
+/// `__tzfile_read`'s `fopen` + `fstat`, bounded: the file is opened with
+/// `O_NONBLOCK` so a FIFO without a writer cannot hang us (glibc's `fopen`
+/// blocks there forever), and anything but a regular file is refused. glibc
+/// in effect refuses those too: a directory fails its first `fread`, and a
+/// device or FIFO has `st_size` 0, which fails the size check of a version
+/// 2+ file (a version 1 file fed through a FIFO is the one thing glibc
+/// would read that we do not).
 fn read_tzif(path: &Path) -> Option<Tzif> {
-    let data = std::fs::read(path).ok()?;
-    parse_tzif(&data)
-}
-
-fn be32(b: &[u8], i: usize) -> Option<i64> {
-    let s = b.get(i..i + 4)?;
-    Some(i64::from(i32::from_be_bytes([s[0], s[1], s[2], s[3]])))
-}
-
-fn be64(b: &[u8], i: usize) -> Option<i64> {
-    let s = b.get(i..i + 8)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(s);
-    Some(i64::from_be_bytes(a))
-}
-
-/// `__tzfile_read`: the 64-bit body of a version 2+ file (the 32-bit body
-/// of a version 1 file), and the POSIX footer.
-fn parse_tzif(b: &[u8]) -> Option<Tzif> {
-    if b.get(..4)? != b"TZif" {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .ok()?;
+    let file = std::fs::File::from(fd);
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
         return None;
     }
-    let counts = |at: usize| -> Option<[usize; 6]> {
-        let mut c = [0usize; 6];
-        for (k, v) in c.iter_mut().enumerate() {
-            *v = usize::try_from(be32(b, at + 20 + 4 * k)?).ok()?;
+    // glibc reads through a stdio buffer of st_blksize (4 KiB) bytes.
+    let mut src = Src {
+        r: std::io::BufReader::with_capacity(4096, file),
+        pos: 0,
+        size: meta.len(),
+    };
+    parse(&mut src)
+}
+
+/// A TZif byte stream with its position and total size (`st_size`), so
+/// every count is checked against what the file holds before anything is
+/// allocated for it.
+struct Src<R> {
+    r: R,
+    pos: u64,
+    size: u64,
+}
+
+impl<R: Read + Seek> Src<R> {
+    fn left(&self) -> u64 {
+        self.size.saturating_sub(self.pos)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let mut a = [0u8; N];
+        self.r.read_exact(&mut a).ok()?;
+        self.pos += N as u64;
+        Some(a)
+    }
+
+    /// Exactly `n` bytes; `n` must already be bounded by the caller.
+    fn vec(&mut self, n: u64) -> Option<Vec<u8>> {
+        if n > self.left() {
+            return None;
         }
-        Some(c)
+        let mut v = vec![0u8; usize::try_from(n).ok()?];
+        self.r.read_exact(&mut v).ok()?;
+        self.pos += n;
+        Some(v)
+    }
+
+    /// `fseek(f, n, SEEK_CUR)`.
+    fn skip(&mut self, n: u64) -> Option<()> {
+        self.r
+            .seek(SeekFrom::Current(i64::try_from(n).ok()?))
+            .ok()?;
+        self.pos += n;
+        Some(())
+    }
+}
+
+fn be32(b: &[u8]) -> i64 {
+    i64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn be64(b: &[u8]) -> i64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    i64::from_be_bytes(a)
+}
+
+/// The six counts of a TZif header, in glibc's names.
+#[derive(Clone, Copy)]
+struct Counts {
+    isgmt: u64,
+    isstd: u64,
+    leaps: u64,
+    trans: u64,
+    types: u64,
+    chars: u64,
+}
+
+impl Counts {
+    /// Body size for transition times `w` bytes wide.
+    fn body(&self, w: u64) -> u64 {
+        self.trans * (w + 1)
+            + self.types * 6
+            + self.chars
+            + self.leaps * (w + 4)
+            + self.isstd
+            + self.isgmt
+    }
+}
+
+/// The 44-byte header (`read_again:` in `__tzfile_read`): magic, version
+/// byte, counts, and glibc's `num_isstd > num_types` check.
+fn header<R: Read + Seek>(src: &mut Src<R>) -> Option<(u8, Counts)> {
+    let h: [u8; 44] = src.array()?;
+    if &h[..4] != b"TZif" {
+        return None;
+    }
+    let n = |k: usize| u64::from(u32::from_be_bytes([h[k], h[k + 1], h[k + 2], h[k + 3]]));
+    let c = Counts {
+        isgmt: n(20),
+        isstd: n(24),
+        leaps: n(28),
+        trans: n(32),
+        types: n(36),
+        chars: n(40),
     };
-    // isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
-    let c1 = counts(0)?;
-    let v1_len = 44 + c1[3] * 5 + c1[4] * 6 + c1[5] + c1[2] * 8 + c1[1] + c1[0];
-    let version = b[4];
-    let (base, c, tsize) = if version >= b'2' {
-        (v1_len, counts(v1_len)?, 8)
+    if c.isstd > c.types || c.isgmt > c.types {
+        return None;
+    }
+    Some((h[4], c))
+}
+
+/// `__tzfile_read` after the `fstat`: the 64-bit body of a file whose
+/// version byte is not NUL (the 32-bit one otherwise), checked as glibc
+/// checks it, and the POSIX footer. Reads exactly what the header declares.
+fn parse<R: Read + Seek>(src: &mut Src<R>) -> Option<Tzif> {
+    let (version, mut c) = header(src)?;
+    let mut w = 4;
+    if version != 0 {
+        // Skip the 32-bit data to the second header.
+        src.skip(c.body(4))?;
+        c = header(src)?.1;
+        w = 8;
+    }
+    let body = c.body(w);
+    if body > MAX_BODY || body > src.left() {
+        return None;
+    }
+    // The footer: for a 64-bit file glibc requires at least 2 bytes after
+    // the body (its `tzspec_len == 0` checks), the first of them '\n'.
+    let spec_len = if w == 8 {
+        let rest = src.left() - body;
+        if rest < 2 {
+            return None;
+        }
+        Some(rest - 1)
     } else {
-        (0, c1, 4)
+        None
     };
-    if b.get(base..base + 4)? != b"TZif" {
+    let times = src.vec(c.trans * w)?;
+    let idx = src.vec(c.trans)?;
+    if idx.iter().any(|&i| u64::from(i) >= c.types) {
         return None;
     }
-    let [isut, isstd, leapcnt, timecnt, typecnt, charcnt] = c;
-    // Refuse counts the data cannot hold before allocating for them.
-    let body = timecnt * (tsize + 1) + typecnt * 6 + charcnt + leapcnt * (tsize + 4) + isstd + isut;
-    if b.len() < base + 44 + body {
-        return None;
+    let trans = times
+        .chunks_exact(w as usize)
+        .map(|b| if w == 8 { be64(b) } else { be32(b) })
+        .collect();
+    let ttinfo = src.vec(c.types * 6)?;
+    let mut types = Vec::with_capacity(ttinfo.len() / 6);
+    for t in ttinfo.chunks_exact(6) {
+        // glibc: isdst must be 0 or 1, the name index at most charcnt.
+        if t[4] > 1 || u64::from(t[5]) > c.chars {
+            return None;
+        }
+        types.push((be32(t), t[4] != 0));
     }
-    let rd = |i: usize| if tsize == 8 { be64(b, i) } else { be32(b, i) };
-    let mut p = base + 44;
-    let mut trans = Vec::with_capacity(timecnt);
-    for k in 0..timecnt {
-        trans.push(rd(p + k * tsize)?);
-    }
-    p += timecnt * tsize;
-    let idx = b.get(p..p + timecnt)?.to_vec();
-    p += timecnt;
-    let mut types = Vec::with_capacity(typecnt);
-    for k in 0..typecnt {
-        let off = be32(b, p + 6 * k)?;
-        let dst = *b.get(p + 6 * k + 4)? != 0;
-        types.push((off, dst));
-    }
-    p += 6 * typecnt + charcnt;
-    if typecnt == 0 || idx.iter().any(|&i| usize::from(i) >= typecnt) {
-        return None;
-    }
-    let mut leaps = Vec::with_capacity(leapcnt);
-    for k in 0..leapcnt {
-        let at = p + k * (tsize + 4);
-        leaps.push((rd(at)?, be32(b, at + tsize)?));
-    }
-    p += leapcnt * (tsize + 4);
-    let flags = (0..typecnt)
+    src.skip(c.chars)?;
+    let leapdata = src.vec(c.leaps * (w + 4))?;
+    let leaps = leapdata
+        .chunks_exact(w as usize + 4)
+        .map(|b| {
+            let (t, corr) = b.split_at(w as usize);
+            (if w == 8 { be64(t) } else { be32(t) }, be32(corr))
+        })
+        .collect();
+    let isstd = src.vec(c.isstd)?;
+    let isgmt = src.vec(c.isgmt)?;
+    let flags = (0..types.len())
         .map(|k| {
-            let std = k < isstd && b.get(p + k).is_some_and(|&c| c != 0);
-            let ut = k < isut && b.get(p + isstd + k).is_some_and(|&c| c != 0);
+            let std = isstd.get(k).is_some_and(|&b| b != 0);
+            let ut = isgmt.get(k).is_some_and(|&b| b != 0);
             (std, ut)
         })
         .collect();
-    p += isstd + isut;
-    let mut spec = None;
-    if tsize == 8 {
-        // Footer: "\n" TZ-string "\n".
-        if let Some(rest) = b.get(p..) {
-            if rest.len() >= 2 && rest[0] == b'\n' {
-                if let Some(end) = rest[1..].iter().position(|&c| c == b'\n') {
-                    let s = &rest[1..1 + end];
-                    if !s.is_empty() {
-                        spec = Some(Rules::parse(s));
-                    }
-                }
-            }
-        }
+    if types.is_empty() {
+        // glibc asserts (aborts) on a file without types and transitions
+        // and loses one with transitions; UTC here.
+        return None;
     }
+    let spec = spec_len.and_then(|n| footer(src, n));
     Some(Tzif {
         trans,
         idx,
@@ -811,6 +924,28 @@ fn parse_tzif(b: &[u8]) -> Option<Tzif> {
         leaps,
         flags,
         spec,
+    })
+}
+
+/// `__tzfile_read`'s tzspec: a '\n', then `n - 1` bytes (the file's last
+/// byte, normally the closing '\n', is left out) used as a C string, so up
+/// to the first NUL; an empty string is no rule. At most [`MAX_FOOTER`]
+/// bytes are read.
+fn footer<R: Read + Seek>(src: &mut Src<R>, n: u64) -> Option<Rules> {
+    if src.array::<1>()? != [b'\n'] {
+        return None;
+    }
+    let s = src.vec((n - 1).min(MAX_FOOTER))?;
+    let s = s.split(|&b| b == 0).next().unwrap_or_default();
+    (!s.is_empty()).then(|| Rules::parse(s))
+}
+
+/// [`parse`] over bytes in memory.
+fn parse_tzif(b: &[u8]) -> Option<Tzif> {
+    parse(&mut Src {
+        r: std::io::Cursor::new(b),
+        pos: 0,
+        size: b.len() as u64,
     })
 }
 
@@ -959,6 +1094,147 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A TZif file: a minimal version 1 block (one UTC type), then a
+    /// version `ver` block with one transition at `t` to type 1 (offset
+    /// `off`, DST) from type 0 (UTC), and `footer` after it.
+    fn tzif(ver: u8, t: i64, off: i32, footer: &[u8]) -> Vec<u8> {
+        let head = |ver: u8, c: [u32; 6]| {
+            let mut h = b"TZif".to_vec();
+            h.push(ver);
+            h.extend_from_slice(&[0; 15]);
+            for v in c {
+                h.extend_from_slice(&v.to_be_bytes());
+            }
+            h
+        };
+        let mut d = head(ver, [0, 0, 0, 0, 1, 4]);
+        d.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        d.extend_from_slice(b"UTC\0");
+        d.extend(head(ver, [0, 0, 0, 1, 2, 8]));
+        d.extend_from_slice(&t.to_be_bytes());
+        d.push(1);
+        d.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        d.extend_from_slice(&off.to_be_bytes());
+        d.extend_from_slice(&[1, 4]);
+        d.extend_from_slice(b"UTC\0XST\0");
+        d.extend_from_slice(footer);
+        d
+    }
+
+    #[test]
+    fn tzif_builder_reads() {
+        let z = Zone::from_tzif(&tzif(b'2', 1000, 3600, b"\n\n")).unwrap();
+        assert_eq!((off(&z, 999), off(&z, 1000)), (0, 3600));
+        let z = Zone::from_tzif(&tzif(b'2', 1000, 3600, b"\nIST-5:30\n")).unwrap();
+        assert_eq!(off(&z, 2000), 19_800);
+    }
+
+    /// Regression: the checks of glibc's `__tzfile_read` that the old
+    /// whole-file reader skipped; each case was checked against daemontools
+    /// (see `tests/filters.rs`).
+    #[test]
+    fn glibc_tzfile_read_checks() {
+        let ok = tzif(b'2', 1000, 3600, b"\nIST-5:30\n");
+        let bad = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut d = ok.clone();
+            f(&mut d);
+            Zone::from_tzif(&d)
+        };
+        let v2 = 44 + 6 + 4;
+        // isstdcnt or isutcnt above typecnt, in either header.
+        assert!(bad(&|d| d[27] = 2).is_none());
+        assert!(bad(&|d| d[v2 + 23] = 3).is_none());
+        // isdst not 0 or 1; abbreviation index past charcnt.
+        assert!(bad(&|d| d[v2 + 44 + 9 + 6 + 4] = 2).is_none());
+        assert!(bad(&|d| d[v2 + 44 + 9 + 6 + 5] = 9).is_none());
+        // A 64-bit body needs at least 2 bytes after it.
+        let body_end = ok.len() - b"\nIST-5:30\n".len();
+        assert!(bad(&|d| d.truncate(body_end)).is_none());
+        assert!(bad(&|d| d.truncate(body_end + 1)).is_none());
+        assert!(bad(&|d| d.truncate(body_end + 2)).is_some());
+        // Any non-NUL version byte means 64-bit data; NUL means the
+        // version 1 block alone (UTC here, and no footer).
+        let z = Zone::from_tzif(&tzif(b'x', 1000, 3600, b"\nIST-5:30\n")).unwrap();
+        assert_eq!(off(&z, 2000), 19_800);
+        let z = Zone::from_tzif(&tzif(0, 1000, 3600, b"\nIST-5:30\n")).unwrap();
+        assert_eq!(off(&z, 2000), 0);
+        // Huge counts are refused before anything is allocated for them.
+        assert!(bad(&|d| d[v2 + 32..v2 + 36].copy_from_slice(&[0xff; 4])).is_none());
+        assert!(bad(&|d| d[v2 + 40..v2 + 44].copy_from_slice(&[0x7f, 0xff, 0xff, 0xff])).is_none());
+    }
+
+    /// The footer is everything after the body's '\n' but the file's last
+    /// byte, cut at the first NUL (glibc's tzspec).
+    #[test]
+    fn footer_as_glibc_reads_it() {
+        let at = |footer: &[u8]| {
+            off(
+                &Zone::from_tzif(&tzif(b'2', 1000, 3600, footer)).unwrap(),
+                2000,
+            )
+        };
+        assert_eq!(at(b"\nIST-5:30\n"), 19_800);
+        // No closing newline: the last byte is dropped ("5:3" is 5:03).
+        assert_eq!(at(b"\nIST-5:30"), 18_180);
+        // Not starting with '\n', or empty: no rule, the last type holds.
+        assert_eq!(at(b"XIST-5:30\n"), 3600);
+        assert_eq!(at(b"\n\n"), 3600);
+        assert_eq!(at(b"\n\0IST-5:30\n"), 3600);
+        // A NUL ends the string; junk after the newline is ignored.
+        assert_eq!(at(b"\nIST-5\0:30\n"), 18_000);
+        assert_eq!(at(b"\nIST-5:30\njunk\n"), 19_800);
+        // More than MAX_FOOTER bytes: only the first are read.
+        let mut long = b"\nIST-5:30\n".to_vec();
+        long.resize(3 * MAX_FOOTER as usize, b'Z');
+        assert_eq!(at(&long), 19_800);
+    }
+
+    /// Regression: `TZ=:/dev/zero` grew without bound, a FIFO hung, big
+    /// files were read whole. Only regular files are read, and only what
+    /// their header declares.
+    #[test]
+    fn hostile_tz_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let sparse = dir.path().join("sparse");
+        let f = std::fs::File::create(&sparse).unwrap();
+        f.set_len(100 << 20).unwrap();
+        // A valid header claiming a body bigger than MAX_BODY.
+        let huge = dir.path().join("huge");
+        let mut d = tzif(b'2', 1000, 3600, b"\n\n");
+        d[54 + 32..54 + 36].copy_from_slice(&1_000_000u32.to_be_bytes());
+        std::fs::write(&huge, &d).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&huge)
+            .unwrap()
+            .set_len(64 << 20)
+            .unwrap();
+        for p in [
+            Path::new("/dev/zero"),
+            Path::new("/dev/null"),
+            dir.path(),
+            &fifo,
+            &sparse,
+            &huge,
+        ] {
+            assert!(read_tzif(p).is_none(), "{}", p.display());
+            let tz = format!(":{}", p.display());
+            assert_eq!(Zone::for_tz(Some(OsStr::new(&tz)), None), Zone::utc());
+        }
+        let good = dir.path().join("good");
+        std::fs::write(&good, tzif(b'2', 1000, 3600, b"\nIST-5:30\n")).unwrap();
+        assert!(read_tzif(&good).is_some());
     }
 
     #[test]
