@@ -21,14 +21,14 @@ use memchr::memchr;
 
 use super::Filter;
 use crate::error::EXIT_TEMP;
-use crate::tai64::Tai64N;
+use crate::tai64::{Tai64N, STAMP_LEN};
 
 /// The `tai64n` line machine with an injectable clock.
 #[derive(Debug)]
 pub struct Stamper<C> {
     clock: C,
     /// `@` + 24 hex digits + space for the current read.
-    label: [u8; 26],
+    label: [u8; STAMP_LEN],
     at_start: bool,
 }
 
@@ -37,7 +37,7 @@ impl<C: FnMut() -> Tai64N> Stamper<C> {
     pub fn new(clock: C) -> Self {
         Stamper {
             clock,
-            label: [b' '; 26],
+            label: [b' '; STAMP_LEN],
             at_start: true,
         }
     }
@@ -45,7 +45,7 @@ impl<C: FnMut() -> Tai64N> Stamper<C> {
 
 impl<C: FnMut() -> Tai64N> Filter for Stamper<C> {
     fn on_read(&mut self) {
-        self.label[..25].copy_from_slice(&(self.clock)().label());
+        self.label = (self.clock)().stamp();
     }
 
     #[inline]
@@ -133,7 +133,7 @@ mod tests {
             prop_assert_eq!(&whole, &chunked);
             // The text is unchanged once labels are removed.
             let lines = data.split_inclusive(|&c| c == b'\n').count();
-            prop_assert_eq!(whole.len(), data.len() + 26 * lines);
+            prop_assert_eq!(whole.len(), data.len() + STAMP_LEN * lines);
         }
     }
 }

@@ -20,7 +20,7 @@
 use std::process::ExitCode;
 
 use super::{LabelFilter, Render};
-use crate::tai64::local::{fmt_frac, fmt_nanos};
+use crate::tai64::fmt::{fmt_frac, fmt_nanos};
 use crate::tai64::{Tai64N, TAI64_BASE, TAI_OFFSET};
 
 /// Renders `SECONDS.NNNNNNNNN`, keeping the digits of the last seconds value

@@ -24,7 +24,7 @@ pub const SELECT_BYTES: usize = 1000;
 /// `e` prints at most this many bytes, then `...`.
 pub const ECHO_BYTES: usize = 200;
 /// Length of the `t` prefix: `@` + 24 hex digits + space.
-pub const STAMP_LEN: usize = 26;
+pub const STAMP_LEN: usize = crate::tai64::STAMP_LEN;
 
 /// The running multilog: script, outputs and per-line state.
 pub struct Engine {

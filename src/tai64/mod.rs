@@ -11,6 +11,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub mod calendar;
+pub mod fmt;
 pub mod local;
 pub mod scan;
 pub mod tz;
@@ -21,6 +23,11 @@ pub const TAI64_BASE: u64 = 1 << 62;
 pub const TAI_OFFSET: u64 = 10;
 /// Length of the external form without the `@`: 24 hex digits.
 pub const HEX_LEN: usize = 24;
+/// Length of the external form, `@` + 24 hex digits.
+pub const LABEL_LEN: usize = HEX_LEN + 1;
+/// Length of the stamp `tai64n` and multilog's `t` put before a line: the
+/// label and a space.
+pub const STAMP_LEN: usize = LABEL_LEN + 1;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -108,11 +115,20 @@ impl Tai64N {
         out
     }
 
-    /// The 25-byte external form `@` + 24 hex digits.
+    /// The external form `@` + 24 hex digits.
     #[must_use]
-    pub fn label(self) -> [u8; HEX_LEN + 1] {
-        let mut out = [b'@'; HEX_LEN + 1];
+    pub fn label(self) -> [u8; LABEL_LEN] {
+        let mut out = [b'@'; LABEL_LEN];
         out[1..].copy_from_slice(&self.hex());
+        out
+    }
+
+    /// The line prefix written by `tai64n.c` and multilog's `t`
+    /// (`timestamp.c`): the label and a space.
+    #[must_use]
+    pub fn stamp(self) -> [u8; STAMP_LEN] {
+        let mut out = [b' '; STAMP_LEN];
+        out[..LABEL_LEN].copy_from_slice(&self.label());
         out
     }
 
@@ -123,22 +139,17 @@ impl Tai64N {
         if hex.len() != HEX_LEN {
             return None;
         }
-        let mut packed = [0u8; 12];
-        for (i, pair) in hex.chunks_exact(2).enumerate() {
-            packed[i] = (hex_val(pair[0])? << 4) | hex_val(pair[1])?;
-        }
-        Some(Self::unpack(&packed))
-    }
-}
-
-/// Value of a lowercase hex digit (`0-9a-f`); uppercase is not a digit here,
-/// as in `tai64nlocal.c`.
-#[must_use]
-pub fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+        // The scanner's decoder: lowercase digits only, as in
+        // `tai64nlocal.c`.
+        let (a, b, c) = (
+            scan::hex8(&hex[..8])?,
+            scan::hex8(&hex[8..16])?,
+            scan::hex8(&hex[16..])?,
+        );
+        Some(Tai64N {
+            secs: (u64::from(a) << 32) | u64::from(b),
+            nanos: c,
+        })
     }
 }
 
@@ -183,6 +194,8 @@ mod tests {
             proptest::prop_assert_eq!(Tai64N::from_hex(&t.hex()), Some(t));
             let label = t.label();
             proptest::prop_assert_eq!(label[0], b'@');
+            proptest::prop_assert_eq!(&t.stamp()[..LABEL_LEN], &label[..]);
+            proptest::prop_assert_eq!(t.stamp()[LABEL_LEN], b' ');
             proptest::prop_assert_eq!(scan::scan_label(&label[1..]), (t, 24));
         }
     }
