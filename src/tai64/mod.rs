@@ -153,6 +153,24 @@ impl Tai64N {
     }
 }
 
+/// The bytes of a system zone file for a test, or `None` after saying
+/// loudly that the test is skipped (a failure under
+/// `DTOOLS_REQUIRE_REFERENCE=1`, where tzdata is part of the reference).
+#[cfg(test)]
+pub(crate) fn test_zoneinfo(path: &str) -> Option<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            assert!(
+                std::env::var_os("DTOOLS_REQUIRE_REFERENCE").is_none_or(|v| v != "1"),
+                "{path}: {e} (install tzdata)"
+            );
+            eprintln!("test skipped: {path} missing (install tzdata)");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,9 +14,7 @@ fn tzif_agrees_with_jiff_in_range() {
         "Asia/Kolkata",
         "Africa/Casablanca",
     ] {
-        let path = Path::new("/usr/share/zoneinfo").join(name);
-        let Ok(data) = std::fs::read(&path) else {
-            eprintln!("test skipped: {} missing", path.display());
+        let Some(data) = crate::tai64::test_zoneinfo(&format!("/usr/share/zoneinfo/{name}")) else {
             continue;
         };
         let ours = Zone::from_tzif(&data).unwrap();
