@@ -124,3 +124,56 @@ macro_rules! c_main {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// argv and envp come from `main`'s parameters, not from std (which has
+    /// nothing without its own `main` on musl).
+    #[test]
+    fn copies_mains_parameters() {
+        let mut a0 = *b"prog\0";
+        let mut a1 = *b"-x\0";
+        let mut a2 = *b"area.\0";
+        let argv = [
+            a0.as_mut_ptr().cast::<c_char>(),
+            a1.as_mut_ptr().cast(),
+            a2.as_mut_ptr().cast(),
+            std::ptr::null_mut(),
+        ];
+        let envp = [c"A=1".as_ptr(), c"NOEQ".as_ptr(), std::ptr::null()];
+        // SAFETY: both arrays are NULL-terminated arrays of NUL-terminated
+        // strings, argv's writable, all outliving `m`; nothing else uses them.
+        let mut m = unsafe { MainArgs::from_c_main(3, argv.as_ptr(), envp.as_ptr()) };
+        assert_eq!(m.argv, ["prog", "-x", "area."]);
+        assert_eq!(m.envp, [c"A=1".to_owned(), c"NOEQ".to_owned()]);
+        let mut last = m.take_last_arg().unwrap();
+        assert!(m.take_last_arg().is_none());
+        assert_eq!(last.len(), 5);
+        last.set(b"...hi");
+        assert_eq!(&a2, b"...hi\0");
+        // SAFETY: a null envp and argc 0 are accepted.
+        let m = unsafe { MainArgs::from_c_main(0, argv.as_ptr(), std::ptr::null()) };
+        assert!(m.argv.is_empty() && m.envp.is_empty());
+    }
+
+    /// The C-main programs read their arguments from the `MainArgs` they are
+    /// given (the test harness's own argv would give other answers).
+    #[test]
+    fn programs_use_the_given_argv() {
+        let run = |f: fn(MainArgs) -> u8, args: &[&str]| {
+            f(MainArgs::new(
+                args.iter().map(OsString::from).collect(),
+                Vec::new(),
+            ))
+        };
+        let svok = crate::supervise::svok::run;
+        assert_eq!(run(svok, &["svok"]), 100);
+        assert_eq!(run(svok, &["svok", "/nonexistent/dir"]), 111);
+        let rpt = crate::supervise::readproctitle::run;
+        assert_eq!(run(rpt, &["readproctitle"]), 100);
+        // No argv memory to rewrite without a C main.
+        assert_eq!(run(rpt, &["readproctitle", "area......"]), 100);
+    }
+}

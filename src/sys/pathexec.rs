@@ -2,18 +2,22 @@
 //!
 //! Ports `pathexec_run.c:pathexec_run` and `pathexec_env.c:pathexec_env/pathexec`.
 //!
-//! * [`pathexec_run`] execs `argv[0]` (searched in `$PATH`) with the
+//! * [`pathexec_run`] execs `argv[0]` (searched in `$PATH`) with a given
 //!   environment unchanged; [`pathexec`] first applies queued [`EnvEdits`].
 //!   Both return only on failure, with the error daemontools would report.
 //! * [`Exec`] does the same in two steps: [`Exec::new`] allocates everything
-//!   (candidate paths, `argv`, `envp`), and [`Exec::exec`] only calls
-//!   `execve(2)`, so it is safe between `fork` and `exec` (svscan, fghack).
+//!   (candidate paths, `argv`, `envp`, owned as [`CStrArray`]s), and
+//!   [`Exec::exec`] only calls `execve(2)`, so it may run between `fork` and
+//!   `exec`.
+//! * The environment is always passed explicitly (djb's `envp`): the C-main
+//!   programs use the `envp` of their `main`, the others [`environ`], a copy
+//!   of the environment made before `main`.
 //! * [`restore_startup_state`] undoes what Rust's runtime does before `main`
 //!   (ignore `SIGPIPE`, open `/dev/null` on closed fds 0–2), so that a child
 //!   inherits exactly what the daemontools program itself inherited.
 //!
 //! The search rules (spec §1.3): a name containing `/` is exec'd directly.
-//! Otherwise each `:`-separated element of `$PATH` (read from the *current*
+//! Otherwise each `:`-separated element of `$PATH` (read from the given
 //! environment, not the edited one; `/bin:/usr/bin` when unset) is tried,
 //! an empty element meaning `.`. `ENOENT` moves on; `EACCES`, `EPERM` and
 //! `EISDIR` are remembered and the search goes on; any other error stops it.
@@ -507,5 +511,68 @@ mod tests {
         let env: Vec<&[u8]> = vec![b"PATHX=1", b"PATH", b"PATH=/a", b"PATH=/b"];
         assert_eq!(env_get(&env, b"PATH"), Some(&b"/a"[..]));
         assert_eq!(env_get(&env, b"X"), None);
+    }
+
+    /// `Exec::new` takes `$PATH` and the base environment from the `env` it
+    /// is given (not the process's), applying the edits to it.
+    #[test]
+    fn exec_uses_the_given_environment() {
+        let env = [
+            c"PATH=/p1:".to_owned(),
+            c"NOEQ".to_owned(),
+            c"A=1".to_owned(),
+        ];
+        let argv = [OsString::from("prog"), OsString::from("x")];
+        let e = Exec::new(&argv, &env, &EnvEdits::new()).unwrap();
+        assert_eq!(e.candidates, [c"/p1/prog".to_owned(), c"./prog".to_owned()]);
+        assert_eq!(e.argv.strings(), [c"prog".to_owned(), c"x".to_owned()]);
+        assert_eq!(e.envp(), env);
+        let mut ed = EnvEdits::new();
+        ed.unset(OsStr::new("PATH"));
+        ed.set(OsStr::new("B"), OsStr::new("2"));
+        let e = Exec::new(&argv, &env, &ed).unwrap();
+        assert_eq!(e.candidates[0].as_c_str(), c"/p1/prog");
+        assert_eq!(
+            e.envp(),
+            [c"A=1".to_owned(), c"NOEQ".to_owned(), c"B=2".to_owned()]
+        );
+        assert!(Exec::new(&[], &env, &EnvEdits::new()).is_err());
+    }
+
+    /// The pointer array of a `CStrArray` is NULL-terminated and points at
+    /// the strings it owns, wherever the value moves.
+    #[test]
+    fn cstr_array_owns_what_it_points_at() {
+        let a = CStrArray::from_bytes([&b"a"[..], b"bc"]).unwrap();
+        let moved = Box::new(a);
+        let p = moved.as_ptr();
+        // SAFETY: `p` is the NULL-terminated array of `moved`, alive here.
+        let strs: Vec<&CStr> = unsafe {
+            (0..3)
+                .map_while(|i| (!(*p.add(i)).is_null()).then(|| CStr::from_ptr(*p.add(i))))
+                .collect()
+        };
+        assert_eq!(strs, [c"a", c"bc"]);
+        assert!(CStrArray::from_bytes([&b"a\0b"[..]]).is_err());
+    }
+
+    /// `environ()` is an owned copy of the environment the process started
+    /// with (the test harness does not change it).
+    #[test]
+    fn environ_is_the_startup_environment() {
+        let ours: Vec<(OsString, OsString)> = environ()
+            .iter()
+            .filter_map(|c| {
+                let b = c.to_bytes();
+                let eq = b.iter().skip(1).position(|&c| c == b'=')? + 1;
+                Some((
+                    OsStr::from_bytes(&b[..eq]).to_owned(),
+                    OsStr::from_bytes(&b[eq + 1..]).to_owned(),
+                ))
+            })
+            .collect();
+        let std: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        assert!(!ours.is_empty());
+        assert_eq!(ours, std);
     }
 }
