@@ -415,10 +415,13 @@ static CAPTURE_STARTUP: extern "C" fn() = capture_startup;
 /// program would get and the child inherits the original state.
 ///
 /// If the start-up state was not captured, `SIGPIPE` is set to default.
+/// Descriptors are closed by the first call only.
 pub fn restore_startup_state() {
     // Referencing the constructor keeps its object file in the link.
     let _ = std::hint::black_box(CAPTURE_STARTUP);
-    let state = STARTUP.load(Ordering::Relaxed);
+    // Take the fd bits: a second call must not close descriptors that have
+    // been reused (and may be owned) since the first.
+    let state = STARTUP.fetch_and(!0b111, Ordering::Relaxed);
     let disposition = if state & SIGPIPE_IGNORED != 0 {
         libc::SIG_IGN
     } else {
@@ -432,7 +435,9 @@ pub fn restore_startup_state() {
         for fd in 0..3 {
             if state & (1 << fd) != 0 {
                 // SAFETY: the fd was closed when the process started, so
-                // this descriptor is the runtime's /dev/null placeholder;
+                // this descriptor is the runtime's /dev/null placeholder,
+                // owned by no Rust value (it kept the number from being
+                // reused, and this is the only call that sees the bit);
                 // std's stdio handles EBADF on it gracefully.
                 unsafe {
                     libc::close(fd);
