@@ -59,10 +59,11 @@ pub fn getopt_error(args: &[OsString], e: OptError) {
     emit(&e.message(argv0));
 }
 
-/// Exec `argv` through `$PATH` with `edits`, or die with
+/// Exec `argv` through `$PATH` with `edits` applied to the environment the
+/// program started with ([`pathexec::environ`]), or die with
 /// `unable to run CHILD: ERR` (111).
 pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> ExitCode {
-    let err = pathexec::pathexec(argv, edits);
+    let err = pathexec::pathexec(argv, pathexec::environ(), edits);
     die_run(prog, &argv[0], &err)
 }
 

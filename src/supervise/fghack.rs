@@ -12,14 +12,16 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::IntoRawFd;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
 use rustix::process::{Pid, WaitOptions};
 
 use super::chain::{die, die_run, start, usage};
 use crate::error::{EXIT_TEMP, EXIT_USAGE};
-use crate::sys::pathexec::{self, EnvEdits, Exec};
+use crate::sys::pathexec::{self, CStrArray};
+use crate::sys::spawn::{self, ChildPlan};
 
 const PROG: &str = "fghack";
 
@@ -49,24 +51,29 @@ pub fn run(args: &[OsString]) -> ExitCode {
             )
         }
     };
-    let prepared = Exec::new(&args[1..], &EnvEdits::new());
-    let pid = match pathexec::fork() {
+    let env = pathexec::environ();
+    let argv = match CStrArray::from_bytes(args[1..].iter().map(|a| a.as_bytes())) {
+        Ok(a) => a,
+        Err(e) => return die_run(PROG, &args[1], &e),
+    };
+    let envp = CStrArray::new(env.to_vec());
+    let mut exec_err = b"fghack: fatal: unable to run ".to_vec();
+    exec_err.extend_from_slice(args[1].as_bytes());
+    exec_err.extend_from_slice(b": ");
+    let plan = ChildPlan {
+        fd_move: None,
+        close: Some(rd.as_raw_fd()),
+        dup: Some((wr.as_raw_fd(), DUPS)),
+        chdir: None,
+        reset_sigchld: false,
+        exec: &pathexec::candidates_env(&args[1], env),
+        argv: &argv,
+        envp: &envp,
+        exec_err: &exec_err,
+    };
+    let pid = match spawn::spawn(&plan) {
         Err(e) => return die(PROG, &[b"unable to fork: "], Some(&e), EXIT_TEMP),
-        Ok(None) => {
-            drop(rd);
-            for _ in 0..DUPS {
-                if let Ok(fd) = rustix::io::dup(&wr) {
-                    let _ = fd.into_raw_fd();
-                }
-            }
-            let _ = wr.into_raw_fd();
-            let err = match &prepared {
-                Ok(exec) => exec.exec(),
-                Err(e) => io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(libc::EINVAL)),
-            };
-            return die_run(PROG, &args[1], &err);
-        }
-        Ok(Some(pid)) => pid,
+        Ok(pid) => pid,
     };
     drop(wr);
     let mut buf = [0u8; 4096];

@@ -13,7 +13,7 @@
 use std::io::{self, Read};
 
 use crate::error::{EXIT_TEMP, EXIT_USAGE};
-use crate::sys::proctitle::LastArg;
+use crate::sys::cmain::MainArgs;
 
 /// Feed `input` into the display `area` as readproctitle does.
 pub fn push(area: &mut [u8], input: &[u8]) {
@@ -28,12 +28,11 @@ pub fn push(area: &mut [u8], input: &[u8]) {
 
 /// Entry point of the `readproctitle` binary: runs it and returns the exit code.
 #[must_use]
-pub fn run() -> u8 {
-    let argc = std::env::args_os().len();
-    if argc < 2 {
+pub fn run(mut main: MainArgs) -> u8 {
+    if main.argv.len() < 2 {
         return EXIT_USAGE;
     }
-    let Some(mut arg) = LastArg::find() else {
+    let Some(mut arg) = main.take_last_arg() else {
         return EXIT_USAGE;
     };
     let len = arg.len();

@@ -8,7 +8,7 @@
 //! start after its 60 s pause (the Debian "restart process when fork fails"
 //! patch) instead of waiting for a command.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
@@ -23,6 +23,8 @@ use super::control::Command;
 use super::status::{Status, Want};
 use super::{ReportCode, ThenCode};
 use crate::error::{reason_errno, usage, Fatal, EXIT_USAGE};
+use crate::sys::cmain::MainArgs;
+use crate::sys::pathexec::CStrArray;
 use crate::sys::{signals, spawn};
 use crate::tai64::Tai64N;
 
@@ -39,12 +41,12 @@ pub const FORK_PAUSE: Duration = Duration::from_secs(60);
 
 /// Entry point of the `supervise` binary: runs it and returns the exit code.
 #[must_use]
-pub fn run() -> u8 {
-    let args: Vec<OsString> = std::env::args_os().collect();
+pub fn run(main: MainArgs) -> u8 {
+    let args = main.argv;
     if args.len() != 2 {
         return usage(PROG, "supervise dir").then_code(EXIT_USAGE);
     }
-    match Supervise::start(&args[1]) {
+    match Supervise::start(&args[1], main.envp) {
         Ok(mut s) => {
             s.doit();
             s.announce();
@@ -79,8 +81,9 @@ struct Supervise {
     want: Want,
     exit: bool,
     retry_start: bool,
-    run_argv0: CString,
+    run_argv: CStrArray,
     run_names: [CString; 1],
+    envp: CStrArray,
     start_err: Vec<u8>,
 }
 
@@ -110,7 +113,7 @@ fn make_supervise_dir() {
 }
 
 impl Supervise {
-    fn start(dir_os: &OsStr) -> Result<Supervise, Fatal> {
+    fn start(dir_os: &OsStr, envp: Vec<CString>) -> Result<Supervise, Fatal> {
         let dir = dir_os.as_bytes().to_vec();
         let (pr, pw) = rustix::pipe::pipe_with(
             rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
@@ -167,8 +170,9 @@ impl Supervise {
             want,
             exit: false,
             retry_start: false,
-            run_argv0: CString::from(c"./run"),
+            run_argv: CStrArray::new(vec![CString::from(c"./run")]),
             run_names: [CString::from(c"./run")],
+            envp: CStrArray::new(envp),
             start_err,
         };
         s.pidchange();
@@ -236,13 +240,15 @@ impl Supervise {
 
     /// `trystart`: fork and exec `./run`, then pause one second.
     fn trystart(&mut self) {
-        let argv = [self.run_argv0.as_ptr(), std::ptr::null()];
         let plan = spawn::ChildPlan {
             fd_move: None,
+            close: None,
+            dup: None,
             chdir: None,
             reset_sigchld: true,
             exec: &self.run_names,
-            argv: &argv,
+            argv: &self.run_argv,
+            envp: &self.envp,
             exec_err: &self.start_err,
         };
         match spawn::spawn(&plan) {

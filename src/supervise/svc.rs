@@ -16,14 +16,15 @@ use rustix::io::Errno;
 use super::control::{Letters, SVC_LETTERS, SVC_OPTIONS};
 use super::ReportCode;
 use crate::error::{emit, reason_errno, Fatal, EXIT_USAGE};
+use crate::sys::cmain::MainArgs;
 use crate::sys::getopt::Getopt;
 
 const PROG: &str = "svc";
 
 /// Entry point of the `svc` binary: runs it and returns the exit code.
 #[must_use]
-pub fn run() -> u8 {
-    let args: Vec<OsString> = std::env::args_os().collect();
+pub fn run(main: MainArgs) -> u8 {
+    let args: Vec<OsString> = main.argv;
     crate::sys::signals::ignore_sigpipe();
     let optstring = std::str::from_utf8(SVC_LETTERS).unwrap_or_default();
     let mut g = Getopt::new(&args, optstring);

@@ -12,13 +12,14 @@ use rustix::io::Errno;
 
 use super::{ReportCode, ThenCode};
 use crate::error::{usage, Fatal, EXIT_USAGE};
+use crate::sys::cmain::MainArgs;
 
 const PROG: &str = "svok";
 
 /// Entry point of the `svok` binary: runs it and returns the exit code.
 #[must_use]
-pub fn run() -> u8 {
-    let args: Vec<OsString> = std::env::args_os().collect();
+pub fn run(main: MainArgs) -> u8 {
+    let args: Vec<OsString> = main.argv;
     let Some(dir) = args.get(1) else {
         return usage(PROG, "svok dir").then_code(EXIT_USAGE);
     };

@@ -18,7 +18,7 @@
 //! moved or linked in whole is started at once. If inotify is unavailable
 //! svscan silently falls back to polling.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -31,7 +31,9 @@ use rustix::process::WaitOptions;
 
 use super::ReportCode;
 use crate::error::{emit, reason_errno, Fatal};
-use crate::sys::{pathexec, spawn};
+use crate::sys::cmain::MainArgs;
+use crate::sys::pathexec::{self, CStrArray};
+use crate::sys::spawn;
 
 const PROG: &str = "svscan";
 /// Maximum number of services (`SERVICES` in svscan.c).
@@ -136,6 +138,8 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 struct Scanner {
     table: Table,
     supervise: Vec<CString>,
+    /// The environment to run supervise with (svscan's own `envp`).
+    envp: CStrArray,
     /// This is an inotify-triggered scan: skip new directories still being
     /// filled (see [`YOUNG`]).
     quiet: bool,
@@ -227,16 +231,19 @@ impl Scanner {
                 b": ",
             ]);
             let exec_err = cat(&[b"svscan: warning: unable to start supervise ", fn_, b": "]);
-            let argv = [arg0.as_ptr(), cname.as_ptr(), std::ptr::null()];
+            let argv = CStrArray::new(vec![arg0.to_owned(), cname.clone()]);
             let plan = spawn::ChildPlan {
                 fd_move: self.table.x[i]
                     .log
                     .as_ref()
                     .map(|(_, w)| (1, w.as_raw_fd(), setup.as_slice())),
+                close: None,
+                dup: None,
                 chdir: None,
                 reset_sigchld: false,
                 exec: &self.supervise,
                 argv: &argv,
+                envp: &self.envp,
                 exec_err: &exec_err,
             };
             match spawn::spawn(&plan) {
@@ -256,16 +263,19 @@ impl Scanner {
                 fn_,
                 b"/log: ",
             ]);
-            let argv = [arg0.as_ptr(), c"log".as_ptr(), std::ptr::null()];
+            let argv = CStrArray::new(vec![arg0.to_owned(), c"log".to_owned()]);
             let plan = spawn::ChildPlan {
                 fd_move: self.table.x[i]
                     .log
                     .as_ref()
                     .map(|(r, _)| (0, r.as_raw_fd(), setup.as_slice())),
+                close: None,
+                dup: None,
                 chdir: Some((&cname, &switch)),
                 reset_sigchld: false,
                 exec: &self.supervise,
                 argv: &argv,
+                envp: &self.envp,
                 exec_err: &exec_err,
             };
             match spawn::spawn(&plan) {
@@ -375,8 +385,8 @@ fn readable(fd: &OwnedFd, d: Duration) -> bool {
 
 /// Entry point of the `svscan` binary: runs it and returns the exit code.
 #[must_use]
-pub fn run() -> u8 {
-    let args: Vec<OsString> = std::env::args_os().collect();
+pub fn run(main: MainArgs) -> u8 {
+    let args = main.argv;
     if let Some(dir) = args.get(1) {
         if let Err(e) = rustix::process::chdir(dir.as_os_str()) {
             return Fatal::new(
@@ -388,7 +398,8 @@ pub fn run() -> u8 {
     }
     let mut s = Scanner {
         table: Table::default(),
-        supervise: pathexec::candidates_env(OsStr::new("supervise")),
+        supervise: pathexec::candidates_env(OsStr::new("supervise"), &main.envp),
+        envp: CStrArray::new(main.envp),
         quiet: false,
         deferred: None,
     };

@@ -18,6 +18,7 @@ use rustix::io::Errno;
 use super::status::{Status, STATUS_LEN};
 use super::ReportCode;
 use crate::error::{reason_errno, Fatal};
+use crate::sys::cmain::MainArgs;
 use crate::tai64::Tai64N;
 
 const PROG: &str = "svstat";
@@ -111,8 +112,8 @@ fn unix_now() -> i64 {
 
 /// Entry point of the `svstat` binary: runs it and returns the exit code.
 #[must_use]
-pub fn run() -> u8 {
-    let args: Vec<OsString> = std::env::args_os().collect();
+pub fn run(main: MainArgs) -> u8 {
+    let args: Vec<OsString> = main.argv;
     let errno_io = |e: Errno| io::Error::from_raw_os_error(e.raw_os_error());
     let orig = match rustix::fs::open(
         c".",

@@ -2,18 +2,22 @@
 //!
 //! Ports `pathexec_run.c:pathexec_run` and `pathexec_env.c:pathexec_env/pathexec`.
 //!
-//! * [`pathexec_run`] execs `argv[0]` (searched in `$PATH`) with the
+//! * [`pathexec_run`] execs `argv[0]` (searched in `$PATH`) with a given
 //!   environment unchanged; [`pathexec`] first applies queued [`EnvEdits`].
 //!   Both return only on failure, with the error daemontools would report.
 //! * [`Exec`] does the same in two steps: [`Exec::new`] allocates everything
-//!   (candidate paths, `argv`, `envp`), and [`Exec::exec`] only calls
-//!   `execve(2)`, so it is safe between `fork` and `exec` (svscan, fghack).
+//!   (candidate paths, `argv`, `envp`, owned as [`CStrArray`]s), and
+//!   [`Exec::exec`] only calls `execve(2)`, so it may run between `fork` and
+//!   `exec`.
+//! * The environment is always passed explicitly (djb's `envp`): the C-main
+//!   programs use the `envp` of their `main`, the others [`environ`], a copy
+//!   of the environment made before `main`.
 //! * [`restore_startup_state`] undoes what Rust's runtime does before `main`
 //!   (ignore `SIGPIPE`, open `/dev/null` on closed fds 0–2), so that a child
 //!   inherits exactly what the daemontools program itself inherited.
 //!
 //! The search rules (spec §1.3): a name containing `/` is exec'd directly.
-//! Otherwise each `:`-separated element of `$PATH` (read from the *current*
+//! Otherwise each `:`-separated element of `$PATH` (read from the given
 //! environment, not the edited one; `/bin:/usr/bin` when unset) is tried,
 //! an empty element meaning `.`. `ENOENT` moves on; `EACCES`, `EPERM` and
 //! `EISDIR` are remembered and the search goes on; any other error stops it.
@@ -27,6 +31,7 @@ use std::ffi::{c_char, CStr, CString, OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 /// Queued environment edits, djb's `plus` stralloc (`pathexec_env`).
 ///
@@ -134,15 +139,60 @@ pub fn candidates(file: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// An owned, NULL-terminated array of C strings: an `argv` or `envp` for
+/// `execve(2)`. The pointer array is built from strings this value owns, so
+/// it can never dangle; building it allocates, using it does not.
+#[derive(Debug)]
+pub struct CStrArray {
+    strings: Vec<CString>,
+    ptrs: Vec<*const c_char>,
+}
+
+impl CStrArray {
+    /// Take ownership of `strings` and build the pointer array.
+    #[must_use]
+    pub fn new(strings: Vec<CString>) -> CStrArray {
+        // A `CString`'s bytes live in their own heap allocation, so moving
+        // the strings (or this value) does not move what `ptrs` points at.
+        let mut ptrs: Vec<*const c_char> = strings.iter().map(|c| c.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        CStrArray { strings, ptrs }
+    }
+
+    /// Copy byte strings; `EINVAL` if one contains a NUL byte.
+    ///
+    /// # Errors
+    /// `EINVAL` for an interior NUL.
+    pub fn from_bytes<I, B>(items: I) -> io::Result<CStrArray>
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        let strings = items
+            .into_iter()
+            .map(|b| cstring(b.as_ref()))
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(CStrArray::new(strings))
+    }
+
+    /// The strings, in order.
+    #[must_use]
+    pub fn strings(&self) -> &[CString] {
+        &self.strings
+    }
+
+    fn as_ptr(&self) -> *const *const c_char {
+        self.ptrs.as_ptr()
+    }
+}
+
 /// A prepared exec: everything allocated up front, so that [`Exec::exec`]
 /// makes no allocation and may run in a forked child.
 #[derive(Debug)]
 pub struct Exec {
     candidates: Vec<CString>,
-    _argv: Vec<CString>,
-    argv_ptrs: Vec<*const c_char>,
-    /// `None`: pass the current `environ` at exec time.
-    env: Option<(Vec<CString>, Vec<*const c_char>)>,
+    argv: CStrArray,
+    envp: CStrArray,
 }
 
 fn cstring(b: &[u8]) -> io::Result<CString> {
@@ -150,96 +200,84 @@ fn cstring(b: &[u8]) -> io::Result<CString> {
 }
 
 impl Exec {
-    /// Prepare `argv` (`argv[0]` is the program, searched in `$PATH`) with
-    /// `edits` applied to the current environment.
+    /// Prepare `argv` (`argv[0]` is the program, searched in the `$PATH` of
+    /// `env`) to run with the environment `env` after applying `edits`.
     ///
     /// # Errors
     /// `EINVAL` for an empty `argv` or an argument containing NUL.
-    pub fn new(argv: &[OsString], edits: &EnvEdits) -> io::Result<Exec> {
+    pub fn new(argv: &[OsString], env: &[CString], edits: &EnvEdits) -> io::Result<Exec> {
         let Some(file) = argv.first() else {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         };
-        let current = environ_entries();
+        let current: Vec<&[u8]> = env.iter().map(|c| c.to_bytes()).collect();
         let path = env_get(&current, b"PATH");
         let candidates = candidates(file.as_bytes(), path)
             .iter()
             .map(|c| cstring(c))
             .collect::<io::Result<Vec<_>>>()?;
-        let argv_c = argv
-            .iter()
-            .map(|a| cstring(a.as_bytes()))
-            .collect::<io::Result<Vec<_>>>()?;
-        let mut argv_ptrs: Vec<*const c_char> = argv_c.iter().map(|c| c.as_ptr()).collect();
-        argv_ptrs.push(std::ptr::null());
-        let env = if edits.is_empty() {
-            None
+        let argv = CStrArray::from_bytes(argv.iter().map(|a| a.as_bytes()))?;
+        let envp = if edits.is_empty() {
+            CStrArray::new(env.to_vec())
         } else {
-            let edited = edits
-                .apply(&current)
-                .into_iter()
-                .map(cstring)
-                .collect::<io::Result<Vec<_>>>()?;
-            let mut ptrs: Vec<*const c_char> = edited.iter().map(|c| c.as_ptr()).collect();
-            ptrs.push(std::ptr::null());
-            Some((edited, ptrs))
+            CStrArray::from_bytes(edits.apply(&current))?
         };
         Ok(Exec {
             candidates,
-            _argv: argv_c,
-            argv_ptrs,
-            env,
+            argv,
+            envp,
         })
+    }
+
+    /// The environment the program will get.
+    #[must_use]
+    pub fn envp(&self) -> &[CString] {
+        self.envp.strings()
     }
 
     /// Try each candidate with `execve(2)`; returns only on failure, with the
     /// error `pathexec_run` leaves in `errno`. Makes no allocation.
     #[must_use]
     pub fn exec(&self) -> io::Error {
-        let envp = match &self.env {
-            Some((_, ptrs)) => ptrs.as_ptr(),
-            None => current_environ(),
-        };
-        search(&self.candidates, |c| execve(c, &self.argv_ptrs, envp))
+        search(&self.candidates, |c| execve(c, &self.argv, &self.envp))
     }
 }
 
-/// Candidates for `file` under the current `$PATH`, as C strings, prepared
+/// Candidates for `file` under the `$PATH` of `env`, as C strings, prepared
 /// before a `fork` so the child can exec without allocating.
 #[must_use]
-pub fn candidates_env(file: &OsStr) -> Vec<CString> {
-    let path = std::env::var_os("PATH");
-    candidates(file.as_bytes(), path.as_deref().map(OsStrExt::as_bytes))
+pub fn candidates_env(file: &OsStr, env: &[CString]) -> Vec<CString> {
+    let env: Vec<&[u8]> = env.iter().map(|c| c.to_bytes()).collect();
+    candidates(file.as_bytes(), env_get(&env, b"PATH"))
         .into_iter()
         .filter_map(|c| CString::new(c).ok())
         .collect()
 }
 
-/// `execve` each candidate with the current environment under djb's errno
-/// rules; returns only on failure, with the errno to report. `argv` must be
-/// a NULL-terminated array of valid C strings. Allocation-free, so usable in
-/// a forked child.
+/// `execve` each candidate with `argv` and `envp` under djb's errno rules;
+/// returns only on failure, with the errno to report. Allocation-free, so
+/// usable in a forked child.
 #[must_use]
-pub fn exec_candidates(cands: &[CString], argv: &[*const c_char]) -> i32 {
-    search(cands, |c| execve(c, argv, current_environ()))
+pub fn exec_candidates(cands: &[CString], argv: &CStrArray, envp: &CStrArray) -> i32 {
+    search(cands, |c| execve(c, argv, envp))
         .raw_os_error()
         .unwrap_or(libc::ENOENT)
 }
 
 /// `pathexec`: exec `argv` through `$PATH` with `edits` applied to the
-/// environment. Returns only on failure.
+/// environment `env`. Returns only on failure.
 #[must_use]
-pub fn pathexec(argv: &[OsString], edits: &EnvEdits) -> io::Error {
-    match Exec::new(argv, edits) {
+pub fn pathexec(argv: &[OsString], env: &[CString], edits: &EnvEdits) -> io::Error {
+    match Exec::new(argv, env, edits) {
         Ok(e) => e.exec(),
         Err(e) => e,
     }
 }
 
-/// `pathexec_run`: exec `argv` through `$PATH` with the environment
+/// `pathexec_run`: exec `argv` through `$PATH` with the environment `env`
 /// unchanged. Returns only on failure.
 #[must_use]
-pub fn pathexec_run(argv: &[OsString]) -> io::Error {
-    pathexec(argv, &EnvEdits::new())
+pub fn pathexec_run(argv: &[OsString], env: &[CString]) -> io::Error {
+    pathexec(argv, env, &EnvEdits::new())
 }
 
 /// djb's `env_get`: the value of the first entry named `name`.
@@ -250,60 +288,85 @@ fn env_get<'a>(env: &[&'a [u8]], name: &[u8]) -> Option<&'a [u8]> {
     })
 }
 
-extern "C" {
-    static environ: *const *const c_char;
-}
-
-fn current_environ() -> *const *const c_char {
-    // SAFETY: reading the libc global; nothing in this crate modifies the
-    // environment, and a plain read of the pointer is what execve wants.
-    unsafe { environ }
-}
-
-/// The raw entries of `environ`, in order, including any without `=`.
-fn environ_entries() -> Vec<&'static [u8]> {
-    let mut v = Vec::new();
-    let mut p = current_environ();
-    if p.is_null() {
-        return v;
-    }
-    // SAFETY: `environ` is a NULL-terminated array of NUL-terminated strings
-    // owned by libc; this crate never calls setenv/putenv, so the strings
-    // stay valid for the rest of the process (we exec or exit soon after).
+fn execve(path: &CStr, argv: &CStrArray, envp: &CStrArray) -> io::Error {
+    // SAFETY: `path` is NUL-terminated; `argv` and `envp` are NULL-terminated
+    // arrays of pointers into C strings they own, alive for the call.
     unsafe {
-        while !(*p).is_null() {
-            v.push(CStr::from_ptr(*p).to_bytes());
-            p = p.add(1);
-        }
-    }
-    v
-}
-
-fn execve(path: &CString, argv: &[*const c_char], envp: *const *const c_char) -> io::Error {
-    // SAFETY: `path` is NUL-terminated, `argv` is a NULL-terminated array of
-    // pointers into live CStrings owned by the caller, and `envp` is either
-    // libc's `environ` or a NULL-terminated array owned by the caller.
-    unsafe {
-        libc::execve(path.as_ptr(), argv.as_ptr(), envp);
+        libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
     }
     io::Error::last_os_error()
 }
 
 /// `fork(2)`. Returns `Ok(None)` in the child, `Ok(Some(pid))` in the parent.
 ///
-/// The child of a multi-threaded process may only make async-signal-safe
-/// calls; [`Exec::exec`] is one.
-///
 /// # Errors
 /// The `fork` error.
-pub fn fork() -> io::Result<Option<libc::pid_t>> {
-    // SAFETY: fork has no memory-safety preconditions of its own; callers are
-    // told (above) to keep the child to async-signal-safe work.
+///
+/// # Safety
+/// If the process may have other threads, the child must make only
+/// async-signal-safe calls (no allocation, no locks, no stdio) until it
+/// execs or `_exit`s: another thread may have held a lock, such as the
+/// allocator's, at the moment of the fork, and in the child it stays held
+/// forever. [`Exec::exec`] and [`exec_candidates`] are safe to call there.
+/// Prefer [`super::spawn::spawn`], which keeps to this rule.
+pub unsafe fn fork() -> io::Result<Option<libc::pid_t>> {
+    // SAFETY: fork itself has no memory-safety preconditions; what the child
+    // may do afterwards is the caller's contract above.
     match unsafe { libc::fork() } {
         -1 => Err(io::Error::last_os_error()),
         0 => Ok(None),
         pid => Ok(Some(pid)),
     }
+}
+
+// ---- The environment at start-up ------------------------------------------
+
+/// The entries of `environ` as they were before `main`, see [`environ`].
+static STARTUP_ENV: OnceLock<Vec<CString>> = OnceLock::new();
+
+mod c {
+    extern "C" {
+        pub(super) static environ: *const *const std::ffi::c_char;
+    }
+}
+
+/// Copy the raw entries of `environ`, in order, including any without `=`.
+///
+/// # Safety
+/// No other thread may change the environment (`setenv`, `putenv`,
+/// `std::env::set_var`...) during the call.
+unsafe fn read_environ() -> Vec<CString> {
+    let mut v = Vec::new();
+    // SAFETY: reading the libc global; by the contract nobody writes it now.
+    let mut p = unsafe { c::environ };
+    if p.is_null() {
+        return v;
+    }
+    // SAFETY: `environ` is a NULL-terminated array of NUL-terminated strings
+    // owned by libc, unchanged during the call (contract above); every
+    // string is copied before returning, so nothing borrowed outlives it.
+    unsafe {
+        while !(*p).is_null() {
+            v.push(CStr::from_ptr(*p).to_owned());
+            p = p.add(1);
+        }
+    }
+    v
+}
+
+/// The process environment as it was when the program started, copied
+/// before `main` ran (before any thread could exist or change it), with the
+/// raw entries in order, including any without `=`.
+///
+/// This is the environment a daemontools program passes on to what it execs
+/// (djb's `environ`): nothing in this crate changes the environment. The
+/// programs with a C `main` use the `envp` they were given instead
+/// ([`super::cmain::MainArgs`]).
+#[must_use]
+pub fn environ() -> &'static [CString] {
+    // Referencing the constructor keeps its object file in the link.
+    let _ = std::hint::black_box(CAPTURE_STARTUP);
+    STARTUP_ENV.get().map_or(&[], Vec::as_slice)
 }
 
 // ---- Undoing the Rust runtime's start-up changes --------------------------
@@ -334,6 +397,9 @@ extern "C" fn capture_startup() {
         }
     }
     STARTUP.store(state, Ordering::Relaxed);
+    // SAFETY: `.init_array` functions run before `main`, before any Rust code
+    // of this program could start a thread or change the environment.
+    let _ = STARTUP_ENV.set(unsafe { read_environ() });
 }
 
 /// Runs [`capture_startup`] before Rust's runtime initialises (glibc calls
@@ -349,10 +415,13 @@ static CAPTURE_STARTUP: extern "C" fn() = capture_startup;
 /// program would get and the child inherits the original state.
 ///
 /// If the start-up state was not captured, `SIGPIPE` is set to default.
+/// Descriptors are closed by the first call only.
 pub fn restore_startup_state() {
     // Referencing the constructor keeps its object file in the link.
     let _ = std::hint::black_box(CAPTURE_STARTUP);
-    let state = STARTUP.load(Ordering::Relaxed);
+    // Take the fd bits: a second call must not close descriptors that have
+    // been reused (and may be owned) since the first.
+    let state = STARTUP.fetch_and(!0b111, Ordering::Relaxed);
     let disposition = if state & SIGPIPE_IGNORED != 0 {
         libc::SIG_IGN
     } else {
@@ -366,7 +435,9 @@ pub fn restore_startup_state() {
         for fd in 0..3 {
             if state & (1 << fd) != 0 {
                 // SAFETY: the fd was closed when the process started, so
-                // this descriptor is the runtime's /dev/null placeholder;
+                // this descriptor is the runtime's /dev/null placeholder,
+                // owned by no Rust value (it kept the number from being
+                // reused, and this is the only call that sees the bit);
                 // std's stdio handles EBADF on it gracefully.
                 unsafe {
                     libc::close(fd);
@@ -445,5 +516,68 @@ mod tests {
         let env: Vec<&[u8]> = vec![b"PATHX=1", b"PATH", b"PATH=/a", b"PATH=/b"];
         assert_eq!(env_get(&env, b"PATH"), Some(&b"/a"[..]));
         assert_eq!(env_get(&env, b"X"), None);
+    }
+
+    /// `Exec::new` takes `$PATH` and the base environment from the `env` it
+    /// is given (not the process's), applying the edits to it.
+    #[test]
+    fn exec_uses_the_given_environment() {
+        let env = [
+            c"PATH=/p1:".to_owned(),
+            c"NOEQ".to_owned(),
+            c"A=1".to_owned(),
+        ];
+        let argv = [OsString::from("prog"), OsString::from("x")];
+        let e = Exec::new(&argv, &env, &EnvEdits::new()).unwrap();
+        assert_eq!(e.candidates, [c"/p1/prog".to_owned(), c"./prog".to_owned()]);
+        assert_eq!(e.argv.strings(), [c"prog".to_owned(), c"x".to_owned()]);
+        assert_eq!(e.envp(), env);
+        let mut ed = EnvEdits::new();
+        ed.unset(OsStr::new("PATH"));
+        ed.set(OsStr::new("B"), OsStr::new("2"));
+        let e = Exec::new(&argv, &env, &ed).unwrap();
+        assert_eq!(e.candidates[0].as_c_str(), c"/p1/prog");
+        assert_eq!(
+            e.envp(),
+            [c"A=1".to_owned(), c"NOEQ".to_owned(), c"B=2".to_owned()]
+        );
+        assert!(Exec::new(&[], &env, &EnvEdits::new()).is_err());
+    }
+
+    /// The pointer array of a `CStrArray` is NULL-terminated and points at
+    /// the strings it owns, wherever the value moves.
+    #[test]
+    fn cstr_array_owns_what_it_points_at() {
+        let a = CStrArray::from_bytes([&b"a"[..], b"bc"]).unwrap();
+        let moved = Box::new(a);
+        let p = moved.as_ptr();
+        // SAFETY: `p` is the NULL-terminated array of `moved`, alive here.
+        let strs: Vec<&CStr> = unsafe {
+            (0..3)
+                .map_while(|i| (!(*p.add(i)).is_null()).then(|| CStr::from_ptr(*p.add(i))))
+                .collect()
+        };
+        assert_eq!(strs, [c"a", c"bc"]);
+        assert!(CStrArray::from_bytes([&b"a\0b"[..]]).is_err());
+    }
+
+    /// `environ()` is an owned copy of the environment the process started
+    /// with (the test harness does not change it).
+    #[test]
+    fn environ_is_the_startup_environment() {
+        let ours: Vec<(OsString, OsString)> = environ()
+            .iter()
+            .filter_map(|c| {
+                let b = c.to_bytes();
+                let eq = b.iter().skip(1).position(|&c| c == b'=')? + 1;
+                Some((
+                    OsStr::from_bytes(&b[..eq]).to_owned(),
+                    OsStr::from_bytes(&b[eq + 1..]).to_owned(),
+                ))
+            })
+            .collect();
+        let std: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        assert!(!ours.is_empty());
+        assert_eq!(ours, std);
     }
 }

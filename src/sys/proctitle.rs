@@ -2,87 +2,46 @@
 //! its input in `ps` by overwriting its last argument in place (what
 //! `/proc/PID/cmdline` reads).
 //!
-//! The original `argv` pointer is captured by an `.init_array` function
-//! (glibc passes `argc, argv, envp` to those, which is also how std gets its
-//! arguments). Where that is unavailable, the area is found through the
-//! `arg_end` field of `/proc/self/stat` and the length of the last string in
-//! `/proc/self/cmdline`.
-
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
-
-static ARGC: AtomicUsize = AtomicUsize::new(0);
-static ARGV: AtomicPtr<*mut libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
-
-// SAFETY: glibc calls every `.init_array` entry once, before `main`, with
-// (argc, argv, envp); `capture` matches that signature and only stores the
-// two values in atomics.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[used]
-#[unsafe(link_section = ".init_array.00099")]
-static CAPTURE: extern "C" fn(libc::c_int, *mut *mut libc::c_char, *mut *mut libc::c_char) =
-    capture;
-
-#[allow(dead_code)]
-extern "C" fn capture(
-    argc: libc::c_int,
-    argv: *mut *mut libc::c_char,
-    _env: *mut *mut libc::c_char,
-) {
-    ARGC.store(usize::try_from(argc).unwrap_or(0), Ordering::Relaxed);
-    ARGV.store(argv, Ordering::Relaxed);
-}
+//! The strings are the ones the C `main` received: a [`LastArg`] is made only
+//! by [`super::cmain::MainArgs::from_c_main`], from the real `argv`, so it
+//! never writes anywhere else (an address parsed from `/proc` is not used).
 
 /// The bytes of the last argument string, in the process's own argv memory.
+///
+/// Not `Send`: it stays on the thread that runs `main`.
+#[derive(Debug)]
 pub struct LastArg {
     ptr: *mut u8,
     len: usize,
 }
 
 impl LastArg {
-    /// Locate the last argument; `None` with fewer than two arguments or when
-    /// the memory cannot be found.
-    #[must_use]
-    pub fn find() -> Option<LastArg> {
-        let argc = ARGC.load(Ordering::Relaxed);
-        let argv = ARGV.load(Ordering::Relaxed);
-        if !argv.is_null() && argc > 0 {
-            if argc < 2 {
-                return None;
-            }
-            // SAFETY: glibc passed a valid argv of `argc` NUL-terminated
-            // strings that live for the whole process; nothing has freed them.
-            unsafe {
-                let p = *argv.add(argc - 1);
-                if p.is_null() {
-                    return None;
-                }
-                let len = libc::strlen(p);
-                return Some(LastArg { ptr: p.cast(), len });
-            }
-        }
-        Self::from_proc()
-    }
-
-    fn from_proc() -> Option<LastArg> {
-        let stat = std::fs::read("/proc/self/stat").ok()?;
-        // Fields after the ")" that ends the command name; arg_end is field 49.
-        let close = stat.iter().rposition(|&c| c == b')')?;
-        let fields: Vec<&[u8]> = stat[close + 2..].split(|&c| c == b' ').collect();
-        let arg_end: usize = std::str::from_utf8(fields.get(49 - 3)?)
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
-        let cmdline = std::fs::read("/proc/self/cmdline").ok()?;
-        let body = cmdline.strip_suffix(b"\0")?;
-        if !body.contains(&0) {
+    /// The last of `argc` arguments; `None` with fewer than two arguments.
+    ///
+    /// # Safety
+    /// `argv` must be the `argv` of the C `main` (`argc` pointers to
+    /// NUL-terminated strings), whose strings are writable and live for the
+    /// whole process. For as long as the result is used, nothing else may
+    /// write the last string or read it while [`LastArg::set`] runs (in
+    /// particular `std::env::args_os` on another thread), and no other
+    /// `LastArg` for it may exist.
+    pub(crate) unsafe fn from_argv(
+        argc: libc::c_int,
+        argv: *const *mut libc::c_char,
+    ) -> Option<LastArg> {
+        let argc = usize::try_from(argc).ok()?;
+        if argc < 2 || argv.is_null() {
             return None;
         }
-        let len = body.len() - body.iter().rposition(|&c| c == 0)? - 1;
-        Some(LastArg {
-            ptr: (arg_end - 1 - len) as *mut u8,
-            len,
-        })
+        // SAFETY: `argv` holds `argc` pointers (contract), so index argc-1 is
+        // in bounds.
+        let p = unsafe { *argv.add(argc - 1) };
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `p` is a NUL-terminated string (contract).
+        let len = unsafe { libc::strlen(p) };
+        Some(LastArg { ptr: p.cast(), len })
     }
 
     /// Length of the argument in bytes (without its NUL).
@@ -97,12 +56,40 @@ impl LastArg {
         self.len == 0
     }
 
-    /// Overwrite the argument with `bytes` (at most `len()` bytes are used).
+    /// Overwrite the argument with `bytes` (at most `len()` bytes are used;
+    /// the terminating NUL is never touched).
     pub fn set(&mut self, bytes: &[u8]) {
         let n = bytes.len().min(self.len);
-        // SAFETY: `ptr..ptr+len` is the process's own writable argv string
-        // (stack memory set up by the kernel), found via glibc's argv or the
-        // kernel's arg_end; `&mut self` makes this the only writer.
+        // SAFETY: `ptr..ptr+len` is the writable last argv string of the C
+        // `main` (contract of `from_argv`), with no other writer or reader
+        // now; `&mut self` makes this the only `LastArg` writing, and `bytes`
+        // is a distinct Rust slice, so the ranges do not overlap.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr, n) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_only_inside_the_last_string() {
+        let mut a0 = *b"prog\0";
+        let mut a1 = *b"area.\0guard";
+        let argv = [
+            a0.as_mut_ptr().cast::<libc::c_char>(),
+            a1.as_mut_ptr().cast(),
+        ];
+        {
+            // SAFETY: `argv` holds two valid NUL-terminated, writable strings
+            // that outlive `arg`, and nothing else touches them meanwhile.
+            let mut arg = unsafe { LastArg::from_argv(2, argv.as_ptr()) }.unwrap();
+            assert_eq!(arg.len(), 5);
+            arg.set(b"0123456789");
+        }
+        assert_eq!(&a1, b"01234\0guard");
+        assert_eq!(&a0, b"prog\0");
+        // SAFETY: as above.
+        assert!(unsafe { LastArg::from_argv(1, argv.as_ptr()) }.is_none());
     }
 }

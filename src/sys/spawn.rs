@@ -9,6 +9,7 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::RawFd;
 
+use super::pathexec::CStrArray;
 use crate::error::{errno_str, EXIT_TEMP};
 
 /// What a forked child does before exec'ing.
@@ -16,14 +17,20 @@ pub struct ChildPlan<'a> {
     /// `fd_move(to, from)`: dup `from` onto `to` and close `from`; the message
     /// prefix used if that fails.
     pub fd_move: Option<(RawFd, RawFd, &'a [u8])>,
+    /// Close this descriptor (fghack: the pipe's read end).
+    pub close: Option<RawFd>,
+    /// `dup(fd)` this many times, ignoring failures (fghack: the write end).
+    pub dup: Option<(RawFd, usize)>,
     /// `chdir(dir)` and its failure prefix.
     pub chdir: Option<(&'a CStr, &'a [u8])>,
     /// Reset SIGCHLD to default and unblock it (supervise's child).
     pub reset_sigchld: bool,
     /// Names to try with `execv`, in order (see [`super::pathexec`]).
     pub exec: &'a [CString],
-    /// NULL-terminated argv.
-    pub argv: &'a [*const libc::c_char],
+    /// The arguments.
+    pub argv: &'a CStrArray,
+    /// The environment.
+    pub envp: &'a CStrArray,
     /// Failure prefix if no exec succeeds.
     pub exec_err: &'a [u8],
 }
@@ -33,10 +40,9 @@ pub struct ChildPlan<'a> {
 /// # Errors
 /// The errno of `fork`.
 pub fn spawn(plan: &ChildPlan<'_>) -> io::Result<i32> {
-    assert!(plan.argv.last().is_some_and(|p| p.is_null()));
     // SAFETY: after fork the child only calls async-signal-safe functions
-    // (dup2, close, chdir, sigaction, sigprocmask, execv, writev, _exit) on
-    // data prepared by the parent; it never returns into Rust code.
+    // (dup, dup2, close, chdir, sigaction, sigprocmask, execve, writev,
+    // _exit) on data prepared by the parent; it never returns into Rust code.
     let pid = unsafe { libc::fork() };
     if pid == -1 {
         return Err(io::Error::last_os_error());
@@ -61,13 +67,24 @@ fn child(plan: &ChildPlan<'_>) -> ! {
             unsafe { libc::close(from) };
         }
     }
+    if let Some(fd) = plan.close {
+        // SAFETY: closing a descriptor in the child, which never returns
+        // into Rust code that could own it, cannot break memory safety.
+        unsafe { libc::close(fd) };
+    }
+    if let Some((fd, n)) = plan.dup {
+        for _ in 0..n {
+            // SAFETY: dup on a plain integer cannot break memory safety.
+            unsafe { libc::dup(fd) };
+        }
+    }
     if let Some((dir, msg)) = plan.chdir {
         // SAFETY: `dir` is a valid C string.
         if unsafe { libc::chdir(dir.as_ptr()) } == -1 {
             die(msg, errno());
         }
     }
-    let e = super::pathexec::exec_candidates(plan.exec, plan.argv);
+    let e = super::pathexec::exec_candidates(plan.exec, plan.argv, plan.envp);
     die(plan.exec_err, e);
 }
 
@@ -98,4 +115,116 @@ fn die(prefix: &[u8], e: i32) -> ! {
 fn errno() -> i32 {
     // SAFETY: __errno_location always returns a valid thread-local pointer.
     unsafe { *libc::__errno_location() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::pathexec::candidates_env;
+    use std::ffi::OsStr;
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, OwnedFd};
+
+    fn wait(pid: i32) -> i32 {
+        let pid = rustix::process::Pid::from_raw(pid).unwrap();
+        let (_, st) = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+            .unwrap()
+            .unwrap();
+        st.exit_status().unwrap()
+    }
+
+    fn read_all(fd: OwnedFd) -> Vec<u8> {
+        let mut out = Vec::new();
+        std::fs::File::from(fd).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    /// The child gets exactly the owned argv and envp of the plan, not the
+    /// parent's environment, and `$PATH` is searched in that environment.
+    #[test]
+    fn child_execs_with_the_plans_argv_and_envp() {
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        let env = [
+            c"PATH=/nonexistent:/usr/bin:/bin".to_owned(),
+            c"ONLY=1".to_owned(),
+        ];
+        let exec = candidates_env(OsStr::new("env"), &env);
+        assert_eq!(exec[0].as_c_str(), c"/nonexistent/env");
+        let argv = CStrArray::new(vec![c"env".to_owned()]);
+        let envp = CStrArray::new(env.to_vec());
+        let pid = spawn(&ChildPlan {
+            fd_move: Some((1, w.as_raw_fd(), b"setup: ")),
+            close: None,
+            dup: None,
+            chdir: None,
+            reset_sigchld: false,
+            exec: &exec,
+            argv: &argv,
+            envp: &envp,
+            exec_err: b"exec: ",
+        })
+        .unwrap();
+        drop(w);
+        assert_eq!(read_all(r), b"PATH=/nonexistent:/usr/bin:/bin\nONLY=1\n");
+        assert_eq!(wait(pid), 0);
+    }
+
+    /// fghack's child set-up: the read end is closed and the write end is
+    /// duplicated, so the descriptors survive into the exec'd program.
+    #[test]
+    fn child_closes_and_dups() {
+        let (r, w) = rustix::pipe::pipe().unwrap();
+        let (rr, rw) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        let ino = rustix::fs::fstat(&w).unwrap().st_ino;
+        // Both ends of a pipe show as the same `pipe:[inode]`.
+        let script = format!(
+            "for f in /proc/self/fd/*; do readlink $f; done | grep -c '^pipe:\\[{ino}\\]$'"
+        );
+        let exec = [c"/bin/sh".to_owned()];
+        let argv = CStrArray::from_bytes([&b"sh"[..], b"-c", script.as_bytes()]).unwrap();
+        let envp = CStrArray::new(Vec::new());
+        let pid = spawn(&ChildPlan {
+            fd_move: Some((1, rw.as_raw_fd(), b"setup: ")),
+            close: Some(r.as_raw_fd()),
+            dup: Some((w.as_raw_fd(), 3)),
+            chdir: None,
+            reset_sigchld: false,
+            exec: &exec,
+            argv: &argv,
+            envp: &envp,
+            exec_err: b"exec: ",
+        })
+        .unwrap();
+        drop(rw);
+        drop(w);
+        let out = read_all(rr);
+        assert_eq!(wait(pid), 0);
+        // The write end and its 3 dups; the read end was closed.
+        assert_eq!(out, b"4\n");
+        drop(r);
+    }
+
+    /// A failed exec reports `{prefix}{djb errno text}` and exits 111.
+    #[test]
+    fn failed_exec_reports_and_exits_111() {
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        let exec = [c"/nonexistent/prog".to_owned()];
+        let argv = CStrArray::new(vec![c"prog".to_owned()]);
+        let envp = CStrArray::new(Vec::new());
+        let pid = spawn(&ChildPlan {
+            fd_move: Some((2, w.as_raw_fd(), b"setup: ")),
+            close: None,
+            dup: None,
+            chdir: None,
+            reset_sigchld: false,
+            exec: &exec,
+            argv: &argv,
+            envp: &envp,
+            exec_err: b"unable to run prog: ",
+        })
+        .unwrap();
+        drop(w);
+        assert_eq!(read_all(r), b"unable to run prog: file does not exist\n");
+        assert_eq!(wait(pid), 111);
+    }
 }

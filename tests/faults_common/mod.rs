@@ -313,6 +313,7 @@ pub fn wait_rusage(child: &mut Child, limit: Duration) -> (ExitStatus, u64) {
         // SAFETY: `rusage` is plain old data that wait4 fills in; `status`
         // is a valid out-pointer; WNOHANG never blocks.
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: as above: both pointers are to live locals of the right type.
         let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
         assert!(r >= 0, "wait4: {}", std::io::Error::last_os_error());
         if r == pid {
