@@ -6,9 +6,14 @@
 
 mod faults_common;
 
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
-use faults_common::{lines, multilog, read_logdir, wait_limit, Captured, Feed, Reaper, Tmpfs};
+use faults_common::{
+    lines, multilog, multilog_bin, ours, read_logdir, wait_limit, Captured, Feed, Reaper, Tmpfs,
+};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -241,4 +246,110 @@ fn term_while_paused_on_a_full_disk() {
     if let Some(w) = feed.writer.take() {
         let _ = w.join();
     }
+}
+
+/// The `e` alerts `bin` prints before its first "pausing" warning when it
+/// runs `args` in a fresh tmpfs of `size` on `input`, all of which is in the
+/// pipe before it starts (so our multilog sees it in as few reads as it
+/// can). `None` when the test is skipped.
+fn alerts_before_pause(
+    test: &str,
+    size: &str,
+    bin: &Path,
+    args: &[&str],
+    input: &[u8],
+) -> Option<usize> {
+    let fs = Tmpfs::mount(test, &format!("size={size}"))?;
+    let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe");
+    rustix::pipe::fcntl_setpipe_size(&wr, input.len().next_power_of_two()).expect("pipe size");
+    // The write end stays open until multilog is gone: no EOF.
+    let mut wr = std::fs::File::from(wr);
+    wr.write_all(input).expect("fill pipe");
+    let mut child = Reaper(
+        multilog_bin(bin, fs.path(), args)
+            .stdin(Stdio::from(rd))
+            .spawn()
+            .expect("spawn multilog"),
+    );
+    let err = Captured::start(&mut child);
+    // Everything before the first warning was printed before the write
+    // that blocks on the full disk.
+    err.wait_for(", pausing: out of disk space\n", LIMIT);
+    let text = err.text();
+    let before = &text[..text.find("multilog: warning: ").unwrap()];
+    let alerts = before
+        .lines()
+        .filter(|l| !l.starts_with("multilog:"))
+        .count();
+    drop(child);
+    drop(wr);
+    drop(fs);
+    Some(alerts)
+}
+
+/// daemontools prints a line's `e` alert before the line goes to its
+/// directories; ours must have printed at least as many alerts as
+/// daemontools when a write to a full disk starts pausing.
+fn alerts_not_behind_a_blocked_write(test: &str, size: &str, args: &[&str], input: &[u8]) {
+    let Some(theirs) = ({
+        let bin = Path::new("/usr/bin/multilog");
+        if bin.exists() {
+            alerts_before_pause(test, size, bin, args, input)
+        } else {
+            if std::env::var_os("DTOOLS_REQUIRE_REFERENCE").is_some_and(|v| v == "1") {
+                panic!("/usr/bin/multilog missing and DTOOLS_REQUIRE_REFERENCE=1");
+            }
+            eprintln!("test skipped: {test}: /usr/bin/multilog not installed");
+            return;
+        }
+    }) else {
+        return;
+    };
+    let Some(ours) = alerts_before_pause(test, size, &ours("multilog"), args, input) else {
+        return;
+    };
+    let total = input.iter().filter(|&&c| c == b'\n').count();
+    eprintln!("{test}: alerts before the pause: ours {ours}, daemontools {theirs}, of {total}");
+    assert!(theirs > 0, "daemontools printed no alert before pausing");
+    assert!(
+        ours >= theirs,
+        "ours printed {ours} alerts before pausing, daemontools {theirs}"
+    );
+}
+
+#[test]
+fn echo_is_not_held_behind_a_full_disk() {
+    // 40 lines of 3000 bytes overflow 64 KiB about half way.
+    let input: Vec<u8> = (0..40)
+        .flat_map(|k| {
+            let mut l = format!("alert {k:02} ").into_bytes();
+            l.resize(3000, b'x');
+            l.push(b'\n');
+            l
+        })
+        .collect();
+    alerts_not_behind_a_blocked_write(
+        "echo_is_not_held_behind_a_full_disk",
+        "64k",
+        &["e", "./d"],
+        &input,
+    );
+}
+
+#[test]
+fn echo_is_not_held_behind_a_full_output_buffer() {
+    // Short stamped lines: one 128 KiB input block makes more output than
+    // the 256 KiB directory buffer holds, so the write that blocks happens
+    // inside the block, while its lines are being processed. The disk
+    // fills near the end of that first buffer (240 of 256 KiB), after the
+    // alerts of more than three 64 KiB `e` batches have been selected.
+    let input: Vec<u8> = (0..14_000)
+        .flat_map(|k| format!("l{k:08}\n").into_bytes())
+        .collect();
+    alerts_not_behind_a_blocked_write(
+        "echo_is_not_held_behind_a_full_output_buffer",
+        "240k",
+        &["t", "e", "s16777215", "./d"],
+        &input,
+    );
 }

@@ -650,3 +650,79 @@ fn retention_trims_to_n_minus_one_archives() {
         assert!(cur.is_empty() || cur.ends_with(last_line));
     }
 }
+
+/// utime + stime of `pid` in clock ticks, from /proc/PID/stat.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// SIGTERM while a partial line is held and stdin is an O_NONBLOCK pipe:
+/// multilog must wait for the rest of the line in poll, not spin on EAGAIN.
+#[test]
+fn term_with_nonblocking_stdin_does_not_spin() {
+    use rustix::fs::OFlags;
+    let dir = tempfile::tempdir().unwrap();
+    let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+    // O_NONBLOCK lives in the open file description, which the child shares.
+    let fl = rustix::fs::fcntl_getfl(&rd).unwrap();
+    rustix::fs::fcntl_setfl(&rd, fl | OFlags::NONBLOCK).unwrap();
+    let mut child = Command::new(ours("multilog"))
+        .arg("./d")
+        .current_dir(dir.path())
+        .stdin(Stdio::from(rd.try_clone().unwrap()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut w = fs::File::from(wr);
+    let current = dir.path().join("d/current");
+    w.write_all(b"first\n").unwrap();
+    let start = Instant::now();
+    while fs::read(&current).ok().as_deref() != Some(b"first\n") {
+        assert!(start.elapsed() < DEADLINE, "first line not logged");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The partial line must have been read (the pipe is empty again)
+    // before TERM, or multilog would exit at a line boundary.
+    w.write_all(b"partial").unwrap();
+    while rustix::io::ioctl_fionread(&rd).unwrap() > 0 {
+        assert!(start.elapsed() < DEADLINE, "partial line not read");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let p = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+    rustix::process::kill_process(p, rustix::process::Signal::TERM).unwrap();
+    let ticks0 = cpu_ticks(pid);
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(1));
+    let ticks = cpu_ticks(pid) - ticks0;
+    let wall = t0.elapsed().as_secs_f64();
+    // USER_HZ, the unit of /proc/PID/stat times, is 100 on Linux.
+    let share = ticks as f64 / 100.0 / wall;
+    eprintln!(
+        "multilog CPU while waiting after TERM: {:.0}%",
+        share * 100.0
+    );
+    let running = child.try_wait().unwrap().is_none();
+    if !running || share >= 0.2 {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(running, "exited before the line was finished");
+    assert!(
+        share < 0.2,
+        "multilog used {:.0}% CPU waiting for the rest of the line",
+        share * 100.0
+    );
+    w.write_all(b"-rest\nmore\n").unwrap();
+    drop(w);
+    drop(rd);
+    let out = wait_deadline(child, DEADLINE);
+    assert_eq!(out.status.code(), Some(0), "{}", lossy(&out.stderr));
+    assert_eq!(fs::read(&current).unwrap(), b"first\npartial-rest\n");
+}

@@ -223,6 +223,7 @@ impl Engine {
         let scratch = self.prepare_head(stamp, text);
         let n = text.len().min(SELECT_BYTES - self.stamp_len);
         self.select(scratch, &text[..n]);
+        self.echo_before_put(self.stamp_len + text.len() + 1);
         let prefix = &stamp[..self.stamp_len];
         for (d, &on) in self.dirs.iter_mut().zip(&self.sel) {
             if on {
@@ -236,6 +237,7 @@ impl Engine {
         let scratch = self.prepare_head(stamp, part);
         let n = part.len().min(SELECT_BYTES - self.stamp_len);
         self.select(scratch, &part[..n]);
+        self.echo_before_put(self.stamp_len + part.len());
         let prefix = &stamp[..self.stamp_len];
         for (d, &on) in self.dirs.iter_mut().zip(&self.sel) {
             if on {
@@ -249,6 +251,7 @@ impl Engine {
 
     /// More of a long line (possibly ending with its newline).
     fn emit_long(&mut self, bytes: &[u8]) {
+        self.echo_before_put(bytes.len());
         for (d, &on) in self.dirs.iter_mut().zip(&self.long_sel) {
             if on {
                 d.put(bytes);
@@ -267,6 +270,18 @@ impl Engine {
         }
     }
 
+    /// `doit` prints a line's `e` alert (and flushes stderr) before the
+    /// line goes to its directories, so an alert never waits behind a
+    /// write that pauses on a full disk. Alerts are batched here, so print
+    /// them before a put of `n` bytes that may write. Without `e` the
+    /// buffer is always empty and this is one comparison.
+    #[inline]
+    fn echo_before_put(&mut self, n: usize) {
+        if !self.echo.is_empty() && self.dirs.iter().any(|d| !d.buffers(n)) {
+            self.flush_echo();
+        }
+    }
+
     fn flush_echo(&mut self) {
         let mut data = &self.echo[..];
         while !data.is_empty() {
@@ -278,16 +293,19 @@ impl Engine {
         self.echo.clear();
     }
 
-    /// Write everything buffered (before multilog waits for input).
+    /// Write everything buffered (`flushread`, before multilog waits for
+    /// input). Alerts first: daemontools has printed them before the lines
+    /// went to the directories or the status files, whose writes can
+    /// pause on a full disk.
     pub fn flush(&mut self) {
+        if !self.echo.is_empty() {
+            self.flush_echo();
+        }
         for d in &mut self.dirs {
             d.flush();
         }
         for s in &mut self.status {
             s.flush();
-        }
-        if !self.echo.is_empty() {
-            self.flush_echo();
         }
     }
 

@@ -372,6 +372,14 @@ impl LogDir {
             },
         );
     }
+
+    /// Would [`LogDir::put`] of `n` bytes (or a `put_line` of that length)
+    /// only copy them into the buffer, with no write that could pause?
+    /// The engine prints pending `e` alerts before any write that might.
+    #[must_use]
+    pub fn buffers(&self, n: usize) -> bool {
+        self.buf.len() + n <= OUTBUF
+    }
 }
 
 fn spawn_worker(sh: &Arc<Shared>) -> Option<Worker> {

@@ -118,8 +118,13 @@ fn wait_input(signals: &Signals) -> bool {
             !fds[0].revents().is_empty()
         }
         Err(Errno::INTR) => false,
-        // poll itself failed: let read() report what is wrong with stdin.
-        Err(_) => true,
+        // poll itself failed (ENOMEM): let read() report what is wrong
+        // with stdin, after a short nap so that a nonblocking stdin cannot
+        // turn a lasting failure into a busy loop.
+        Err(_) => {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            true
+        }
     }
 }
 
@@ -140,7 +145,13 @@ fn doit(engine: &mut Engine, signals: &Signals) {
         if terminating && held == 0 && !engine.in_long_line() {
             break;
         }
-        if !terminating && !wait_input(signals) {
+        // Wait in poll in every state, after TERM too: stdin may be
+        // O_NONBLOCK (its file description is shared with the writer's
+        // side of a pipeline), and a read that fails with EAGAIN must not
+        // lead straight back to read. Polling also lets ALRM rotate while
+        // multilog waits for the end of a line after TERM, as daemontools'
+        // interrupted read returns to flushread.
+        if !wait_input(signals) {
             continue;
         }
         // After TERM, read one byte at a time so nothing past the current
@@ -156,6 +167,7 @@ fn doit(engine: &mut Engine, signals: &Signals) {
         let n = match rustix::io::read(rustix::stdio::stdin(), &mut inbuf[held..want]) {
             Ok(0) => break,
             Ok(n) => n,
+            // Back to flushread and poll: never a busy loop.
             Err(Errno::INTR | Errno::AGAIN) => continue,
             Err(_) => break,
         };
