@@ -4,28 +4,34 @@
 //! Each scan reaps exited supervise processes, reads the directory, skips
 //! dot-names, `stat`s each name following symlinks and identifies services by
 //! (device, inode). A new service gets a log pipe if `NAME/log` exists (any
-//! type), decided once. svscan holds both ends of every log pipe for as long
-//! as the entry lives, so no line is lost when either supervise restarts.
-//! At most [`SERVICES`] entries. Entries are forgotten only when they have
-//! vanished *and* both their supervise processes have exited.
+//! type). svscan holds both ends of every log pipe for as long as the entry
+//! lives, so no line is lost when either supervise restarts. At most
+//! [`SERVICES`] entries. Entries are forgotten only when they have vanished
+//! *and* both their supervise processes have exited.
 //!
-//! Differences from daemontools: besides the scan every 5 seconds, svscan
-//! watches DIR with inotify and rescans [`SETTLE`] after a name is created or
-//! moved in, so a new service starts within a few tens of milliseconds. In
-//! those inotify-triggered scans a new directory modified less than
-//! [`YOUNG`] ago is left for a rescan [`YOUNG`] later, so that a service
-//! created in place (`mkdir s; mkdir s/log`) still gets its log. A directory
-//! moved or linked in whole is started at once. If inotify is unavailable
-//! svscan silently falls back to polling.
+//! Differences from daemontools (see docs/supervise.md):
+//! * Besides the scan every 5 seconds, svscan watches DIR with inotify
+//!   ([`watch`]) and looks at a name moved or linked in at once.
+//! * A *new* directory that is still being built in place (made by `mkdir`
+//!   in DIR, or changed less than [`GRACE`] ago when no event told how it
+//!   came) is started only once it is complete (`run` executable, and
+//!   `log/run` executable or `log` not a directory) or [`GRACE`] old,
+//!   whichever comes first; meanwhile it is looked at every [`POLL`].
+//! * An entry without a log whose main supervise is not running gets its log
+//!   pipe when `NAME/log` has appeared, before the supervise is restarted.
+//! * Event-triggered full scans are rate-limited ([`watch::Limiter`]).
+//!
+//! If inotify is unavailable svscan silently falls back to polling.
 
-use std::ffi::{CString, OsStr};
+mod watch;
+
+use std::collections::HashMap;
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
-use rustix::event::{poll, PollFd, PollFlags};
-use rustix::fs::inotify;
 use rustix::io::Errno;
 use rustix::process::WaitOptions;
 
@@ -38,15 +44,15 @@ use crate::sys::spawn;
 const PROG: &str = "svscan";
 /// Maximum number of services (`SERVICES` in svscan.c).
 pub const SERVICES: usize = 1000;
-/// Time between periodic scans.
+/// Time between periodic scans (`sleep(5)` in svscan.c). Tests may
+/// shorten it with `DTOOLS_SVSCAN_RESCAN_MS`.
 pub const RESCAN: Duration = Duration::from_secs(5);
-/// Quiet time after an inotify event before scanning.
-pub const SETTLE: Duration = Duration::from_millis(20);
-/// In scans triggered by inotify, a *new* directory modified less than this
-/// long ago is left for a rescan this much later, so that a service being
-/// created in place (`mkdir s; mkdir s/log; ...`) is not started before its
-/// `log` exists. Periodic scans take every directory, as daemontools does.
-pub const YOUNG: Duration = Duration::from_millis(50);
+/// How long a directory built in place may stay incomplete before it is
+/// started anyway, as daemontools' next scan would have.
+pub const GRACE: Duration = Duration::from_secs(5);
+/// How often directories waiting for completion are looked at (per 16 of
+/// them).
+pub const POLL: Duration = Duration::from_millis(20);
 
 /// One service: identity, supervise pids and the log pipe.
 #[derive(Debug)]
@@ -135,71 +141,176 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
+/// Why [`Scanner::start`] looks at a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The first scan: every directory is started, as daemontools does.
+    Initial,
+    /// A later full scan: new directories still being built wait.
+    Scan,
+    /// Moved or linked in (inotify): started at once. A failing `stat` is
+    /// left for the next full scan to report.
+    Placed,
+    /// A directory waiting for completion: silently dropped once gone.
+    Waiting,
+}
+
 struct Scanner {
     table: Table,
     supervise: Vec<CString>,
     /// The environment to run supervise with (svscan's own `envp`).
     envp: CStrArray,
-    /// This is an inotify-triggered scan: skip new directories still being
-    /// filled (see [`YOUNG`]).
-    quiet: bool,
-    /// A new directory was skipped for being young: rescan after this long.
-    deferred: Option<Duration>,
+    /// New directories being built in place, with the time at which they
+    /// are started whether complete or not.
+    waiting: HashMap<OsString, Instant>,
 }
 
-/// If the directory's mtime is less than [`YOUNG`] ago (it is still being
-/// filled), how long until it is not.
+/// If the directory changed (ctime) less than [`GRACE`] ago, how long until
+/// it is [`GRACE`] old. Used for directories no inotify event announced.
 fn young(st: &rustix::fs::Stat) -> Option<Duration> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;
-    let secs = u64::try_from(st.st_mtime).ok()?;
-    let nanos = u32::try_from(st.st_mtime_nsec).ok()?;
-    let age = now.checked_sub(Duration::new(secs, nanos.min(999_999_999)))?;
-    YOUNG.checked_sub(age).filter(|d| !d.is_zero())
+    let secs = u64::try_from(st.st_ctime).ok()?;
+    let nanos = u32::try_from(st.st_ctime_nsec).ok()?;
+    // A ctime in the future counts as "just now".
+    let age = now
+        .checked_sub(Duration::new(secs, nanos.min(999_999_999)))
+        .unwrap_or_default();
+    GRACE.checked_sub(age).filter(|d| !d.is_zero())
+}
+
+fn executable(path: &[u8]) -> bool {
+    rustix::fs::stat(OsStr::from_bytes(path))
+        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_mode & 0o111 != 0)
+}
+
+/// Is the service directory `fn_` complete: `run` executable, and `log`
+/// present, either not a directory or with an executable `log/run`?
+fn complete(fn_: &[u8]) -> bool {
+    if !executable(&cat(&[fn_, b"/run"])) {
+        return false;
+    }
+    match rustix::fs::stat(OsStr::from_bytes(&cat(&[fn_, b"/log"]))) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
+            executable(&cat(&[fn_, b"/log/run"]))
+        }
+        Ok(_) => true,
+        Err(_) => false,
+    }
 }
 
 impl Scanner {
+    /// Should the new directory `name` wait (still being built)? Records
+    /// it in `waiting` if so.
+    fn defer(&mut self, name: &OsStr, st: &rustix::fs::Stat) -> bool {
+        let now = Instant::now();
+        let until = match self.waiting.get(name) {
+            Some(&t) => t,
+            None if self.waiting.len() < SERVICES => match young(st) {
+                Some(left) => now + left,
+                None => return false,
+            },
+            None => return false,
+        };
+        if now >= until || complete(name.as_bytes()) {
+            return false;
+        }
+        self.waiting.insert(name.to_owned(), until);
+        true
+    }
+
+    /// An inotify event about `name`.
+    fn event(&mut self, name: &OsStr, arrival: watch::Arrival) {
+        match arrival {
+            watch::Arrival::Made => {
+                self.waiting.insert(name.to_owned(), Instant::now() + GRACE);
+                self.start(name, Mode::Waiting);
+            }
+            watch::Arrival::Placed => {
+                self.waiting.remove(name);
+                self.start(name, Mode::Placed);
+            }
+        }
+    }
+
+    /// Look at every directory waiting for completion.
+    fn check_waiting(&mut self) {
+        let names: Vec<OsString> = self.waiting.keys().cloned().collect();
+        for n in names {
+            self.start(&n, Mode::Waiting);
+        }
+    }
+
+    /// `NAME/log` exists (any type)? `Err` on a `stat` error other than
+    /// ENOENT (svscan.c's check in `start`).
+    fn has_log(fn_: &[u8]) -> Result<bool, Errno> {
+        if fn_.len() > 255 {
+            return Ok(false);
+        }
+        match rustix::fs::stat(OsStr::from_bytes(&cat(&[fn_, b"/log"]))) {
+            Ok(_) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An entry without a log and without a running main supervise whose
+    /// `log` has appeared since: create the pipe now, so the supervise about
+    /// to be started writes into it. (svscan.c decides only once.)
+    fn relog(&mut self, i: usize, fn_: &[u8]) {
+        let e = &self.table.x[i];
+        if e.log.is_some() || e.pid != 0 || !matches!(Self::has_log(fn_), Ok(true)) {
+            return;
+        }
+        match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
+            Ok(p) => self.table.x[i].log = Some(p),
+            Err(e) => warn(&[b"unable to create pipe for ", fn_, b": "], Some(e)),
+        }
+    }
+
     /// `start`: handle one directory entry.
-    fn start(&mut self, name: &OsStr) {
+    fn start(&mut self, name: &OsStr, mode: Mode) {
         let fn_ = name.as_bytes();
         if fn_.first() == Some(&b'.') {
             return;
         }
         let st = match rustix::fs::stat(name) {
             Ok(st) => st,
-            Err(e) => return warn(&[b"unable to stat ", fn_, b": "], Some(e)),
+            Err(e) => {
+                self.waiting.remove(name);
+                if matches!(mode, Mode::Placed | Mode::Waiting) {
+                    return;
+                }
+                return warn(&[b"unable to stat ", fn_, b": "], Some(e));
+            }
         };
         if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            self.waiting.remove(name);
             return;
         }
         let (dev, ino) = (st.st_dev, st.st_ino);
         let i = match self.table.find(dev, ino) {
-            Some(i) => i,
+            Some(i) => {
+                self.waiting.remove(name);
+                self.relog(i, fn_);
+                i
+            }
             None => {
-                if self.quiet {
-                    if let Some(left) = young(&st) {
-                        self.deferred = Some(self.deferred.map_or(left, |d| d.min(left)));
-                        return;
-                    }
+                if matches!(mode, Mode::Scan | Mode::Waiting) && self.defer(name, &st) {
+                    return;
                 }
+                self.waiting.remove(name);
                 if self.table.room().is_err() {
                     return warn(
                         &[b"unable to start ", fn_, b": running too many services"],
                         None,
                     );
                 }
-                let mut flaglog = false;
-                if fn_.len() <= 255 {
-                    let logname = cat(&[fn_, b"/log"]);
-                    match rustix::fs::stat(OsStr::from_bytes(&logname)) {
-                        Ok(_) => flaglog = true,
-                        Err(Errno::NOENT) => {}
-                        Err(e) => {
-                            return warn(&[b"unable to stat ", fn_, b"/log: "], Some(e));
-                        }
-                    }
-                }
+                let flaglog = match Self::has_log(fn_) {
+                    Ok(f) => f,
+                    Err(e) => return warn(&[b"unable to stat ", fn_, b"/log: "], Some(e)),
+                };
                 let log = if flaglog {
                     match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
                         Ok(p) => Some(p),
@@ -286,7 +397,7 @@ impl Scanner {
     }
 
     /// `doit`: one scan.
-    fn doit(&mut self) {
+    fn doit(&mut self, mode: Mode) {
         loop {
             match rustix::process::waitpid(None, WaitOptions::NOHANG) {
                 Ok(Some((pid, _))) => self.table.reaped(pid.as_raw_nonzero().get()),
@@ -303,7 +414,7 @@ impl Scanner {
         };
         for ent in dir {
             match ent {
-                Ok(ent) => self.start(&ent.file_name()),
+                Ok(ent) => self.start(&ent.file_name(), mode),
                 Err(e) => return direrror(&e),
             }
         }
@@ -319,68 +430,20 @@ fn direrror(e: &io::Error) {
     warn(&[b"unable to read directory: "], errno(e));
 }
 
-/// Watch the current directory for names created or moved in.
-fn watch() -> Option<OwnedFd> {
-    let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC).ok()?;
-    inotify::add_watch(
-        &fd,
-        c".",
-        inotify::WatchFlags::CREATE | inotify::WatchFlags::MOVED_TO,
-    )
-    .ok()?;
-    Some(fd)
+/// The periodic rescan interval: [`RESCAN`], or `DTOOLS_SVSCAN_RESCAN_MS`
+/// milliseconds if set (for tests; daemontools has no such knob).
+fn rescan_interval() -> Duration {
+    std::env::var("DTOOLS_SVSCAN_RESCAN_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .map_or(RESCAN, Duration::from_millis)
 }
 
-fn drain(fd: &OwnedFd) {
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = rustix::io::read(fd, &mut buf) {
-        if n == 0 {
-            break;
-        }
-    }
-}
-
-/// Wait until the next scan is due. Returns `true` for the periodic scan
-/// (at `deadline`), `false` for an inotify-triggered one ([`SETTLE`] after
-/// the directory stops changing) or for the retry after `retry`.
-fn wait(notify: Option<&OwnedFd>, deadline: Instant, retry: Option<Duration>) -> bool {
-    loop {
-        let now = Instant::now();
-        if now >= deadline {
-            return true;
-        }
-        let limit = retry.map_or(deadline - now, |r| r.min(deadline - now));
-        let Some(fd) = notify else {
-            std::thread::sleep(limit);
-            if retry.is_some() {
-                return Instant::now() >= deadline;
-            }
-            continue;
-        };
-        if readable(fd, limit) {
-            drain(fd);
-            // Settle, but never postpone the scan by more than 10 x SETTLE.
-            for _ in 0..10 {
-                if !readable(fd, SETTLE) {
-                    break;
-                }
-                drain(fd);
-            }
-            return false;
-        }
-        if retry.is_some() {
-            return Instant::now() >= deadline;
-        }
-    }
-}
-
-fn readable(fd: &OwnedFd, d: Duration) -> bool {
-    let ts = rustix::time::Timespec {
-        tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        tv_nsec: i64::from(d.subsec_nanos()),
-    };
-    let mut fds = [PollFd::new(fd, PollFlags::IN)];
-    matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
+/// [`POLL`] per 16 waiting directories, so that many of them cost no more
+/// than a few.
+fn poll_every(waiting: usize) -> Duration {
+    POLL * u32::try_from(1 + waiting / 16).unwrap_or(u32::MAX)
 }
 
 /// Entry point of the `svscan` binary: runs it and returns the exit code.
@@ -400,21 +463,56 @@ pub fn run(main: MainArgs) -> u8 {
         table: Table::default(),
         supervise: pathexec::candidates_env(OsStr::new("supervise"), &main.envp),
         envp: CStrArray::new(main.envp),
-        quiet: false,
-        deferred: None,
+        waiting: HashMap::new(),
     };
-    let notify = watch();
-    let mut next = Instant::now() + RESCAN;
-    s.doit();
+    let rescan = rescan_interval();
+    let notify = watch::watch();
+    let mut limiter = watch::Limiter::default();
+    // An event batch asked for a full scan (waits for `limiter`).
+    let mut wanted = false;
+    s.doit(Mode::Initial);
+    let mut next = Instant::now() + rescan;
+    let mut next_poll = Instant::now();
+    // svscan.c's main loop is `doit(); sleep(5);`; this one also serves
+    // inotify batches, rate-limited full scans and waiting directories.
     loop {
-        let retry = s.deferred;
-        let periodic = wait(notify.as_ref(), next, retry);
-        if periodic {
-            next = Instant::now() + RESCAN;
+        let now = Instant::now();
+        if now >= next {
+            s.doit(Mode::Scan);
+            wanted = false;
+            next = Instant::now() + rescan;
+            continue;
         }
-        s.quiet = !periodic;
-        s.deferred = None;
-        s.doit();
+        if wanted && now >= limiter.ready_at(now) {
+            s.doit(Mode::Scan);
+            limiter.note(now);
+            wanted = false;
+            continue;
+        }
+        if !s.waiting.is_empty() && now >= next_poll {
+            s.check_waiting();
+            next_poll = Instant::now() + poll_every(s.waiting.len());
+            continue;
+        }
+        let mut wake = next;
+        if wanted {
+            wake = wake.min(limiter.ready_at(now));
+        }
+        if !s.waiting.is_empty() {
+            wake = wake.min(next_poll);
+        }
+        let Some(fd) = notify.as_ref() else {
+            std::thread::sleep(wake - now);
+            continue;
+        };
+        if watch::readable(fd, wake - now) {
+            std::thread::sleep(watch::SETTLE);
+            let batch = watch::read_batch(fd);
+            wanted |= batch.rescan;
+            for (name, arrival) in batch.names {
+                s.event(&name, arrival);
+            }
+        }
     }
 }
 
