@@ -18,7 +18,7 @@
 //!
 //! Set `FAULTS_SEED` to replay a particular run.
 
-mod faults_common;
+use crate::support::faults as faults_common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -3,6 +3,9 @@
 //! log directories with timestamps masked.
 #![allow(dead_code)]
 
+pub mod faults;
+pub mod supervise;
+
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! compare exit code, stdout, stderr and the resulting directory trees
 //! (timestamps masked).
 
-mod common;
+use crate::support as common;
 
 use std::fs;
 use std::io::Write;

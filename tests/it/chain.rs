@@ -7,7 +7,7 @@
 //! stderr byte for byte. The child's view (ids, groups, limits, env, fds,
 //! process group) is compared by making the child print it.
 
-mod common;
+use crate::support as common;
 
 use std::ffi::{OsStr, OsString};
 use std::fs;

@@ -4,7 +4,7 @@
 //! logged exactly once, in order. Needs root (mount); see
 //! `DTOOLS_REQUIRE_ROOT_TESTS` in `faults_common`.
 
-mod faults_common;
+use crate::support::faults as faults_common;
 
 use std::io::Write;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! (what s6-log uses) on `lock`, so neither can write into a directory we
 //! hold, and we refuse a directory either of them holds.
 
-mod faults_common;
+use crate::support::faults as faults_common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -4,7 +4,7 @@
 //! panic, daemontools' messages, recovery once the fault is gone, and no
 //! line lost or doubled.
 
-mod faults_common;
+use crate::support::faults as faults_common;
 
 use std::io::Write;
 use std::path::Path;

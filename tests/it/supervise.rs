@@ -1,9 +1,8 @@
 //! Process tests for supervise, svc, svstat, svok and readproctitle, run
 //! against our binaries and, where installed, mixed with daemontools'.
 
-mod common;
-#[path = "supervise_helpers.rs"]
-mod helpers;
+use crate::support as common;
+use crate::support::supervise as helpers;
 
 use std::ffi::OsStr;
 use std::fs;
