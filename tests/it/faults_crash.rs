@@ -432,16 +432,11 @@ fn crash_loop_with_trimming() {
 /// invariants must hold). Skipped when daemontools is not installed.
 #[test]
 fn crash_loop_with_processor_daemontools_reference() {
-    let bin = Path::new("/usr/bin/multilog");
-    if !bin.exists() {
-        if std::env::var_os("DTOOLS_REQUIRE_REFERENCE").is_some_and(|v| v == "1") {
-            panic!("/usr/bin/multilog missing and DTOOLS_REQUIRE_REFERENCE=1");
-        }
-        eprintln!("test skipped: /usr/bin/multilog not installed (apt-get install daemontools)");
+    let Some(bin) = crate::support::reference("multilog") else {
         return;
-    }
+    };
     crash_loop_with(
-        bin,
+        &bin,
         "crash_loop_with_processor_daemontools_reference",
         &["s4096", "n100000", "!cat", "./d"],
         Split::Anywhere,
@@ -453,16 +448,11 @@ fn crash_loop_with_processor_daemontools_reference() {
 /// Whole-line crash loop against daemontools, for comparison.
 #[test]
 fn crash_loop_whole_lines_daemontools_reference() {
-    let bin = Path::new("/usr/bin/multilog");
-    if !bin.exists() {
-        if std::env::var_os("DTOOLS_REQUIRE_REFERENCE").is_some_and(|v| v == "1") {
-            panic!("/usr/bin/multilog missing and DTOOLS_REQUIRE_REFERENCE=1");
-        }
-        eprintln!("test skipped: /usr/bin/multilog not installed (apt-get install daemontools)");
+    let Some(bin) = crate::support::reference("multilog") else {
         return;
-    }
+    };
     crash_loop_with(
-        bin,
+        &bin,
         "crash_loop_whole_lines_daemontools_reference",
         &["s4096", "n100000", "./d"],
         Split::Lines,
