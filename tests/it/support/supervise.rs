@@ -2,6 +2,10 @@
 
 pub use super::{run, wait_for, SOON};
 
+/// The pause after each start our supervise is given in these tests (ms),
+/// shortened from daemontools' 1 s.
+pub const START_PAUSE_MS: &str = "50";
+
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -102,10 +106,27 @@ pub struct Sup {
 
 impl Sup {
     /// Start `bin` (a supervise) on `dir`, stderr to `dir.err` next to it.
+    ///
+    /// Our supervise pauses [`START_PAUSE_MS`] after each start instead of
+    /// 1 s (`DTOOLS_TEST_SUPERVISE_PAUSE_MS`; daemontools' ignores it); use
+    /// [`Sup::start_real_pause`] to check the real pause.
     pub fn start(bin: &Path, dir: &Path) -> Sup {
+        Sup::spawn(bin, dir, Some(START_PAUSE_MS))
+    }
+
+    /// [`Sup::start`] with supervise's real 1 s pause after each start.
+    pub fn start_real_pause(bin: &Path, dir: &Path) -> Sup {
+        Sup::spawn(bin, dir, None)
+    }
+
+    fn spawn(bin: &Path, dir: &Path, pause_ms: Option<&str>) -> Sup {
         let stderr = dir.with_extension("err");
         let err = fs::File::create(&stderr).unwrap();
-        let child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        if let Some(ms) = pause_ms {
+            cmd.env("DTOOLS_TEST_SUPERVISE_PAUSE_MS", ms);
+        }
+        let child = cmd
             .arg(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -122,7 +143,16 @@ impl Sup {
     /// Start and wait until supervise answers on `supervise/ok` (the status
     /// file is written before `ok` is opened, so it is not enough).
     pub fn running(bin: &Path, dir: &Path) -> Sup {
-        let s = Sup::start(bin, dir);
+        Sup::wait_running(Sup::start(bin, dir))
+    }
+
+    /// [`Sup::running`] with the real 1 s pause after each start.
+    pub fn running_real_pause(bin: &Path, dir: &Path) -> Sup {
+        Sup::wait_running(Sup::start_real_pause(bin, dir))
+    }
+
+    fn wait_running(s: Sup) -> Sup {
+        let dir = &s.dir;
         assert!(
             wait_for(SOON, || status(dir).is_some() && ok(dir)),
             "supervise on {} did not start",
