@@ -11,6 +11,7 @@ use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -252,7 +253,7 @@ impl Feed {
 
 /// stderr of a child, collected by a thread as it arrives.
 #[derive(Clone, Default)]
-pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>, Arc<AtomicBool>);
 
 impl Captured {
     pub fn start(child: &mut Child) -> Captured {
@@ -267,8 +268,18 @@ impl Captured {
                 }
                 sink.0.lock().unwrap().extend_from_slice(&buf[..n]);
             }
+            sink.1.store(true, Ordering::SeqCst);
         });
         c
+    }
+
+    /// Everything the child wrote: waits (up to `limit`) until the reader
+    /// has seen end of file, i.e. every writer of the pipe has closed it.
+    /// Once the child has exited that is at once, unless a processor it
+    /// forked still holds the pipe; then the text so far.
+    pub fn finish(&self, limit: Duration) -> String {
+        super::wait_for(limit, || self.1.load(Ordering::SeqCst));
+        self.text()
     }
 
     pub fn text(&self) -> String {
