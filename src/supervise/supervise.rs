@@ -36,6 +36,21 @@ const LOOP_TIMEOUT: rustix::time::Timespec = rustix::time::Timespec {
 };
 /// The pause after every start (`deepsleep(1)` in `trystart`).
 pub const START_PAUSE: Duration = Duration::from_secs(1);
+
+static START_PAUSE_CELL: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// The pause after a start in force: [`START_PAUSE`], unless the
+/// environment variable `DTOOLS_TEST_SUPERVISE_PAUSE_MS` (for the test
+/// suite only, like multilog's `DTOOLS_TEST_PAUSE_MS`) says otherwise.
+/// Read once, at the first start.
+pub fn start_pause() -> Duration {
+    *START_PAUSE_CELL.get_or_init(|| {
+        std::env::var("DTOOLS_TEST_SUPERVISE_PAUSE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(START_PAUSE, Duration::from_millis)
+    })
+}
 /// The pause after a failed fork.
 pub const FORK_PAUSE: Duration = Duration::from_secs(60);
 
@@ -258,7 +273,7 @@ impl Supervise {
                 self.pid = pid;
                 self.pidchange();
                 self.announce();
-                deepsleep(START_PAUSE);
+                deepsleep(start_pause());
             }
             Err(e) => {
                 let mut m = b"supervise: warning: unable to fork for ".to_vec();

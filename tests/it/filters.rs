@@ -2,7 +2,7 @@
 //! built binaries, golden files in `fixtures/filters/`, and differential runs
 //! against `/usr/bin/tai64n` and `/usr/bin/tai64nlocal`.
 
-mod common;
+use crate::support as common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;

@@ -3,10 +3,9 @@
 //! supervise must recover: it gets the lock, writes a valid 18-byte status,
 //! restarts the service, and obeys svc.
 
-#[path = "supervise_helpers.rs"]
-mod supervise_helpers;
+use crate::support::supervise as supervise_helpers;
 
-mod faults_common;
+use crate::support::faults as faults_common;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

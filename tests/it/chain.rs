@@ -7,7 +7,7 @@
 //! stderr byte for byte. The child's view (ids, groups, limits, env, fds,
 //! process group) is compared by making the child print it.
 
-mod common;
+use crate::support as common;
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ours, reference, wait_deadline};
+use common::{ours, ours_public, reference, wait_deadline};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -42,9 +42,10 @@ fn show(o: &Output) -> String {
 }
 
 /// Run `mk(binary)` for our `prog` and, when installed, the reference;
-/// assert identical results; return ours.
+/// assert identical results; return ours. Ours is the world-executable
+/// copy, as some cases run it as `nobody` (see `ours_public`).
 fn both(prog: &str, mk: impl Fn(&Path) -> Command) -> Output {
-    let mine = run(mk(&ours(prog)));
+    let mine = run(mk(&ours_public(prog)));
     if let Some(r) = reference(prog) {
         let theirs = run(mk(&r));
         assert!(
@@ -109,23 +110,7 @@ fn extra_fds(out: &[u8]) -> usize {
 }
 
 fn is_root() -> bool {
-    // The effective uid, from /proc.
-    let status = fs::read_to_string("/proc/self/status").unwrap();
-    let euid = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .unwrap()
-        .to_owned();
-    if euid == "0" {
-        return true;
-    }
-    assert!(
-        std::env::var_os("DTOOLS_REQUIRE_ROOT_TESTS").is_none_or(|v| v != "1"),
-        "root-only test cannot run and DTOOLS_REQUIRE_ROOT_TESTS=1"
-    );
-    eprintln!("test skipped: needs root (set DTOOLS_REQUIRE_ROOT_TESTS=1 to make this fatal)");
-    false
+    common::root_or_skip("root-only test")
 }
 
 fn tmp() -> tempfile::TempDir {

@@ -1,38 +1,26 @@
 //! Helpers shared by the fault suites (`tests/faults_*.rs`): root and mount
 //! checks, a tmpfs guard, self-checking input lines, a feeder over a pipe
 //! that outlives the multilog processes reading it, stderr capture, and a
-//! reader for log directories.
-#![allow(dead_code)]
+//! reader for log directories (re-exported from [`super::logdir`]).
+
+pub use super::logdir::read_logdir;
+pub use super::{ours, wait_limit};
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The retry pause used by the fault suites (ms), shortened from 5 s.
 pub const PAUSE_MS: &str = "20";
 
-/// Path of one of our binaries.
-pub fn ours(prog: &str) -> PathBuf {
-    let mut p = std::env::current_exe().expect("current_exe");
-    p.pop();
-    if p.ends_with("deps") {
-        p.pop();
-    }
-    p.push(prog);
-    assert!(p.exists(), "our binary {} is not built", p.display());
-    p
-}
-
 /// Skip (loudly) or fail, depending on `DTOOLS_REQUIRE_ROOT_TESTS`.
 pub fn skip_or_fail(test: &str, why: &str) {
-    if std::env::var_os("DTOOLS_REQUIRE_ROOT_TESTS").is_some_and(|v| v == "1") {
-        panic!("{test}: {why}, and DTOOLS_REQUIRE_ROOT_TESTS=1");
-    }
-    eprintln!("test skipped: {test}: {why}");
+    super::skip("DTOOLS_REQUIRE_ROOT_TESTS", &format!("{test}: {why}"));
 }
 
 /// A tmpfs mounted on a fresh temporary directory, unmounted on drop.
@@ -265,7 +253,7 @@ impl Feed {
 
 /// stderr of a child, collected by a thread as it arrives.
 #[derive(Clone, Default)]
-pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>, Arc<AtomicBool>);
 
 impl Captured {
     pub fn start(child: &mut Child) -> Captured {
@@ -280,8 +268,18 @@ impl Captured {
                 }
                 sink.0.lock().unwrap().extend_from_slice(&buf[..n]);
             }
+            sink.1.store(true, Ordering::SeqCst);
         });
         c
+    }
+
+    /// Everything the child wrote: waits (up to `limit`) until the reader
+    /// has seen end of file, i.e. every writer of the pipe has closed it.
+    /// Once the child has exited that is at once, unless a processor it
+    /// forked still holds the pipe; then the text so far.
+    pub fn finish(&self, limit: Duration) -> String {
+        super::wait_for(limit, || self.1.load(Ordering::SeqCst));
+        self.text()
     }
 
     pub fn text(&self) -> String {
@@ -290,15 +288,11 @@ impl Captured {
 
     /// Wait until the text contains `what`; panic with the text after `limit`.
     pub fn wait_for(&self, what: &str, limit: Duration) {
-        let start = Instant::now();
-        while !self.text().contains(what) {
-            assert!(
-                start.elapsed() < limit,
-                "no {what:?} on stderr within {limit:?}; stderr so far:\n{}",
-                self.text()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        assert!(
+            super::wait_for(limit, || self.text().contains(what)),
+            "no {what:?} on stderr within {limit:?}; stderr so far:\n{}",
+            self.text()
+        );
     }
 }
 
@@ -307,8 +301,8 @@ impl Captured {
 pub fn wait_rusage(child: &mut Child, limit: Duration) -> (ExitStatus, u64) {
     use std::os::unix::process::ExitStatusExt;
     let pid = libc::pid_t::try_from(child.id()).unwrap();
-    let start = Instant::now();
-    loop {
+    let mut got = None;
+    super::wait_for(limit, || {
         let mut status: libc::c_int = 0;
         // SAFETY: `rusage` is plain old data that wait4 fills in; `status`
         // is a valid out-pointer; WNOHANG never blocks.
@@ -317,93 +311,22 @@ pub fn wait_rusage(child: &mut Child, limit: Duration) -> (ExitStatus, u64) {
         let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
         assert!(r >= 0, "wait4: {}", std::io::Error::last_os_error());
         if r == pid {
-            return (
+            got = Some((
                 ExitStatus::from_raw(status),
                 u64::try_from(ru.ru_maxrss).unwrap(),
-            );
+            ));
         }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("child {pid} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Wait for `child`, killing it after `limit`.
-pub fn wait_limit(child: &mut Child, limit: Duration) -> ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            return st;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Is `name` an archive name `@` + 24 lowercase hex + `.s` or `.u`?
-pub fn is_archive(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.len() == 27
-        && b[0] == b'@'
-        && b[1..25]
-            .iter()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
-        && (name.ends_with(".s") || name.ends_with(".u"))
-}
-
-/// The files of a log directory: `(name, contents)`, archives in name
-/// order, then `current` (if present). Other names are returned as well,
-/// in `others`.
-pub struct LogFiles {
-    pub archives: Vec<(String, Vec<u8>)>,
-    pub current: Option<Vec<u8>>,
-    pub others: Vec<String>,
-}
-
-pub fn read_logdir(dir: &Path) -> LogFiles {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    let mut lf = LogFiles {
-        archives: Vec::new(),
-        current: None,
-        others: Vec::new(),
-    };
-    for n in names {
-        if is_archive(&n) {
-            let b = std::fs::read(dir.join(&n)).unwrap();
-            lf.archives.push((n, b));
-        } else if n == "current" {
-            lf.current = Some(std::fs::read(dir.join(&n)).unwrap());
-        } else {
-            lf.others.push(n);
-        }
-    }
-    lf
-}
-
-impl LogFiles {
-    /// Archives then `current`, concatenated.
-    pub fn all(&self) -> Vec<u8> {
-        let mut v: Vec<u8> = self.archives.iter().flat_map(|(_, b)| b.clone()).collect();
-        if let Some(c) = &self.current {
-            v.extend_from_slice(c);
-        }
-        v
-    }
+        got.is_some()
+    });
+    got.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("child {pid} did not finish within {limit:?}");
+    })
 }
 
 /// Set the retry pause and the usual environment on a multilog command.
 pub fn multilog(dir: &Path, args: &[&str]) -> Command {
-    multilog_bin(&ours("multilog"), dir, args)
+    multilog_bin(&super::ours("multilog"), dir, args)
 }
 
 /// [`multilog`] with another binary (daemontools' for comparisons).

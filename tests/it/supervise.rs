@@ -1,9 +1,8 @@
 //! Process tests for supervise, svc, svstat, svok and readproctitle, run
 //! against our binaries and, where installed, mixed with daemontools'.
 
-mod common;
-#[path = "supervise_helpers.rs"]
-mod helpers;
+use crate::support as common;
+use crate::support::supervise as helpers;
 
 use std::ffi::OsStr;
 use std::fs;
@@ -104,16 +103,23 @@ fn lifecycle(sup: &Path, svc_bin: &Path) {
     svc(svc_bin, "-t", &dir);
     wait_status(&dir, "down after once", |s| s.pid == 0 && s.want == 0);
     assert!(!alive(st.pid));
-    std::thread::sleep(Duration::from_millis(1300));
-    assert_eq!(status(&dir).unwrap().pid, 0, "once service restarted");
+    // A later command is handled after the exit was: if the exit had led to
+    // a restart, the status that command writes would show its pid.
+    svc(svc_bin, "-d", &dir);
+    let st = wait_status(&dir, "want down", |s| s.want == b'd');
+    assert_eq!(st.pid, 0, "once service restarted");
     // u: up again; t restarts it with a new pid.
     svc(svc_bin, "-u", &dir);
     let st = wait_status(&dir, "up", |s| s.pid != 0 && s.want == b'u');
     svc(svc_bin, "-t", &dir);
     let st2 = wait_status(&dir, "restarted", |s| s.pid != 0 && s.pid != st.pid);
     // x while up: supervise stays until the service exits.
+    // A command after x is still handled (so supervise did not exit on x).
     svc(svc_bin, "-x", &dir);
-    std::thread::sleep(Duration::from_millis(1200));
+    svc(svc_bin, "-p", &dir);
+    wait_status(&dir, "paused after x", |s| s.paused && s.pid == st2.pid);
+    svc(svc_bin, "-c", &dir);
+    wait_status(&dir, "continued after x", |s| !s.paused);
     assert!(
         s.child.try_wait().unwrap().is_none(),
         "supervise exited while service up"
@@ -286,7 +292,8 @@ fn restarts_about_one_second_after_each_start() {
         "s",
         "#!/bin/sh\ndate +%s%N >> ../starts\nexit 1\n",
     );
-    let _s = Sup::running(&ours("supervise"), &dir);
+    // The real pause, not the tests' short one: as daemontools.
+    let _s = Sup::running_real_pause(&ours("supervise"), &dir);
     let starts = t.path().join("starts");
     let read = || -> Vec<u128> {
         fs::read_to_string(&starts)

@@ -3,7 +3,7 @@
 //! compare exit code, stdout, stderr and the resulting directory trees
 //! (timestamps masked).
 
-mod common;
+use crate::support as common;
 
 use std::fs;
 use std::io::Write;
@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::logdir::tree;
 use common::{mask, ours, reference, run_input, wait_deadline, Entry};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -23,28 +24,6 @@ struct Outcome {
     stdout: String,
     stderr: String,
     tree: Vec<(String, Vec<Entry>)>,
-}
-
-/// Recursive snapshot of `root`: every directory with its sorted entries.
-fn tree(root: &Path) -> Vec<(String, Vec<Entry>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
-        let entries = common::snapshot(&dir);
-        for e in &entries {
-            let p = dir.join(&e.name);
-            if fs::symlink_metadata(&p)
-                .map(|m| m.is_dir())
-                .unwrap_or(false)
-            {
-                stack.push(rel.join(&e.name));
-            }
-        }
-        out.push((rel.display().to_string(), entries));
-    }
-    out.sort();
-    out
 }
 
 fn lossy(b: &[u8]) -> String {

@@ -2,9 +2,8 @@
 //! skipped names, warnings, the log pipe, the service cap; compared with
 //! daemontools' svscan where installed.
 
-mod common;
-#[path = "supervise_helpers.rs"]
-mod helpers;
+use crate::support as common;
+use crate::support::supervise as helpers;
 
 use std::fs;
 use std::os::unix::fs::symlink;

@@ -1,5 +1,5 @@
 //! Checks of the shared test helpers themselves.
-mod common;
+use crate::support as common;
 
 #[test]
 fn mask_replaces_labels_only() {

@@ -7,7 +7,7 @@
 //! prints `test skipped: <prog> not built yet` and passes.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,16 +27,7 @@ const NEEDED: &[&str] = &[
 /// The whole demo must finish within this.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Directory holding our binaries (next to the test executable), like
-/// `common::ours` but without asserting anything.
-fn bin_dir() -> PathBuf {
-    let mut p = std::env::current_exe().expect("current_exe");
-    p.pop();
-    if p.ends_with("deps") {
-        p.pop();
-    }
-    p
-}
+use crate::support::bin_dir;
 
 /// `Some(prog)` for the first needed program that is not part of this
 /// build. A program counts as built when `src/bin/<prog>.rs` exists (cargo

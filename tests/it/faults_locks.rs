@@ -3,36 +3,17 @@
 //! (what s6-log uses) on `lock`, so neither can write into a directory we
 //! hold, and we refuse a directory either of them holds.
 
-mod faults_common;
+use crate::support::faults as faults_common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::installed;
 use faults_common::{multilog, wait_limit, Captured};
 
 const LIMIT: Duration = Duration::from_secs(30);
 const REFUSED: &str = "multilog: fatal: unable to lock directory ./d: temporary failure\n";
-
-/// `/usr/bin/PROG`, or `None` after a loud skip (a failure when
-/// `DTOOLS_REQUIRE_REFERENCE=1`, as in CI, which installs daemontools and s6).
-fn installed(prog: &str, package: &str) -> Option<PathBuf> {
-    let p = PathBuf::from("/usr/bin").join(prog);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var_os("DTOOLS_REQUIRE_REFERENCE").is_some_and(|v| v == "1") {
-        panic!(
-            "{} is missing and DTOOLS_REQUIRE_REFERENCE=1 (apt-get install {package})",
-            p.display()
-        );
-    }
-    eprintln!(
-        "test skipped: {} not installed (apt-get install {package})",
-        p.display()
-    );
-    None
-}
 
 /// Start `cmd` on an open pipe in `dir` and wait until `dir/d/current`
 /// exists, i.e. it holds the lock.

@@ -4,7 +4,7 @@
 //! logged exactly once, in order. Needs root (mount); see
 //! `DTOOLS_REQUIRE_ROOT_TESTS` in `faults_common`.
 
-mod faults_common;
+use crate::support::faults as faults_common;
 
 use std::io::Write;
 use std::path::Path;
@@ -292,16 +292,10 @@ fn alerts_before_pause(
 /// daemontools when a write to a full disk starts pausing.
 fn alerts_not_behind_a_blocked_write(test: &str, size: &str, args: &[&str], input: &[u8]) {
     let Some(theirs) = ({
-        let bin = Path::new("/usr/bin/multilog");
-        if bin.exists() {
-            alerts_before_pause(test, size, bin, args, input)
-        } else {
-            if std::env::var_os("DTOOLS_REQUIRE_REFERENCE").is_some_and(|v| v == "1") {
-                panic!("/usr/bin/multilog missing and DTOOLS_REQUIRE_REFERENCE=1");
-            }
-            eprintln!("test skipped: {test}: /usr/bin/multilog not installed");
+        let Some(bin) = crate::support::reference("multilog") else {
             return;
-        }
+        };
+        alerts_before_pause(test, size, &bin, args, input)
     }) else {
         return;
     };

@@ -1,18 +1,19 @@
-//! Helpers shared by the supervise and svscan process tests (included with
-//! `#[path]`; as a target of its own it has no tests).
-#![allow(dead_code)]
+//! Helpers shared by the supervise and svscan process tests.
+
+pub use super::{run, wait_for, SOON};
+
+/// The pause after each start our supervise is given in these tests (ms),
+/// shortened from daemontools' 1 s.
+pub const START_PAUSE_MS: &str = "50";
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use daemontools::supervise::status::Status;
-
-/// Generous deadline for anything that should happen "soon".
-pub const SOON: Duration = Duration::from_secs(8);
 
 /// Create `root/name` with an executable `run` script.
 pub fn service(root: &Path, name: &str, run: &str) -> PathBuf {
@@ -26,20 +27,6 @@ pub fn service(root: &Path, name: &str, run: &str) -> PathBuf {
 pub fn write_script(path: &Path, body: &str) {
     fs::write(path, body).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// Poll `cond` every 10 ms until it holds or `deadline` passes.
-pub fn wait_for(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    loop {
-        if cond() {
-            return true;
-        }
-        if start.elapsed() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// The decoded status record of `dir`, if readable.
@@ -107,26 +94,6 @@ pub fn ok(dir: &Path) -> bool {
         .is_ok()
 }
 
-/// Run a program to completion with a deadline.
-pub fn run(prog: &Path, args: &[&std::ffi::OsStr]) -> Output {
-    let mut c = Command::new(prog);
-    c.args(args).stdin(Stdio::null());
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("{} did not finish in 20 s", prog.display());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.wait_with_output().unwrap()
-}
-
 /// A supervise process under test; stopped (dx, then KILL) on drop.
 pub struct Sup {
     /// The supervise process.
@@ -139,10 +106,27 @@ pub struct Sup {
 
 impl Sup {
     /// Start `bin` (a supervise) on `dir`, stderr to `dir.err` next to it.
+    ///
+    /// Our supervise pauses [`START_PAUSE_MS`] after each start instead of
+    /// 1 s (`DTOOLS_TEST_SUPERVISE_PAUSE_MS`; daemontools' ignores it); use
+    /// [`Sup::start_real_pause`] to check the real pause.
     pub fn start(bin: &Path, dir: &Path) -> Sup {
+        Sup::spawn(bin, dir, Some(START_PAUSE_MS))
+    }
+
+    /// [`Sup::start`] with supervise's real 1 s pause after each start.
+    pub fn start_real_pause(bin: &Path, dir: &Path) -> Sup {
+        Sup::spawn(bin, dir, None)
+    }
+
+    fn spawn(bin: &Path, dir: &Path, pause_ms: Option<&str>) -> Sup {
         let stderr = dir.with_extension("err");
         let err = fs::File::create(&stderr).unwrap();
-        let child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        if let Some(ms) = pause_ms {
+            cmd.env("DTOOLS_TEST_SUPERVISE_PAUSE_MS", ms);
+        }
+        let child = cmd
             .arg(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -159,7 +143,16 @@ impl Sup {
     /// Start and wait until supervise answers on `supervise/ok` (the status
     /// file is written before `ok` is opened, so it is not enough).
     pub fn running(bin: &Path, dir: &Path) -> Sup {
-        let s = Sup::start(bin, dir);
+        Sup::wait_running(Sup::start(bin, dir))
+    }
+
+    /// [`Sup::running`] with the real 1 s pause after each start.
+    pub fn running_real_pause(bin: &Path, dir: &Path) -> Sup {
+        Sup::wait_running(Sup::start_real_pause(bin, dir))
+    }
+
+    fn wait_running(s: Sup) -> Sup {
+        let dir = &s.dir;
         assert!(
             wait_for(SOON, || status(dir).is_some() && ok(dir)),
             "supervise on {} did not start",
@@ -170,16 +163,7 @@ impl Sup {
 
     /// Wait for supervise itself to exit.
     pub fn wait_exit(&mut self, d: Duration) -> Option<std::process::ExitStatus> {
-        let start = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return Some(st);
-            }
-            if start.elapsed() > d {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        super::try_wait_for(&mut self.child, d)
     }
 
     /// stderr so far.

@@ -3,7 +3,7 @@
 //! corpus, and every crash found so far, without cargo-fuzz or nightly.
 //! The checks live in `fuzz/src/lib.rs` and are compiled in here.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod fuzzchecks;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

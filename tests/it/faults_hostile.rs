@@ -4,7 +4,8 @@
 //! panic, daemontools' messages, recovery once the fault is gone, and no
 //! line lost or doubled.
 
-mod faults_common;
+use crate::support::faults as faults_common;
+use crate::support::logdir::logged_bytes;
 
 use std::io::Write;
 use std::path::Path;
@@ -372,22 +373,6 @@ fn chattr_works(test: &str, dir: &Path) -> Option<bool> {
         return None;
     }
     Some(blocks_writes)
-}
-
-/// Bytes in `current` and the archives of `d`.
-fn logged_bytes(d: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(d) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let n = e.file_name();
-            n == "current" || faults_common::is_archive(&n.to_string_lossy())
-        })
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum()
 }
 
 #[test]

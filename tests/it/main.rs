@@ -1,0 +1,21 @@
+//! The integration tests, built as one test executable (`[[test]] it` in
+//! Cargo.toml): one module per area, and the helpers they share in
+//! [`support`].
+
+mod support;
+
+mod chain;
+mod chain_props;
+mod common_selftest;
+mod demo;
+mod faults_corpus;
+mod faults_crash;
+mod faults_disk;
+mod faults_hostile;
+mod faults_locks;
+mod faults_supervise;
+mod filters;
+mod man;
+mod multilog;
+mod supervise;
+mod svscan;
