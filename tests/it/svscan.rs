@@ -577,7 +577,8 @@ fn log_added_later_used_when_supervise_restarts() {
         "{}",
         s.stderr()
     );
-    assert!(up(&x.join("log")));
+    // supervise may write its status after `./run` has already written.
+    assert!(wait_for(SOON, || up(&x.join("log"))));
 }
 
 /// svscan's CPU time so far, in clock ticks (utime + stime).
@@ -723,8 +724,12 @@ fn event_storm_is_rate_limited() {
         t1.as_secs_f64() + 0.5
     );
     assert!(cpu < 5.0, "svscan used {cpu:.1}% of a core");
+    // On a busy machine the inotify queue can overflow during the storm;
+    // the name is then found by a rate-limited full scan, where a directory
+    // renamed in less than GRACE ago and without `log/` may wait out the
+    // grace period: no later than daemontools' own 5-second scan would.
     assert!(
-        during.is_some_and(|d| d < Duration::from_secs(1)),
+        during.is_some_and(|d| d < Duration::from_secs(6)),
         "{during:?}"
     );
     assert!(
