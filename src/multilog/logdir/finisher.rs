@@ -15,7 +15,8 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use rustix::fs::Mode;
 
-use super::{rename_noreplace, Fsync, Shared, MAX_IN_FLIGHT};
+use super::retention::rename_noreplace;
+use super::{Fsync, Shared, MAX_IN_FLIGHT};
 use crate::error;
 use crate::multilog::retry::{complain, retry, rx};
 

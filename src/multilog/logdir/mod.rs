@@ -4,10 +4,10 @@
 //! `filesfit`, `startprocessor`, `c_quit`).
 //!
 //! Modules, one job each: this one writes `current` and rotates it
-//! (`c_write`, `fullcurrent`, `c_quit`); [`recover`] is `restart`'s crash
-//! branch plus the finishing of complete rotations at start-up; [`finisher`]
-//! is the background thread; [`retention`] is `finish` and `filesfit`;
-//! [`processor`] is the `!processor` protocol.
+//! (`c_write`, `fullcurrent`, `c_quit`); `recover` is `restart`'s crash
+//! branch plus the finishing of complete rotations at start-up; `finisher`
+//! is the background thread; `retention` is `finish` and `filesfit`;
+//! `processor` is the `!processor` protocol.
 //!
 //! The on-disk protocol is daemontools': `current` is 0644 while written and
 //! 0744 after a clean exit; a rotated file goes `current` → `previous`
@@ -65,6 +65,7 @@ use super::script::DirSpec;
 use crate::error::{Fatal, Unable};
 use crate::tai64::Tai64N;
 use finisher::{Finisher, Job};
+use retention::rename_noreplace;
 
 /// A file is closed at the first newline once it is within this many bytes of `s`.
 pub const ROTATE_SLACK: u64 = 2000;
@@ -402,16 +403,6 @@ impl LogDir {
     }
 }
 
-/// `renameat2(RENAME_NOREPLACE)`, falling back to `renameat` where the file
-/// system does not support it.
-fn rename_noreplace(d: &OwnedFd, from: &str, to: &str) -> io::Result<()> {
-    match rustix::fs::renameat_with(d, from, d, to, rustix::fs::RenameFlags::NOREPLACE) {
-        Ok(()) => Ok(()),
-        Err(Errno::INVAL | Errno::NOSYS) => rx(rustix::fs::renameat(d, from, d, to)),
-        Err(e) => Err(io_err(e)),
-    }
-}
-
 impl Shared {
     /// fsync the directory so renames, links and unlinks are durable.
     fn sync_dir(&self) {
@@ -427,25 +418,5 @@ impl Shared {
         self.listing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// A fresh archive name `@<tai64n>.<code>`, strictly after the last one.
-    fn next_name(&self, code: u8) -> String {
-        let mut last = self
-            .last_stamp
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut now = Tai64N::now();
-        if now <= *last {
-            now = *last;
-            now.nanos += 1000;
-            if now.nanos >= 1_000_000_000 {
-                now.nanos -= 1_000_000_000;
-                now.secs += 1;
-            }
-        }
-        *last = now;
-        let label = now.label();
-        format!("{}.{}", String::from_utf8_lossy(&label), code as char)
     }
 }

@@ -1,15 +1,47 @@
-//! Archiving under a fresh name and retention (ports `multilog.c:finish`
-//! and `filesfit`).
+//! Archive names, archiving under a fresh name and retention (ports
+//! `multilog.c:timestamp`, `finish` and `filesfit`).
 
 use std::io;
+use std::os::fd::OwnedFd;
 
 use rustix::fs::AtFlags;
 use rustix::io::Errno;
 
 use super::{io_err, Shared};
-use crate::multilog::retry::{complain, retry};
+use crate::multilog::retry::{complain, retry, rx};
+use crate::tai64::Tai64N;
+
+/// `renameat2(RENAME_NOREPLACE)`, falling back to `renameat` where the file
+/// system does not support it.
+pub(super) fn rename_noreplace(d: &OwnedFd, from: &str, to: &str) -> io::Result<()> {
+    match rustix::fs::renameat_with(d, from, d, to, rustix::fs::RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(Errno::INVAL | Errno::NOSYS) => rx(rustix::fs::renameat(d, from, d, to)),
+        Err(e) => Err(io_err(e)),
+    }
+}
 
 impl Shared {
+    /// A fresh archive name `@<tai64n>.<code>`, strictly after the last one.
+    pub(super) fn next_name(&self, code: u8) -> String {
+        let mut last = self
+            .last_stamp
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = Tai64N::now();
+        if now <= *last {
+            now = *last;
+            now.nanos += 1000;
+            if now.nanos >= 1_000_000_000 {
+                now.nanos -= 1_000_000_000;
+                now.secs += 1;
+            }
+        }
+        *last = now;
+        let label = now.label();
+        format!("{}.{}", String::from_utf8_lossy(&label), code as char)
+    }
+
     /// `finish`: link `file` to a fresh `@….code` name, remove it, trim.
     pub(super) fn finish(&self, file: &str, code: u8) {
         let name = &self.name;
