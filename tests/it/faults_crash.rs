@@ -25,6 +25,7 @@
 //! `cargo test --release --test it faults_crash::report_ -- --ignored --nocapture`.
 
 use crate::support::faults as faults_common;
+use faults_common::workdir;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -36,19 +37,6 @@ use faults_common::{
 
 const KILLS: usize = 50;
 const MAXLEN: usize = 1500;
-
-/// A log directory on tmpfs when there is one (fast fsync), else on disk.
-fn workdir() -> tempfile::TempDir {
-    if Path::new("/dev/shm").is_dir() {
-        if let Ok(d) = tempfile::Builder::new()
-            .prefix("faults")
-            .tempdir_in("/dev/shm")
-        {
-            return d;
-        }
-    }
-    tempfile::tempdir().unwrap()
-}
 
 /// How the input reaches the pipe.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -121,6 +109,8 @@ struct Verdict {
     files: usize,
     fragments: usize,
     heads: usize,
+    /// `.u` archives left (each should be a killed process's `current`).
+    unfinished: usize,
 }
 
 /// Check the directory as described in the module doc; `kills` processes
@@ -267,11 +257,54 @@ fn check(
         );
     }
     Verdict {
+        unfinished: lf
+            .archives
+            .iter()
+            .filter(|(n, _)| n.ends_with(".u"))
+            .count(),
         files: files.len(),
         widest: widest_gap,
         items,
         fragments,
         heads,
+    }
+}
+
+/// Lists a log directory over and over from a thread, recording the most
+/// archives seen at once (counted by label, so a file caught both under
+/// its `.u` and its `.s` name by one listing counts once).
+struct Sampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<usize>,
+}
+
+impl Sampler {
+    fn start(dir: &Path) -> Sampler {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (flag, dir) = (std::sync::Arc::clone(&stop), dir.to_path_buf());
+        let thread = std::thread::spawn(move || {
+            let mut most = 0;
+            while !flag.load(Ordering::Relaxed) {
+                let Ok(rd) = std::fs::read_dir(&dir) else {
+                    std::thread::yield_now();
+                    continue;
+                };
+                let labels: std::collections::BTreeSet<String> = rd
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n.starts_with('@') && n.len() >= 25)
+                    .map(|n| n[..25].to_string())
+                    .collect();
+                most = most.max(labels.len());
+            }
+            most
+        });
+        Sampler { stop, thread }
+    }
+
+    fn stop(self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap()
     }
 }
 
@@ -296,6 +329,7 @@ fn crash_loop_with(
     let mut rng = Rng::new(s);
     let dir = workdir();
     let (pipe, feed) = feeder(n, split, Rng::new(s ^ 0xfeed), Duration::from_millis(10));
+    let sampler = num.map(|_| Sampler::start(&dir.path().join("d")));
     let start = Instant::now();
     let mut kills = 0;
     let mut lock_busy = 0;
@@ -375,6 +409,25 @@ fn crash_loop_with(
         return;
     }
     let v = check(&d, size, kills, n, num, true);
+    // A complete rotation is finished at the latest by the next start: only
+    // a killed process's own `current` stays unfinished (and, with a
+    // processor, its unprocessed `previous`, as in daemontools).
+    eprintln!("{name}: {} .u files after {kills} kills", v.unfinished);
+    let per_kill = if args.iter().any(|a| a.starts_with('!')) {
+        2
+    } else {
+        1
+    };
+    assert!(
+        v.unfinished <= per_kill * kills,
+        "{} .u files after {kills} kills",
+        v.unfinished
+    );
+    if let (Some(sampler), Some(num)) = (sampler, num) {
+        let most = sampler.stop();
+        eprintln!("{name}: at most {most} archives seen with n{num}");
+        assert!(most <= num, "{most} archives at one moment with n{num}");
+    }
     if size <= 16_384 {
         // What a kill can lose: the block being processed, which ends near
         // the next rotation point (at least 4 KiB), plus a held line.

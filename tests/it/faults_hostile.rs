@@ -6,6 +6,7 @@
 
 use crate::support::faults as faults_common;
 use crate::support::logdir::logged_bytes;
+use faults_common::workdir;
 
 use std::io::Write;
 use std::path::Path;
@@ -18,19 +19,6 @@ use faults_common::{
 };
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// A scratch directory, on tmpfs when there is one.
-fn workdir() -> tempfile::TempDir {
-    if Path::new("/dev/shm").is_dir() {
-        if let Ok(d) = tempfile::Builder::new()
-            .prefix("faults")
-            .tempdir_in("/dev/shm")
-        {
-            return d;
-        }
-    }
-    tempfile::tempdir().unwrap()
-}
 
 /// The input as multilog logs it: a final newline is added if missing.
 fn with_newline(input: &[u8]) -> Vec<u8> {

@@ -11,6 +11,7 @@ mod demo;
 mod faults_corpus;
 mod faults_crash;
 mod faults_disk;
+mod faults_finisher;
 mod faults_hostile;
 mod faults_locks;
 mod faults_supervise;

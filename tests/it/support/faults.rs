@@ -377,3 +377,17 @@ impl Drop for Reaper {
         }
     }
 }
+
+/// A scratch directory on tmpfs when there is one (fast fsync), else on
+/// disk.
+pub fn workdir() -> tempfile::TempDir {
+    if Path::new("/dev/shm").is_dir() {
+        if let Ok(d) = tempfile::Builder::new()
+            .prefix("faults")
+            .tempdir_in("/dev/shm")
+        {
+            return d;
+        }
+    }
+    tempfile::tempdir().unwrap()
+}

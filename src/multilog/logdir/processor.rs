@@ -1,0 +1,113 @@
+//! The `!processor` protocol of daemontools, kept exactly (ports the
+//! processor branch of `multilog.c:fullcurrent` and `startprocessor`):
+//! `previous` is fed to the processor, whose output becomes `processed`
+//! (0744 once complete) and whose fd 5 becomes `state` via `newstate`.
+
+use std::io;
+use std::os::fd::AsFd;
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+
+use super::{io_err, Shared, APPEND, READ, TRUNC};
+use crate::error;
+use crate::multilog::retry::{self, complain, retry, rx};
+
+impl Shared {
+    /// The processor branch of `fullcurrent` (steps 8a–8h).
+    pub(super) fn process(&self, processor: &[u8]) {
+        let name = &self.name;
+        let d = &self.dirfd;
+        let shown = String::from_utf8_lossy(processor);
+        loop {
+            match self.run_processor(processor) {
+                Ok(status) if status.success() => break,
+                Ok(status) if status.code().is_none() => {
+                    // Killed by a signal: daemontools prints a stale errno here.
+                    complain(
+                        &format!("processor crashed in {name}"),
+                        &io::Error::from_raw_os_error(libc::ENOENT),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    error::emit(
+                        format!(
+                            "multilog: fatal: unable to run {shown}: {}\n",
+                            error::reason(&e)
+                        )
+                        .as_bytes(),
+                    );
+                }
+            }
+            error::warn(
+                "multilog",
+                &format!("processor failed in {name}, pausing"),
+                None,
+            );
+            retry::pause();
+        }
+        let f = retry(
+            || format!("unable to create {name}/processed"),
+            || {
+                rx(rustix::fs::openat(
+                    d,
+                    "processed",
+                    APPEND,
+                    Mode::from_raw_mode(0o600),
+                ))
+            },
+        );
+        retry(
+            || format!("unable to write {name}/processed to disk"),
+            || rx(rustix::fs::fsync(&f)),
+        );
+        retry(
+            || format!("unable to set mode of {name}/processed"),
+            || rx(rustix::fs::fchmod(&f, Mode::from_raw_mode(0o744))),
+        );
+        drop(f);
+        let f = retry(
+            || format!("unable to create {name}/newstate"),
+            || {
+                rx(rustix::fs::openat(
+                    d,
+                    "newstate",
+                    APPEND,
+                    Mode::from_raw_mode(0o600),
+                ))
+            },
+        );
+        retry(
+            || format!("unable to write {name}/newstate to disk"),
+            || rx(rustix::fs::fsync(&f)),
+        );
+        drop(f);
+        retry(
+            || format!("unable to remove {name}/previous"),
+            || match rustix::fs::unlinkat(d, "previous", AtFlags::empty()) {
+                Ok(()) | Err(Errno::NOENT) => Ok(()),
+                Err(e) => Err(io_err(e)),
+            },
+        );
+        retry(
+            || format!("unable to rename newstate to state in directory {name}"),
+            || rx(rustix::fs::renameat(d, "newstate", d, "state")),
+        );
+        self.finish("processed", b's');
+    }
+
+    /// Run the processor once: `/bin/sh -c PROC` in the directory with
+    /// fd 0 = previous, 1 = processed, 4 = state, 5 = newstate.
+    fn run_processor(&self, processor: &[u8]) -> io::Result<std::process::ExitStatus> {
+        let d = &self.dirfd;
+        let open = |f: &str, flags: OFlags| {
+            rx(rustix::fs::openat(d, f, flags, Mode::from_raw_mode(0o644)))
+        };
+        let stdin = open("previous", READ)?;
+        let stdout = open("processed", TRUNC)?;
+        let state = open("state", READ)?;
+        let newstate = open("newstate", TRUNC)?;
+        crate::sys::processor::run(d.as_fd(), processor, stdin, stdout, state, newstate)
+    }
+}

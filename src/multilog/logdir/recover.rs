@@ -1,0 +1,259 @@
+//! Start-up recovery: the crash branch of `multilog.c:restart`, and the
+//! finishing of complete rotations a killed process left as `.u`.
+
+use std::fs::File;
+
+use rustix::fs::{AtFlags, FileType, Mode};
+use rustix::io::Errno;
+
+use super::{io_err, Shared, APPEND, READ, ROTATED, TRUNC};
+use crate::error::{Fatal, Unable};
+
+impl Shared {
+    /// Crash recovery (the non-x-bit branch of `restart`), exactly as
+    /// daemontools: `processed` complete → `.s`, else `previous` → `.u`;
+    /// `current` → `.u`; empty `state`; new `current`. Also trims first.
+    pub(super) fn recover(&self) -> Result<File, Fatal> {
+        let name = &self.name;
+        let d = &self.dirfd;
+        // A process killed between renaming `current` to `@….u` and
+        // trimming left `n` archives; trim first, or archiving `current`
+        // would make `n + 1`. (The archives left at the end are the same:
+        // the ones made here are the newest.)
+        self.trim();
+        let _ = rustix::fs::unlinkat(d, "state", AtFlags::empty());
+        let _ = rustix::fs::unlinkat(d, "newstate", AtFlags::empty());
+        match rustix::fs::statat(d, "processed", AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if st.st_mode & super::COMPLETE != 0 => {
+                let _ = rustix::fs::unlinkat(d, "previous", AtFlags::empty());
+                self.finish("processed", b's');
+            }
+            Ok(_) | Err(Errno::NOENT) => {
+                let _ = rustix::fs::unlinkat(d, "processed", AtFlags::empty());
+                self.finish("previous", b'u');
+            }
+            Err(e) => {
+                return Err(Fatal::new(
+                    format!("unable to stat {name}/processed"),
+                    io_err(e),
+                ))
+            }
+        }
+        self.finish("current", b'u');
+        let state = rustix::fs::openat(d, "state", TRUNC, Mode::from_raw_mode(0o644))
+            .unable(|| format!("write to {name}/state"))?;
+        drop(state);
+        let cur = rustix::fs::openat(d, "current", APPEND, Mode::from_raw_mode(0o600))
+            .unable(|| format!("write to {name}/current"))?;
+        rustix::fs::fchmod(&cur, Mode::from_raw_mode(0o644))
+            .unable(|| format!("set mode of {name}/current"))?;
+        self.sync_dir();
+        Ok(File::from(cur))
+    }
+
+    /// Finish, in label order, every `@….u` in mode [`ROTATED`]: rotations
+    /// that were complete when a previous multilog was killed before its
+    /// finisher got to them (fsync, `.s` under the same label, 0744). Only
+    /// without a processor, whose rotations never make `.u` files.
+    pub(super) fn finish_rotations(&self) -> Result<(), Fatal> {
+        if self.processor.is_some() {
+            return Ok(());
+        }
+        let name = &self.name;
+        let mut found = Vec::new();
+        let dir = rustix::fs::Dir::read_from(&self.dirfd).unable(|| format!("read {name}"))?;
+        for ent in dir {
+            let ent = ent.unable(|| format!("read {name}"))?;
+            let n = ent.file_name().to_bytes();
+            if n.len() == 27 && n[0] == b'@' && n.ends_with(b".u") {
+                found.push(String::from_utf8_lossy(n).into_owned());
+            }
+        }
+        found.sort();
+        let mut any = false;
+        for target in found {
+            let f = match rustix::fs::openat(&self.dirfd, target.as_str(), READ, Mode::empty()) {
+                Ok(f) => f,
+                Err(Errno::NOENT | Errno::LOOP) => continue,
+                Err(e) => {
+                    return Err(Fatal::new(
+                        format!("unable to read {name}/{target}"),
+                        io_err(e),
+                    ))
+                }
+            };
+            let st = rustix::fs::fstat(&f).unable(|| format!("stat {name}/{target}"))?;
+            if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
+                || st.st_mode & 0o7777 != ROTATED
+            {
+                continue;
+            }
+            let file = File::from(f);
+            let synced = (self.fsync)(&file);
+            self.finish_archive(&file, &target, synced);
+            any = true;
+        }
+        if any {
+            self.sync_dir();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{open_dir, put_file, real_fsync, start, survey, Entry};
+
+    /// Labels older than any fresh name, so fixtures sort first.
+    const U1: &str = "@400000000000000000000001.u";
+    const U2: &str = "@400000000000000000000002.u";
+    const S3: &str = "@400000000000000000000003.s";
+
+    struct Case {
+        what: &'static str,
+        processor: Option<&'static str>,
+        before: &'static [(&'static str, &'static [u8], u32)],
+        after: &'static [(&'static str, u32, &'static [u8])],
+    }
+
+    const CASES: &[Case] = &[
+        Case {
+            what: "empty directory",
+            processor: None,
+            before: &[],
+            after: &[
+                ("current", 0o644, b""),
+                ("lock", 0o600, b""),
+                ("state", 0o644, b""),
+            ],
+        },
+        Case {
+            what: "clean current (x) is resumed, nothing else touched",
+            processor: None,
+            before: &[("current", b"a\n", 0o744), ("previous", b"p\n", 0o644)],
+            after: &[
+                ("current", 0o644, b"a\n"),
+                ("lock", 0o600, b""),
+                ("previous", 0o644, b"p\n"),
+            ],
+        },
+        Case {
+            what: "crashed current (no x) becomes .u",
+            processor: None,
+            before: &[
+                ("current", b"a\n", 0o644),
+                ("state", b"s\n", 0o644),
+                ("newstate", b"n\n", 0o644),
+            ],
+            after: &[
+                ("@.u", 0o644, b"a\n"),
+                ("current", 0o644, b""),
+                ("lock", 0o600, b""),
+                ("state", 0o644, b""),
+            ],
+        },
+        Case {
+            what: "rotated .u (0754) finished, other .u kept, after a crash",
+            processor: None,
+            before: &[
+                (U1, b"r1\n", 0o754),
+                (U2, b"k\n", 0o644),
+                (S3, b"s3\n", 0o744),
+                ("current", b"a\n", 0o644),
+            ],
+            after: &[
+                ("@.s", 0o744, b"r1\n"),
+                ("@.u", 0o644, b"k\n"),
+                ("@.s", 0o744, b"s3\n"),
+                ("@.u", 0o644, b"a\n"),
+                ("current", 0o644, b""),
+                ("lock", 0o600, b""),
+                ("state", 0o644, b""),
+            ],
+        },
+        Case {
+            what: "rotated .u finished after a clean exit too; 0744 .u is daemontools'",
+            processor: None,
+            before: &[
+                (U1, b"r1\n", 0o754),
+                (U2, b"p\n", 0o744),
+                ("current", b"a\n", 0o744),
+            ],
+            after: &[
+                ("@.s", 0o744, b"r1\n"),
+                ("@.u", 0o744, b"p\n"),
+                ("current", 0o644, b"a\n"),
+                ("lock", 0o600, b""),
+            ],
+        },
+        Case {
+            what: "processor: incomplete processed dropped, previous and current become .u",
+            processor: Some("cat"),
+            before: &[
+                (U1, b"r1\n", 0o754),
+                ("previous", b"p\n", 0o744),
+                ("processed", b"half", 0o644),
+                ("state", b"s\n", 0o644),
+                ("newstate", b"n\n", 0o644),
+                ("current", b"a\n", 0o644),
+            ],
+            after: &[
+                ("@.u", 0o754, b"r1\n"),
+                ("@.u", 0o744, b"p\n"),
+                ("@.u", 0o644, b"a\n"),
+                ("current", 0o644, b""),
+                ("lock", 0o600, b""),
+                ("state", 0o644, b""),
+            ],
+        },
+        Case {
+            what: "processor: complete processed (x) becomes .s, previous dropped",
+            processor: Some("cat"),
+            before: &[
+                ("previous", b"p\n", 0o744),
+                ("processed", b"P\n", 0o744),
+                ("state", b"s\n", 0o644),
+                ("current", b"", 0o644),
+            ],
+            after: &[
+                ("@.s", 0o744, b"P\n"),
+                ("@.u", 0o644, b""),
+                ("current", 0o644, b""),
+                ("lock", 0o600, b""),
+                ("state", 0o644, b""),
+            ],
+        },
+        Case {
+            what: "no processor: complete processed still becomes .s",
+            processor: None,
+            before: &[("previous", b"p\n", 0o744), ("processed", b"P\n", 0o744)],
+            after: &[
+                ("@.s", 0o744, b"P\n"),
+                ("current", 0o644, b""),
+                ("lock", 0o600, b""),
+                ("state", 0o644, b""),
+            ],
+        },
+    ];
+
+    /// `LogDir::start` over directory states; the result is described by
+    /// suffix, mode and contents, archives in label order.
+    #[test]
+    fn recovery_table() {
+        for c in CASES {
+            let tmp = tempfile::tempdir().unwrap();
+            let d = tmp.path().join("d");
+            std::fs::create_dir(&d).unwrap();
+            for (name, contents, mode) in c.before {
+                put_file(&d, name, contents, *mode);
+            }
+            drop(start(&open_dir(tmp.path()), c.processor, real_fsync));
+            let want: Vec<Entry> = c
+                .after
+                .iter()
+                .map(|(n, m, b)| ((*n).to_string(), *m, b.to_vec()))
+                .collect();
+            assert_eq!(survey(&d), want, "{}", c.what);
+        }
+    }
+}
