@@ -6,18 +6,26 @@
 //! | `tai64n` | [`filters::tai64n`] |
 //! | `tai64nlocal` | [`filters::tai64nlocal`] |
 //! | `tai64nfrac` | [`filters::tai64nfrac`] |
-//! | `supervise` `svscan` `svc` `svstat` `svok` `readproctitle` | [`supervise`] |
-//! | `setuidgid` | [`supervise::setuidgid`] |
-//! | `envuidgid` | [`supervise::envuidgid`] |
-//! | `envdir` | [`supervise::envdir`] |
-//! | `softlimit` | [`supervise::softlimit`] |
-//! | `setlock` | [`supervise::setlock`] |
-//! | `pgrphack` | [`supervise::pgrphack`] |
-//! | `fghack` | [`supervise::fghack`] |
+//! | `supervise` | [`supervise::supervise`] |
+//! | `svscan` | [`supervise::svscan`] |
+//! | `svscanboot` | [`supervise::svscanboot`] |
+//! | `svc` | [`supervise::svc`] |
+//! | `svstat` | [`supervise::svstat`] |
+//! | `svok` | [`supervise::svok`] |
+//! | `readproctitle` | [`supervise::readproctitle`] |
+//! | `setuidgid` | [`chain::setuidgid`] |
+//! | `envuidgid` | [`chain::envuidgid`] |
+//! | `envdir` | [`chain::envdir`] |
+//! | `softlimit` | [`chain::softlimit`] |
+//! | `setlock` | [`chain::setlock`] |
+//! | `pgrphack` | [`chain::pgrphack`] |
+//! | `fghack` | [`chain::fghack`] |
 //!
-//! Every program is a thin binary in `src/bin/` calling a `main()` here.
+//! Every program is a thin binary in `src/bin/` calling its module's `main()`
+//! or `run()`.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod chain;
 pub mod error;
 pub mod filters;
 pub mod multilog;

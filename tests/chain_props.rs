@@ -6,7 +6,7 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use daemontools::supervise::envdir::{value, Reader};
+use daemontools::chain::envdir::{value, Reader};
 use daemontools::sys::getopt::{Getopt, OptError};
 use daemontools::sys::pathexec::EnvEdits;
 use proptest::prelude::*;

@@ -33,7 +33,7 @@ pub fn run(main: MainArgs) -> u8 {
         match o {
             Ok((c, _)) => letters.push(c),
             Err(e) => {
-                super::chain::getopt_error(&args, e);
+                crate::chain::prologue::getopt_error(&args, e);
                 emit(format!("{SVC_OPTIONS}\n").as_bytes());
                 return EXIT_USAGE;
             }

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use rustix::fs::{FlockOperation, Mode, OFlags};
 
-use super::chain::{die, exec_or_die, getopt_error, start, usage};
+use super::prologue::{die, exec_or_die, getopt_error, start, usage};
 use crate::error::{EXIT_TEMP, EXIT_USAGE};
 use crate::sys::getopt::Getopt;
 use crate::sys::pathexec::EnvEdits;

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use rustix::process::{Resource, Rlimit};
 
-use super::chain::{die, exec_or_die, getopt_error, start, usage};
+use super::prologue::{die, exec_or_die, getopt_error, start, usage};
 use crate::error::{EXIT_TEMP, EXIT_USAGE};
 use crate::sys::getopt::Getopt;
 use crate::sys::pathexec::EnvEdits;
