@@ -23,9 +23,22 @@
 //!
 //! Every program is a thin binary in `src/bin/` calling its module's `main()`
 //! or `run()`.
+//!
+//! Shared by several programs:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`tai64`] | TAI64N labels and local time |
+//! | [`error`] | daemontools' message forms, djb's errno wording, exit codes |
+//! | [`djb`] | djb's `sgetopt` and `scan_ulong` |
+//! | [`chain::prologue`] | messages and exec-or-die of the chain-loading tools |
+//! | [`supervise::status`] | the 18-byte `supervise/status` record |
+//! | [`supervise::control`] | `svc`'s command letters |
+//! | [`sys`] | the system-call layer, the only place with `unsafe` |
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod chain;
+pub mod djb;
 pub mod error;
 pub mod filters;
 pub mod multilog;

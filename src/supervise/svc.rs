@@ -15,9 +15,9 @@ use rustix::io::Errno;
 
 use super::control::{Letters, SVC_LETTERS, SVC_OPTIONS};
 use super::ReportCode;
+use crate::djb::getopt::Getopt;
 use crate::error::{emit, reason_errno, Fatal, EXIT_USAGE};
 use crate::sys::cmain::MainArgs;
-use crate::sys::getopt::Getopt;
 
 const PROG: &str = "svc";
 
@@ -33,7 +33,7 @@ pub fn run(main: MainArgs) -> u8 {
         match o {
             Ok((c, _)) => letters.push(c),
             Err(e) => {
-                crate::chain::prologue::getopt_error(&args, e);
+                e.print(&args);
                 emit(format!("{SVC_OPTIONS}\n").as_bytes());
                 return EXIT_USAGE;
             }
