@@ -16,11 +16,13 @@
 //! `svscanboot` starts `svscan` at boot with its errors going to
 //! `readproctitle`.
 //!
-//! Shared pieces: [`status`] (the status record), [`control`] (the command
-//! letters).
+//! Shared pieces: [`servicedir`] (the names and opens of the files in a
+//! service directory), [`status`] (the status record), [`control`] (the
+//! command letters).
 
 pub mod control;
 pub mod readproctitle;
+pub mod servicedir;
 pub mod status;
 #[allow(clippy::module_inception)]
 pub mod supervise;

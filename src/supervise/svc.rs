@@ -14,6 +14,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::control::{Letters, SVC_LETTERS, SVC_OPTIONS};
+use super::servicedir;
 use super::ReportCode;
 use crate::djb::getopt::Getopt;
 use crate::error::{emit, reason_errno, Fatal, EXIT_USAGE};
@@ -81,11 +82,7 @@ fn svc_dirs(data: &[u8], dirs: &[OsString]) -> Result<(), Fatal> {
 }
 
 fn control(data: &[u8], d: &[u8]) {
-    match rustix::fs::open(
-        c"supervise/control",
-        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
+    match servicedir::open_control_for_write() {
         Err(Errno::NXIO) => warn_dir("unable to control ", d, ": supervise not running", None),
         Err(e) => warn_dir("unable to control ", d, ": ", Some(e)),
         Ok(fd) => {
