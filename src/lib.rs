@@ -6,18 +6,39 @@
 //! | `tai64n` | [`filters::tai64n`] |
 //! | `tai64nlocal` | [`filters::tai64nlocal`] |
 //! | `tai64nfrac` | [`filters::tai64nfrac`] |
-//! | `supervise` `svscan` `svc` `svstat` `svok` `readproctitle` | [`supervise`] |
-//! | `setuidgid` | [`supervise::setuidgid`] |
-//! | `envuidgid` | [`supervise::envuidgid`] |
-//! | `envdir` | [`supervise::envdir`] |
-//! | `softlimit` | [`supervise::softlimit`] |
-//! | `setlock` | [`supervise::setlock`] |
-//! | `pgrphack` | [`supervise::pgrphack`] |
-//! | `fghack` | [`supervise::fghack`] |
+//! | `supervise` | [`supervise::supervise`] |
+//! | `svscan` | [`supervise::svscan`] |
+//! | `svscanboot` | [`supervise::svscanboot`] |
+//! | `svc` | [`supervise::svc`] |
+//! | `svstat` | [`supervise::svstat`] |
+//! | `svok` | [`supervise::svok`] |
+//! | `readproctitle` | [`supervise::readproctitle`] |
+//! | `setuidgid` | [`chain::setuidgid`] |
+//! | `envuidgid` | [`chain::envuidgid`] |
+//! | `envdir` | [`chain::envdir`] |
+//! | `softlimit` | [`chain::softlimit`] |
+//! | `setlock` | [`chain::setlock`] |
+//! | `pgrphack` | [`chain::pgrphack`] |
+//! | `fghack` | [`chain::fghack`] |
 //!
-//! Every program is a thin binary in `src/bin/` calling a `main()` here.
+//! Every program is a thin binary in `src/bin/` calling its module's `main()`
+//! or `run()`.
+//!
+//! Shared by several programs:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`tai64`] | TAI64N labels and local time |
+//! | [`error`] | daemontools' message forms, djb's errno wording, exit codes |
+//! | [`djb`] | djb's `sgetopt` and `scan_ulong` |
+//! | [`chain::prologue`] | messages and exec-or-die of the chain-loading tools |
+//! | [`supervise::status`] | the 18-byte `supervise/status` record |
+//! | [`supervise::control`] | `svc`'s command letters |
+//! | [`sys`] | the system-call layer, the only place with `unsafe` |
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod chain;
+pub mod djb;
 pub mod error;
 pub mod filters;
 pub mod multilog;

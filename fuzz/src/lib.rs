@@ -627,7 +627,7 @@ fn envdir_oracle(c: &[u8]) -> Option<Vec<u8>> {
 /// Layout: per entry one tag byte: 0 = vanished, otherwise the contents
 /// length is `tag - 1` and the contents follow.
 pub fn check_envdir(mut data: &[u8]) {
-    use daemontools::supervise::envdir::{value, Reader};
+    use daemontools::chain::envdir::{value, Reader};
     let mut reader = Reader::new();
     let mut last: Option<Vec<u8>> = None;
     while !data.is_empty() {

@@ -1,4 +1,4 @@
-//! `envdir`: see [`daemontools::supervise::envdir`].
+//! `envdir`: see [`daemontools::chain::envdir`].
 fn main() -> std::process::ExitCode {
-    daemontools::supervise::envdir::main()
+    daemontools::chain::envdir::main()
 }

@@ -1,4 +1,4 @@
-//! `envuidgid`: see [`daemontools::supervise::envuidgid`].
+//! `envuidgid`: see [`daemontools::chain::envuidgid`].
 fn main() -> std::process::ExitCode {
-    daemontools::supervise::envuidgid::main()
+    daemontools::chain::envuidgid::main()
 }

@@ -1,4 +1,4 @@
-//! `fghack`: see [`daemontools::supervise::fghack`].
+//! `fghack`: see [`daemontools::chain::fghack`].
 fn main() -> std::process::ExitCode {
-    daemontools::supervise::fghack::main()
+    daemontools::chain::fghack::main()
 }

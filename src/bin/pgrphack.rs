@@ -1,4 +1,4 @@
-//! `pgrphack`: see [`daemontools::supervise::pgrphack`].
+//! `pgrphack`: see [`daemontools::chain::pgrphack`].
 fn main() -> std::process::ExitCode {
-    daemontools::supervise::pgrphack::main()
+    daemontools::chain::pgrphack::main()
 }

@@ -1,4 +1,4 @@
-//! `setlock`: see [`daemontools::supervise::setlock`].
+//! `setlock`: see [`daemontools::chain::setlock`].
 fn main() -> std::process::ExitCode {
-    daemontools::supervise::setlock::main()
+    daemontools::chain::setlock::main()
 }

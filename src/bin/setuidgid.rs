@@ -1,4 +1,4 @@
-//! `setuidgid`: see [`daemontools::supervise::setuidgid`].
+//! `setuidgid`: see [`daemontools::chain::setuidgid`].
 fn main() -> std::process::ExitCode {
-    daemontools::supervise::setuidgid::main()
+    daemontools::chain::setuidgid::main()
 }

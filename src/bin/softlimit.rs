@@ -1,4 +1,4 @@
-//! `softlimit`: see [`daemontools::supervise::softlimit`].
+//! `softlimit`: see [`daemontools::chain::softlimit`].
 fn main() -> std::process::ExitCode {
-    daemontools::supervise::softlimit::main()
+    daemontools::chain::softlimit::main()
 }

@@ -9,6 +9,8 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
+use crate::djb::scan::scan_ulong;
+
 /// Default maximum size of `current` (`s`).
 pub const DEFAULT_SIZE: u64 = 99_999;
 /// Smallest accepted `s`.
@@ -61,16 +63,6 @@ pub struct Script {
     pub status_files: Vec<Vec<u8>>,
 }
 
-/// djb's `scan_ulong`: leading decimal digits, wrapping like C's unsigned long.
-#[must_use]
-pub fn scan_ulong(s: &[u8]) -> u64 {
-    s.iter()
-        .take_while(|c| c.is_ascii_digit())
-        .fold(0u64, |acc, &c| {
-            acc.wrapping_mul(10).wrapping_add(u64::from(c - b'0'))
-        })
-}
-
 impl Script {
     /// Compile argv (without the program name).
     #[must_use]
@@ -92,8 +84,8 @@ impl Script {
                     s.actions.push(Action::Status(s.status_files.len()));
                     s.status_files.push(rest);
                 }
-                b's' => size = scan_ulong(&rest).clamp(MIN_SIZE, MAX_SIZE),
-                b'n' => num = scan_ulong(&rest).max(MIN_NUM),
+                b's' => size = scan_ulong(&rest).1.clamp(MIN_SIZE, MAX_SIZE),
+                b'n' => num = scan_ulong(&rest).1.max(MIN_NUM),
                 b'!' => processor = Some(rest),
                 b'.' | b'/' => {
                     s.actions.push(Action::Dir(s.dirs.len()));
@@ -186,12 +178,5 @@ mod tests {
         assert_eq!(s.status_files, vec![b"st".to_vec()]);
         assert!(s.has_patterns());
         assert!(!p(&["t", "e", "./d"]).has_patterns());
-    }
-
-    #[test]
-    fn scan_ulong_wraps_like_c() {
-        assert_eq!(scan_ulong(b""), 0);
-        assert_eq!(scan_ulong(b"12ab3"), 12);
-        assert_eq!(scan_ulong(b"18446744073709551616"), 0);
     }
 }

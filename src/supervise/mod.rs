@@ -1,5 +1,6 @@
-//! Service supervision: `supervise`, `svscan`, `svc`, `svstat`, `svok`,
-//! `readproctitle` (daemontools 0.76 §6–§11).
+//! Service supervision: `supervise`, `svscan`, `svscanboot`, `svc`,
+//! `svstat`, `svok`, `readproctitle` (daemontools 0.76 §6–§11). One module
+//! per program; the chain-loading tools are in [`crate::chain`].
 //!
 //! # Theory of operation
 //!
@@ -12,24 +13,16 @@
 //! `supervise/status` ([`status`]), read by `svstat`; `svok` and `svstat`
 //! test whether supervise is alive by opening the `supervise/ok` FIFO for
 //! writing, which fails with ENXIO when nobody holds it open for reading.
+//! `svscanboot` starts `svscan` at boot with its errors going to
+//! `readproctitle`.
 //!
-//! # Chain-loading tools
-//!
-//! [`setuidgid`], [`envuidgid`], [`envdir`], [`softlimit`], [`setlock`] and
-//! [`pgrphack`] each change one thing about the process and exec the rest of
-//! their arguments; [`fghack`] runs its child and waits for every copy of a
-//! pipe to close. Shared pieces are in [`chain`].
+//! Shared pieces: [`servicedir`] (the names and opens of the files in a
+//! service directory), [`status`] (the status record), [`control`] (the
+//! command letters).
 
-pub mod chain;
 pub mod control;
-pub mod envdir;
-pub mod envuidgid;
-pub mod fghack;
-pub mod pgrphack;
 pub mod readproctitle;
-pub mod setlock;
-pub mod setuidgid;
-pub mod softlimit;
+pub mod servicedir;
 pub mod status;
 #[allow(clippy::module_inception)]
 pub mod supervise;

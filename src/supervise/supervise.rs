@@ -15,11 +15,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags};
-use rustix::fs::{FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::control::Command;
+use super::servicedir::{self, Name};
 use super::status::{Status, Want};
 use super::{ReportCode, ThenCode};
 use crate::error::{reason_errno, usage, Fatal, EXIT_USAGE};
@@ -109,22 +109,9 @@ fn fatal(dir: &[u8], what: &str, tail: &str, e: Errno) -> Fatal {
     )
 }
 
-fn mkfifo(path: &std::ffi::CStr) {
-    let _ = rustix::fs::mkfifoat(rustix::fs::CWD, path, Mode::from_raw_mode(0o600));
-}
-
-/// `mkdir("supervise", 0700)`, plus Debian's patch: when `supervise` is a
-/// dangling symlink, create its target (one level only).
-fn make_supervise_dir() {
-    let mode = Mode::from_raw_mode(0o700);
-    if rustix::fs::mkdir(c"supervise", mode) != Err(Errno::EXIST) {
-        return;
-    }
-    if let Ok(target) = std::fs::read_link("supervise") {
-        if std::fs::metadata("supervise").is_err() {
-            let _ = rustix::fs::mkdir(target.as_os_str(), mode);
-        }
-    }
+/// [`fatal`] for a file in the service directory: `unable to WHAT DIR/NAME`.
+fn fatal_in(dir: &[u8], what: &str, name: Name, e: Errno) -> Fatal {
+    fatal(dir, what, &format!("/{}", name.text), e)
 }
 
 impl Supervise {
@@ -141,37 +128,22 @@ impl Supervise {
             )
         })?;
         rustix::process::chdir(dir_os).map_err(|e| fatal(&dir, "chdir to", "", e))?;
-        let want = match rustix::fs::stat(c"down") {
-            Ok(_) => Want::Down,
-            Err(Errno::NOENT) => Want::Up,
-            Err(e) => return Err(fatal(&dir, "stat", "/down", e)),
+        let want = match servicedir::normally_up() {
+            Ok(false) => Want::Down,
+            Ok(true) => Want::Up,
+            Err(e) => return Err(fatal_in(&dir, "stat", servicedir::DOWN, e)),
         };
-        make_supervise_dir();
-        let lock = rustix::fs::open(
-            c"supervise/lock",
-            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )
-        .and_then(|fd| {
-            rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).map(|()| fd)
-        })
-        .map_err(|e| fatal(&dir, "acquire", "/supervise/lock", e))?;
-        mkfifo(c"supervise/control");
-        let control = rustix::fs::open(
-            c"supervise/control",
-            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| fatal(&dir, "read", "/supervise/control", e))?;
-        let control_w = rustix::fs::open(
-            c"supervise/control",
-            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| fatal(&dir, "write", "/supervise/control", e))?;
+        servicedir::make_supervise_dir();
+        let lock =
+            servicedir::open_lock().map_err(|e| fatal_in(&dir, "acquire", servicedir::LOCK, e))?;
+        servicedir::make_fifo(servicedir::CONTROL);
+        let control = servicedir::open_control_for_read()
+            .map_err(|e| fatal_in(&dir, "read", servicedir::CONTROL, e))?;
+        let control_w = servicedir::open_control_for_write()
+            .map_err(|e| fatal_in(&dir, "write", servicedir::CONTROL, e))?;
         let mut start_err = b"supervise: fatal: unable to start ".to_vec();
         start_err.extend_from_slice(&dir);
-        start_err.extend_from_slice(b"/run: ");
+        start_err.extend_from_slice(format!("/{}: ", servicedir::RUN.text).as_bytes());
         let mut s = Supervise {
             dir,
             selfpipe: pr,
@@ -185,21 +157,17 @@ impl Supervise {
             want,
             exit: false,
             retry_start: false,
-            run_argv: CStrArray::new(vec![CString::from(c"./run")]),
-            run_names: [CString::from(c"./run")],
+            run_argv: CStrArray::new(vec![CString::from(servicedir::RUN_EXEC)]),
+            run_names: [CString::from(servicedir::RUN_EXEC)],
             envp: CStrArray::new(envp),
             start_err,
         };
         s.pidchange();
         s.announce();
-        mkfifo(c"supervise/ok");
+        servicedir::make_fifo(servicedir::OK);
         s._ok = Some(
-            rustix::fs::open(
-                c"supervise/ok",
-                OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|e| fatal(&s.dir, "read", "/supervise/ok", e))?,
+            servicedir::open_ok_for_read()
+                .map_err(|e| fatal_in(&s.dir, "read", servicedir::OK, e))?,
         );
         if s.want == Want::Up {
             s.trystart();
@@ -220,24 +188,22 @@ impl Supervise {
             want: self.want.byte(),
         }
         .encode();
-        let fd = match rustix::fs::open(
-            c"supervise/status.new",
-            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::TRUNC | OFlags::CREATE | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o644),
-        ) {
+        let new = servicedir::STATUS_NEW.text;
+        let fd = match servicedir::create_status_new() {
             Ok(fd) => fd,
-            Err(e) => return self.warn("open", "/supervise/status.new", Some(e)),
+            Err(e) => return self.warn("open", &format!("/{new}"), Some(e)),
         };
         match rustix::io::write(&fd, &rec) {
             Ok(n) if n == rec.len() => {}
             Ok(_) => {
-                return self.warn("write", "/supervise/status.new: partial write", None);
+                return self.warn("write", &format!("/{new}: partial write"), None);
             }
-            Err(e) => return self.warn("write", "/supervise/status.new", Some(e)),
+            Err(e) => return self.warn("write", &format!("/{new}"), Some(e)),
         }
         drop(fd);
-        if let Err(e) = rustix::fs::rename(c"supervise/status.new", c"supervise/status") {
-            self.warn("rename", "/supervise/status.new to status", Some(e));
+        if let Err(e) = servicedir::publish_status_new() {
+            // daemontools names the target by its basename here.
+            self.warn("rename", &format!("/{new} to status"), Some(e));
         }
     }
 

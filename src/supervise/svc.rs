@@ -14,10 +14,11 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::control::{Letters, SVC_LETTERS, SVC_OPTIONS};
+use super::servicedir;
 use super::ReportCode;
+use crate::djb::getopt::Getopt;
 use crate::error::{emit, reason_errno, Fatal, EXIT_USAGE};
 use crate::sys::cmain::MainArgs;
-use crate::sys::getopt::Getopt;
 
 const PROG: &str = "svc";
 
@@ -33,7 +34,7 @@ pub fn run(main: MainArgs) -> u8 {
         match o {
             Ok((c, _)) => letters.push(c),
             Err(e) => {
-                super::chain::getopt_error(&args, e);
+                e.print(&args);
                 emit(format!("{SVC_OPTIONS}\n").as_bytes());
                 return EXIT_USAGE;
             }
@@ -81,11 +82,7 @@ fn svc_dirs(data: &[u8], dirs: &[OsString]) -> Result<(), Fatal> {
 }
 
 fn control(data: &[u8], d: &[u8]) {
-    match rustix::fs::open(
-        c"supervise/control",
-        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
+    match servicedir::open_control_for_write() {
         Err(Errno::NXIO) => warn_dir("unable to control ", d, ": supervise not running", None),
         Err(e) => warn_dir("unable to control ", d, ": ", Some(e)),
         Ok(fd) => {

@@ -10,6 +10,7 @@ use std::io;
 
 use rustix::io::Errno;
 
+use super::servicedir;
 use super::{ReportCode, ThenCode};
 use crate::error::{usage, Fatal, EXIT_USAGE};
 use crate::sys::cmain::MainArgs;
@@ -28,11 +29,12 @@ pub fn run(main: MainArgs) -> u8 {
     if let Err(e) = rustix::process::chdir(dir.as_os_str()) {
         return Fatal::new(format!("unable to chdir to {name}"), errno_io(e)).report_code(PROG);
     }
-    match super::svstat::open_ok() {
+    match servicedir::open_ok_for_write() {
         Ok(_) => 0,
         Err(Errno::NOENT | Errno::NXIO) => EXIT_USAGE,
         Err(e) => {
-            Fatal::new(format!("unable to open {name}/supervise/ok"), errno_io(e)).report_code(PROG)
+            let ok = servicedir::OK.text;
+            Fatal::new(format!("unable to open {name}/{ok}"), errno_io(e)).report_code(PROG)
         }
     }
 }

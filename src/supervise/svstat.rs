@@ -9,12 +9,12 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
+use super::servicedir::{self, DOWN, OK, STATUS};
 use super::status::{Status, STATUS_LEN};
 use super::ReportCode;
 use crate::error::{reason_errno, Fatal};
@@ -22,19 +22,6 @@ use crate::sys::cmain::MainArgs;
 use crate::tai64::Tai64N;
 
 const PROG: &str = "svstat";
-
-/// `open_write("supervise/ok")`: succeeds only while supervise holds the
-/// FIFO open for reading (ENXIO otherwise).
-///
-/// # Errors
-/// The errno of `open`.
-pub fn open_ok() -> Result<OwnedFd, Errno> {
-    rustix::fs::open(
-        c"supervise/ok",
-        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-}
 
 /// The text after `DIR: ` for a readable status record. `now` is the TAI64
 /// seconds label of the current time; `normally_up` means no `down` file.
@@ -67,23 +54,19 @@ pub fn describe(st: &Status, now: u64, normally_up: bool) -> String {
 
 /// The line for one directory, with the cwd already changed to it.
 fn doit_here() -> String {
-    let normally_up = match rustix::fs::stat(c"down") {
-        Ok(_) => false,
-        Err(Errno::NOENT) => true,
-        Err(e) => return format!("unable to stat down: {}", reason_errno(e)),
+    let (down, ok, status) = (DOWN.text, OK.text, STATUS.text);
+    let normally_up = match servicedir::normally_up() {
+        Ok(up) => up,
+        Err(e) => return format!("unable to stat {down}: {}", reason_errno(e)),
     };
-    match open_ok() {
+    match servicedir::open_ok_for_write() {
         Ok(_) => {}
         Err(Errno::NXIO) => return "supervise not running".into(),
-        Err(e) => return format!("unable to open supervise/ok: {}", reason_errno(e)),
+        Err(e) => return format!("unable to open {ok}: {}", reason_errno(e)),
     }
-    let fd = match rustix::fs::open(
-        c"supervise/status",
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
+    let fd = match servicedir::open_status_for_read() {
         Ok(fd) => fd,
-        Err(e) => return format!("unable to open supervise/status: {}", reason_errno(e)),
+        Err(e) => return format!("unable to open {status}: {}", reason_errno(e)),
     };
     let mut buf = [0u8; STATUS_LEN];
     let r = loop {
@@ -93,10 +76,10 @@ fn doit_here() -> String {
         }
     };
     let st = match r {
-        Err(e) => return format!("unable to read supervise/status: {}", reason_errno(e)),
+        Err(e) => return format!("unable to read {status}: {}", reason_errno(e)),
         Ok(n) => match Status::decode(&buf[..n]) {
             Some(st) => st,
-            None => return "unable to read supervise/status: bad format".into(),
+            None => return format!("unable to read {status}: bad format"),
         },
     };
     let now = Tai64N::from_unix(unix_now(), 0).secs;

@@ -17,7 +17,6 @@ pub fn sigpipe_default() {
 }
 pub mod account;
 pub mod cmain;
-pub mod getopt;
 pub mod pathexec;
 pub mod proctitle;
 pub mod signals;

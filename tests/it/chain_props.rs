@@ -6,8 +6,8 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use daemontools::supervise::envdir::{value, Reader};
-use daemontools::sys::getopt::{Getopt, OptError};
+use daemontools::chain::envdir::{value, Reader};
+use daemontools::djb::getopt::{Getopt, OptError};
 use daemontools::sys::pathexec::EnvEdits;
 use proptest::prelude::*;
 

@@ -19,9 +19,9 @@ use std::process::ExitCode;
 
 use rustix::fs::{FlockOperation, Mode, OFlags};
 
-use super::chain::{die, exec_or_die, getopt_error, start, usage};
+use super::prologue::{die, exec_or_die, start, usage};
+use crate::djb::getopt::Getopt;
 use crate::error::{EXIT_TEMP, EXIT_USAGE};
-use crate::sys::getopt::Getopt;
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "setlock";
@@ -47,7 +47,7 @@ pub fn run(args: &[OsString]) -> ExitCode {
             Ok((b'X', _)) => quiet = false,
             Ok(_) => return usage(USAGE, EXIT_USAGE),
             Err(e) => {
-                getopt_error(args, e);
+                e.print(args);
                 return usage(USAGE, EXIT_USAGE);
             }
         }

@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use super::chain::{exec_or_die, start, usage};
+use super::prologue::{exec_or_die, start, usage};
 use crate::error::EXIT_USAGE;
 use crate::sys::pathexec::EnvEdits;
 

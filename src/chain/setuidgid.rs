@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use super::chain::{account_or_die, die, exec_or_die, start};
+use super::prologue::{account_or_die, die, exec_or_die, start};
 use crate::error::EXIT_TEMP;
 use crate::sys::account;
 use crate::sys::pathexec::EnvEdits;

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use rustix::process::{Pid, WaitOptions};
 
-use super::chain::{die, die_run, start, usage};
+use super::prologue::{die, die_run, start, usage};
 use crate::error::{EXIT_TEMP, EXIT_USAGE};
 use crate::sys::pathexec::{self, CStrArray};
 use crate::sys::spawn::{self, ChildPlan};

@@ -12,7 +12,7 @@
 use std::ffi::{OsStr, OsString};
 use std::process::ExitCode;
 
-use super::chain::{account_or_die, exec_or_die, start};
+use super::prologue::{account_or_die, exec_or_die, start};
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "envuidgid";

@@ -8,7 +8,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
 use crate::error::{emit, reason, EXIT_TEMP};
-use crate::sys::getopt::OptError;
 use crate::sys::pathexec::{self, EnvEdits};
 
 /// The process arguments as bytes, after undoing the Rust runtime's start-up
@@ -51,12 +50,6 @@ pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> ExitCode {
 pub fn usage(line: &str, code: u8) -> ExitCode {
     emit(format!("{line}\n").as_bytes());
     ExitCode::from(code)
-}
-
-/// Print getopt's complaint (program name from `argv[0]`).
-pub fn getopt_error(args: &[OsString], e: OptError) {
-    let argv0 = args.first().map_or(OsStr::new(""), OsString::as_os_str);
-    emit(&e.message(argv0));
 }
 
 /// Exec `argv` through `$PATH` with `edits` applied to the environment the

@@ -29,7 +29,7 @@ use std::process::ExitCode;
 
 use rustix::fs::{Mode, OFlags};
 
-use super::chain::{die, exec_or_die, start, usage};
+use super::prologue::{die, exec_or_die, start, usage};
 use crate::error::EXIT_TEMP;
 use crate::sys::pathexec::EnvEdits;
 

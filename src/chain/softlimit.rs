@@ -18,29 +18,14 @@ use std::process::ExitCode;
 
 use rustix::process::{Resource, Rlimit};
 
-use super::chain::{die, exec_or_die, getopt_error, start, usage};
+use super::prologue::{die, exec_or_die, start, usage};
+use crate::djb::getopt::Getopt;
+use crate::djb::scan::scan_ulong;
 use crate::error::{EXIT_TEMP, EXIT_USAGE};
-use crate::sys::getopt::Getopt;
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "softlimit";
 const USAGE: &str = "softlimit: usage: softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child";
-
-/// djb's `scan_ulong`: the number of leading decimal digits and their value
-/// (wrapping modulo 2^64, as C's unsigned long arithmetic does).
-#[must_use]
-pub fn scan_ulong(s: &[u8]) -> (usize, u64) {
-    let mut n = 0usize;
-    let mut v = 0u64;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        v = v.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-        n += 1;
-    }
-    (n, v)
-}
 
 /// The new soft limit for argument `arg` given the hard limit `max`
 /// (`u64::MAX` = infinity), or `None` if `arg` is not a number.
@@ -124,7 +109,7 @@ pub fn run(args: &[OsString]) -> ExitCode {
             }
             Ok((_, None)) => return usage(USAGE, EXIT_USAGE),
             Err(e) => {
-                getopt_error(args, e);
+                e.print(args);
                 return usage(USAGE, EXIT_USAGE);
             }
         }

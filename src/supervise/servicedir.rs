@@ -1,0 +1,240 @@
+//! The service-directory layout (daemontools 0.76 §6.2): every name that
+//! `supervise`, `svc`, `svstat` and `svok` use inside a service directory,
+//! and the opens of those files with the flags daemontools uses.
+//!
+//! ```text
+//! DIR/run                 executable, started as ./run
+//! DIR/down                if it exists, the service is normally down
+//! DIR/log/                a second service fed by DIR's output (svscan)
+//! DIR/supervise/          made by supervise, mode 0700
+//!     lock                regular, 0600: flock held by supervise
+//!     control             FIFO, 0600: command bytes from svc
+//!     ok                  FIFO, 0600: held open for reading by supervise
+//!     status              regular, 0644: the 18-byte record (super::status)
+//!     status.new          written, then renamed over status
+//! ```
+//!
+//! Every path is relative: the callers `chdir` into DIR first, as the C
+//! programs do. Each [`Name`] carries the C path for the system call and
+//! the same text for messages.
+//!
+//! # Differences from daemontools
+//! None known.
+
+use std::ffi::CStr;
+use std::os::fd::OwnedFd;
+
+use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+
+/// A name inside the service directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Name {
+    /// The path for system calls, relative to the service directory.
+    pub path: &'static CStr,
+    /// The same path as text, for messages.
+    pub text: &'static str,
+}
+
+/// `concat!(name, "\0")` as a `&CStr`, checked at compile time.
+const fn c_path(with_nul: &'static str) -> &'static CStr {
+    match CStr::from_bytes_with_nul(with_nul.as_bytes()) {
+        Ok(c) => c,
+        Err(_) => panic!("a service-directory name must not contain NUL"),
+    }
+}
+
+macro_rules! names {
+    ($($(#[$doc:meta])* $id:ident = $text:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub const $id: Name = Name {
+                path: c_path(concat!($text, "\0")),
+                text: $text,
+            };
+        )*
+    };
+}
+
+names! {
+    /// The program supervise starts (exec'd as [`RUN_EXEC`]).
+    RUN = "run";
+    /// Its presence means "normally down": supervise starts with want down.
+    DOWN = "down";
+    /// The log service directory, supervised by svscan with a pipe from DIR.
+    LOG = "log";
+    /// supervise's own directory.
+    SUPERVISE = "supervise";
+    /// The lock file held by a running supervise.
+    LOCK = "supervise/lock";
+    /// The FIFO svc writes command bytes to.
+    CONTROL = "supervise/control";
+    /// The FIFO supervise holds open for reading while it runs.
+    OK = "supervise/ok";
+    /// The 18-byte status record.
+    STATUS = "supervise/status";
+    /// The status record being written, renamed over [`STATUS`].
+    STATUS_NEW = "supervise/status.new";
+}
+
+/// `./run` as supervise passes it to `execve` (the `./` keeps it from a
+/// `$PATH` search).
+pub const RUN_EXEC: &CStr = c"./run";
+
+/// The mode of the FIFOs and of the lock file.
+const PRIVATE: u32 = 0o600;
+/// The mode of the `supervise` directory.
+const SUPERVISE_DIR_MODE: u32 = 0o700;
+/// The mode of the status file.
+const STATUS_MODE: u32 = 0o644;
+
+/// `stat("down")`: `Ok(true)` when there is no `down` file (ENOENT),
+/// `Ok(false)` when there is one.
+///
+/// # Errors
+/// Any other errno of `stat`.
+pub fn normally_up() -> Result<bool, Errno> {
+    match rustix::fs::stat(DOWN.path) {
+        Ok(_) => Ok(false),
+        Err(Errno::NOENT) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// `mkdir("supervise", 0700)`, errors ignored, plus Debian's patch: when
+/// `supervise` is a dangling symlink, create its target (one level only).
+pub fn make_supervise_dir() {
+    let mode = Mode::from_raw_mode(SUPERVISE_DIR_MODE);
+    if rustix::fs::mkdir(SUPERVISE.path, mode) != Err(Errno::EXIST) {
+        return;
+    }
+    if let Ok(target) = std::fs::read_link(SUPERVISE.text) {
+        if std::fs::metadata(SUPERVISE.text).is_err() {
+            let _ = rustix::fs::mkdir(target.as_os_str(), mode);
+        }
+    }
+}
+
+/// `mkfifo(name, 0600)`, errors ignored (an existing FIFO is reused).
+pub fn make_fifo(name: Name) {
+    let _ = rustix::fs::mkfifoat(rustix::fs::CWD, name.path, Mode::from_raw_mode(PRIVATE));
+}
+
+/// `open_append("supervise/lock")` (mode 0600, close-on-exec) and
+/// `flock(LOCK_EX | LOCK_NB)` on it.
+///
+/// # Errors
+/// The errno of `open` or `flock` (EWOULDBLOCK: another supervise runs).
+pub fn open_lock() -> Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        LOCK.path,
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC,
+        Mode::from_raw_mode(PRIVATE),
+    )
+    .and_then(|fd| rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).map(|()| fd))
+}
+
+/// `open_read(name)`: read-only, non-blocking, close-on-exec. supervise
+/// reads `control` and holds `ok` this way.
+fn open_fifo_for_read(name: Name) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        name.path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// `open_write(name)`: write-only, non-blocking, close-on-exec. On a FIFO
+/// nobody holds open for reading this fails with ENXIO.
+fn open_fifo_for_write(name: Name) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        name.path,
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// `open_read("supervise/control")`: supervise's end for commands.
+///
+/// # Errors
+/// The errno of `open`.
+pub fn open_control_for_read() -> Result<OwnedFd, Errno> {
+    open_fifo_for_read(CONTROL)
+}
+
+/// `open_write("supervise/control")`: svc's end, and the one supervise
+/// keeps so that it never reads end of file. ENXIO when no supervise runs.
+///
+/// # Errors
+/// The errno of `open`.
+pub fn open_control_for_write() -> Result<OwnedFd, Errno> {
+    open_fifo_for_write(CONTROL)
+}
+
+/// `open_read("supervise/ok")`: held by supervise for its whole life.
+///
+/// # Errors
+/// The errno of `open`.
+pub fn open_ok_for_read() -> Result<OwnedFd, Errno> {
+    open_fifo_for_read(OK)
+}
+
+/// `open_write("supervise/ok")`: succeeds only while supervise holds the
+/// FIFO open for reading (ENXIO otherwise; ENOENT if supervise never ran
+/// here). svok and svstat test liveness this way.
+///
+/// # Errors
+/// The errno of `open`.
+pub fn open_ok_for_write() -> Result<OwnedFd, Errno> {
+    open_fifo_for_write(OK)
+}
+
+/// `open_read("supervise/status")`, as svstat reads it.
+///
+/// # Errors
+/// The errno of `open`.
+pub fn open_status_for_read() -> Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        STATUS.path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// `open_trunc("supervise/status.new")` (mode 0644), the first step of
+/// supervise's `announce`.
+///
+/// # Errors
+/// The errno of `open`.
+pub fn create_status_new() -> Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        STATUS_NEW.path,
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::TRUNC | OFlags::CREATE | OFlags::CLOEXEC,
+        Mode::from_raw_mode(STATUS_MODE),
+    )
+}
+
+/// `rename("supervise/status.new", "supervise/status")`, the last step of
+/// `announce`.
+///
+/// # Errors
+/// The errno of `rename`.
+pub fn publish_status_new() -> Result<(), Errno> {
+    rustix::fs::rename(STATUS_NEW.path, STATUS.path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_texts_agree() {
+        for n in [
+            RUN, DOWN, LOG, SUPERVISE, LOCK, CONTROL, OK, STATUS, STATUS_NEW,
+        ] {
+            assert_eq!(n.path.to_bytes(), n.text.as_bytes());
+        }
+        assert_eq!(RUN_EXEC.to_bytes(), format!("./{}", RUN.text).as_bytes());
+        assert_eq!(CONTROL.text, format!("{}/control", SUPERVISE.text));
+    }
+}
