@@ -88,9 +88,7 @@ impl Engine {
     /// passed again, at the start of the next block.
     pub fn process(&mut self, buf: &[u8], held: usize) -> usize {
         if self.stamp_len > 0 {
-            let label = Tai64N::now().label();
-            self.block_stamp[..25].copy_from_slice(&label);
-            self.block_stamp[25] = b' ';
+            self.block_stamp = Tai64N::now().stamp();
         }
         let mut pos = 0;
         if self.in_long {

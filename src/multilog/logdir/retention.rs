@@ -9,7 +9,7 @@ use rustix::io::Errno;
 
 use super::{io_err, Shared};
 use crate::multilog::retry::{complain, retry, rx};
-use crate::tai64::Tai64N;
+use crate::tai64::{Tai64N, LABEL_LEN};
 
 /// `renameat2(RENAME_NOREPLACE)`, falling back to `renameat` where the file
 /// system does not support it.
@@ -90,7 +90,7 @@ impl Shared {
             for ent in dir {
                 let ent = ent.map_err(io_err)?;
                 let n = ent.file_name().to_bytes();
-                if n.len() >= 25 && n[0] == b'@' {
+                if n.len() >= LABEL_LEN && n[0] == b'@' {
                     names.push(n.to_vec());
                 }
             }
@@ -104,7 +104,7 @@ impl Shared {
         if (names.len() as u64) < self.num {
             return true;
         }
-        let Some(oldest) = names.iter().map(|n| &n[..25]).min() else {
+        let Some(oldest) = names.iter().map(|n| &n[..LABEL_LEN]).min() else {
             return true;
         };
         let victim = names
