@@ -17,6 +17,8 @@ MANDIR     ?= $(PREFIX)/share/man
 MAN8DIR    ?= $(MANDIR)/man8
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 CARGO      ?= cargo
+# Where `make` left the programs.
+BUILDDIR   ?= target/release
 INSTALL    ?= install
 
 # Every program is a binary in src/bin/.
@@ -35,13 +37,13 @@ install: install-bin install-man install-unit
 
 install-bin:
 	for p in $(PROGRAMS); do \
-	    if [ ! -x "target/release/$$p" ]; then \
-	        echo "make: target/release/$$p is missing: run make (as yourself) first" >&2; exit 1; \
+	    if [ ! -x "$(BUILDDIR)/$$p" ]; then \
+	        echo "make: $(BUILDDIR)/$$p is missing: run make (as yourself) first" >&2; exit 1; \
 	    fi; \
 	done
 	$(INSTALL) -d -m 755 '$(DESTDIR)$(BINDIR)'
 	for p in $(PROGRAMS); do \
-	    $(INSTALL) -m 755 "target/release/$$p" '$(DESTDIR)$(BINDIR)'/"$$p" || exit 1; \
+	    $(INSTALL) -m 755 "$(BUILDDIR)/$$p" '$(DESTDIR)$(BINDIR)'/"$$p" || exit 1; \
 	done
 
 install-man:

@@ -18,5 +18,6 @@ mod faults_supervise;
 mod filters;
 mod man;
 mod multilog;
+mod packaging;
 mod supervise;
 mod svscan;
