@@ -6,6 +6,7 @@
 
 pub mod faults;
 pub mod logdir;
+pub mod procstate;
 pub mod supervise;
 
 pub use logdir::{mask, Entry};
