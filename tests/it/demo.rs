@@ -9,7 +9,7 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Programs the demo runs.
 const NEEDED: &[&str] = &[
@@ -27,7 +27,7 @@ const NEEDED: &[&str] = &[
 /// The whole demo must finish within this.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-use crate::support::bin_dir;
+use crate::support::{bin_dir, try_wait_for};
 
 /// `Some(prog)` for the first needed program that is not part of this
 /// build. A program counts as built when `src/bin/<prog>.rs` exists (cargo
@@ -70,22 +70,20 @@ fn run_demo(bin: &Path) -> (Option<i32>, String, String) {
         let _ = se.read_to_string(&mut s);
         s
     });
-    let start = Instant::now();
+    // TERM after DEADLINE, SIGKILL 10 s later.
     let mut termed = false;
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        let t = start.elapsed();
-        if t > DEADLINE + Duration::from_secs(10) {
-            let _ = child.kill();
-        } else if t > DEADLINE && !termed {
+    let status = match try_wait_for(&mut child, DEADLINE) {
+        Some(st) => st,
+        None => {
             termed = true;
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
+            try_wait_for(&mut child, Duration::from_secs(10)).unwrap_or_else(|| {
+                let _ = child.kill();
+                child.wait().expect("wait")
+            })
         }
-        std::thread::sleep(Duration::from_millis(50));
     };
     let out = out.join().unwrap();
     let err = err.join().unwrap();

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::procstate;
+
 use faults_common::{
     lines, multilog, multilog_bin, ours, read_logdir, wait_limit, Captured, Feed, Reaper, Tmpfs,
 };
@@ -35,9 +37,9 @@ fn fill_then_fix(
             .expect("spawn multilog"),
     );
     let err = Captured::start(&mut child);
-    err.wait_for(message, LIMIT);
-    // Paused, not dead: still running a little later.
-    std::thread::sleep(Duration::from_millis(100));
+    // Paused, not dead: the warning comes again after a pause, so
+    // multilog was still running after the first.
+    wait_repeated(&err, message);
     assert!(
         child.try_wait().unwrap().is_none(),
         "multilog exited while the disk was full; stderr:\n{}",
@@ -46,12 +48,20 @@ fn fill_then_fix(
     fix();
     let st = wait_limit(&mut child, LIMIT);
     feed.join();
-    // Let the stderr thread see EOF.
-    std::thread::sleep(Duration::from_millis(50));
-    let text = err.text();
+    let text = err.finish(LIMIT);
     assert_eq!(st.code(), Some(0), "exit status; stderr:\n{text}");
     assert!(!text.contains("fatal"), "fatal message:\n{text}");
     text
+}
+
+/// Wait until `message` has shown on stderr twice: multilog warned, paused
+/// and tried again.
+fn wait_repeated(err: &Captured, message: &str) {
+    assert!(
+        crate::support::wait_for(LIMIT, || err.text().matches(message).count() >= 2),
+        "{message:?} not repeated within {LIMIT:?}; stderr:\n{}",
+        err.text()
+    );
 }
 
 /// Every archive is finished (`.s`), no file exceeds `size`, the directory
@@ -182,8 +192,7 @@ fn status_file_on_a_full_partition() {
             .unwrap(),
     );
     let err = Captured::start(&mut child);
-    err.wait_for(&message, LIMIT);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_repeated(&err, &message);
     assert!(child.try_wait().unwrap().is_none(), "{}", err.text());
     std::fs::remove_file(&filler).unwrap();
     let status = wait_limit(&mut child, LIMIT);
@@ -214,15 +223,28 @@ fn term_while_paused_on_a_full_disk() {
             .unwrap(),
     );
     let err = Captured::start(&mut child);
-    err.wait_for(
-        "multilog: warning: unable to write to ./d/current, pausing: out of disk space\n",
-        LIMIT,
-    );
+    let full = "multilog: warning: unable to write to ./d/current, pausing: out of disk space\n";
+    err.wait_for(full, LIMIT);
     // TERM while pausing: nothing happens until the disk has room again,
-    // then multilog finishes the line it is in and exits 0.
+    // then multilog finishes the line it is in and exits 0. Once TERM is
+    // no longer pending (its handler ran), a further warning shows
+    // multilog paused and tried again instead of exiting.
     let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        crate::support::wait_for(LIMIT, || !procstate::signal_pending(
+            child.id(),
+            libc::SIGTERM
+        )),
+        "TERM still pending"
+    );
+    let seen = err.text().matches(full).count();
+    assert!(
+        crate::support::wait_for(LIMIT, || err.text().matches(full).count() > seen
+            || child.try_wait().unwrap().is_some()),
+        "no further warning after TERM; stderr:\n{}",
+        err.text()
+    );
     assert!(
         child.try_wait().unwrap().is_none(),
         "exited on TERM while the disk was full"

@@ -6,6 +6,7 @@
 
 use crate::support::faults as faults_common;
 use crate::support::logdir::logged_bytes;
+use crate::support::wait_for;
 use faults_common::workdir;
 
 use std::io::Write;
@@ -69,9 +70,8 @@ fn one_gib_line_without_newline_in_bounded_memory() {
         maxrss_kib < 64 * 1024,
         "maximum RSS {maxrss_kib} KiB >= 64 MiB"
     );
-    std::thread::sleep(Duration::from_millis(50));
     // `e` shows the first 200 bytes and `...`; `=` the first 1000.
-    assert_eq!(err.text(), format!("{}...\n", "x".repeat(200)));
+    assert_eq!(err.finish(LIMIT), format!("{}...\n", "x".repeat(200)));
     let mut want_st = vec![b'x'; 1000];
     want_st.push(b'\n');
     assert_eq!(std::fs::read(dir.path().join("st")).unwrap(), want_st);
@@ -204,9 +204,9 @@ fn run_pieces(
     }
     drop(stdin);
     let st = wait_limit(&mut child, LIMIT);
-    std::thread::sleep(Duration::from_millis(50));
-    assert_eq!(st.code(), Some(0), "stderr:\n{}", err.text());
-    err.text()
+    let text = err.finish(LIMIT);
+    assert_eq!(st.code(), Some(0), "stderr:\n{text}");
+    text
 }
 
 /// Every archive `.s` and at most `size` bytes, and all of them followed by
@@ -286,22 +286,16 @@ fn processor_fails_while_state_is_missing() {
         &|_, err| {
             // multilog has started (it read the first lines): remove
             // `state`, let a rotation fail, then put `state` back.
-            let t = Instant::now();
-            while !d.join("current").exists()
-                || std::fs::metadata(d.join("current")).unwrap().len() == 0
-            {
-                assert!(t.elapsed() < LIMIT);
-                std::thread::sleep(Duration::from_millis(5));
-            }
+            assert!(wait_for(LIMIT, || std::fs::metadata(d.join("current"))
+                .is_ok_and(|m| m.len() > 0)));
             std::fs::remove_file(d.join("state")).unwrap();
             let d2 = d.clone();
             let err = err.clone();
             std::thread::spawn(move || {
-                err.wait_for(
-                    "multilog: warning: processor failed in ./d, pausing\n",
-                    LIMIT,
-                );
-                std::thread::sleep(Duration::from_millis(100));
+                // Put it back once a rotation has failed and its retry
+                // too.
+                let failed = "multilog: warning: processor failed in ./d, pausing\n";
+                assert!(wait_for(LIMIT, || err.text().matches(failed).count() >= 2));
                 std::fs::write(d2.join("state"), b"").unwrap();
             });
         },
@@ -387,11 +381,13 @@ fn log_directory_made_immutable_mid_run() {
     let err = Captured::start(&mut child);
     let mut stdin = child.stdin.take().unwrap();
     let wait_size = |n: u64| {
-        let t = Instant::now();
-        while std::fs::metadata(d.join("current")).map_or(0, |m| m.len()) < n {
-            assert!(t.elapsed() < LIMIT, "{}", err.text());
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        assert!(
+            wait_for(LIMIT, || std::fs::metadata(d.join("current"))
+                .map_or(0, |m| m.len())
+                >= n),
+            "{}",
+            err.text()
+        );
     };
     stdin.write_all(b"first\n").unwrap();
     wait_size(6);
@@ -412,11 +408,11 @@ fn log_directory_made_immutable_mid_run() {
     stdin.flush().unwrap();
     // Wait until multilog has written all of it (and so is idle).
     let total = (6 + p1.len() + p2.len()) as u64;
-    let t = Instant::now();
-    while logged_bytes(&d) < total {
-        assert!(t.elapsed() < LIMIT, "{}", err.text());
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        wait_for(LIMIT, || logged_bytes(&d) >= total),
+        "{}",
+        err.text()
+    );
     if blocks_writes {
         let cur = d.join("current");
         let _guard = Immutable::set(&[&cur]);
@@ -432,7 +428,7 @@ fn log_directory_made_immutable_mid_run() {
     stdin.write_all(p3).unwrap();
     drop(stdin);
     let st = wait_limit(&mut child, LIMIT);
-    std::thread::sleep(Duration::from_millis(50));
+    err.finish(LIMIT);
     assert_eq!(st.code(), Some(0), "{}", err.text());
     let mut want = b"first\n".to_vec();
     want.extend_from_slice(p1);
@@ -476,11 +472,7 @@ fn descriptor_exhaustion_mid_run() {
     let err = Captured::start(&mut child);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"first\n").unwrap();
-    let t = Instant::now();
-    while logged_bytes(&d) < 6 {
-        assert!(t.elapsed() < LIMIT);
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(wait_for(LIMIT, || logged_bytes(&d) >= 6));
     // No descriptor can be opened any more: the next rotation cannot
     // create the new `current`.
     set_nofile(child.id(), 3);
@@ -493,7 +485,7 @@ fn descriptor_exhaustion_mid_run() {
     stdin.write_all(&input[input.len() / 2..]).unwrap();
     drop(stdin);
     let st = wait_limit(&mut child, LIMIT);
-    std::thread::sleep(Duration::from_millis(50));
+    err.finish(LIMIT);
     assert_eq!(st.code(), Some(0), "{}", err.text());
     let mut want = b"first\n".to_vec();
     want.extend_from_slice(&input);

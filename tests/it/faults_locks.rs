@@ -7,9 +7,9 @@ use crate::support::faults as faults_common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::installed;
+use crate::support::{installed, wait_for};
 use faults_common::{multilog, wait_limit, Captured};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -25,11 +25,10 @@ fn hold(mut cmd: Command, dir: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while !dir.join("d/current").exists() {
-        assert!(t.elapsed() < LIMIT, "the holder never created d/current");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        wait_for(LIMIT, || dir.join("d/current").exists()),
+        "the holder never created d/current"
+    );
     child
 }
 
@@ -47,9 +46,8 @@ fn ours_refused(dir: &Path) {
         .unwrap();
     let err = Captured::start(&mut child);
     let st = wait_limit(&mut child, LIMIT);
-    std::thread::sleep(Duration::from_millis(20));
     assert_eq!(st.code(), Some(111));
-    assert_eq!(err.text(), REFUSED);
+    assert_eq!(err.finish(LIMIT), REFUSED);
 }
 
 #[test]

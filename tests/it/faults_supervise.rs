@@ -59,6 +59,7 @@ fn supervise_and_service_killed_repeatedly() {
             // The service first; supervise dies some time later, perhaps
             // while restarting it (then that new service is killed too).
             kill9(pid);
+            // The gap under test: a random moment to kill supervise at.
             std::thread::sleep(Duration::from_millis(rng.range(0, 1500)));
             sup.child.kill().unwrap();
             sup.child.wait().unwrap();
@@ -98,10 +99,12 @@ fn supervise_killed_while_writing_status() {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     control(&dir, b"pc");
+                    // pacing: the load generator's rate.
                     std::thread::sleep(Duration::from_micros(200));
                 }
             })
         };
+        // The gap under test: a random moment to kill supervise at.
         std::thread::sleep(Duration::from_millis(rng.range(1, 60)));
         sup.child.kill().unwrap();
         sup.child.wait().unwrap();

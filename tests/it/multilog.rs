@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::logdir::tree;
-use common::{mask, ours, reference, run_input, wait_deadline, Entry};
+use common::{mask, ours, procstate, reference, run_input, try_wait_for, wait_deadline, Entry};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -193,11 +193,20 @@ impl Live {
             .unwrap();
     }
     fn wait_until(&self, what: &str, cond: impl Fn(&Live) -> bool) {
-        let start = Instant::now();
-        while !cond(self) {
-            assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        assert!(
+            common::wait_for(DEADLINE, || cond(self)),
+            "timed out waiting for {what}"
+        );
+    }
+    /// Everything sent has been read and multilog sleeps waiting for more.
+    fn idle(&self) -> bool {
+        procstate::pipe_unread(self.child.stdin.as_ref().unwrap()) == 0
+            && procstate::waiting_for_input(self.child.id())
+    }
+    /// `sig` has been handled and multilog waits for input again (or has
+    /// exited).
+    fn handled(&self, sig: i32) -> bool {
+        procstate::signal_handled(self.child.id(), sig)
     }
     /// Send SIGALRM until `cond` holds. daemontools 0.76 can miss an ALRM
     /// that arrives between its `sig_unblock` and `read` (it then sleeps in
@@ -207,12 +216,8 @@ impl Live {
         let start = Instant::now();
         loop {
             self.signal(libc::SIGALRM);
-            let sent = Instant::now();
-            while sent.elapsed() < Duration::from_secs(2) {
-                if cond(self) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(5));
+            if common::wait_for(Duration::from_secs(2), || cond(self)) {
+                return;
             }
             assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
         }
@@ -254,18 +259,13 @@ fn term_mid_line(bin: &Path) -> (Outcome, Vec<u8>) {
     l.send(b"first\n");
     l.wait_until("first line", |l| current_is(l, "d", b"first\n"));
     l.send(b"partial");
-    std::thread::sleep(Duration::from_millis(100));
+    // TERM only once the partial line has been read, and the rest only
+    // once TERM has been handled.
+    l.wait_until("partial line read", Live::idle);
     l.signal(libc::SIGTERM);
-    std::thread::sleep(Duration::from_millis(100));
+    l.wait_until("TERM handled", |l| l.handled(libc::SIGTERM));
     l.send(b"-rest\nmore\n");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = l.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < DEADLINE, "no exit after TERM");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = try_wait_for(&mut l.child, DEADLINE).expect("no exit after TERM");
     // Whatever multilog did not read is still in the pipe: it has exited,
     // so the bytes are lost with the pipe; what matters is the file.
     assert_eq!(status.code(), Some(0));
@@ -296,11 +296,10 @@ fn term_when_idle_exits_at_once() {
     l.send(b"x\n");
     l.wait_until("line", |l| current_is(l, "d", b"x\n"));
     l.signal(libc::SIGTERM);
-    let start = Instant::now();
-    while l.child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < DEADLINE, "no exit after TERM");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        try_wait_for(&mut l.child, DEADLINE).is_some(),
+        "no exit after TERM"
+    );
     let (o, _d) = l.finish();
     assert_eq!(o.code, Some(0));
 }
@@ -312,8 +311,12 @@ fn alarm_case(bin: &Path, args: &[&str]) -> (Outcome, Vec<Vec<u8>>) {
     l.send(b"one\ntw");
     l.wait_until("one", |l| current_is(l, "d", b"one\n"));
     l.alarm_until("rotation", |l| l.archives("d").len() == 1);
+    // A second ALRM, delivered while multilog waits in read (daemontools
+    // can miss one that comes elsewhere); once it has been handled, any
+    // rotation it caused has happened.
+    l.wait_until("idle after the rotation", Live::idle);
     l.signal(libc::SIGALRM);
-    std::thread::sleep(Duration::from_millis(200));
+    l.wait_until("second ALRM handled", |l| l.handled(libc::SIGALRM));
     assert_eq!(l.archives("d").len(), 1, "ALRM on an empty current rotated");
     l.send(b"o\nthree\n");
     let names = l.archives("d");
@@ -662,22 +665,24 @@ fn term_with_nonblocking_stdin_does_not_spin() {
     let mut w = fs::File::from(wr);
     let current = dir.path().join("d/current");
     w.write_all(b"first\n").unwrap();
-    let start = Instant::now();
-    while fs::read(&current).ok().as_deref() != Some(b"first\n") {
-        assert!(start.elapsed() < DEADLINE, "first line not logged");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        common::wait_for(DEADLINE, || fs::read(&current).ok().as_deref()
+            == Some(b"first\n")),
+        "first line not logged"
+    );
     // The partial line must have been read (the pipe is empty again)
     // before TERM, or multilog would exit at a line boundary.
     w.write_all(b"partial").unwrap();
-    while rustix::io::ioctl_fionread(&rd).unwrap() > 0 {
-        assert!(start.elapsed() < DEADLINE, "partial line not read");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        common::wait_for(DEADLINE, || procstate::pipe_unread(&rd) == 0),
+        "partial line not read"
+    );
     let p = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
     rustix::process::kill_process(p, rustix::process::Signal::TERM).unwrap();
     let ticks0 = cpu_ticks(pid);
     let t0 = Instant::now();
+    // The window under test: the CPU multilog uses over one second of
+    // waiting for the rest of the line.
     std::thread::sleep(Duration::from_secs(1));
     let ticks = cpu_ticks(pid) - ticks0;
     let wall = t0.elapsed().as_secs_f64();

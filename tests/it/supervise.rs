@@ -9,7 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{ours, reference};
 use helpers::*;
@@ -642,12 +642,8 @@ fn readproctitle_rewrites_its_argv() {
             String::from_utf8_lossy(&cmdline())
         );
         drop(stdin);
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            assert!(start.elapsed() < SOON, "readproctitle did not exit at EOF");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert_eq!(child.wait().unwrap().code(), Some(0));
+        let st = common::try_wait_for(&mut child, SOON).expect("readproctitle did not exit at EOF");
+        assert_eq!(st.code(), Some(0));
     }
 }
 

@@ -206,6 +206,7 @@ impl Feed {
                 }
                 rest = &rest[n..];
                 if !gap.is_zero() {
+                    // pacing: the feed's rate, chosen by the caller.
                     std::thread::sleep(gap);
                 }
             }

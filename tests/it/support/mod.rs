@@ -1,11 +1,14 @@
 //! Helpers shared by every integration test module: our binaries and the
 //! reference ones, the one skip rule, the one deadline loop, running a
 //! child with a deadline; log directories in [`logdir`], the fault suites'
-//! tools in [`faults`], supervise/svscan process helpers in [`supervise`].
+//! tools in [`faults`], supervise/svscan process helpers in [`supervise`],
+//! a process's state from `/proc` (to wait on instead of sleeping) in
+//! [`procstate`].
 #![allow(dead_code)]
 
 pub mod faults;
 pub mod logdir;
+pub mod procstate;
 pub mod supervise;
 
 pub use logdir::{mask, Entry};
@@ -119,6 +122,7 @@ pub fn wait_for(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
         if start.elapsed() > deadline {
             return false;
         }
+        // The poll interval.
         std::thread::sleep(Duration::from_millis(5));
     }
 }
