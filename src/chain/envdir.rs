@@ -149,7 +149,7 @@ pub fn main() -> ExitCode {
 #[must_use]
 pub fn run(args: &[OsString]) -> ExitCode {
     if args.len() < 3 {
-        return usage("envdir: usage: envdir dir child", EXIT_TEMP);
+        return usage(PROG, "envdir dir child", EXIT_TEMP);
     }
     let dir = &args[1];
     let orig = match rustix::fs::open(".", OFlags::RDONLY | OFlags::NONBLOCK, Mode::empty()) {

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use rustix::process::{Pid, WaitOptions};
 
 use super::prologue::{die, die_run, start, usage};
-use crate::error::{EXIT_TEMP, EXIT_USAGE};
+use crate::error::{self, Kind, EXIT_TEMP, EXIT_USAGE};
 use crate::sys::pathexec::{self, CStrArray};
 use crate::sys::spawn::{self, ChildPlan};
 
@@ -38,7 +38,7 @@ pub fn main() -> ExitCode {
 #[must_use]
 pub fn run(args: &[OsString]) -> ExitCode {
     if args.len() < 2 {
-        return usage("fghack: usage: fghack child", EXIT_USAGE);
+        return usage(PROG, "fghack child", EXIT_USAGE);
     }
     let (rd, wr) = match rustix::pipe::pipe() {
         Ok(p) => p,
@@ -57,9 +57,11 @@ pub fn run(args: &[OsString]) -> ExitCode {
         Err(e) => return die_run(PROG, &args[1], &e),
     };
     let envp = CStrArray::new(env.to_vec());
-    let mut exec_err = b"fghack: fatal: unable to run ".to_vec();
-    exec_err.extend_from_slice(args[1].as_bytes());
-    exec_err.extend_from_slice(b": ");
+    let exec_err = error::prefix(
+        PROG,
+        Kind::Fatal,
+        &[b"unable to run ", args[1].as_bytes(), b": "],
+    );
     let plan = ChildPlan {
         fd_move: None,
         close: Some(rd.as_raw_fd()),

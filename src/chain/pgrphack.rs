@@ -24,7 +24,7 @@ pub fn main() -> ExitCode {
 #[must_use]
 pub fn run(args: &[OsString]) -> ExitCode {
     if args.len() < 2 {
-        return usage("pgrphack: usage: pgrphack child", EXIT_USAGE);
+        return usage(PROG, "pgrphack child", EXIT_USAGE);
     }
     let _ = rustix::process::setsid();
     exec_or_die(PROG, &args[1..], &EnvEdits::new())

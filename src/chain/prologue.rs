@@ -7,7 +7,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
-use crate::error::{emit, reason, EXIT_TEMP};
+use crate::error::{self, Kind, EXIT_TEMP};
 use crate::sys::pathexec::{self, EnvEdits};
 
 /// The process arguments as bytes, after undoing the Rust runtime's start-up
@@ -22,17 +22,7 @@ pub fn start() -> Vec<OsString> {
 /// errno text, as one write; return `code`. As in daemontools, the caller's
 /// last piece carries the `": "` before the errno text.
 pub fn die(prog: &str, pieces: &[&[u8]], err: Option<&io::Error>, code: u8) -> ExitCode {
-    let mut m = Vec::with_capacity(128);
-    m.extend_from_slice(prog.as_bytes());
-    m.extend_from_slice(b": fatal: ");
-    for p in pieces {
-        m.extend_from_slice(p);
-    }
-    if let Some(e) = err {
-        m.extend_from_slice(reason(e).as_bytes());
-    }
-    m.push(b'\n');
-    emit(&m);
+    error::say(prog, Kind::Fatal, pieces, err.map(error::reason));
     ExitCode::from(code)
 }
 
@@ -46,9 +36,9 @@ pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> ExitCode {
     )
 }
 
-/// Print a complete usage line (`"{prog}: usage: ..."`) and return `code`.
-pub fn usage(line: &str, code: u8) -> ExitCode {
-    emit(format!("{line}\n").as_bytes());
+/// Print the usage line `"{prog}: usage: {text}"` and return `code`.
+pub fn usage(prog: &str, text: &str, code: u8) -> ExitCode {
+    error::usage(prog, text);
     ExitCode::from(code)
 }
 
@@ -61,18 +51,18 @@ pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> ExitCode 
 }
 
 /// The common start of `setuidgid` and `envuidgid`: check for an account
-/// and a child (else print `usage_line`, exit 100), then look the account
+/// and a child (else print the usage line, exit 100), then look the account
 /// up (else `unknown account NAME`, exit 111).
 ///
 /// # Errors
 /// The exit code to return when the program cannot go on.
 pub fn account_or_die(
     prog: &str,
-    usage_line: &str,
+    usage_text: &str,
     args: &[OsString],
 ) -> Result<crate::sys::account::Account, ExitCode> {
     if args.len() < 3 {
-        return Err(usage(usage_line, crate::error::EXIT_USAGE));
+        return Err(usage(prog, usage_text, crate::error::EXIT_USAGE));
     }
     let name = &args[1];
     crate::sys::account::getpwnam(name).ok_or_else(|| {

@@ -25,7 +25,7 @@ use crate::error::{EXIT_TEMP, EXIT_USAGE};
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "setlock";
-const USAGE: &str = "setlock: usage: setlock [ -nNxX ] file program [ arg ... ]";
+const USAGE: &str = "setlock [ -nNxX ] file program [ arg ... ]";
 
 /// Program entry point.
 #[must_use]
@@ -45,16 +45,16 @@ pub fn run(args: &[OsString]) -> ExitCode {
             Ok((b'N', _)) => ndelay = false,
             Ok((b'x', _)) => quiet = true,
             Ok((b'X', _)) => quiet = false,
-            Ok(_) => return usage(USAGE, EXIT_USAGE),
+            Ok(_) => return usage(PROG, USAGE, EXIT_USAGE),
             Err(e) => {
                 e.print(args);
-                return usage(USAGE, EXIT_USAGE);
+                return usage(PROG, USAGE, EXIT_USAGE);
             }
         }
     }
     let rest = args.get(g.optind()..).unwrap_or_default();
     if rest.len() < 2 {
-        return usage(USAGE, EXIT_USAGE);
+        return usage(PROG, USAGE, EXIT_USAGE);
     }
     let file = &rest[0];
     let fd = match rustix::fs::open(

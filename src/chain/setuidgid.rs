@@ -25,7 +25,7 @@ pub fn main() -> ExitCode {
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
 pub fn run(args: &[OsString]) -> ExitCode {
-    let pw = match account_or_die(PROG, "setuidgid: usage: setuidgid account child", args) {
+    let pw = match account_or_die(PROG, "setuidgid account child", args) {
         Ok(pw) => pw,
         Err(code) => return code,
     };

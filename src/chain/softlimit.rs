@@ -25,7 +25,7 @@ use crate::error::{EXIT_TEMP, EXIT_USAGE};
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "softlimit";
-const USAGE: &str = "softlimit: usage: softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child";
+const USAGE: &str = "softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child";
 
 /// The new soft limit for argument `arg` given the hard limit `max`
 /// (`u64::MAX` = infinity), or `None` if `arg` is not a number.
@@ -102,21 +102,21 @@ pub fn run(args: &[OsString]) -> ExitCode {
                 for &r in resources(c) {
                     match doit(r, arg) {
                         Ok(()) => {}
-                        Err(Failed::Usage) => return usage(USAGE, EXIT_USAGE),
+                        Err(Failed::Usage) => return usage(PROG, USAGE, EXIT_USAGE),
                         Err(Failed::Exit(code)) => return code,
                     }
                 }
             }
-            Ok((_, None)) => return usage(USAGE, EXIT_USAGE),
+            Ok((_, None)) => return usage(PROG, USAGE, EXIT_USAGE),
             Err(e) => {
                 e.print(args);
-                return usage(USAGE, EXIT_USAGE);
+                return usage(PROG, USAGE, EXIT_USAGE);
             }
         }
     }
     let rest = args.get(g.optind()..).unwrap_or_default();
     if rest.is_empty() {
-        return usage(USAGE, EXIT_USAGE);
+        return usage(PROG, USAGE, EXIT_USAGE);
     }
     exec_or_die(PROG, rest, &EnvEdits::new())
 }

@@ -48,7 +48,7 @@ pub const MIN_READ: usize = 4096;
 pub fn main() -> ExitCode {
     match run(std::env::args_os().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(f) => f.report("multilog"),
+        Err(f) => ExitCode::from(f.report("multilog")),
     }
 }
 

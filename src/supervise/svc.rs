@@ -15,9 +15,8 @@ use rustix::io::Errno;
 
 use super::control::{Letters, SVC_LETTERS, SVC_OPTIONS};
 use super::servicedir;
-use super::ReportCode;
 use crate::djb::getopt::Getopt;
-use crate::error::{emit, reason_errno, Fatal, EXIT_USAGE};
+use crate::error::{self, emit, reason_errno, Fatal, Kind, EXIT_USAGE};
 use crate::sys::cmain::MainArgs;
 
 const PROG: &str = "svc";
@@ -43,19 +42,17 @@ pub fn run(main: MainArgs) -> u8 {
     let operands = args.get(g.optind()..).unwrap_or_default();
     match svc_dirs(letters.as_bytes(), operands) {
         Ok(()) => 0,
-        Err(f) => f.report_code(PROG),
+        Err(f) => f.report(PROG),
     }
 }
 
 fn warn_dir(what: &str, dir: &[u8], tail: &str, e: Option<Errno>) {
-    let mut m = format!("{PROG}: warning: {what}").into_bytes();
-    m.extend_from_slice(dir);
-    m.extend_from_slice(tail.as_bytes());
-    if let Some(e) = e {
-        m.extend_from_slice(reason_errno(e).as_bytes());
-    }
-    m.push(b'\n');
-    emit(&m);
+    error::say(
+        PROG,
+        Kind::Warning,
+        &[what.as_bytes(), dir, tail.as_bytes()],
+        e.map(reason_errno),
+    );
 }
 
 fn errno_io(e: Errno) -> io::Error {

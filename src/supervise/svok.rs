@@ -11,7 +11,6 @@ use std::io;
 use rustix::io::Errno;
 
 use super::servicedir;
-use super::{ReportCode, ThenCode};
 use crate::error::{usage, Fatal, EXIT_USAGE};
 use crate::sys::cmain::MainArgs;
 
@@ -22,19 +21,19 @@ const PROG: &str = "svok";
 pub fn run(main: MainArgs) -> u8 {
     let args: Vec<OsString> = main.argv;
     let Some(dir) = args.get(1) else {
-        return usage(PROG, "svok dir").then_code(EXIT_USAGE);
+        return usage(PROG, "svok dir");
     };
     let name = dir.to_string_lossy();
     let errno_io = |e: Errno| io::Error::from_raw_os_error(e.raw_os_error());
     if let Err(e) = rustix::process::chdir(dir.as_os_str()) {
-        return Fatal::new(format!("unable to chdir to {name}"), errno_io(e)).report_code(PROG);
+        return Fatal::new(format!("unable to chdir to {name}"), errno_io(e)).report(PROG);
     }
     match servicedir::open_ok_for_write() {
         Ok(_) => 0,
         Err(Errno::NOENT | Errno::NXIO) => EXIT_USAGE,
         Err(e) => {
             let ok = servicedir::OK.text;
-            Fatal::new(format!("unable to open {name}/{ok}"), errno_io(e)).report_code(PROG)
+            Fatal::new(format!("unable to open {name}/{ok}"), errno_io(e)).report(PROG)
         }
     }
 }

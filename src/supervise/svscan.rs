@@ -35,8 +35,7 @@ use std::time::{Duration, Instant};
 use rustix::io::Errno;
 use rustix::process::WaitOptions;
 
-use super::ReportCode;
-use crate::error::{emit, reason_errno, Fatal};
+use crate::error::{self, reason_errno, Fatal, Kind};
 use crate::sys::cmain::MainArgs;
 use crate::sys::pathexec::{self, CStrArray};
 use crate::sys::spawn;
@@ -126,15 +125,12 @@ impl Table {
 }
 
 fn warn(parts: &[&[u8]], e: Option<Errno>) {
-    let mut m = b"svscan: warning: ".to_vec();
-    for p in parts {
-        m.extend_from_slice(p);
-    }
-    if let Some(e) = e {
-        m.extend_from_slice(reason_errno(e).as_bytes());
-    }
-    m.push(b'\n');
-    emit(&m);
+    error::say(PROG, Kind::Warning, parts, e.map(reason_errno));
+}
+
+/// A warning prefix built before `fork`, for the child to complete.
+fn child_warning(parts: &[&[u8]]) -> Vec<u8> {
+    error::prefix(PROG, Kind::Warning, parts)
 }
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
@@ -336,12 +332,8 @@ impl Scanner {
         let arg0 = c"supervise";
         let Ok(cname) = CString::new(fn_) else { return };
         if self.table.x[i].pid == 0 {
-            let setup = cat(&[
-                b"svscan: warning: unable to set up descriptors for ",
-                fn_,
-                b": ",
-            ]);
-            let exec_err = cat(&[b"svscan: warning: unable to start supervise ", fn_, b": "]);
+            let setup = child_warning(&[b"unable to set up descriptors for ", fn_, b": "]);
+            let exec_err = child_warning(&[b"unable to start supervise ", fn_, b": "]);
             let argv = CStrArray::new(vec![arg0.to_owned(), cname.clone()]);
             let plan = spawn::ChildPlan {
                 fd_move: self.table.x[i]
@@ -363,17 +355,9 @@ impl Scanner {
             }
         }
         if self.table.x[i].log.is_some() && self.table.x[i].pidlog == 0 {
-            let setup = cat(&[
-                b"svscan: warning: unable to set up descriptors for ",
-                fn_,
-                b"/log: ",
-            ]);
-            let switch = cat(&[b"svscan: warning: unable to switch to ", fn_, b": "]);
-            let exec_err = cat(&[
-                b"svscan: warning: unable to start supervise ",
-                fn_,
-                b"/log: ",
-            ]);
+            let setup = child_warning(&[b"unable to set up descriptors for ", fn_, b"/log: "]);
+            let switch = child_warning(&[b"unable to switch to ", fn_, b": "]);
+            let exec_err = child_warning(&[b"unable to start supervise ", fn_, b"/log: "]);
             let argv = CStrArray::new(vec![arg0.to_owned(), c"log".to_owned()]);
             let plan = spawn::ChildPlan {
                 fd_move: self.table.x[i]
@@ -456,7 +440,7 @@ pub fn run(main: MainArgs) -> u8 {
                 format!("unable to chdir to {}", dir.to_string_lossy()),
                 io::Error::from_raw_os_error(e.raw_os_error()),
             )
-            .report_code(PROG);
+            .report(PROG);
         }
     }
     let mut s = Scanner {

@@ -16,7 +16,6 @@ use rustix::io::Errno;
 
 use super::servicedir::{self, DOWN, OK, STATUS};
 use super::status::{Status, STATUS_LEN};
-use super::ReportCode;
 use crate::error::{reason_errno, Fatal};
 use crate::sys::cmain::MainArgs;
 use crate::tai64::Tai64N;
@@ -104,9 +103,7 @@ pub fn run(main: MainArgs) -> u8 {
         Mode::empty(),
     ) {
         Ok(fd) => fd,
-        Err(e) => {
-            return Fatal::new("unable to open current directory", errno_io(e)).report_code(PROG)
-        }
+        Err(e) => return Fatal::new("unable to open current directory", errno_io(e)).report(PROG),
     };
     let mut out = Vec::with_capacity(1024);
     for dir in args.iter().skip(1) {
@@ -123,7 +120,7 @@ pub fn run(main: MainArgs) -> u8 {
         if let Err(e) = rustix::process::fchdir(&orig) {
             let _ = io::stdout().write_all(&out);
             let _ = io::stdout().flush();
-            return Fatal::new("unable to set directory", errno_io(e)).report_code(PROG);
+            return Fatal::new("unable to set directory", errno_io(e)).report(PROG);
         }
     }
     let mut so = io::stdout().lock();

@@ -31,12 +31,11 @@ impl Shared {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    error::emit(
-                        format!(
-                            "multilog: fatal: unable to run {shown}: {}\n",
-                            error::reason(&e)
-                        )
-                        .as_bytes(),
+                    error::say(
+                        "multilog",
+                        error::Kind::Fatal,
+                        &[b"unable to run ", shown.as_bytes(), b": "],
+                        Some(error::reason(&e)),
                     );
                 }
             }
