@@ -9,7 +9,6 @@
 //! patch) instead of waiting for a command.
 
 use std::ffi::{CString, OsStr};
-use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
@@ -104,7 +103,7 @@ struct Supervise {
 fn fatal(dir: &[u8], what: &str, tail: &str, e: Errno) -> Fatal {
     Fatal::new(
         format!("unable to {what} {}{tail}", String::from_utf8_lossy(dir)),
-        io::Error::from_raw_os_error(e.raw_os_error()),
+        e,
     )
 }
 

@@ -7,7 +7,6 @@
 //! Differences from daemontools: none known.
 
 use std::ffi::OsString;
-use std::io;
 use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{Mode, OFlags};
@@ -55,25 +54,20 @@ fn warn_dir(what: &str, dir: &[u8], tail: &str, e: Option<Errno>) {
     );
 }
 
-fn errno_io(e: Errno) -> io::Error {
-    io::Error::from_raw_os_error(e.raw_os_error())
-}
-
 fn svc_dirs(data: &[u8], dirs: &[OsString]) -> Result<(), Fatal> {
     let orig = rustix::fs::open(
         c".",
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| Fatal::new("unable to open current directory", errno_io(e)))?;
+    .map_err(|e| Fatal::new("unable to open current directory", e))?;
     for dir in dirs {
         let d = dir.as_bytes();
         match rustix::process::chdir(dir.as_os_str()) {
             Err(e) => warn_dir("unable to chdir to ", d, ": ", Some(e)),
             Ok(()) => control(data, d),
         }
-        rustix::process::fchdir(&orig)
-            .map_err(|e| Fatal::new("unable to set directory", errno_io(e)))?;
+        rustix::process::fchdir(&orig).map_err(|e| Fatal::new("unable to set directory", e))?;
     }
     Ok(())
 }

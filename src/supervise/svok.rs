@@ -6,7 +6,6 @@
 //! Differences from daemontools: none.
 
 use std::ffi::OsString;
-use std::io;
 
 use rustix::io::Errno;
 
@@ -24,16 +23,15 @@ pub fn run(main: MainArgs) -> u8 {
         return usage(PROG, "svok dir");
     };
     let name = dir.to_string_lossy();
-    let errno_io = |e: Errno| io::Error::from_raw_os_error(e.raw_os_error());
     if let Err(e) = rustix::process::chdir(dir.as_os_str()) {
-        return Fatal::new(format!("unable to chdir to {name}"), errno_io(e)).report(PROG);
+        return Fatal::new(format!("unable to chdir to {name}"), e).report(PROG);
     }
     match servicedir::open_ok_for_write() {
         Ok(_) => 0,
         Err(Errno::NOENT | Errno::NXIO) => EXIT_USAGE,
         Err(e) => {
             let ok = servicedir::OK.text;
-            Fatal::new(format!("unable to open {name}/{ok}"), errno_io(e)).report(PROG)
+            Fatal::new(format!("unable to open {name}/{ok}"), e).report(PROG)
         }
     }
 }

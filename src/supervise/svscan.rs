@@ -128,6 +128,11 @@ fn warn(parts: &[&[u8]], e: Option<Errno>) {
     error::say(PROG, Kind::Warning, parts, e.map(reason_errno));
 }
 
+/// [`warn`] for an [`io::Error`].
+fn warn_io(parts: &[&[u8]], e: &io::Error) {
+    error::say(PROG, Kind::Warning, parts, Some(error::reason(e)));
+}
+
 /// A warning prefix built before `fork`, for the child to complete.
 fn child_warning(parts: &[&[u8]]) -> Vec<u8> {
     error::prefix(PROG, Kind::Warning, parts)
@@ -351,7 +356,7 @@ impl Scanner {
             };
             match spawn::spawn(&plan) {
                 Ok(pid) => self.table.x[i].pid = pid,
-                Err(e) => return warn(&[b"unable to fork for ", fn_, b": "], errno(&e)),
+                Err(e) => return warn_io(&[b"unable to fork for ", fn_, b": "], &e),
             }
         }
         if self.table.x[i].log.is_some() && self.table.x[i].pidlog == 0 {
@@ -375,7 +380,7 @@ impl Scanner {
             };
             match spawn::spawn(&plan) {
                 Ok(pid) => self.table.x[i].pidlog = pid,
-                Err(e) => warn(&[b"unable to fork for ", fn_, b"/log: "], errno(&e)),
+                Err(e) => warn_io(&[b"unable to fork for ", fn_, b"/log: "], &e),
             }
         }
     }
@@ -406,12 +411,8 @@ impl Scanner {
     }
 }
 
-fn errno(e: &io::Error) -> Option<Errno> {
-    Some(Errno::from_raw_os_error(e.raw_os_error().unwrap_or(0)))
-}
-
 fn direrror(e: &io::Error) {
-    warn(&[b"unable to read directory: "], errno(e));
+    warn_io(&[b"unable to read directory: "], e);
 }
 
 /// The periodic rescan interval: [`RESCAN`], or `DTOOLS_SVSCAN_RESCAN_MS`
@@ -436,11 +437,8 @@ pub fn run(main: MainArgs) -> u8 {
     let args = main.argv;
     if let Some(dir) = args.get(1) {
         if let Err(e) = rustix::process::chdir(dir.as_os_str()) {
-            return Fatal::new(
-                format!("unable to chdir to {}", dir.to_string_lossy()),
-                io::Error::from_raw_os_error(e.raw_os_error()),
-            )
-            .report(PROG);
+            return Fatal::new(format!("unable to chdir to {}", dir.to_string_lossy()), e)
+                .report(PROG);
         }
     }
     let mut s = Scanner {

@@ -96,14 +96,13 @@ fn unix_now() -> i64 {
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
     let args: Vec<OsString> = main.argv;
-    let errno_io = |e: Errno| io::Error::from_raw_os_error(e.raw_os_error());
     let orig = match rustix::fs::open(
         c".",
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     ) {
         Ok(fd) => fd,
-        Err(e) => return Fatal::new("unable to open current directory", errno_io(e)).report(PROG),
+        Err(e) => return Fatal::new("unable to open current directory", e).report(PROG),
     };
     let mut out = Vec::with_capacity(1024);
     for dir in args.iter().skip(1) {
@@ -120,7 +119,7 @@ pub fn run(main: MainArgs) -> u8 {
         if let Err(e) = rustix::process::fchdir(&orig) {
             let _ = io::stdout().write_all(&out);
             let _ = io::stdout().flush();
-            return Fatal::new("unable to set directory", errno_io(e)).report(PROG);
+            return Fatal::new("unable to set directory", e).report(PROG);
         }
     }
     let mut so = io::stdout().lock();
