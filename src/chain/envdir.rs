@@ -21,11 +21,11 @@
 //! # Differences from daemontools
 //! None known.
 
-use std::ffi::{OsStr, OsString};
+use crate::sys::cmain::MainArgs;
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::fs::{Mode, OFlags};
 
@@ -99,7 +99,7 @@ fn openreadclose(name: &OsStr) -> io::Result<Option<Vec<u8>>> {
 }
 
 /// Read DIR (the cwd is already DIR) into edits, or the fatal exit.
-fn read_dir(dir: &OsStr) -> Result<EnvEdits, ExitCode> {
+fn read_dir(dir: &OsStr) -> Result<EnvEdits, u8> {
     let unable_dir = |e: &io::Error| {
         die(
             PROG,
@@ -139,15 +139,11 @@ fn read_dir(dir: &OsStr) -> Result<EnvEdits, ExitCode> {
     Ok(edits)
 }
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
-
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     if args.len() < 3 {
         return usage(PROG, "envdir dir child", EXIT_TEMP);
     }

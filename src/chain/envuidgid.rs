@@ -9,23 +9,19 @@
 //! # Differences from daemontools
 //! None known.
 
-use std::ffi::{OsStr, OsString};
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
+use std::ffi::OsStr;
 
 use super::prologue::{account_or_die, exec_or_die, start};
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "envuidgid";
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
-
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     let pw = match account_or_die(PROG, "envuidgid account child", args) {
         Ok(pw) => pw,
         Err(code) => return code,

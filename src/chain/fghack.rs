@@ -10,11 +10,10 @@
 //! None known. (The parent reads the pipe in larger chunks than djb's one
 //! byte at a time; only speed differs.)
 
-use std::ffi::OsString;
+use crate::sys::cmain::MainArgs;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::process::{Pid, WaitOptions};
 
@@ -28,15 +27,11 @@ const PROG: &str = "fghack";
 /// Number of `dup`s of the write end made in the child.
 pub const DUPS: usize = 30;
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
-
 /// Run with a full `argv`.
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     if args.len() < 2 {
         return usage(PROG, "fghack child", EXIT_USAGE);
     }
@@ -113,5 +108,5 @@ pub fn run(args: &[OsString]) -> ExitCode {
         return die(PROG, &[b"child crashed"], None, EXIT_TEMP);
     }
     // wait_exitcode: bits 8-15 of the status.
-    ExitCode::from(status.exit_status().map_or(0, |c| (c & 0xff) as u8))
+    status.exit_status().map_or(0, |c| (c & 0xff) as u8)
 }

@@ -5,8 +5,7 @@
 //! # Differences from daemontools
 //! None known.
 
-use std::ffi::OsString;
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
 
 use super::prologue::{exec_or_die, start, usage};
 use crate::error::EXIT_USAGE;
@@ -14,15 +13,11 @@ use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "pgrphack";
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
-
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     if args.len() < 2 {
         return usage(PROG, "pgrphack child", EXIT_USAGE);
     }

@@ -5,29 +5,26 @@
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use crate::error::{self, Kind, EXIT_TEMP};
 use crate::sys::pathexec::{self, EnvEdits};
 
-/// The process arguments as bytes, after undoing the Rust runtime's start-up
-/// changes ([`pathexec::restore_startup_state`]).
-#[must_use]
-pub fn start() -> Vec<OsString> {
+/// Undo the Rust runtime's start-up changes
+/// ([`pathexec::restore_startup_state`]) before anything else.
+pub fn start() {
     pathexec::restore_startup_state();
-    std::env::args_os().collect()
 }
 
 /// `strerr_die`: print `"{prog}: fatal: "`, the pieces, and (with `err`) the
 /// errno text, as one write; return `code`. As in daemontools, the caller's
 /// last piece carries the `": "` before the errno text.
-pub fn die(prog: &str, pieces: &[&[u8]], err: Option<&io::Error>, code: u8) -> ExitCode {
+pub fn die(prog: &str, pieces: &[&[u8]], err: Option<&io::Error>, code: u8) -> u8 {
     error::say(prog, Kind::Fatal, pieces, err.map(error::reason));
-    ExitCode::from(code)
+    code
 }
 
 /// `strerr_die4sys(111, FATAL, "unable to run ", child, ": ")`.
-pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> ExitCode {
+pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> u8 {
     die(
         prog,
         &[b"unable to run ", child.as_bytes(), b": "],
@@ -37,15 +34,15 @@ pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> ExitCode {
 }
 
 /// Print the usage line `"{prog}: usage: {text}"` and return `code`.
-pub fn usage(prog: &str, text: &str, code: u8) -> ExitCode {
+pub fn usage(prog: &str, text: &str, code: u8) -> u8 {
     error::usage(prog, text);
-    ExitCode::from(code)
+    code
 }
 
 /// Exec `argv` through `$PATH` with `edits` applied to the environment the
 /// program started with ([`pathexec::environ`]), or die with
 /// `unable to run CHILD: ERR` (111).
-pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> ExitCode {
+pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> u8 {
     let err = pathexec::pathexec(argv, pathexec::environ(), edits);
     die_run(prog, &argv[0], &err)
 }
@@ -60,7 +57,7 @@ pub fn account_or_die(
     prog: &str,
     usage_text: &str,
     args: &[OsString],
-) -> Result<crate::sys::account::Account, ExitCode> {
+) -> Result<crate::sys::account::Account, u8> {
     if args.len() < 3 {
         return Err(usage(prog, usage_text, crate::error::EXIT_USAGE));
     }

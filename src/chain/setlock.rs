@@ -13,9 +13,8 @@
 //! # Differences from daemontools
 //! None known.
 
-use std::ffi::OsString;
+use crate::sys::cmain::MainArgs;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::fs::{FlockOperation, Mode, OFlags};
 
@@ -27,15 +26,11 @@ use crate::sys::pathexec::EnvEdits;
 const PROG: &str = "setlock";
 const USAGE: &str = "setlock [ -nNxX ] file program [ arg ... ]";
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
-
 /// Run with a full `argv`; returns only on failure, usage or `-x` exit.
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     let mut ndelay = false;
     let mut quiet = false;
     let mut g = Getopt::new(args, "nNxX");
@@ -63,7 +58,7 @@ pub fn run(args: &[OsString]) -> ExitCode {
         Mode::from_raw_mode(0o600),
     ) {
         Ok(fd) => fd,
-        Err(_) if quiet => return ExitCode::SUCCESS,
+        Err(_) if quiet => return 0,
         Err(e) => {
             return die(
                 PROG,
@@ -80,7 +75,7 @@ pub fn run(args: &[OsString]) -> ExitCode {
     };
     if let Err(e) = rustix::fs::flock(&fd, op) {
         if quiet {
-            return ExitCode::SUCCESS;
+            return 0;
         }
         return die(
             PROG,

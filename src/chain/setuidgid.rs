@@ -6,8 +6,7 @@
 //! # Differences from daemontools
 //! None known.
 
-use std::ffi::OsString;
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
 
 use super::prologue::{account_or_die, die, exec_or_die, start};
 use crate::error::EXIT_TEMP;
@@ -16,15 +15,11 @@ use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "setuidgid";
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
-
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     let pw = match account_or_die(PROG, "setuidgid account child", args) {
         Ok(pw) => pw,
         Err(code) => return code,

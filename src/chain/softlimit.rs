@@ -12,9 +12,9 @@
 //! None known. (`RLIMIT_VMEM` does not exist on Linux; `RLIMIT_OFILE` is
 //! `RLIMIT_NOFILE` there, so setting it once is the same.)
 
-use std::ffi::{OsStr, OsString};
+use crate::sys::cmain::MainArgs;
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::process::{Resource, Rlimit};
 
@@ -64,7 +64,7 @@ pub fn resources(opt: u8) -> &'static [Resource] {
 
 enum Failed {
     Usage,
-    Exit(ExitCode),
+    Exit(u8),
 }
 
 /// `doit`: set one resource's soft limit from `arg`.
@@ -86,15 +86,11 @@ fn doit(resource: Resource, arg: &OsStr) -> Result<(), Failed> {
     })
 }
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
-
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     let mut g = Getopt::new(args, "a:c:d:f:l:m:o:p:r:s:t:");
     while let Some(opt) = g.next_opt() {
         match opt {

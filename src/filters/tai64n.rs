@@ -15,7 +15,7 @@
 //! line (above); output is flushed before every read that would block rather
 //! than before every read.
 
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
 
 use memchr::memchr;
 
@@ -74,11 +74,11 @@ impl<C: FnMut() -> Tai64N> Filter for Stamper<C> {
 
 /// The program: stdin to stdout; arguments are ignored.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run(_main: MainArgs) -> u8 {
     let mut f = Stamper::new(Tai64N::now);
     match super::run_stdio(&mut f) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(EXIT_TEMP),
+        Ok(()) => 0,
+        Err(_) => EXIT_TEMP,
     }
 }
 

@@ -19,7 +19,7 @@
 //! 4095 and its last read's digits.) Output is flushed before every read
 //! that would block rather than before every read.
 
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
 
 use super::{LabelFilter, Render};
 use crate::error::EXIT_TEMP;
@@ -40,11 +40,11 @@ pub type Tai64nLocal = LabelFilter<LocalTime>;
 
 /// The program: stdin to stdout, zone from `TZ`; arguments are ignored.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run(_main: MainArgs) -> u8 {
     let mut f = LabelFilter::new(LocalTime::from_env());
     match super::run_stdio(&mut f) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(EXIT_TEMP),
+        Ok(()) => 0,
+        Err(_) => EXIT_TEMP,
     }
 }
 

@@ -27,7 +27,6 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -36,6 +35,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::error::{Fatal, Unable};
+use crate::sys::cmain::MainArgs;
 use engine::Engine;
 use script::Script;
 
@@ -44,11 +44,12 @@ pub const INBUF: usize = 128 * 1024;
 /// The smallest read, even when a rotation is due sooner.
 pub const MIN_READ: usize = 4096;
 
-/// Entry point of the `multilog` binary.
-pub fn main() -> ExitCode {
-    match run(std::env::args_os().skip(1).collect()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => ExitCode::from(f.report("multilog")),
+/// Entry point of the `multilog` binary: runs it and returns the exit code.
+#[must_use]
+pub fn run(main: MainArgs) -> u8 {
+    match multilog(main.argv.into_iter().skip(1).collect()) {
+        Ok(()) => 0,
+        Err(f) => f.report("multilog"),
     }
 }
 
@@ -85,7 +86,7 @@ impl Signals {
 ///
 /// # Errors
 /// Start-up failures, with daemontools' messages (exit 111).
-pub fn run(args: Vec<OsString>) -> Result<(), Fatal> {
+pub fn multilog(args: Vec<OsString>) -> Result<(), Fatal> {
     rustix::process::umask(Mode::from_raw_mode(0o022));
     let startfd: OwnedFd = rustix::fs::open(
         ".",

@@ -19,6 +19,7 @@
 //! `readproctitle` itself, which ends, as the pipeline does, when `svscan`
 //! and everything holding the pipe are gone.
 
+use crate::sys::cmain::MainArgs;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
@@ -38,7 +39,8 @@ const DOTS: usize = 400;
 /// Run `svscanboot` with `args` (the program name first). Returns only
 /// when `readproctitle` cannot be run.
 #[must_use]
-pub fn run(args: &[OsString]) -> u8 {
+pub fn run(main: MainArgs) -> u8 {
+    let args = &main.argv;
     let path = std::env::var_os("SVSCANBOOT_PATH").unwrap_or_else(|| PATH.into());
     let dir: OsString = args
         .get(1)

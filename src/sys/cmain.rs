@@ -40,6 +40,17 @@ impl MainArgs {
         }
     }
 
+    /// The arguments from std (`std::env::args_os`) and the environment
+    /// the process started with ([`super::pathexec::environ`]), for the
+    /// programs that keep std's `main` ([`std_main!`](crate::std_main)).
+    #[must_use]
+    pub fn from_std() -> MainArgs {
+        MainArgs::new(
+            std::env::args_os().collect(),
+            super::pathexec::environ().to_vec(),
+        )
+    }
+
     /// Copy `main`'s parameters.
     ///
     /// # Safety
@@ -101,11 +112,11 @@ impl MainArgs {
     }
 }
 
-/// Define the C `main` of a `#![no_main]` binary calling
-/// `$run(MainArgs) -> u8`.
+/// Define the C `main` of a `#![no_main]` binary for the program module
+/// `$m`, calling `$m::run(MainArgs) -> u8`.
 #[macro_export]
 macro_rules! c_main {
-    ($run:path) => {
+    ($($m:ident)::+) => {
         /// C entry point.
         // SAFETY: the binary is `#![no_main]`, so this is the only `main`
         // symbol, and its signature is C's `int main(int, char **, char **)`.
@@ -120,7 +131,20 @@ macro_rules! c_main {
             // for the whole process); this is the only call, made before the
             // program could start a thread.
             let args = unsafe { $crate::sys::cmain::MainArgs::from_c_main(argc, argv, envp) };
-            ::core::ffi::c_int::from($run(args))
+            ::core::ffi::c_int::from($($m)::+::run(args))
+        }
+    };
+}
+
+/// Define `fn main` of a binary with std's runtime for the program module
+/// `$m`, calling `$m::run(MainArgs) -> u8` with [`MainArgs::from_std`].
+#[macro_export]
+macro_rules! std_main {
+    ($($m:ident)::+) => {
+        /// Entry point.
+        fn main() -> ::std::process::ExitCode {
+            let args = $crate::sys::cmain::MainArgs::from_std();
+            ::std::process::ExitCode::from($($m)::+::run(args))
         }
     };
 }
