@@ -22,6 +22,7 @@
 //! None known.
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read};
@@ -138,6 +139,9 @@ fn read_dir(dir: &OsStr) -> Result<EnvEdits, u8> {
     }
     Ok(edits)
 }
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]

@@ -10,12 +10,16 @@
 //! None known.
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use std::ffi::OsStr;
 
 use super::prologue::{account_or_die, exec_or_die, start};
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "envuidgid";
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]

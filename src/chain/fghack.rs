@@ -11,6 +11,7 @@
 //! byte at a time; only speed differs.)
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -26,6 +27,9 @@ const PROG: &str = "fghack";
 
 /// Number of `dup`s of the write end made in the child.
 pub const DUPS: usize = 30;
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`.
 #[must_use]

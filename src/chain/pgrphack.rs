@@ -6,12 +6,16 @@
 //! None known.
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use super::prologue::{exec_or_die, start, usage};
 use crate::error::EXIT_USAGE;
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "pgrphack";
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]

@@ -9,10 +9,10 @@ use std::os::unix::ffi::OsStrExt;
 use crate::error::{self, Kind, EXIT_TEMP};
 use crate::sys::pathexec::{self, EnvEdits};
 
-/// Undo the Rust runtime's start-up changes
-/// ([`pathexec::restore_startup_state`]) before anything else.
+/// Undo the Rust runtime's start-up changes to fds 0–2
+/// ([`pathexec::restore_startup_fds`]) before anything else.
 pub fn start() {
-    pathexec::restore_startup_state();
+    pathexec::restore_startup_fds();
 }
 
 /// `strerr_die`: print `"{prog}: fatal: "`, the pieces, and (with `err`) the

@@ -14,6 +14,7 @@
 //! None known.
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{FlockOperation, Mode, OFlags};
@@ -25,6 +26,9 @@ use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "setlock";
 const USAGE: &str = "setlock [ -nNxX ] file program [ arg ... ]";
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure, usage or `-x` exit.
 #[must_use]

@@ -7,6 +7,7 @@
 //! None known.
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use super::prologue::{account_or_die, die, exec_or_die, start};
 use crate::error::EXIT_TEMP;
@@ -14,6 +15,9 @@ use crate::sys::account;
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "setuidgid";
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]

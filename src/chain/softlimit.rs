@@ -13,6 +13,7 @@
 //! `RLIMIT_NOFILE` there, so setting it once is the same.)
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
@@ -85,6 +86,9 @@ fn doit(resource: Resource, arg: &OsStr) -> Result<(), Failed> {
         ))
     })
 }
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]

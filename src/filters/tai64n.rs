@@ -16,6 +16,7 @@
 //! than before every read.
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use memchr::memchr;
 
@@ -71,6 +72,9 @@ impl<C: FnMut() -> Tai64N> Filter for Stamper<C> {
 
     fn finish(&mut self, _out: &mut Vec<u8>) {}
 }
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Default;
 
 /// The program: stdin to stdout; arguments are ignored.
 #[must_use]

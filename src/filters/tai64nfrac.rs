@@ -18,6 +18,7 @@
 //! system call per line.
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use super::{LabelFilter, Render};
 use crate::tai64::fmt::{fmt_frac, fmt_nanos};
@@ -78,6 +79,9 @@ impl Render for Frac {
 
 /// The `tai64nfrac` filter.
 pub type Tai64nFrac = LabelFilter<Frac>;
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Default;
 
 /// The program: stdin to stdout; arguments are ignored.
 #[must_use]

@@ -20,6 +20,7 @@
 //! that would block rather than before every read.
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use super::{LabelFilter, Render};
 use crate::error::EXIT_TEMP;
@@ -37,6 +38,9 @@ impl Render for LocalTime {
 
 /// The `tai64nlocal` filter for a given renderer (zone).
 pub type Tai64nLocal = LabelFilter<LocalTime>;
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Default;
 
 /// The program: stdin to stdout, zone from `TZ`; arguments are ignored.
 #[must_use]

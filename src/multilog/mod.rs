@@ -36,6 +36,7 @@ use rustix::io::Errno;
 
 use crate::error::{Fatal, Unable};
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use engine::Engine;
 use script::Script;
 
@@ -43,6 +44,9 @@ use script::Script;
 pub const INBUF: usize = 128 * 1024;
 /// The smallest read, even when a rotation is due sooner.
 pub const MIN_READ: usize = 4096;
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
 
 /// Entry point of the `multilog` binary: runs it and returns the exit code.
 #[must_use]

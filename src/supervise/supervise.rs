@@ -23,6 +23,7 @@ use super::status::{Status, Want};
 use crate::error::{self, reason_errno, usage, Fatal, Kind};
 use crate::sys::cmain::MainArgs;
 use crate::sys::pathexec::CStrArray;
+use crate::sys::signals::Sigpipe;
 use crate::sys::{signals, spawn};
 use crate::tai64::Tai64N;
 
@@ -51,6 +52,9 @@ pub fn start_pause() -> Duration {
 }
 /// The pause after a failed fork.
 pub const FORK_PAUSE: Duration = Duration::from_secs(60);
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Entry point of the `supervise` binary: runs it and returns the exit code.
 #[must_use]

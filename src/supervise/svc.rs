@@ -17,14 +17,17 @@ use super::servicedir;
 use crate::djb::getopt::Getopt;
 use crate::error::{self, emit, reason_errno, Fatal, Kind, EXIT_USAGE};
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 const PROG: &str = "svc";
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
 
 /// Entry point of the `svc` binary: runs it and returns the exit code.
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
     let args: Vec<OsString> = main.argv;
-    crate::sys::signals::ignore_sigpipe();
     let optstring = std::str::from_utf8(SVC_LETTERS).unwrap_or_default();
     let mut g = Getopt::new(&args, optstring);
     let mut letters = Letters::default();

@@ -12,8 +12,12 @@ use rustix::io::Errno;
 use super::servicedir;
 use crate::error::{usage, Fatal, EXIT_USAGE};
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 const PROG: &str = "svok";
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Entry point of the `svok` binary: runs it and returns the exit code.
 #[must_use]

@@ -38,6 +38,7 @@ use rustix::process::WaitOptions;
 use crate::error::{self, reason_errno, Fatal, Kind};
 use crate::sys::cmain::MainArgs;
 use crate::sys::pathexec::{self, CStrArray};
+use crate::sys::signals::Sigpipe;
 use crate::sys::spawn;
 
 const PROG: &str = "svscan";
@@ -430,6 +431,9 @@ fn rescan_interval() -> Duration {
 fn poll_every(waiting: usize) -> Duration {
     POLL * u32::try_from(1 + waiting / 16).unwrap_or(u32::MAX)
 }
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Entry point of the `svscan` binary: runs it and returns the exit code.
 #[must_use]

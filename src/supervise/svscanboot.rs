@@ -20,6 +20,7 @@
 //! and everything holding the pipe are gone.
 
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
@@ -35,6 +36,9 @@ pub const PATH: &str =
 pub const SERVICE_DIR: &str = "/service";
 /// `readproctitle`'s title area: 400 dots, as in `svscanboot.sh`.
 const DOTS: usize = 400;
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
 
 /// Run `svscanboot` with `args` (the program name first). Returns only
 /// when `readproctitle` cannot be run.

@@ -18,6 +18,7 @@ use super::servicedir::{self, DOWN, OK, STATUS};
 use super::status::{Status, STATUS_LEN};
 use crate::error::{reason_errno, Fatal};
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use crate::tai64::Tai64N;
 
 const PROG: &str = "svstat";
@@ -91,6 +92,9 @@ fn unix_now() -> i64 {
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
     }
 }
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Entry point of the `svstat` binary: runs it and returns the exit code.
 #[must_use]

@@ -1,7 +1,9 @@
 //! The C entry point for the supervision programs.
 //!
 //! std's runtime start-up sets SIGPIPE to ignored (which `exec` would pass on
-//! to `./run` and every service below svscan, unlike daemontools), installs
+//! to `./run` and every service below svscan, unlike daemontools; the
+//! entry macros apply each program's own policy,
+//! [`Sigpipe`](super::signals::Sigpipe)), installs
 //! stack-overflow handlers and reads `/proc/self/maps`, which costs resident
 //! memory in every one of possibly hundreds of supervise processes. These
 //! binaries therefore use `#![no_main]` and [`c_main!`](crate::c_main): signal
@@ -113,7 +115,8 @@ impl MainArgs {
 }
 
 /// Define the C `main` of a `#![no_main]` binary for the program module
-/// `$m`, calling `$m::run(MainArgs) -> u8`.
+/// `$m`: applies `$m::SIGPIPE` ([`crate::sys::signals::sigpipe`]), then
+/// calls `$m::run(MainArgs) -> u8`.
 #[macro_export]
 macro_rules! c_main {
     ($($m:ident)::+) => {
@@ -131,18 +134,21 @@ macro_rules! c_main {
             // for the whole process); this is the only call, made before the
             // program could start a thread.
             let args = unsafe { $crate::sys::cmain::MainArgs::from_c_main(argc, argv, envp) };
+            $crate::sys::signals::sigpipe($($m)::+::SIGPIPE);
             ::core::ffi::c_int::from($($m)::+::run(args))
         }
     };
 }
 
 /// Define `fn main` of a binary with std's runtime for the program module
-/// `$m`, calling `$m::run(MainArgs) -> u8` with [`MainArgs::from_std`].
+/// `$m`: applies `$m::SIGPIPE` ([`crate::sys::signals::sigpipe`]), then
+/// calls `$m::run(MainArgs) -> u8` with [`MainArgs::from_std`].
 #[macro_export]
 macro_rules! std_main {
     ($($m:ident)::+) => {
         /// Entry point.
         fn main() -> ::std::process::ExitCode {
+            $crate::sys::signals::sigpipe($($m)::+::SIGPIPE);
             let args = $crate::sys::cmain::MainArgs::from_std();
             ::std::process::ExitCode::from($($m)::+::run(args))
         }

@@ -1,5 +1,6 @@
-//! Signal plumbing for supervise: the SIGCHLD self-pipe (ports `sig_catch`
-//! plus `supervise.c:sigchild_handler`/`trigger`) and the child-side reset.
+//! Signal plumbing: the SIGCHLD self-pipe of supervise (ports `sig_catch`
+//! plus `supervise.c:sigchild_handler`/`trigger`), the child-side reset, and
+//! every program's `SIGPIPE` policy ([`Sigpipe`], [`sigpipe`]).
 //!
 //! The handler writes one byte to a non-blocking pipe whose write end is
 //! stored in a static; it touches nothing else, so it is async-signal-safe.
@@ -78,10 +79,40 @@ pub fn child_reset_sigchld() {
     }
 }
 
-/// `signal(SIGPIPE, SIG_IGN)` (svc's `sig_ignore(sig_pipe)`).
-pub fn ignore_sigpipe() {
-    // SAFETY: setting a disposition to SIG_IGN has no memory-safety impact.
+/// What a program does with `SIGPIPE`; each program module states its
+/// policy as `pub const SIGPIPE: Sigpipe`, and the entry point
+/// ([`c_main!`](crate::c_main), [`std_main!`](crate::std_main)) applies it
+/// with [`sigpipe`] before the program's `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sigpipe {
+    /// Keep the disposition the process inherited, as daemontools' C
+    /// programs do (and pass it on to what they exec): std's start-up
+    /// `SIG_IGN` is undone. The chain-loading tools and the supervision
+    /// programs.
+    Inherit,
+    /// Die of `SIGPIPE` when the reader of a pipe goes away, as C programs
+    /// writing with stdio do: the filters.
+    Default,
+    /// Ignore it, so a write to a vanished reader fails with `EPIPE`: `svc`
+    /// (`sig_ignore(sig_pipe)` in svc.c), `multilog` (a closed stderr must
+    /// not kill it) and `svscanboot` (as under std's runtime).
+    Ignore,
+}
+
+/// Apply a program's [`Sigpipe`] policy; the one place that sets the
+/// `SIGPIPE` disposition. [`Sigpipe::Inherit`] restores what the process
+/// had at start-up (as captured before std's runtime ran,
+/// [`super::pathexec::startup_sigpipe_ignored`]; default if unknown).
+pub fn sigpipe(policy: Sigpipe) {
+    let ignore = match policy {
+        Sigpipe::Inherit => super::pathexec::startup_sigpipe_ignored(),
+        Sigpipe::Default => false,
+        Sigpipe::Ignore => true,
+    };
+    let disposition = if ignore { libc::SIG_IGN } else { libc::SIG_DFL };
+    // SAFETY: installing SIG_DFL or SIG_IGN runs no handler code and touches
+    // no memory; the call is valid at any time.
     unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGPIPE, disposition);
     }
 }
