@@ -123,7 +123,7 @@ impl Supervise {
             rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
         )
         .map_err(|e| fatal(&dir, "create pipe for", "", e))?;
-        signals::selfpipe_catch(libc::SIGCHLD, pw).map_err(|e| {
+        signals::selfpipe_catch(&[libc::SIGCHLD], pw).map_err(|e| {
             Fatal::new(
                 format!("unable to catch SIGCHLD for {}", dir_os.to_string_lossy()),
                 e,

@@ -2,16 +2,28 @@
 //! plus `supervise.c:sigchild_handler`/`trigger`), the child-side reset, and
 //! every program's `SIGPIPE` policy ([`Sigpipe`], [`sigpipe`]).
 //!
-//! The handler writes one byte to a non-blocking pipe whose write end is
+//! The one self-pipe of the process (supervise: SIGCHLD; multilog: SIGTERM
+//! and SIGALRM): the handler records the signal in an atomic bit set
+//! ([`caught`]) and writes one byte to a non-blocking pipe whose write end is
 //! stored in a static; it touches nothing else, so it is async-signal-safe.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 static SELFPIPE_W: AtomicI32 = AtomicI32::new(-1);
+/// Bit `sig` is set when `sig` arrived and [`caught`] has not yet seen it.
+static PENDING: AtomicU64 = AtomicU64::new(0);
 
-extern "C" fn on_signal(_sig: libc::c_int) {
+fn bit(sig: libc::c_int) -> u64 {
+    u32::try_from(sig)
+        .ok()
+        .and_then(|s| 1u64.checked_shl(s))
+        .unwrap_or(0)
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    PENDING.fetch_or(bit(sig), Ordering::SeqCst);
     let fd = SELFPIPE_W.load(Ordering::Relaxed);
     if fd >= 0 {
         // SAFETY: errno location is thread-local and valid; write(2) on a
@@ -26,16 +38,28 @@ extern "C" fn on_signal(_sig: libc::c_int) {
     }
 }
 
-/// `sigaction(sig, handler)`: make `sig` write a byte to `selfpipe_w`
-/// (non-blocking, close-on-exec), and unblock `sig`. The fd is kept for the
-/// life of the process.
+/// `sigaction(sig, handler)` for each of `sigs`: make each write a byte to
+/// `selfpipe_w` (non-blocking, close-on-exec) and record it for [`caught`],
+/// and unblock it. The fd is kept for the life of the process.
 ///
 /// # Errors
 /// The errno of `sigaction`.
-pub fn selfpipe_catch(sig: libc::c_int, selfpipe_w: OwnedFd) -> io::Result<()> {
+pub fn selfpipe_catch(sigs: &[libc::c_int], selfpipe_w: OwnedFd) -> io::Result<()> {
     let fd = selfpipe_w.as_raw_fd();
     std::mem::forget(selfpipe_w);
     SELFPIPE_W.store(fd, Ordering::Relaxed);
+    for &sig in sigs {
+        catch(sig)?;
+    }
+    Ok(())
+}
+
+/// Has `sig` arrived since the last call? Clears the record.
+pub fn caught(sig: libc::c_int) -> bool {
+    PENDING.fetch_and(!bit(sig), Ordering::SeqCst) & bit(sig) != 0
+}
+
+fn catch(sig: libc::c_int) -> io::Result<()> {
     // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the
     // handler only performs async-signal-safe operations.
     unsafe {
@@ -46,8 +70,8 @@ pub fn selfpipe_catch(sig: libc::c_int, selfpipe_w: OwnedFd) -> io::Result<()> {
         if libc::sigaction(sig, &raw const sa, std::ptr::null_mut()) == -1 {
             return Err(io::Error::last_os_error());
         }
-        // daemontools unblocks SIGCHLD around its poll; this loop polls the
-        // self-pipe, so the signal must never stay blocked (a parent may
+        // daemontools unblocks its signals around its poll or read; the
+        // loops here poll the self-pipe, so a signal must never stay blocked (a parent may
         // have passed on a mask with it blocked).
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&raw mut set);
