@@ -7,7 +7,6 @@
 //! the same stderr do not interleave inside a line.
 
 use std::io::{self, Write};
-use std::process::ExitCode;
 
 /// Exit code for a usage error (`die_usage`).
 pub const EXIT_USAGE: u8 = 100;
@@ -119,14 +118,75 @@ pub fn reason_errno(err: rustix::io::Errno) -> &'static str {
     errno_str(err.raw_os_error())
 }
 
+/// The kind of a message line: the word after `"{prog}: "`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `prog: fatal: ...` (`strerr_die`).
+    Fatal,
+    /// `prog: warning: ...` (`strerr_warn`).
+    Warning,
+    /// `prog: usage: ...` (`die_usage`).
+    Usage,
+}
+
+impl Kind {
+    fn word(self) -> &'static [u8] {
+        match self {
+            Kind::Fatal => b": fatal: ",
+            Kind::Warning => b": warning: ",
+            Kind::Usage => b": usage: ",
+        }
+    }
+}
+
+/// The start of a message line, `"{prog}: {kind}: "` and `parts`, without
+/// the reason and the newline ([`finish`] or [`with_errno`] add them).
+///
+/// As in djb's `strerr_*` calls, a caller that wants an errno text after
+/// its pieces ends them with `": "` itself. Build the prefix before `fork`
+/// when the child is to report an `exec` failure ([`with_errno`]).
+#[must_use]
+pub fn prefix(prog: &str, kind: Kind, parts: &[&[u8]]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(128);
+    m.extend_from_slice(prog.as_bytes());
+    m.extend_from_slice(kind.word());
+    for p in parts {
+        m.extend_from_slice(p);
+    }
+    m
+}
+
+/// Complete a [`prefix`]: append `reason` (if any) and the newline.
+#[must_use]
+pub fn finish(mut m: Vec<u8>, reason: Option<&str>) -> Vec<u8> {
+    if let Some(r) = reason {
+        m.extend_from_slice(r.as_bytes());
+    }
+    m.push(b'\n');
+    m
+}
+
+/// The three pieces of a pre-built [`prefix`] completed with djb's text for
+/// `errno`: `[prefix, text, "\n"]`. Allocates nothing, so a forked child may
+/// use it (written with one `writev`).
+#[must_use]
+pub fn with_errno(prefix: &[u8], errno: i32) -> [&[u8]; 3] {
+    [prefix, errno_str(errno).as_bytes(), b"\n"]
+}
+
+/// Build a whole line ([`prefix`] + `reason` + newline) and [`emit`] it.
+pub fn say(prog: &str, kind: Kind, parts: &[&[u8]], reason: Option<&str>) {
+    emit(&finish(prefix(prog, kind, parts), reason));
+}
+
 /// A fatal start-up error: `"{prog}: fatal: {what}: {reason}"`, exit 111.
 ///
-/// `what` holds everything before the errno text (djb's caller pieces); when
-/// `cause` is `None` the message ends with `what` alone.
+/// `what` holds everything before the errno text (djb's caller pieces, any
+/// bytes); when `cause` is `None` the message ends with `what` alone.
 #[derive(Debug)]
 pub struct Fatal {
     /// The text before `": reason"`, e.g. `unable to lock directory ./main`.
-    pub what: String,
+    pub what: Vec<u8>,
     /// The error whose djb text follows, if any.
     pub cause: Option<io::Error>,
     /// The exit code (111 unless a caller says otherwise).
@@ -135,16 +195,16 @@ pub struct Fatal {
 
 impl Fatal {
     /// A fatal error with an errno part.
-    pub fn new(what: impl Into<String>, cause: io::Error) -> Self {
+    pub fn new(what: impl Into<Vec<u8>>, cause: impl Into<io::Error>) -> Self {
         Fatal {
             what: what.into(),
-            cause: Some(cause),
+            cause: Some(cause.into()),
             code: EXIT_TEMP,
         }
     }
 
     /// A fatal error without an errno part.
-    pub fn plain(what: impl Into<String>) -> Self {
+    pub fn plain(what: impl Into<Vec<u8>>) -> Self {
         Fatal {
             what: what.into(),
             cause: None,
@@ -152,23 +212,23 @@ impl Fatal {
         }
     }
 
-    /// The message line (without the program prefix), e.g.
-    /// `fatal: unable to open directory d: file does not exist`.
+    /// The whole message line, e.g.
+    /// `multilog: fatal: unable to open directory d: file does not exist`.
     #[must_use]
     pub fn message(&self, prog: &str) -> Vec<u8> {
-        let mut m = format!("{prog}: fatal: {}", self.what).into_bytes();
-        if let Some(e) = &self.cause {
-            m.extend_from_slice(b": ");
-            m.extend_from_slice(reason(e).as_bytes());
+        match &self.cause {
+            Some(e) => finish(
+                prefix(prog, Kind::Fatal, &[&self.what, b": "]),
+                Some(reason(e)),
+            ),
+            None => finish(prefix(prog, Kind::Fatal, &[&self.what]), None),
         }
-        m.push(b'\n');
-        m
     }
 
     /// Print the message to stderr and return the exit code.
-    pub fn report(&self, prog: &str) -> ExitCode {
+    pub fn report(&self, prog: &str) -> u8 {
         emit(&self.message(prog));
-        ExitCode::from(self.code)
+        self.code
     }
 }
 
@@ -181,20 +241,9 @@ pub trait Unable<T> {
     fn unable<F: FnOnce() -> String>(self, what: F) -> Result<T, Fatal>;
 }
 
-impl<T> Unable<T> for io::Result<T> {
+impl<T, E: Into<io::Error>> Unable<T> for Result<T, E> {
     fn unable<F: FnOnce() -> String>(self, what: F) -> Result<T, Fatal> {
         self.map_err(|e| Fatal::new(format!("unable to {}", what()), e))
-    }
-}
-
-impl<T> Unable<T> for rustix::io::Result<T> {
-    fn unable<F: FnOnce() -> String>(self, what: F) -> Result<T, Fatal> {
-        self.map_err(|e| {
-            Fatal::new(
-                format!("unable to {}", what()),
-                io::Error::from_raw_os_error(e.raw_os_error()),
-            )
-        })
     }
 }
 
@@ -207,21 +256,24 @@ pub fn emit(msg: &[u8]) {
     let _ = lock.flush();
 }
 
-/// Print `"{prog}: warning: {text}: {reason}"`.
+/// Print `"{prog}: warning: {text}: {reason}"` (`text` alone without a cause).
 pub fn warn(prog: &str, text: &str, cause: Option<&io::Error>) {
-    let mut m = format!("{prog}: warning: {text}").into_bytes();
-    if let Some(e) = cause {
-        m.extend_from_slice(b": ");
-        m.extend_from_slice(reason(e).as_bytes());
+    match cause {
+        Some(e) => say(
+            prog,
+            Kind::Warning,
+            &[text.as_bytes(), b": "],
+            Some(reason(e)),
+        ),
+        None => say(prog, Kind::Warning, &[text.as_bytes()], None),
     }
-    m.push(b'\n');
-    emit(&m);
 }
 
-/// Print a usage line `"{prog}: usage: {usage}"` and return exit 100.
-pub fn usage(prog: &str, usage: &str) -> ExitCode {
-    emit(format!("{prog}: usage: {usage}\n").as_bytes());
-    ExitCode::from(EXIT_USAGE)
+/// Print a usage line `"{prog}: usage: {usage}"`; returns [`EXIT_USAGE`],
+/// the exit code that goes with it except where daemontools says otherwise.
+pub fn usage(prog: &str, usage: &str) -> u8 {
+    say(prog, Kind::Usage, &[usage.as_bytes()], None);
+    EXIT_USAGE
 }
 
 #[cfg(test)]
@@ -236,6 +288,19 @@ mod tests {
         assert_eq!(errno_str(libc::ENOSPC), "out of disk space");
         assert_eq!(errno_str(libc::EACCES), "access denied");
         assert_eq!(errno_str(9999), "unknown error");
+    }
+
+    #[test]
+    fn prefix_then_reason() {
+        let p = prefix("svscan", Kind::Warning, &[b"unable to start \xff", b": "]);
+        assert_eq!(
+            with_errno(&p, libc::ENOENT).concat(),
+            b"svscan: warning: unable to start \xff: file does not exist\n"
+        );
+        assert_eq!(
+            finish(prefix("svok", Kind::Usage, &[b"svok dir"]), None),
+            b"svok: usage: svok dir\n"
+        );
     }
 
     #[test]

@@ -21,8 +21,20 @@
 //! | `pgrphack` | [`chain::pgrphack`] |
 //! | `fghack` | [`chain::fghack`] |
 //!
-//! Every program is a thin binary in `src/bin/` calling its module's `main()`
-//! or `run()`.
+//! # Entry convention
+//!
+//! Every program module has `pub fn run(args: MainArgs) -> u8`
+//! ([`sys::cmain::MainArgs`]: argv and envp): it prints its own messages
+//! (through [`error`]) and returns the process's exit code. A start-up
+//! failure travels as an [`error::Fatal`], which carries its exit code and is
+//! turned into the code by [`error::Fatal::report`] inside `run`. Each binary
+//! in `src/bin/` is one line:
+//!
+//! * `c_main!(module)` ([`c_main!`]) for the supervision programs that must
+//!   not have std's runtime start-up (`supervise`, `svscan`, `svc`, `svstat`,
+//!   `svok`, `readproctitle`);
+//! * `std_main!(module)` ([`std_main!`]) for the others, whose `MainArgs` come
+//!   from std ([`sys::cmain::MainArgs::from_std`]).
 //!
 //! Shared by several programs:
 //!

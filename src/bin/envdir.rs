@@ -1,4 +1,2 @@
-//! `envdir`: see [`daemontools::chain::envdir`].
-fn main() -> std::process::ExitCode {
-    daemontools::chain::envdir::main()
-}
+//! The `envdir` program; see [`daemontools::chain::envdir`].
+daemontools::std_main!(daemontools::chain::envdir);

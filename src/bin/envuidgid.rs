@@ -1,4 +1,2 @@
-//! `envuidgid`: see [`daemontools::chain::envuidgid`].
-fn main() -> std::process::ExitCode {
-    daemontools::chain::envuidgid::main()
-}
+//! The `envuidgid` program; see [`daemontools::chain::envuidgid`].
+daemontools::std_main!(daemontools::chain::envuidgid);

@@ -1,4 +1,2 @@
-//! `fghack`: see [`daemontools::chain::fghack`].
-fn main() -> std::process::ExitCode {
-    daemontools::chain::fghack::main()
-}
+//! The `fghack` program; see [`daemontools::chain::fghack`].
+daemontools::std_main!(daemontools::chain::fghack);

@@ -1,4 +1,2 @@
-//! `multilog`: see [`daemontools::multilog`].
-fn main() -> std::process::ExitCode {
-    daemontools::multilog::main()
-}
+//! The `multilog` program; see [`daemontools::multilog`].
+daemontools::std_main!(daemontools::multilog);

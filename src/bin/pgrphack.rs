@@ -1,4 +1,2 @@
-//! `pgrphack`: see [`daemontools::chain::pgrphack`].
-fn main() -> std::process::ExitCode {
-    daemontools::chain::pgrphack::main()
-}
+//! The `pgrphack` program; see [`daemontools::chain::pgrphack`].
+daemontools::std_main!(daemontools::chain::pgrphack);

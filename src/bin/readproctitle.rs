@@ -1,4 +1,4 @@
 //! The `readproctitle` program; see [`daemontools::supervise::readproctitle`].
 #![cfg_attr(not(test), no_main)]
 #[cfg(not(test))]
-daemontools::c_main!(daemontools::supervise::readproctitle::run);
+daemontools::c_main!(daemontools::supervise::readproctitle);

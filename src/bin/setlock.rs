@@ -1,4 +1,2 @@
-//! `setlock`: see [`daemontools::chain::setlock`].
-fn main() -> std::process::ExitCode {
-    daemontools::chain::setlock::main()
-}
+//! The `setlock` program; see [`daemontools::chain::setlock`].
+daemontools::std_main!(daemontools::chain::setlock);

@@ -1,4 +1,2 @@
-//! `setuidgid`: see [`daemontools::chain::setuidgid`].
-fn main() -> std::process::ExitCode {
-    daemontools::chain::setuidgid::main()
-}
+//! The `setuidgid` program; see [`daemontools::chain::setuidgid`].
+daemontools::std_main!(daemontools::chain::setuidgid);

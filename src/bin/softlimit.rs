@@ -1,4 +1,2 @@
-//! `softlimit`: see [`daemontools::chain::softlimit`].
-fn main() -> std::process::ExitCode {
-    daemontools::chain::softlimit::main()
-}
+//! The `softlimit` program; see [`daemontools::chain::softlimit`].
+daemontools::std_main!(daemontools::chain::softlimit);

@@ -1,4 +1,4 @@
 //! The `svscan` program; see [`daemontools::supervise::svscan`].
 #![cfg_attr(not(test), no_main)]
 #[cfg(not(test))]
-daemontools::c_main!(daemontools::supervise::svscan::run);
+daemontools::c_main!(daemontools::supervise::svscan);

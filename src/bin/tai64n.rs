@@ -1,4 +1,2 @@
-//! `tai64n`: see `daemontools::filters::tai64n`.
-fn main() -> std::process::ExitCode {
-    daemontools::filters::tai64n::main()
-}
+//! The `tai64n` program; see [`daemontools::filters::tai64n`].
+daemontools::std_main!(daemontools::filters::tai64n);

@@ -1,4 +1,2 @@
-//! `tai64nfrac`: see `daemontools::filters::tai64nfrac`.
-fn main() -> std::process::ExitCode {
-    daemontools::filters::tai64nfrac::main()
-}
+//! The `tai64nfrac` program; see [`daemontools::filters::tai64nfrac`].
+daemontools::std_main!(daemontools::filters::tai64nfrac);

@@ -1,4 +1,2 @@
-//! `tai64nlocal`: see `daemontools::filters::tai64nlocal`.
-fn main() -> std::process::ExitCode {
-    daemontools::filters::tai64nlocal::main()
-}
+//! The `tai64nlocal` program; see [`daemontools::filters::tai64nlocal`].
+daemontools::std_main!(daemontools::filters::tai64nlocal);

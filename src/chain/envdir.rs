@@ -21,11 +21,12 @@
 //! # Differences from daemontools
 //! None known.
 
-use std::ffi::{OsStr, OsString};
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::fs::{Mode, OFlags};
 
@@ -99,7 +100,7 @@ fn openreadclose(name: &OsStr) -> io::Result<Option<Vec<u8>>> {
 }
 
 /// Read DIR (the cwd is already DIR) into edits, or the fatal exit.
-fn read_dir(dir: &OsStr) -> Result<EnvEdits, ExitCode> {
+fn read_dir(dir: &OsStr) -> Result<EnvEdits, u8> {
     let unable_dir = |e: &io::Error| {
         die(
             PROG,
@@ -139,17 +140,16 @@ fn read_dir(dir: &OsStr) -> Result<EnvEdits, ExitCode> {
     Ok(edits)
 }
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     if args.len() < 3 {
-        return usage("envdir: usage: envdir dir child", EXIT_TEMP);
+        return usage(PROG, "envdir dir child", EXIT_TEMP);
     }
     let dir = &args[1];
     let orig = match rustix::fs::open(".", OFlags::RDONLY | OFlags::NONBLOCK, Mode::empty()) {

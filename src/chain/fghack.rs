@@ -10,16 +10,16 @@
 //! None known. (The parent reads the pipe in larger chunks than djb's one
 //! byte at a time; only speed differs.)
 
-use std::ffi::OsString;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::process::{Pid, WaitOptions};
 
 use super::prologue::{die, die_run, start, usage};
-use crate::error::{EXIT_TEMP, EXIT_USAGE};
+use crate::error::{self, Kind, EXIT_TEMP, EXIT_USAGE};
 use crate::sys::pathexec::{self, CStrArray};
 use crate::sys::spawn::{self, ChildPlan};
 
@@ -28,17 +28,16 @@ const PROG: &str = "fghack";
 /// Number of `dup`s of the write end made in the child.
 pub const DUPS: usize = 30;
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`.
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     if args.len() < 2 {
-        return usage("fghack: usage: fghack child", EXIT_USAGE);
+        return usage(PROG, "fghack child", EXIT_USAGE);
     }
     let (rd, wr) = match rustix::pipe::pipe() {
         Ok(p) => p,
@@ -57,9 +56,11 @@ pub fn run(args: &[OsString]) -> ExitCode {
         Err(e) => return die_run(PROG, &args[1], &e),
     };
     let envp = CStrArray::new(env.to_vec());
-    let mut exec_err = b"fghack: fatal: unable to run ".to_vec();
-    exec_err.extend_from_slice(args[1].as_bytes());
-    exec_err.extend_from_slice(b": ");
+    let exec_err = error::prefix(
+        PROG,
+        Kind::Fatal,
+        &[b"unable to run ", args[1].as_bytes(), b": "],
+    );
     let plan = ChildPlan {
         fd_move: None,
         close: Some(rd.as_raw_fd()),
@@ -111,5 +112,5 @@ pub fn run(args: &[OsString]) -> ExitCode {
         return die(PROG, &[b"child crashed"], None, EXIT_TEMP);
     }
     // wait_exitcode: bits 8-15 of the status.
-    ExitCode::from(status.exit_status().map_or(0, |c| (c & 0xff) as u8))
+    status.exit_status().map_or(0, |c| (c & 0xff) as u8)
 }

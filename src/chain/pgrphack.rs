@@ -5,8 +5,8 @@
 //! # Differences from daemontools
 //! None known.
 
-use std::ffi::OsString;
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use super::prologue::{exec_or_die, start, usage};
 use crate::error::EXIT_USAGE;
@@ -14,17 +14,16 @@ use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "pgrphack";
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     if args.len() < 2 {
-        return usage("pgrphack: usage: pgrphack child", EXIT_USAGE);
+        return usage(PROG, "pgrphack child", EXIT_USAGE);
     }
     let _ = rustix::process::setsid();
     exec_or_die(PROG, &args[1..], &EnvEdits::new())

@@ -5,39 +5,26 @@
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
-use crate::error::{emit, reason, EXIT_TEMP};
+use crate::error::{self, Kind, EXIT_TEMP};
 use crate::sys::pathexec::{self, EnvEdits};
 
-/// The process arguments as bytes, after undoing the Rust runtime's start-up
-/// changes ([`pathexec::restore_startup_state`]).
-#[must_use]
-pub fn start() -> Vec<OsString> {
-    pathexec::restore_startup_state();
-    std::env::args_os().collect()
+/// Undo the Rust runtime's start-up changes to fds 0–2
+/// ([`pathexec::restore_startup_fds`]) before anything else.
+pub fn start() {
+    pathexec::restore_startup_fds();
 }
 
 /// `strerr_die`: print `"{prog}: fatal: "`, the pieces, and (with `err`) the
 /// errno text, as one write; return `code`. As in daemontools, the caller's
 /// last piece carries the `": "` before the errno text.
-pub fn die(prog: &str, pieces: &[&[u8]], err: Option<&io::Error>, code: u8) -> ExitCode {
-    let mut m = Vec::with_capacity(128);
-    m.extend_from_slice(prog.as_bytes());
-    m.extend_from_slice(b": fatal: ");
-    for p in pieces {
-        m.extend_from_slice(p);
-    }
-    if let Some(e) = err {
-        m.extend_from_slice(reason(e).as_bytes());
-    }
-    m.push(b'\n');
-    emit(&m);
-    ExitCode::from(code)
+pub fn die(prog: &str, pieces: &[&[u8]], err: Option<&io::Error>, code: u8) -> u8 {
+    error::say(prog, Kind::Fatal, pieces, err.map(error::reason));
+    code
 }
 
 /// `strerr_die4sys(111, FATAL, "unable to run ", child, ": ")`.
-pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> ExitCode {
+pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> u8 {
     die(
         prog,
         &[b"unable to run ", child.as_bytes(), b": "],
@@ -46,33 +33,33 @@ pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> ExitCode {
     )
 }
 
-/// Print a complete usage line (`"{prog}: usage: ..."`) and return `code`.
-pub fn usage(line: &str, code: u8) -> ExitCode {
-    emit(format!("{line}\n").as_bytes());
-    ExitCode::from(code)
+/// Print the usage line `"{prog}: usage: {text}"` and return `code`.
+pub fn usage(prog: &str, text: &str, code: u8) -> u8 {
+    error::usage(prog, text);
+    code
 }
 
 /// Exec `argv` through `$PATH` with `edits` applied to the environment the
 /// program started with ([`pathexec::environ`]), or die with
 /// `unable to run CHILD: ERR` (111).
-pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> ExitCode {
+pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> u8 {
     let err = pathexec::pathexec(argv, pathexec::environ(), edits);
     die_run(prog, &argv[0], &err)
 }
 
 /// The common start of `setuidgid` and `envuidgid`: check for an account
-/// and a child (else print `usage_line`, exit 100), then look the account
+/// and a child (else print the usage line, exit 100), then look the account
 /// up (else `unknown account NAME`, exit 111).
 ///
 /// # Errors
 /// The exit code to return when the program cannot go on.
 pub fn account_or_die(
     prog: &str,
-    usage_line: &str,
+    usage_text: &str,
     args: &[OsString],
-) -> Result<crate::sys::account::Account, ExitCode> {
+) -> Result<crate::sys::account::Account, u8> {
     if args.len() < 3 {
-        return Err(usage(usage_line, crate::error::EXIT_USAGE));
+        return Err(usage(prog, usage_text, crate::error::EXIT_USAGE));
     }
     let name = &args[1];
     crate::sys::account::getpwnam(name).ok_or_else(|| {

@@ -13,9 +13,9 @@
 //! # Differences from daemontools
 //! None known.
 
-use std::ffi::OsString;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::fs::{FlockOperation, Mode, OFlags};
 
@@ -25,17 +25,16 @@ use crate::error::{EXIT_TEMP, EXIT_USAGE};
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "setlock";
-const USAGE: &str = "setlock: usage: setlock [ -nNxX ] file program [ arg ... ]";
+const USAGE: &str = "setlock [ -nNxX ] file program [ arg ... ]";
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure, usage or `-x` exit.
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     let mut ndelay = false;
     let mut quiet = false;
     let mut g = Getopt::new(args, "nNxX");
@@ -45,16 +44,16 @@ pub fn run(args: &[OsString]) -> ExitCode {
             Ok((b'N', _)) => ndelay = false,
             Ok((b'x', _)) => quiet = true,
             Ok((b'X', _)) => quiet = false,
-            Ok(_) => return usage(USAGE, EXIT_USAGE),
+            Ok(_) => return usage(PROG, USAGE, EXIT_USAGE),
             Err(e) => {
                 e.print(args);
-                return usage(USAGE, EXIT_USAGE);
+                return usage(PROG, USAGE, EXIT_USAGE);
             }
         }
     }
     let rest = args.get(g.optind()..).unwrap_or_default();
     if rest.len() < 2 {
-        return usage(USAGE, EXIT_USAGE);
+        return usage(PROG, USAGE, EXIT_USAGE);
     }
     let file = &rest[0];
     let fd = match rustix::fs::open(
@@ -63,7 +62,7 @@ pub fn run(args: &[OsString]) -> ExitCode {
         Mode::from_raw_mode(0o600),
     ) {
         Ok(fd) => fd,
-        Err(_) if quiet => return ExitCode::SUCCESS,
+        Err(_) if quiet => return 0,
         Err(e) => {
             return die(
                 PROG,
@@ -80,7 +79,7 @@ pub fn run(args: &[OsString]) -> ExitCode {
     };
     if let Err(e) = rustix::fs::flock(&fd, op) {
         if quiet {
-            return ExitCode::SUCCESS;
+            return 0;
         }
         return die(
             PROG,

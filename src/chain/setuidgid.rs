@@ -6,8 +6,8 @@
 //! # Differences from daemontools
 //! None known.
 
-use std::ffi::OsString;
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use super::prologue::{account_or_die, die, exec_or_die, start};
 use crate::error::EXIT_TEMP;
@@ -16,16 +16,15 @@ use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "setuidgid";
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
-    let pw = match account_or_die(PROG, "setuidgid: usage: setuidgid account child", args) {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
+    let pw = match account_or_die(PROG, "setuidgid account child", args) {
         Ok(pw) => pw,
         Err(code) => return code,
     };

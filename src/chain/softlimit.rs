@@ -12,9 +12,10 @@
 //! None known. (`RLIMIT_VMEM` does not exist on Linux; `RLIMIT_OFILE` is
 //! `RLIMIT_NOFILE` there, so setting it once is the same.)
 
-use std::ffi::{OsStr, OsString};
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 use rustix::process::{Resource, Rlimit};
 
@@ -25,7 +26,7 @@ use crate::error::{EXIT_TEMP, EXIT_USAGE};
 use crate::sys::pathexec::EnvEdits;
 
 const PROG: &str = "softlimit";
-const USAGE: &str = "softlimit: usage: softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child";
+const USAGE: &str = "softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child";
 
 /// The new soft limit for argument `arg` given the hard limit `max`
 /// (`u64::MAX` = infinity), or `None` if `arg` is not a number.
@@ -64,7 +65,7 @@ pub fn resources(opt: u8) -> &'static [Resource] {
 
 enum Failed {
     Usage,
-    Exit(ExitCode),
+    Exit(u8),
 }
 
 /// `doit`: set one resource's soft limit from `arg`.
@@ -86,15 +87,14 @@ fn doit(resource: Resource, arg: &OsStr) -> Result<(), Failed> {
     })
 }
 
-/// Program entry point.
-#[must_use]
-pub fn main() -> ExitCode {
-    run(&start())
-}
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Run with a full `argv`; returns only on failure (or usage).
 #[must_use]
-pub fn run(args: &[OsString]) -> ExitCode {
+pub fn run(main: MainArgs) -> u8 {
+    start();
+    let args = &main.argv[..];
     let mut g = Getopt::new(args, "a:c:d:f:l:m:o:p:r:s:t:");
     while let Some(opt) = g.next_opt() {
         match opt {
@@ -102,21 +102,21 @@ pub fn run(args: &[OsString]) -> ExitCode {
                 for &r in resources(c) {
                     match doit(r, arg) {
                         Ok(()) => {}
-                        Err(Failed::Usage) => return usage(USAGE, EXIT_USAGE),
+                        Err(Failed::Usage) => return usage(PROG, USAGE, EXIT_USAGE),
                         Err(Failed::Exit(code)) => return code,
                     }
                 }
             }
-            Ok((_, None)) => return usage(USAGE, EXIT_USAGE),
+            Ok((_, None)) => return usage(PROG, USAGE, EXIT_USAGE),
             Err(e) => {
                 e.print(args);
-                return usage(USAGE, EXIT_USAGE);
+                return usage(PROG, USAGE, EXIT_USAGE);
             }
         }
     }
     let rest = args.get(g.optind()..).unwrap_or_default();
     if rest.is_empty() {
-        return usage(USAGE, EXIT_USAGE);
+        return usage(PROG, USAGE, EXIT_USAGE);
     }
     exec_or_die(PROG, rest, &EnvEdits::new())
 }

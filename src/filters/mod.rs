@@ -167,12 +167,12 @@ pub fn pump<F: Filter + ?Sized, I: Input, W: Write>(
     out.flush()
 }
 
-/// Run `f` from descriptor 0 to descriptor 1, with SIGPIPE at its default.
+/// Run `f` from descriptor 0 to descriptor 1 (`SIGPIPE` is at its default:
+/// the filters' policy is [`Sigpipe::Default`](crate::sys::signals::Sigpipe)).
 ///
 /// # Errors
 /// The first read or write error.
 pub fn run_stdio<F: Filter + ?Sized>(f: &mut F) -> io::Result<()> {
-    crate::sys::sigpipe_default();
     pump(f, &mut StdinFd, &mut StdoutFd)
 }
 

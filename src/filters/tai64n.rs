@@ -15,7 +15,8 @@
 //! line (above); output is flushed before every read that would block rather
 //! than before every read.
 
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use memchr::memchr;
 
@@ -72,13 +73,16 @@ impl<C: FnMut() -> Tai64N> Filter for Stamper<C> {
     fn finish(&mut self, _out: &mut Vec<u8>) {}
 }
 
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Default;
+
 /// The program: stdin to stdout; arguments are ignored.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run(_main: MainArgs) -> u8 {
     let mut f = Stamper::new(Tai64N::now);
     match super::run_stdio(&mut f) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(EXIT_TEMP),
+        Ok(()) => 0,
+        Err(_) => EXIT_TEMP,
     }
 }
 

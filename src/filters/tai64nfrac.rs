@@ -17,7 +17,8 @@
 //! which is what makes interactive use show each line at once, without a
 //! system call per line.
 
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use super::{LabelFilter, Render};
 use crate::tai64::fmt::{fmt_frac, fmt_nanos};
@@ -79,12 +80,15 @@ impl Render for Frac {
 /// The `tai64nfrac` filter.
 pub type Tai64nFrac = LabelFilter<Frac>;
 
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Default;
+
 /// The program: stdin to stdout; arguments are ignored.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run(_main: MainArgs) -> u8 {
     let mut f = LabelFilter::new(Frac::new());
     let _ = super::run_stdio(&mut f);
-    ExitCode::SUCCESS
+    0
 }
 
 #[cfg(test)]

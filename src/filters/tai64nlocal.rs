@@ -19,7 +19,8 @@
 //! 4095 and its last read's digits.) Output is flushed before every read
 //! that would block rather than before every read.
 
-use std::process::ExitCode;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 use super::{LabelFilter, Render};
 use crate::error::EXIT_TEMP;
@@ -38,13 +39,16 @@ impl Render for LocalTime {
 /// The `tai64nlocal` filter for a given renderer (zone).
 pub type Tai64nLocal = LabelFilter<LocalTime>;
 
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Default;
+
 /// The program: stdin to stdout, zone from `TZ`; arguments are ignored.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run(_main: MainArgs) -> u8 {
     let mut f = LabelFilter::new(LocalTime::from_env());
     match super::run_stdio(&mut f) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(EXIT_TEMP),
+        Ok(()) => 0,
+        Err(_) => EXIT_TEMP,
     }
 }
 

@@ -26,16 +26,15 @@ pub mod statusfile;
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixStream;
-use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use rustix::event::{PollFd, PollFlags};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
+use rustix::pipe::PipeFlags;
 
 use crate::error::{Fatal, Unable};
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::{self, Sigpipe};
 use engine::Engine;
 use script::Script;
 
@@ -44,33 +43,45 @@ pub const INBUF: usize = 128 * 1024;
 /// The smallest read, even when a rotation is due sooner.
 pub const MIN_READ: usize = 4096;
 
-/// Entry point of the `multilog` binary.
-pub fn main() -> ExitCode {
-    match run(std::env::args_os().skip(1).collect()) {
-        Ok(()) => ExitCode::SUCCESS,
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
+
+/// Entry point of the `multilog` binary: runs it and returns the exit code.
+#[must_use]
+pub fn run(main: MainArgs) -> u8 {
+    match multilog(main.argv.into_iter().skip(1).collect()) {
+        Ok(()) => 0,
         Err(f) => f.report("multilog"),
     }
 }
 
+/// SIGTERM and SIGALRM through the process's self-pipe
+/// ([`signals::selfpipe_catch`]).
 struct Signals {
-    term: Arc<AtomicBool>,
-    alrm: Arc<AtomicBool>,
-    wake: UnixStream,
+    /// The self-pipe's read end.
+    wake: OwnedFd,
+    /// SIGTERM has arrived.
+    term: bool,
 }
 
 fn install_signals() -> io::Result<Signals> {
-    let term = Arc::new(AtomicBool::new(false));
-    let alrm = Arc::new(AtomicBool::new(false));
-    let (wake, tx) = UnixStream::pair()?;
-    wake.set_nonblocking(true)?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&term))?;
-    signal_hook::flag::register(signal_hook::consts::SIGALRM, Arc::clone(&alrm))?;
-    signal_hook::low_level::pipe::register(signal_hook::consts::SIGTERM, tx.try_clone()?)?;
-    signal_hook::low_level::pipe::register(signal_hook::consts::SIGALRM, tx)?;
-    Ok(Signals { term, alrm, wake })
+    let (wake, tx) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+    signals::selfpipe_catch(&[libc::SIGTERM, libc::SIGALRM], tx)?;
+    Ok(Signals { wake, term: false })
 }
 
 impl Signals {
+    /// Has SIGALRM arrived since the last look?
+    fn alarm(&mut self) -> bool {
+        signals::caught(libc::SIGALRM)
+    }
+
+    /// Has SIGTERM arrived (ever)?
+    fn terminating(&mut self) -> bool {
+        self.term |= signals::caught(libc::SIGTERM);
+        self.term
+    }
+
     fn drain(&self) {
         let mut buf = [0u8; 64];
         while let Ok(n) = rustix::io::read(&self.wake, &mut buf) {
@@ -85,7 +96,7 @@ impl Signals {
 ///
 /// # Errors
 /// Start-up failures, with daemontools' messages (exit 111).
-pub fn run(args: Vec<OsString>) -> Result<(), Fatal> {
+pub fn multilog(args: Vec<OsString>) -> Result<(), Fatal> {
     rustix::process::umask(Mode::from_raw_mode(0o022));
     let startfd: OwnedFd = rustix::fs::open(
         ".",
@@ -93,10 +104,10 @@ pub fn run(args: Vec<OsString>) -> Result<(), Fatal> {
         Mode::empty(),
     )
     .unable(|| "switch to current directory".into())?;
-    let signals = install_signals().unable(|| "install signal handlers".into())?;
+    let mut signals = install_signals().unable(|| "install signal handlers".into())?;
     let script = Script::parse(&args);
     let mut engine = Engine::start(&script, &startfd)?;
-    doit(&mut engine, &signals);
+    doit(&mut engine, &mut signals);
     engine.quit();
     Ok(())
 }
@@ -130,7 +141,7 @@ fn wait_input(signals: &Signals) -> bool {
 
 /// `doit`: the reading loop. Returns at EOF, on a read error (treated as
 /// EOF, as daemontools does), or after SIGTERM at a line boundary.
-fn doit(engine: &mut Engine, signals: &Signals) {
+fn doit(engine: &mut Engine, signals: &mut Signals) {
     let mut inbuf = vec![0u8; INBUF].into_boxed_slice();
     let mut held = 0usize;
     loop {
@@ -138,10 +149,10 @@ fn doit(engine: &mut Engine, signals: &Signals) {
         // Nothing read stays in memory across a read, so a SIGKILL loses at
         // most the block being processed.
         engine.flush();
-        if signals.alrm.swap(false, Ordering::SeqCst) {
+        if signals.alarm() {
             engine.rotate_nonempty();
         }
-        let terminating = signals.term.load(Ordering::SeqCst);
+        let terminating = signals.terminating();
         if terminating && held == 0 && !engine.in_long_line() {
             break;
         }

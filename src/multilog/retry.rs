@@ -39,18 +39,17 @@ pub fn complain(what: &str, err: &io::Error) {
 }
 
 /// Run `op` until it succeeds, complaining and pausing after each failure.
-pub fn retry<T>(what: impl Fn() -> String, mut op: impl FnMut() -> io::Result<T>) -> T {
+/// `op` may fail with an [`io::Error`] or a rustix errno.
+pub fn retry<T, E: Into<io::Error>>(
+    what: impl Fn() -> String,
+    mut op: impl FnMut() -> Result<T, E>,
+) -> T {
     loop {
         match op() {
             Ok(v) => return v,
-            Err(e) => complain(&what(), &e),
+            Err(e) => complain(&what(), &e.into()),
         }
     }
-}
-
-/// Convert a rustix result for [`retry`].
-pub fn rx<T>(r: rustix::io::Result<T>) -> io::Result<T> {
-    r.map_err(|e| io::Error::from_raw_os_error(e.raw_os_error()))
 }
 
 /// Write all of `data` to `w`, retrying (after a pause) on every error and

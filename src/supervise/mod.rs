@@ -31,30 +31,3 @@ pub mod svok;
 pub mod svscan;
 pub mod svscanboot;
 pub mod svstat;
-
-use crate::error::Fatal;
-
-/// Exit codes for the `#![no_main]` entry points ([`crate::c_main`]).
-pub(crate) trait ReportCode {
-    /// Print the message and return the exit code.
-    fn report_code(&self, prog: &str) -> u8;
-}
-
-impl ReportCode for Fatal {
-    fn report_code(&self, prog: &str) -> u8 {
-        let _ = self.report(prog);
-        self.code
-    }
-}
-
-/// Turn an already-printed usage message into its exit code.
-pub(crate) trait ThenCode {
-    /// Discard `self`, return `code`.
-    fn then_code(self, code: u8) -> u8;
-}
-
-impl ThenCode for std::process::ExitCode {
-    fn then_code(self, code: u8) -> u8 {
-        code
-    }
-}

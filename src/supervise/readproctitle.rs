@@ -14,6 +14,7 @@ use std::io::{self, Read};
 
 use crate::error::{EXIT_TEMP, EXIT_USAGE};
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 /// Feed `input` into the display `area` as readproctitle does.
 pub fn push(area: &mut [u8], input: &[u8]) {
@@ -25,6 +26,9 @@ pub fn push(area: &mut [u8], input: &[u8]) {
         }
     }
 }
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
 /// Entry point of the `readproctitle` binary: runs it and returns the exit code.
 #[must_use]

@@ -9,7 +9,6 @@
 //! patch) instead of waiting for a command.
 
 use std::ffi::{CString, OsStr};
-use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
@@ -21,10 +20,10 @@ use rustix::process::{Pid, Signal, WaitOptions};
 use super::control::Command;
 use super::servicedir::{self, Name};
 use super::status::{Status, Want};
-use super::{ReportCode, ThenCode};
-use crate::error::{reason_errno, usage, Fatal, EXIT_USAGE};
+use crate::error::{self, reason_errno, usage, Fatal, Kind};
 use crate::sys::cmain::MainArgs;
 use crate::sys::pathexec::CStrArray;
+use crate::sys::signals::Sigpipe;
 use crate::sys::{signals, spawn};
 use crate::tai64::Tai64N;
 
@@ -54,12 +53,15 @@ pub fn start_pause() -> Duration {
 /// The pause after a failed fork.
 pub const FORK_PAUSE: Duration = Duration::from_secs(60);
 
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
+
 /// Entry point of the `supervise` binary: runs it and returns the exit code.
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
     let args = main.argv;
     if args.len() != 2 {
-        return usage(PROG, "supervise dir").then_code(EXIT_USAGE);
+        return usage(PROG, "supervise dir");
     }
     match Supervise::start(&args[1], main.envp) {
         Ok(mut s) => {
@@ -67,7 +69,7 @@ pub fn run(main: MainArgs) -> u8 {
             s.announce();
             0
         }
-        Err(f) => f.report_code(PROG),
+        Err(f) => f.report(PROG),
     }
 }
 
@@ -105,7 +107,7 @@ struct Supervise {
 fn fatal(dir: &[u8], what: &str, tail: &str, e: Errno) -> Fatal {
     Fatal::new(
         format!("unable to {what} {}{tail}", String::from_utf8_lossy(dir)),
-        io::Error::from_raw_os_error(e.raw_os_error()),
+        e,
     )
 }
 
@@ -121,7 +123,7 @@ impl Supervise {
             rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
         )
         .map_err(|e| fatal(&dir, "create pipe for", "", e))?;
-        signals::selfpipe_catch(libc::SIGCHLD, pw).map_err(|e| {
+        signals::selfpipe_catch(&[libc::SIGCHLD], pw).map_err(|e| {
             Fatal::new(
                 format!("unable to catch SIGCHLD for {}", dir_os.to_string_lossy()),
                 e,
@@ -141,9 +143,17 @@ impl Supervise {
             .map_err(|e| fatal_in(&dir, "read", servicedir::CONTROL, e))?;
         let control_w = servicedir::open_control_for_write()
             .map_err(|e| fatal_in(&dir, "write", servicedir::CONTROL, e))?;
-        let mut start_err = b"supervise: fatal: unable to start ".to_vec();
-        start_err.extend_from_slice(&dir);
-        start_err.extend_from_slice(format!("/{}: ", servicedir::RUN.text).as_bytes());
+        let start_err = error::prefix(
+            PROG,
+            Kind::Fatal,
+            &[
+                b"unable to start ",
+                &dir,
+                b"/",
+                servicedir::RUN.text.as_bytes(),
+                b": ",
+            ],
+        );
         let mut s = Supervise {
             dir,
             selfpipe: pr,
@@ -208,15 +218,22 @@ impl Supervise {
     }
 
     fn warn(&self, what: &str, tail: &str, e: Option<Errno>) {
-        let mut m = format!("{PROG}: warning: unable to {what} ").into_bytes();
-        m.extend_from_slice(&self.dir);
-        m.extend_from_slice(tail.as_bytes());
-        if let Some(e) = e {
-            m.extend_from_slice(b": ");
-            m.extend_from_slice(reason_errno(e).as_bytes());
+        let head: [&[u8]; 5] = [
+            b"unable to ",
+            what.as_bytes(),
+            b" ",
+            &self.dir,
+            tail.as_bytes(),
+        ];
+        match e {
+            Some(e) => error::say(
+                PROG,
+                Kind::Warning,
+                &[&head[..], &[b": "]].concat(),
+                Some(reason_errno(e)),
+            ),
+            None => error::say(PROG, Kind::Warning, &head, None),
         }
-        m.push(b'\n');
-        crate::error::emit(&m);
     }
 
     /// `trystart`: fork and exec `./run`, then pause one second.
@@ -242,12 +259,16 @@ impl Supervise {
                 deepsleep(start_pause());
             }
             Err(e) => {
-                let mut m = b"supervise: warning: unable to fork for ".to_vec();
-                m.extend_from_slice(&self.dir);
-                m.extend_from_slice(b", sleeping 60 seconds: ");
-                m.extend_from_slice(crate::error::reason(&e).as_bytes());
-                m.push(b'\n');
-                crate::error::emit(&m);
+                error::say(
+                    PROG,
+                    Kind::Warning,
+                    &[
+                        b"unable to fork for ",
+                        &self.dir,
+                        b", sleeping 60 seconds: ",
+                    ],
+                    Some(error::reason(&e)),
+                );
                 deepsleep(FORK_PAUSE);
                 self.retry_start = true;
                 signals::selfpipe_trigger();

@@ -7,7 +7,6 @@
 //! Differences from daemontools: none known.
 
 use std::ffi::OsString;
-use std::io;
 use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{Mode, OFlags};
@@ -15,18 +14,20 @@ use rustix::io::Errno;
 
 use super::control::{Letters, SVC_LETTERS, SVC_OPTIONS};
 use super::servicedir;
-use super::ReportCode;
 use crate::djb::getopt::Getopt;
-use crate::error::{emit, reason_errno, Fatal, EXIT_USAGE};
+use crate::error::{self, emit, reason_errno, Fatal, Kind, EXIT_USAGE};
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 
 const PROG: &str = "svc";
+
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
 
 /// Entry point of the `svc` binary: runs it and returns the exit code.
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
     let args: Vec<OsString> = main.argv;
-    crate::sys::signals::ignore_sigpipe();
     let optstring = std::str::from_utf8(SVC_LETTERS).unwrap_or_default();
     let mut g = Getopt::new(&args, optstring);
     let mut letters = Letters::default();
@@ -43,23 +44,17 @@ pub fn run(main: MainArgs) -> u8 {
     let operands = args.get(g.optind()..).unwrap_or_default();
     match svc_dirs(letters.as_bytes(), operands) {
         Ok(()) => 0,
-        Err(f) => f.report_code(PROG),
+        Err(f) => f.report(PROG),
     }
 }
 
 fn warn_dir(what: &str, dir: &[u8], tail: &str, e: Option<Errno>) {
-    let mut m = format!("{PROG}: warning: {what}").into_bytes();
-    m.extend_from_slice(dir);
-    m.extend_from_slice(tail.as_bytes());
-    if let Some(e) = e {
-        m.extend_from_slice(reason_errno(e).as_bytes());
-    }
-    m.push(b'\n');
-    emit(&m);
-}
-
-fn errno_io(e: Errno) -> io::Error {
-    io::Error::from_raw_os_error(e.raw_os_error())
+    error::say(
+        PROG,
+        Kind::Warning,
+        &[what.as_bytes(), dir, tail.as_bytes()],
+        e.map(reason_errno),
+    );
 }
 
 fn svc_dirs(data: &[u8], dirs: &[OsString]) -> Result<(), Fatal> {
@@ -68,15 +63,14 @@ fn svc_dirs(data: &[u8], dirs: &[OsString]) -> Result<(), Fatal> {
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| Fatal::new("unable to open current directory", errno_io(e)))?;
+    .map_err(|e| Fatal::new("unable to open current directory", e))?;
     for dir in dirs {
         let d = dir.as_bytes();
         match rustix::process::chdir(dir.as_os_str()) {
             Err(e) => warn_dir("unable to chdir to ", d, ": ", Some(e)),
             Ok(()) => control(data, d),
         }
-        rustix::process::fchdir(&orig)
-            .map_err(|e| Fatal::new("unable to set directory", errno_io(e)))?;
+        rustix::process::fchdir(&orig).map_err(|e| Fatal::new("unable to set directory", e))?;
     }
     Ok(())
 }

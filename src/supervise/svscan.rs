@@ -35,10 +35,10 @@ use std::time::{Duration, Instant};
 use rustix::io::Errno;
 use rustix::process::WaitOptions;
 
-use super::ReportCode;
-use crate::error::{emit, reason_errno, Fatal};
+use crate::error::{self, reason_errno, Fatal, Kind};
 use crate::sys::cmain::MainArgs;
 use crate::sys::pathexec::{self, CStrArray};
+use crate::sys::signals::Sigpipe;
 use crate::sys::spawn;
 
 const PROG: &str = "svscan";
@@ -126,15 +126,17 @@ impl Table {
 }
 
 fn warn(parts: &[&[u8]], e: Option<Errno>) {
-    let mut m = b"svscan: warning: ".to_vec();
-    for p in parts {
-        m.extend_from_slice(p);
-    }
-    if let Some(e) = e {
-        m.extend_from_slice(reason_errno(e).as_bytes());
-    }
-    m.push(b'\n');
-    emit(&m);
+    error::say(PROG, Kind::Warning, parts, e.map(reason_errno));
+}
+
+/// [`warn`] for an [`io::Error`].
+fn warn_io(parts: &[&[u8]], e: &io::Error) {
+    error::say(PROG, Kind::Warning, parts, Some(error::reason(e)));
+}
+
+/// A warning prefix built before `fork`, for the child to complete.
+fn child_warning(parts: &[&[u8]]) -> Vec<u8> {
+    error::prefix(PROG, Kind::Warning, parts)
 }
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
@@ -336,12 +338,8 @@ impl Scanner {
         let arg0 = c"supervise";
         let Ok(cname) = CString::new(fn_) else { return };
         if self.table.x[i].pid == 0 {
-            let setup = cat(&[
-                b"svscan: warning: unable to set up descriptors for ",
-                fn_,
-                b": ",
-            ]);
-            let exec_err = cat(&[b"svscan: warning: unable to start supervise ", fn_, b": "]);
+            let setup = child_warning(&[b"unable to set up descriptors for ", fn_, b": "]);
+            let exec_err = child_warning(&[b"unable to start supervise ", fn_, b": "]);
             let argv = CStrArray::new(vec![arg0.to_owned(), cname.clone()]);
             let plan = spawn::ChildPlan {
                 fd_move: self.table.x[i]
@@ -359,21 +357,13 @@ impl Scanner {
             };
             match spawn::spawn(&plan) {
                 Ok(pid) => self.table.x[i].pid = pid,
-                Err(e) => return warn(&[b"unable to fork for ", fn_, b": "], errno(&e)),
+                Err(e) => return warn_io(&[b"unable to fork for ", fn_, b": "], &e),
             }
         }
         if self.table.x[i].log.is_some() && self.table.x[i].pidlog == 0 {
-            let setup = cat(&[
-                b"svscan: warning: unable to set up descriptors for ",
-                fn_,
-                b"/log: ",
-            ]);
-            let switch = cat(&[b"svscan: warning: unable to switch to ", fn_, b": "]);
-            let exec_err = cat(&[
-                b"svscan: warning: unable to start supervise ",
-                fn_,
-                b"/log: ",
-            ]);
+            let setup = child_warning(&[b"unable to set up descriptors for ", fn_, b"/log: "]);
+            let switch = child_warning(&[b"unable to switch to ", fn_, b": "]);
+            let exec_err = child_warning(&[b"unable to start supervise ", fn_, b"/log: "]);
             let argv = CStrArray::new(vec![arg0.to_owned(), c"log".to_owned()]);
             let plan = spawn::ChildPlan {
                 fd_move: self.table.x[i]
@@ -391,7 +381,7 @@ impl Scanner {
             };
             match spawn::spawn(&plan) {
                 Ok(pid) => self.table.x[i].pidlog = pid,
-                Err(e) => warn(&[b"unable to fork for ", fn_, b"/log: "], errno(&e)),
+                Err(e) => warn_io(&[b"unable to fork for ", fn_, b"/log: "], &e),
             }
         }
     }
@@ -422,12 +412,8 @@ impl Scanner {
     }
 }
 
-fn errno(e: &io::Error) -> Option<Errno> {
-    Some(Errno::from_raw_os_error(e.raw_os_error().unwrap_or(0)))
-}
-
 fn direrror(e: &io::Error) {
-    warn(&[b"unable to read directory: "], errno(e));
+    warn_io(&[b"unable to read directory: "], e);
 }
 
 /// The periodic rescan interval: [`RESCAN`], or `DTOOLS_SVSCAN_RESCAN_MS`
@@ -446,17 +432,17 @@ fn poll_every(waiting: usize) -> Duration {
     POLL * u32::try_from(1 + waiting / 16).unwrap_or(u32::MAX)
 }
 
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
+
 /// Entry point of the `svscan` binary: runs it and returns the exit code.
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
     let args = main.argv;
     if let Some(dir) = args.get(1) {
         if let Err(e) = rustix::process::chdir(dir.as_os_str()) {
-            return Fatal::new(
-                format!("unable to chdir to {}", dir.to_string_lossy()),
-                io::Error::from_raw_os_error(e.raw_os_error()),
-            )
-            .report_code(PROG);
+            return Fatal::new(format!("unable to chdir to {}", dir.to_string_lossy()), e)
+                .report(PROG);
         }
     }
     let mut s = Scanner {

@@ -19,6 +19,8 @@
 //! `readproctitle` itself, which ends, as the pipeline does, when `svscan`
 //! and everything holding the pipe are gone.
 
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
@@ -35,10 +37,14 @@ pub const SERVICE_DIR: &str = "/service";
 /// `readproctitle`'s title area: 400 dots, as in `svscanboot.sh`.
 const DOTS: usize = 400;
 
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
+
 /// Run `svscanboot` with `args` (the program name first). Returns only
 /// when `readproctitle` cannot be run.
 #[must_use]
-pub fn run(args: &[OsString]) -> u8 {
+pub fn run(main: MainArgs) -> u8 {
+    let args = &main.argv;
     let path = std::env::var_os("SVSCANBOOT_PATH").unwrap_or_else(|| PATH.into());
     let dir: OsString = args
         .get(1)

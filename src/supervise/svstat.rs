@@ -16,9 +16,9 @@ use rustix::io::Errno;
 
 use super::servicedir::{self, DOWN, OK, STATUS};
 use super::status::{Status, STATUS_LEN};
-use super::ReportCode;
 use crate::error::{reason_errno, Fatal};
 use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use crate::tai64::Tai64N;
 
 const PROG: &str = "svstat";
@@ -93,20 +93,20 @@ fn unix_now() -> i64 {
     }
 }
 
+/// This program's `SIGPIPE` policy (applied by its entry point).
+pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
+
 /// Entry point of the `svstat` binary: runs it and returns the exit code.
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
     let args: Vec<OsString> = main.argv;
-    let errno_io = |e: Errno| io::Error::from_raw_os_error(e.raw_os_error());
     let orig = match rustix::fs::open(
         c".",
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     ) {
         Ok(fd) => fd,
-        Err(e) => {
-            return Fatal::new("unable to open current directory", errno_io(e)).report_code(PROG)
-        }
+        Err(e) => return Fatal::new("unable to open current directory", e).report(PROG),
     };
     let mut out = Vec::with_capacity(1024);
     for dir in args.iter().skip(1) {
@@ -123,7 +123,7 @@ pub fn run(main: MainArgs) -> u8 {
         if let Err(e) = rustix::process::fchdir(&orig) {
             let _ = io::stdout().write_all(&out);
             let _ = io::stdout().flush();
-            return Fatal::new("unable to set directory", errno_io(e)).report_code(PROG);
+            return Fatal::new("unable to set directory", e).report(PROG);
         }
     }
     let mut so = io::stdout().lock();

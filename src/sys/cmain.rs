@@ -1,7 +1,9 @@
 //! The C entry point for the supervision programs.
 //!
 //! std's runtime start-up sets SIGPIPE to ignored (which `exec` would pass on
-//! to `./run` and every service below svscan, unlike daemontools), installs
+//! to `./run` and every service below svscan, unlike daemontools; the
+//! entry macros apply each program's own policy,
+//! [`Sigpipe`](super::signals::Sigpipe)), installs
 //! stack-overflow handlers and reads `/proc/self/maps`, which costs resident
 //! memory in every one of possibly hundreds of supervise processes. These
 //! binaries therefore use `#![no_main]` and [`c_main!`](crate::c_main): signal
@@ -38,6 +40,17 @@ impl MainArgs {
             envp,
             last_arg: None,
         }
+    }
+
+    /// The arguments from std (`std::env::args_os`) and the environment
+    /// the process started with ([`super::pathexec::environ`]), for the
+    /// programs that keep std's `main` ([`std_main!`](crate::std_main)).
+    #[must_use]
+    pub fn from_std() -> MainArgs {
+        MainArgs::new(
+            std::env::args_os().collect(),
+            super::pathexec::environ().to_vec(),
+        )
     }
 
     /// Copy `main`'s parameters.
@@ -101,11 +114,12 @@ impl MainArgs {
     }
 }
 
-/// Define the C `main` of a `#![no_main]` binary calling
-/// `$run(MainArgs) -> u8`.
+/// Define the C `main` of a `#![no_main]` binary for the program module
+/// `$m`: applies `$m::SIGPIPE` ([`crate::sys::signals::sigpipe`]), then
+/// calls `$m::run(MainArgs) -> u8`.
 #[macro_export]
 macro_rules! c_main {
-    ($run:path) => {
+    ($($m:ident)::+) => {
         /// C entry point.
         // SAFETY: the binary is `#![no_main]`, so this is the only `main`
         // symbol, and its signature is C's `int main(int, char **, char **)`.
@@ -120,7 +134,23 @@ macro_rules! c_main {
             // for the whole process); this is the only call, made before the
             // program could start a thread.
             let args = unsafe { $crate::sys::cmain::MainArgs::from_c_main(argc, argv, envp) };
-            ::core::ffi::c_int::from($run(args))
+            $crate::sys::signals::sigpipe($($m)::+::SIGPIPE);
+            ::core::ffi::c_int::from($($m)::+::run(args))
+        }
+    };
+}
+
+/// Define `fn main` of a binary with std's runtime for the program module
+/// `$m`: applies `$m::SIGPIPE` ([`crate::sys::signals::sigpipe`]), then
+/// calls `$m::run(MainArgs) -> u8` with [`MainArgs::from_std`].
+#[macro_export]
+macro_rules! std_main {
+    ($($m:ident)::+) => {
+        /// Entry point.
+        fn main() -> ::std::process::ExitCode {
+            $crate::sys::signals::sigpipe($($m)::+::SIGPIPE);
+            let args = $crate::sys::cmain::MainArgs::from_std();
+            ::std::process::ExitCode::from($($m)::+::run(args))
         }
     };
 }

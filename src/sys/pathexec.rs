@@ -12,9 +12,11 @@
 //! * The environment is always passed explicitly (djb's `envp`): the C-main
 //!   programs use the `envp` of their `main`, the others [`environ`], a copy
 //!   of the environment made before `main`.
-//! * [`restore_startup_state`] undoes what Rust's runtime does before `main`
-//!   (ignore `SIGPIPE`, open `/dev/null` on closed fds 0–2), so that a child
-//!   inherits exactly what the daemontools program itself inherited.
+//! * [`restore_startup_fds`] undoes what Rust's runtime does to closed fds
+//!   0–2 before `main` (it opens `/dev/null` on them), and
+//!   [`startup_sigpipe_ignored`] reports the `SIGPIPE` disposition from before
+//!   the runtime set it, so that a child inherits exactly what the
+//!   daemontools program itself inherited.
 //!
 //! The search rules (spec §1.3): a name containing `/` is exec'd directly.
 //! Otherwise each `:`-separated element of `$PATH` (read from the given
@@ -408,29 +410,30 @@ extern "C" fn capture_startup() {
 #[link_section = ".init_array"]
 static CAPTURE_STARTUP: extern "C" fn() = capture_startup;
 
-/// Restore the state this process inherited, before Rust's runtime changed
-/// it: the `SIGPIPE` disposition (std sets it to ignored) and closed fds 0–2
-/// (std opens `/dev/null` on them). Call it first thing in `main` of a
-/// program that execs, so that descriptors it opens get the numbers djb's
-/// program would get and the child inherits the original state.
+/// Was `SIGPIPE` ignored when the process started (before Rust's runtime
+/// set it so)? `false` if the start-up state was not captured. Used by
+/// [`super::signals::sigpipe`].
+#[must_use]
+pub fn startup_sigpipe_ignored() -> bool {
+    // Referencing the constructor keeps its object file in the link.
+    let _ = std::hint::black_box(CAPTURE_STARTUP);
+    STARTUP.load(Ordering::Relaxed) & SIGPIPE_IGNORED != 0
+}
+
+/// Close again the descriptors 0–2 that were closed when this process
+/// started (std's runtime opens `/dev/null` on them). Call it first thing in
+/// a program that execs, so that descriptors it opens get the numbers djb's
+/// program would get and the child inherits the original state. (The
+/// `SIGPIPE` disposition is restored by the entry point,
+/// [`super::signals::Sigpipe::Inherit`].)
 ///
-/// If the start-up state was not captured, `SIGPIPE` is set to default.
 /// Descriptors are closed by the first call only.
-pub fn restore_startup_state() {
+pub fn restore_startup_fds() {
     // Referencing the constructor keeps its object file in the link.
     let _ = std::hint::black_box(CAPTURE_STARTUP);
     // Take the fd bits: a second call must not close descriptors that have
     // been reused (and may be owned) since the first.
     let state = STARTUP.fetch_and(!0b111, Ordering::Relaxed);
-    let disposition = if state & SIGPIPE_IGNORED != 0 {
-        libc::SIG_IGN
-    } else {
-        libc::SIG_DFL
-    };
-    // SAFETY: installing SIG_DFL or SIG_IGN involves no handler code.
-    unsafe {
-        libc::signal(libc::SIGPIPE, disposition);
-    }
     if state & CAPTURED != 0 {
         for fd in 0..3 {
             if state & (1 << fd) != 0 {

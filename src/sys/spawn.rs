@@ -3,14 +3,15 @@
 //! child only makes async-signal-safe system calls and never allocates.
 //!
 //! On a child-side failure the child writes `"{prefix}{djb errno text}\n"`
-//! to fd 2 in one `writev` and exits 111, as `strerr_die4sys(111, ...)` does.
+//! to fd 2 in one `writev` and exits 111, as `strerr_die4sys(111, ...)` does;
+//! the prefixes are built by the parent with [`crate::error::prefix`].
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::RawFd;
 
 use super::pathexec::CStrArray;
-use crate::error::{errno_str, EXIT_TEMP};
+use crate::error::{self, EXIT_TEMP};
 
 /// What a forked child does before exec'ing.
 pub struct ChildPlan<'a> {
@@ -89,21 +90,10 @@ fn child(plan: &ChildPlan<'_>) -> ! {
 }
 
 fn die(prefix: &[u8], e: i32) -> ! {
-    let text = errno_str(e).as_bytes();
-    let iov = [
-        libc::iovec {
-            iov_base: prefix.as_ptr() as *mut libc::c_void,
-            iov_len: prefix.len(),
-        },
-        libc::iovec {
-            iov_base: text.as_ptr() as *mut libc::c_void,
-            iov_len: text.len(),
-        },
-        libc::iovec {
-            iov_base: b"\n".as_ptr() as *mut libc::c_void,
-            iov_len: 1,
-        },
-    ];
+    let iov = error::with_errno(prefix, e).map(|p| libc::iovec {
+        iov_base: p.as_ptr() as *mut libc::c_void,
+        iov_len: p.len(),
+    });
     // SAFETY: the iovecs point at live buffers of the stated lengths (writev
     // only reads them); _exit never returns.
     unsafe {

@@ -18,7 +18,7 @@ use rustix::fs::Mode;
 use super::retention::rename_noreplace;
 use super::{Fsync, Shared, MAX_IN_FLIGHT};
 use crate::error;
-use crate::multilog::retry::{complain, retry, rx};
+use crate::multilog::retry::{complain, retry};
 
 /// A rotated file for the finishing thread.
 pub(super) enum Job {
@@ -193,7 +193,7 @@ impl Shared {
         }
         retry(
             || format!("unable to set mode of {name}/previous"),
-            || rx(rustix::fs::fchmod(file, Mode::from_raw_mode(0o744))),
+            || rustix::fs::fchmod(file, Mode::from_raw_mode(0o744)),
         );
         match &self.processor {
             Some(p) => self.process(p),
@@ -231,7 +231,7 @@ impl Shared {
         }
         retry(
             || format!("unable to set mode of {name}/{done}"),
-            || rx(rustix::fs::fchmod(file, Mode::from_raw_mode(0o744))),
+            || rustix::fs::fchmod(file, Mode::from_raw_mode(0o744)),
         );
     }
 
@@ -246,7 +246,7 @@ impl Shared {
         );
         retry(
             || format!("unable to set mode of {name}/{target}"),
-            || rx(rustix::fs::fchmod(file, Mode::from_raw_mode(0o644))),
+            || rustix::fs::fchmod(file, Mode::from_raw_mode(0o644)),
         );
     }
 }

@@ -60,7 +60,7 @@ use memchr::memchr;
 use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::retry::{self, complain, retry, rx};
+use super::retry::{self, complain, retry};
 use super::script::DirSpec;
 use crate::error::{Fatal, Unable};
 use crate::tai64::Tai64N;
@@ -99,10 +99,6 @@ const COMPLETE: u32 = 0o100;
 /// ours and a complete rotation (daemontools' recovery of `previous` makes
 /// 0744 `.u` files, which are left alone).
 const ROTATED: u32 = 0o754;
-
-fn io_err(e: Errno) -> io::Error {
-    io::Error::from_raw_os_error(e.raw_os_error())
-}
 
 /// How a file is written to disk; tests inject failures.
 type Fsync = fn(&File) -> io::Result<()>;
@@ -188,7 +184,7 @@ impl LogDir {
                 Err(e) => {
                     return Err(Fatal::new(
                         format!("unable to stat {name}/current"),
-                        io_err(e),
+                        io::Error::from(e),
                     ))
                 }
             };
@@ -310,11 +306,7 @@ impl LogDir {
             self.finisher.make_room(1);
             retry(
                 || format!("unable to rename current to previous in directory {name}"),
-                || {
-                    rx(rustix::fs::renameat(
-                        &sh.dirfd, "current", &sh.dirfd, "previous",
-                    ))
-                },
+                || rustix::fs::renameat(&sh.dirfd, "current", &sh.dirfd, "previous"),
             );
             None
         } else {
@@ -340,29 +332,17 @@ impl LogDir {
             // still at most one `.u` per kill.)
             retry(
                 || format!("unable to set mode of {name}/{target}"),
-                || {
-                    rx(rustix::fs::fchmod(
-                        &self.current,
-                        Mode::from_raw_mode(ROTATED),
-                    ))
-                },
+                || rustix::fs::fchmod(&self.current, Mode::from_raw_mode(ROTATED)),
             );
             Some(target)
         };
         let new = retry(
             || format!("unable to create {name}/current"),
-            || {
-                rx(rustix::fs::openat(
-                    &sh.dirfd,
-                    "current",
-                    APPEND,
-                    Mode::from_raw_mode(0o600),
-                ))
-            },
+            || rustix::fs::openat(&sh.dirfd, "current", APPEND, Mode::from_raw_mode(0o600)),
         );
         retry(
             || format!("unable to set mode of {name}/current"),
-            || rx(rustix::fs::fchmod(&new, Mode::from_raw_mode(0o644))),
+            || rustix::fs::fchmod(&new, Mode::from_raw_mode(0o644)),
         );
         if archive.is_some() {
             // `filesfit` now, counting the files still being finished, so
@@ -393,12 +373,7 @@ impl LogDir {
         );
         retry(
             || format!("unable to set mode of {name}/current"),
-            || {
-                rx(rustix::fs::fchmod(
-                    &self.current,
-                    Mode::from_raw_mode(0o744),
-                ))
-            },
+            || rustix::fs::fchmod(&self.current, Mode::from_raw_mode(0o744)),
         );
     }
 
@@ -417,7 +392,7 @@ impl Shared {
         let name = &self.name;
         retry(
             || format!("unable to write directory {name} to disk"),
-            || rx(rustix::fs::fsync(&self.dirfd)),
+            || rustix::fs::fsync(&self.dirfd),
         );
     }
 

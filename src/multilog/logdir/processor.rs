@@ -9,9 +9,9 @@ use std::os::fd::AsFd;
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::{io_err, Shared, APPEND, READ, TRUNC};
+use super::{Shared, APPEND, READ, TRUNC};
 use crate::error;
-use crate::multilog::retry::{self, complain, retry, rx};
+use crate::multilog::retry::{self, complain, retry};
 
 impl Shared {
     /// The processor branch of `fullcurrent` (steps 8a–8h).
@@ -31,12 +31,11 @@ impl Shared {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    error::emit(
-                        format!(
-                            "multilog: fatal: unable to run {shown}: {}\n",
-                            error::reason(&e)
-                        )
-                        .as_bytes(),
+                    error::say(
+                        "multilog",
+                        error::Kind::Fatal,
+                        &[b"unable to run ", shown.as_bytes(), b": "],
+                        Some(error::reason(&e)),
                     );
                 }
             }
@@ -49,50 +48,36 @@ impl Shared {
         }
         let f = retry(
             || format!("unable to create {name}/processed"),
-            || {
-                rx(rustix::fs::openat(
-                    d,
-                    "processed",
-                    APPEND,
-                    Mode::from_raw_mode(0o600),
-                ))
-            },
+            || rustix::fs::openat(d, "processed", APPEND, Mode::from_raw_mode(0o600)),
         );
         retry(
             || format!("unable to write {name}/processed to disk"),
-            || rx(rustix::fs::fsync(&f)),
+            || rustix::fs::fsync(&f),
         );
         retry(
             || format!("unable to set mode of {name}/processed"),
-            || rx(rustix::fs::fchmod(&f, Mode::from_raw_mode(0o744))),
+            || rustix::fs::fchmod(&f, Mode::from_raw_mode(0o744)),
         );
         drop(f);
         let f = retry(
             || format!("unable to create {name}/newstate"),
-            || {
-                rx(rustix::fs::openat(
-                    d,
-                    "newstate",
-                    APPEND,
-                    Mode::from_raw_mode(0o600),
-                ))
-            },
+            || rustix::fs::openat(d, "newstate", APPEND, Mode::from_raw_mode(0o600)),
         );
         retry(
             || format!("unable to write {name}/newstate to disk"),
-            || rx(rustix::fs::fsync(&f)),
+            || rustix::fs::fsync(&f),
         );
         drop(f);
         retry(
             || format!("unable to remove {name}/previous"),
             || match rustix::fs::unlinkat(d, "previous", AtFlags::empty()) {
                 Ok(()) | Err(Errno::NOENT) => Ok(()),
-                Err(e) => Err(io_err(e)),
+                Err(e) => Err(io::Error::from(e)),
             },
         );
         retry(
             || format!("unable to rename newstate to state in directory {name}"),
-            || rx(rustix::fs::renameat(d, "newstate", d, "state")),
+            || rustix::fs::renameat(d, "newstate", d, "state"),
         );
         self.finish("processed", b's');
     }
@@ -101,9 +86,8 @@ impl Shared {
     /// fd 0 = previous, 1 = processed, 4 = state, 5 = newstate.
     fn run_processor(&self, processor: &[u8]) -> io::Result<std::process::ExitStatus> {
         let d = &self.dirfd;
-        let open = |f: &str, flags: OFlags| {
-            rx(rustix::fs::openat(d, f, flags, Mode::from_raw_mode(0o644)))
-        };
+        let open =
+            |f: &str, flags: OFlags| rustix::fs::openat(d, f, flags, Mode::from_raw_mode(0o644));
         let stdin = open("previous", READ)?;
         let stdout = open("processed", TRUNC)?;
         let state = open("state", READ)?;

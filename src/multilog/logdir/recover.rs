@@ -6,7 +6,7 @@ use std::fs::File;
 use rustix::fs::{AtFlags, FileType, Mode};
 use rustix::io::Errno;
 
-use super::{io_err, Shared, APPEND, READ, ROTATED, TRUNC};
+use super::{Shared, APPEND, READ, ROTATED, TRUNC};
 use crate::error::{Fatal, Unable};
 
 impl Shared {
@@ -32,12 +32,7 @@ impl Shared {
                 let _ = rustix::fs::unlinkat(d, "processed", AtFlags::empty());
                 self.finish("previous", b'u');
             }
-            Err(e) => {
-                return Err(Fatal::new(
-                    format!("unable to stat {name}/processed"),
-                    io_err(e),
-                ))
-            }
+            Err(e) => return Err(Fatal::new(format!("unable to stat {name}/processed"), e)),
         }
         self.finish("current", b'u');
         let state = rustix::fs::openat(d, "state", TRUNC, Mode::from_raw_mode(0o644))
@@ -75,12 +70,7 @@ impl Shared {
             let f = match rustix::fs::openat(&self.dirfd, target.as_str(), READ, Mode::empty()) {
                 Ok(f) => f,
                 Err(Errno::NOENT | Errno::LOOP) => continue,
-                Err(e) => {
-                    return Err(Fatal::new(
-                        format!("unable to read {name}/{target}"),
-                        io_err(e),
-                    ))
-                }
+                Err(e) => return Err(Fatal::new(format!("unable to read {name}/{target}"), e)),
             };
             let st = rustix::fs::fstat(&f).unable(|| format!("stat {name}/{target}"))?;
             if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile

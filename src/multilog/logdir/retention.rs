@@ -7,8 +7,8 @@ use std::os::fd::OwnedFd;
 use rustix::fs::AtFlags;
 use rustix::io::Errno;
 
-use super::{io_err, Shared};
-use crate::multilog::retry::{complain, retry, rx};
+use super::Shared;
+use crate::multilog::retry::{complain, retry};
 use crate::tai64::{Tai64N, LABEL_LEN};
 
 /// `renameat2(RENAME_NOREPLACE)`, falling back to `renameat` where the file
@@ -16,8 +16,8 @@ use crate::tai64::{Tai64N, LABEL_LEN};
 pub(super) fn rename_noreplace(d: &OwnedFd, from: &str, to: &str) -> io::Result<()> {
     match rustix::fs::renameat_with(d, from, d, to, rustix::fs::RenameFlags::NOREPLACE) {
         Ok(()) => Ok(()),
-        Err(Errno::INVAL | Errno::NOSYS) => rx(rustix::fs::renameat(d, from, d, to)),
-        Err(e) => Err(io_err(e)),
+        Err(Errno::INVAL | Errno::NOSYS) => Ok(rustix::fs::renameat(d, from, d, to)?),
+        Err(e) => Err(io::Error::from(e)),
     }
 }
 
@@ -50,7 +50,10 @@ impl Shared {
             match rustix::fs::statat(d, file, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) => break st,
                 Err(Errno::NOENT) => return,
-                Err(e) => complain(&format!("unable to stat {name}/{file}"), &io_err(e)),
+                Err(e) => complain(
+                    &format!("unable to stat {name}/{file}"),
+                    &io::Error::from(e),
+                ),
             }
         };
         if st.st_nlink == 1 {
@@ -58,7 +61,10 @@ impl Shared {
                 let target = self.next_name(code);
                 match rustix::fs::linkat(d, file, d, target.as_str(), AtFlags::empty()) {
                     Ok(()) => break,
-                    Err(e) => complain(&format!("unable to link to {name}/{target}"), &io_err(e)),
+                    Err(e) => complain(
+                        &format!("unable to link to {name}/{target}"),
+                        &io::Error::from(e),
+                    ),
                 }
             }
         }
@@ -66,7 +72,7 @@ impl Shared {
             || format!("unable to remove {name}/{file}"),
             || match rustix::fs::unlinkat(d, file, AtFlags::empty()) {
                 Ok(()) | Err(Errno::NOENT) => Ok(()),
-                Err(e) => Err(io_err(e)),
+                Err(e) => Err(io::Error::from(e)),
             },
         );
         self.trim();
@@ -86,9 +92,9 @@ impl Shared {
         let guard = self.lock_listing();
         let mut names: Vec<Vec<u8>> = Vec::new();
         let listing = (|| -> io::Result<()> {
-            let dir = rustix::fs::Dir::read_from(&self.dirfd).map_err(io_err)?;
+            let dir = rustix::fs::Dir::read_from(&self.dirfd)?;
             for ent in dir {
-                let ent = ent.map_err(io_err)?;
+                let ent = ent?;
                 let n = ent.file_name().to_bytes();
                 if n.len() >= LABEL_LEN && n[0] == b'@' {
                     names.push(n.to_vec());
@@ -120,7 +126,7 @@ impl Shared {
                         "unable to remove {name}/{}",
                         String::from_utf8_lossy(&victim)
                     ),
-                    &io_err(e),
+                    &io::Error::from(e),
                 );
             }
         }
