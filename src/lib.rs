@@ -20,6 +20,7 @@
 //! | `setlock` | [`chain::setlock`] |
 //! | `pgrphack` | [`chain::pgrphack`] |
 //! | `fghack` | [`chain::fghack`] |
+//! | `svlog` | [`svlog`] |
 //!
 //! Every program is a thin binary in `src/bin/` calling its module's `main()`
 //! or `run()`.
@@ -43,5 +44,6 @@ pub mod error;
 pub mod filters;
 pub mod multilog;
 pub mod supervise;
+pub mod svlog;
 pub mod sys;
 pub mod tai64;
