@@ -293,11 +293,15 @@ fn open_archive(f: &LogFile) -> Option<File> {
 
 /// The files of a log directory, opened: archives then `current`.
 /// `current` is opened first, and an archive that turns out to be the same
-/// file is left out.
+/// file is left out. Only the archives `keep` accepts (given all archives
+/// and an index) are opened.
 ///
 /// # Errors
 /// `current` cannot be opened, or the directory cannot be read.
-pub fn open_all(dir: &Path) -> Result<Vec<(LogFile, File)>, Fatal> {
+pub fn open_all(
+    dir: &Path,
+    keep: impl Fn(&[LogFile], usize) -> bool,
+) -> Result<Vec<(LogFile, File)>, Fatal> {
     let cur_path = dir.join("current");
     let cur = File::open(&cur_path)
         .map_err(|e| Fatal::new(format!("unable to open {}", cur_path.display()), e))?;
@@ -306,7 +310,12 @@ pub fn open_all(dir: &Path) -> Result<Vec<(LogFile, File)>, Fatal> {
         .map(|m| (m.dev(), m.ino()))
         .map_err(|e| Fatal::new(format!("unable to stat {}", cur_path.display()), e))?;
     let mut v = Vec::new();
-    for a in archives(dir)? {
+    let list = archives(dir)?;
+    let wanted: Vec<bool> = (0..list.len()).map(|i| keep(&list, i)).collect();
+    for (a, want) in list.into_iter().zip(wanted) {
+        if !want {
+            continue;
+        }
         if let Some(f) = open_archive(&a) {
             if f.metadata().is_ok_and(|m| (m.dev(), m.ino()) == cur_id) {
                 continue;
@@ -580,7 +589,17 @@ fn copy_range<W: io::Write>(
 /// A fatal error, or the reader went away.
 pub fn run<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
     let dir = resolve(&opts.dir)?;
-    let files = open_all(&dir)?;
+    // In a range, an archive named at or before `since`, or following one
+    // named at or after `until`, holds no line of it: not even opened.
+    let files = open_all(&dir, |list, i| {
+        let since_ok = opts
+            .since
+            .is_none_or(|s| list[i].label.is_none_or(|l| l > s));
+        let until_ok = opts
+            .until
+            .is_none_or(|u| i == 0 || list[i - 1].label.is_none_or(|l| l < u));
+        since_ok && until_ok
+    })?;
     let mut out = Out::new(w, zone);
     let mut buf = vec![0u8; BLOCK];
     if let Some(n) = opts.last {
