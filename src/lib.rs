@@ -20,6 +20,7 @@
 //! | `setlock` | [`chain::setlock`] |
 //! | `pgrphack` | [`chain::pgrphack`] |
 //! | `fghack` | [`chain::fghack`] |
+//! | `svlog` | [`svlog`] |
 //!
 //! # Entry convention
 //!
@@ -55,5 +56,6 @@ pub mod error;
 pub mod filters;
 pub mod multilog;
 pub mod supervise;
+pub mod svlog;
 pub mod sys;
 pub mod tai64;

@@ -20,4 +20,5 @@ mod man;
 mod multilog;
 mod packaging;
 mod supervise;
+mod svlog;
 mod svscan;

@@ -1,0 +1,4 @@
+//! `svlog`: see `daemontools::svlog`.
+fn main() -> std::process::ExitCode {
+    daemontools::svlog::main()
+}

@@ -1,0 +1,417 @@
+//! `svlog`: read a multilog log directory with local-time labels — all of
+//! it, the last lines, or a time range (a new program; daemontools has no
+//! counterpart).
+//!
+//! `svlog [-n N | [--since T] [--until T]] DIR`
+//!
+//! DIR is a log directory (it has `current`), or a service directory whose
+//! `log/main` is one. Files are read in the order multilog wrote them: the
+//! archives `@<label>.s` and `@<label>.u` in name order, then `current`.
+//! Each line's leading TAI64N label is rendered by `tai64nlocal`'s own line
+//! machine ([`crate::filters::LabelFilter`] over
+//! [`crate::tai64::local::LocalTime`]), so on a directory of `.s` files the
+//! output is byte-identical to `cat DIR/@*.s DIR/current | tai64nlocal`.
+//!
+//! Races: `current` is opened before the archives are listed, and an
+//! archive that is the same file (rotated since) is not read again; an
+//! archive that has gone when it is opened is skipped, except that a
+//! vanished `.u` is looked for as the `.s` the finisher renames it to.
+//! Compressed archives (`@….s.zst`) are not read yet.
+//!
+//! `-n N`: `current` is read backwards in blocks, then the archives newest
+//! first, only as far back as N lines reach.
+//!
+//! `--since`/`--until` (see [`timeexpr`]): lines whose label `t` has
+//! `since <= t < until`; a line without a label goes with the labelled line
+//! before it. Every file is scanned, so the result is exact even where the
+//! clock stepped back (labels out of order, archive names that do not bound
+//! the labels inside). Skipping files by name and binary search inside them
+//! would be faster but are wrong after a clock step unless the step is
+//! known; they wait for an index that records steps.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use memchr::memchr;
+
+use crate::error::{self, Fatal};
+use crate::filters::StdoutFd;
+use crate::tai64::local::LocalZone;
+use crate::tai64::tz::Zone;
+use crate::tai64::{Tai64N, LABEL_LEN};
+
+mod files;
+mod out;
+mod tail;
+pub mod timeexpr;
+
+pub use files::{archive_label, archives, open_all, resolve, LogFile};
+pub use out::{Out, Stop};
+pub use tail::{find_tail, tail_start};
+
+const PROG: &str = "svlog";
+/// The usage line.
+pub const USAGE: &str = "svlog [-n N | [--since T] [--until T]] DIR";
+/// Bytes per read.
+const BLOCK: usize = 128 * 1024;
+/// Output is written once it holds this many bytes.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// Parsed options.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Opts {
+    /// `-n N`.
+    pub last: Option<u64>,
+    /// `--since T`.
+    pub since: Option<Tai64N>,
+    /// `--until T`.
+    pub until: Option<Tai64N>,
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+/// Parse argv (without the program name). `None` means usage.
+#[must_use]
+pub fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<Opts> {
+    let mut o = Opts::default();
+    let mut dirs = Vec::new();
+    let mut i = 0;
+    let mut opts_done = false;
+    while i < args.len() {
+        let a = &args[i];
+        i += 1;
+        if opts_done || !a.starts_with('-') || a == "-" {
+            dirs.push(PathBuf::from(a));
+            continue;
+        }
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ if a.starts_with("-n") && a.len() > 2 => ("-n", Some(a[2..].to_string())),
+            _ => (a.as_str(), None),
+        };
+        if name == "--" {
+            opts_done = true;
+            continue;
+        }
+        if !matches!(name, "-n" | "--since" | "--until") {
+            return None;
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => {
+                let v = args.get(i)?.clone();
+                i += 1;
+                v
+            }
+        };
+        match name {
+            "-n" => {
+                if value.is_empty() || !value.bytes().all(|c| c.is_ascii_digit()) {
+                    return None;
+                }
+                o.last = Some(value.parse().ok()?);
+            }
+            "--since" => o.since = Some(timeexpr::parse(&value, now, zone)?),
+            _ => o.until = Some(timeexpr::parse(&value, now, zone)?),
+        }
+    }
+    if dirs.len() != 1 || (o.last.is_some() && (o.since.is_some() || o.until.is_some())) {
+        return None;
+    }
+    o.dir = dirs.pop()?;
+    Some(o)
+}
+
+/// Read `f` from `from` to its end into `out`. A read error is a warning.
+fn copy_from<W: io::Write>(
+    lf: &LogFile,
+    f: &File,
+    from: u64,
+    buf: &mut [u8],
+    out: &mut Out<W>,
+) -> Result<(), Stop> {
+    let mut off = from;
+    loop {
+        match f.read_at(buf, off) {
+            Ok(0) => return Ok(()),
+            Ok(n) => {
+                out.feed(&buf[..n])?;
+                off += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                error::warn(
+                    PROG,
+                    &format!("unable to read {}", lf.path.display()),
+                    Some(&e),
+                );
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The label at the start of `line`, if it has a strict one.
+fn line_label(line: &[u8]) -> Option<Tai64N> {
+    if line.len() >= LABEL_LEN && line[0] == b'@' {
+        Tai64N::from_hex(&line[1..LABEL_LEN])
+    } else {
+        None
+    }
+}
+
+/// Copy the lines of `f` whose label is in `[since, until)`;
+/// an unlabelled line goes with the line before it. `carry` (at a line
+/// start, that line selected) goes from one file to the next, since
+/// multilog may cut a long line across files.
+fn copy_range<W: io::Write>(
+    lf: &LogFile,
+    f: &File,
+    (since, until): (Option<Tai64N>, Option<Tai64N>),
+    carry: &mut (bool, bool),
+    buf: &mut [u8],
+    out: &mut Out<W>,
+) -> Result<(), Stop> {
+    let mut off = 0u64;
+    let mut have = 0usize;
+    let mut pos = 0usize;
+    let (mut at_start, mut selected) = *carry;
+    let mut eof = false;
+    loop {
+        if pos == have
+            || (at_start
+                && !eof
+                && have - pos < LABEL_LEN
+                && memchr(b'\n', &buf[pos..have]).is_none())
+        {
+            if eof {
+                *carry = (at_start, selected);
+                return Ok(());
+            }
+            buf.copy_within(pos..have, 0);
+            have -= pos;
+            pos = 0;
+            match f.read_at(&mut buf[have..], off) {
+                Ok(0) => eof = true,
+                Ok(n) => {
+                    have += n;
+                    off += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    error::warn(
+                        PROG,
+                        &format!("unable to read {}", lf.path.display()),
+                        Some(&e),
+                    );
+                    return Ok(());
+                }
+            }
+            continue;
+        }
+        if at_start {
+            if let Some(t) = line_label(&buf[pos..have]) {
+                selected = since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u);
+            }
+            at_start = false;
+        }
+        match memchr(b'\n', &buf[pos..have]) {
+            Some(i) => {
+                if selected {
+                    out.feed(&buf[pos..=pos + i])?;
+                }
+                pos += i + 1;
+                at_start = true;
+            }
+            None => {
+                if selected {
+                    out.feed(&buf[pos..have])?;
+                }
+                pos = have;
+            }
+        }
+    }
+}
+
+/// Print DIR as `opts` asks to `w`.
+///
+/// # Errors
+/// A fatal error, or the reader went away.
+pub fn run<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
+    let dir = resolve(&opts.dir)?;
+    let files = open_all(&dir)?;
+    let mut out = Out::new(w, zone);
+    let mut buf = vec![0u8; BLOCK];
+    if let Some(n) = opts.last {
+        let sized: Vec<(u64, &File)> = files
+            .iter()
+            .map(|(lf, f)| match f.metadata() {
+                Ok(m) => (m.len(), f),
+                Err(e) => {
+                    error::warn(
+                        PROG,
+                        &format!("unable to stat {}", lf.path.display()),
+                        Some(&e),
+                    );
+                    (0, f)
+                }
+            })
+            .collect();
+        let first = find_tail(&sized, n, &mut buf)
+            .map_err(|e| Fatal::new(format!("unable to read {}", dir.display()), e))?;
+        for (i, (lf, f)) in files.iter().enumerate().skip(first.0) {
+            let from = if i == first.0 { first.1 } else { 0 };
+            copy_from(lf, f, from, &mut buf, &mut out)?;
+        }
+    } else if opts.since.is_some() || opts.until.is_some() {
+        let mut carry = (true, false);
+        for (lf, f) in &files {
+            copy_range(
+                lf,
+                f,
+                (opts.since, opts.until),
+                &mut carry,
+                &mut buf,
+                &mut out,
+            )?;
+        }
+    } else {
+        for (lf, f) in &files {
+            copy_from(lf, f, 0, &mut buf, &mut out)?;
+        }
+    }
+    out.finish()
+}
+
+/// The program.
+#[must_use]
+pub fn main() -> ExitCode {
+    let args: Vec<String> = match std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect::<Result<_, _>>()
+    {
+        Ok(a) => a,
+        Err(_) => return error::usage(PROG, USAGE),
+    };
+    let zone = Zone::from_env();
+    let mut lz = LocalZone::new(zone.clone());
+    let Some(opts) = parse_args(&args, Tai64N::now(), &mut lz) else {
+        return error::usage(PROG, USAGE);
+    };
+    match run(&opts, zone, StdoutFd) {
+        Ok(()) | Err(Stop::Pipe) => ExitCode::SUCCESS,
+        Err(Stop::Fatal(f)) => f.report(PROG),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tmpfile(data: &[u8]) -> File {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(data).unwrap();
+        f
+    }
+
+    /// The last `n` lines the slow way.
+    fn last_lines(data: &[u8], n: usize) -> usize {
+        if data.is_empty() {
+            return 0;
+        }
+        let body = data.strip_suffix(b"\n").unwrap_or(data);
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(
+                body.iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        if n >= starts.len() {
+            0
+        } else {
+            starts[starts.len() - n]
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tail_matches_forward(lines in proptest::collection::vec("[a-z]{0,30}", 0..60),
+                                partial in proptest::bool::ANY,
+                                cuts in proptest::collection::vec(0usize..2000, 0..5),
+                                n in 0u64..80, block in 1usize..50) {
+            let mut data = lines.join("\n").into_bytes();
+            if !lines.is_empty() && !partial {
+                data.push(b'\n');
+            }
+            // Cut the stream into files anywhere (multilog cuts long lines).
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (data.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            let files: Vec<(u64, File)> = cuts.windows(2)
+                .map(|w| ((w[1] - w[0]) as u64, tmpfile(&data[w[0]..w[1]])))
+                .collect();
+            let refs: Vec<(u64, &File)> = files.iter().map(|(s, f)| (*s, f)).collect();
+            let mut buf = vec![0u8; block];
+            let (i, off) = find_tail(&refs, n, &mut buf).unwrap();
+            let at = if i == refs.len() { data.len() } else { cuts[i] + off as usize };
+            let want = if n == 0 { data.len() } else { last_lines(&data, n as usize) };
+            proptest::prop_assert_eq!(at, want);
+        }
+    }
+
+    #[test]
+    fn args() {
+        let mut z = LocalZone::new(Zone::utc());
+        let now = Tai64N::from_unix(1_000_000, 0);
+        let a = |v: &[&str], z: &mut LocalZone| {
+            parse_args(
+                &v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>(),
+                now,
+                z,
+            )
+        };
+        assert_eq!(a(&["d"], &mut z).unwrap().dir, PathBuf::from("d"));
+        assert_eq!(a(&["-n", "5", "d"], &mut z).unwrap().last, Some(5));
+        assert_eq!(a(&["-n5", "d"], &mut z).unwrap().last, Some(5));
+        assert_eq!(
+            a(&["--since", "-10s", "d"], &mut z).unwrap().since,
+            Some(Tai64N::from_unix(999_990, 0))
+        );
+        assert_eq!(
+            a(&["--until=@400000000000000a00000000", "d"], &mut z)
+                .unwrap()
+                .until,
+            Some(Tai64N::from_unix(0, 0))
+        );
+        assert_eq!(a(&["--", "-n"], &mut z).unwrap().dir, PathBuf::from("-n"));
+        for bad in [
+            &[][..],
+            &["d", "e"],
+            &["-x", "d"],
+            &["-n", "d"],
+            &["-n", "-1", "d"],
+            &["--since", "bogus", "d"],
+            &["-n", "1", "--since", "-1s", "d"],
+            &["-f", "d"],
+        ] {
+            assert!(a(bad, &mut z).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn archive_names() {
+        assert!(archive_label(b"@400000006b050c5709c2505c.s").is_some());
+        assert!(archive_label(b"@400000006b050c5709c2505c.u").is_some());
+        assert!(archive_label(b"@400000006b050c5709c2505c.s.zst").is_none());
+        assert!(archive_label(b"@400000006B050C5709C2505C.s").is_none());
+        assert!(archive_label(b"current").is_none());
+    }
+}
