@@ -1,4 +1,2 @@
-//! `svlog`: see `daemontools::svlog`.
-fn main() -> std::process::ExitCode {
-    daemontools::svlog::main()
-}
+//! The `svlog` program; see [`daemontools::svlog`].
+daemontools::std_main!(daemontools::svlog);

@@ -33,12 +33,13 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use memchr::memchr;
 
 use crate::error::{self, Fatal};
 use crate::filters::StdoutFd;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
 use crate::tai64::local::LocalZone;
 use crate::tai64::tz::Zone;
 use crate::tai64::{Tai64N, LABEL_LEN};
@@ -240,7 +241,7 @@ fn copy_range<W: io::Write>(
 ///
 /// # Errors
 /// A fatal error, or the reader went away.
-pub fn run<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
+pub fn print<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
     let dir = resolve(&opts.dir)?;
     let files = open_all(&dir)?;
     let mut out = Out::new(w, zone);
@@ -286,12 +287,18 @@ pub fn run<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
     out.finish()
 }
 
-/// The program.
+/// A closed reader ends svlog quietly: the write fails with EPIPE, which
+/// [`Stop::Pipe`] turns into exit 0.
+pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
+
+/// The program (see the crate's entry convention).
 #[must_use]
-pub fn main() -> ExitCode {
-    let args: Vec<String> = match std::env::args_os()
+pub fn run(main: MainArgs) -> u8 {
+    let args: Vec<String> = match main
+        .argv
+        .into_iter()
         .skip(1)
-        .map(|a| a.into_string())
+        .map(std::ffi::OsString::into_string)
         .collect::<Result<_, _>>()
     {
         Ok(a) => a,
@@ -302,8 +309,8 @@ pub fn main() -> ExitCode {
     let Some(opts) = parse_args(&args, Tai64N::now(), &mut lz) else {
         return error::usage(PROG, USAGE);
     };
-    match run(&opts, zone, StdoutFd) {
-        Ok(()) | Err(Stop::Pipe) => ExitCode::SUCCESS,
+    match print(&opts, zone, StdoutFd) {
+        Ok(()) | Err(Stop::Pipe) => 0,
         Err(Stop::Fatal(f)) => f.report(PROG),
     }
 }
