@@ -239,15 +239,8 @@ impl Supervise {
     /// `trystart`: fork and exec `./run`, then pause one second.
     fn trystart(&mut self) {
         let plan = spawn::ChildPlan {
-            fd_move: None,
-            close: None,
-            dup: None,
-            chdir: None,
             reset_sigchld: true,
-            exec: &self.run_names,
-            argv: &self.run_argv,
-            envp: &self.envp,
-            exec_err: &self.start_err,
+            ..spawn::ChildPlan::new(&self.run_names, &self.run_argv, &self.envp, &self.start_err)
         };
         match spawn::spawn(&plan) {
             Ok(pid) => {

@@ -346,14 +346,7 @@ impl Scanner {
                     .log
                     .as_ref()
                     .map(|(_, w)| (1, w.as_raw_fd(), setup.as_slice())),
-                close: None,
-                dup: None,
-                chdir: None,
-                reset_sigchld: false,
-                exec: &self.supervise,
-                argv: &argv,
-                envp: &self.envp,
-                exec_err: &exec_err,
+                ..spawn::ChildPlan::new(&self.supervise, &argv, &self.envp, &exec_err)
             };
             match spawn::spawn(&plan) {
                 Ok(pid) => self.table.x[i].pid = pid,
@@ -370,14 +363,8 @@ impl Scanner {
                     .log
                     .as_ref()
                     .map(|(r, _)| (0, r.as_raw_fd(), setup.as_slice())),
-                close: None,
-                dup: None,
                 chdir: Some((&cname, &switch)),
-                reset_sigchld: false,
-                exec: &self.supervise,
-                argv: &argv,
-                envp: &self.envp,
-                exec_err: &exec_err,
+                ..spawn::ChildPlan::new(&self.supervise, &argv, &self.envp, &exec_err)
             };
             match spawn::spawn(&plan) {
                 Ok(pid) => self.table.x[i].pidlog = pid,

@@ -103,6 +103,25 @@ pub fn child_reset_sigchld() {
     }
 }
 
+/// In a forked child: each of `sigs` back to its default disposition and
+/// the signal mask cleared, as std's `Command` leaves a child.
+/// Async-signal-safe.
+pub fn child_reset(sigs: &[libc::c_int]) {
+    // SAFETY: sigaction/sigprocmask with stack-allocated, initialised values
+    // are async-signal-safe and cannot violate memory safety.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&raw mut sa.sa_mask);
+        for &sig in sigs {
+            libc::sigaction(sig, &raw const sa, std::ptr::null_mut());
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const set, std::ptr::null_mut());
+    }
+}
+
 /// What a program does with `SIGPIPE`; each program module states its
 /// policy as `pub const SIGPIPE: Sigpipe`, and the entry point
 /// ([`c_main!`](crate::c_main), [`std_main!`](crate::std_main)) applies it
