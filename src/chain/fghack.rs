@@ -26,7 +26,7 @@ use crate::sys::spawn::{self, ChildPlan};
 const PROG: &str = "fghack";
 
 /// Number of `dup`s of the write end made in the child.
-pub const DUPS: usize = 30;
+pub(crate) const DUPS: usize = 30;
 
 /// This program's `SIGPIPE` policy (applied by its entry point).
 pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;

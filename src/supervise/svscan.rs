@@ -41,46 +41,48 @@ use crate::sys::pathexec::{self, CStrArray};
 use crate::sys::signals::Sigpipe;
 use crate::sys::spawn;
 
+use super::servicedir::{LOG, RUN};
+
 const PROG: &str = "svscan";
 /// Maximum number of services (`SERVICES` in svscan.c).
-pub const SERVICES: usize = 1000;
+pub(crate) const SERVICES: usize = 1000;
 /// Time between periodic scans (`sleep(5)` in svscan.c). Tests may
 /// shorten it with `DTOOLS_SVSCAN_RESCAN_MS`.
-pub const RESCAN: Duration = Duration::from_secs(5);
+pub(crate) const RESCAN: Duration = Duration::from_secs(5);
 /// How long a directory built in place may stay incomplete before it is
 /// started anyway, as daemontools' next scan would have.
-pub const GRACE: Duration = Duration::from_secs(5);
+pub(crate) const GRACE: Duration = Duration::from_secs(5);
 /// How often directories waiting for completion are looked at (per 16 of
 /// them).
-pub const POLL: Duration = Duration::from_millis(20);
+pub(crate) const POLL: Duration = Duration::from_millis(20);
 
 /// One service: identity, supervise pids and the log pipe.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// `st_dev` of the directory.
-    pub dev: u64,
+    pub(crate) dev: u64,
     /// `st_ino` of the directory.
-    pub ino: u64,
+    pub(crate) ino: u64,
     /// Pid of the main supervise, 0 if none.
-    pub pid: i32,
+    pub(crate) pid: i32,
     /// Pid of the log supervise, 0 if none.
-    pub pidlog: i32,
+    pub(crate) pidlog: i32,
     /// Seen in the current scan.
-    pub active: bool,
+    pub(crate) active: bool,
     /// Read and write ends of the log pipe, if the service has a log.
-    pub log: Option<(OwnedFd, OwnedFd)>,
+    pub(crate) log: Option<(OwnedFd, OwnedFd)>,
 }
 
 /// The service table.
 #[derive(Debug, Default)]
-pub struct Table {
+pub(crate) struct Table {
     /// The entries, in no particular order.
-    pub x: Vec<Entry>,
+    pub(crate) x: Vec<Entry>,
 }
 
 /// Why a new entry could not be added.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Full {
+pub(crate) enum Full {
     /// Already [`SERVICES`] entries.
     TooMany,
 }
@@ -88,7 +90,7 @@ pub enum Full {
 impl Table {
     /// Index of the entry for (dev, ino).
     #[must_use]
-    pub fn find(&self, dev: u64, ino: u64) -> Option<usize> {
+    pub(crate) fn find(&self, dev: u64, ino: u64) -> Option<usize> {
         self.x.iter().position(|e| e.ino == ino && e.dev == dev)
     }
 
@@ -96,7 +98,7 @@ impl Table {
     ///
     /// # Errors
     /// [`Full::TooMany`] at [`SERVICES`] entries.
-    pub fn room(&self) -> Result<(), Full> {
+    pub(crate) fn room(&self) -> Result<(), Full> {
         if self.x.len() >= SERVICES {
             Err(Full::TooMany)
         } else {
@@ -105,7 +107,7 @@ impl Table {
     }
 
     /// Clear the pid or log pid equal to `pid` (after it was reaped).
-    pub fn reaped(&mut self, pid: i32) {
+    pub(crate) fn reaped(&mut self, pid: i32) {
         for e in &mut self.x {
             if e.pid == pid {
                 e.pid = 0;
@@ -120,7 +122,7 @@ impl Table {
 
     /// Drop entries that vanished and have no supervise running (closing
     /// their pipe ends).
-    pub fn prune(&mut self) {
+    pub(crate) fn prune(&mut self) {
         self.x.retain(|e| e.active || e.pid != 0 || e.pidlog != 0);
     }
 }
@@ -190,13 +192,17 @@ fn executable(path: &[u8]) -> bool {
 /// Is the service directory `fn_` complete: `run` executable, and `log`
 /// present, either not a directory or with an executable `log/run`?
 fn complete(fn_: &[u8]) -> bool {
-    if !executable(&cat(&[fn_, b"/run"])) {
+    if !executable(&cat(&[fn_, b"/", RUN.text.as_bytes()])) {
         return false;
     }
-    match rustix::fs::stat(OsStr::from_bytes(&cat(&[fn_, b"/log"]))) {
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
-            executable(&cat(&[fn_, b"/log/run"]))
-        }
+    match rustix::fs::stat(OsStr::from_bytes(&cat(&[fn_, b"/", LOG.text.as_bytes()]))) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => executable(&cat(&[
+            fn_,
+            b"/",
+            LOG.text.as_bytes(),
+            b"/",
+            RUN.text.as_bytes(),
+        ])),
         Ok(_) => true,
         Err(_) => false,
     }
@@ -250,7 +256,7 @@ impl Scanner {
         if fn_.len() > 255 {
             return Ok(false);
         }
-        match rustix::fs::stat(OsStr::from_bytes(&cat(&[fn_, b"/log"]))) {
+        match rustix::fs::stat(OsStr::from_bytes(&cat(&[fn_, b"/", LOG.text.as_bytes()]))) {
             Ok(_) => Ok(true),
             Err(Errno::NOENT) => Ok(false),
             Err(e) => Err(e),
@@ -311,7 +317,12 @@ impl Scanner {
                 }
                 let flaglog = match Self::has_log(fn_) {
                     Ok(f) => f,
-                    Err(e) => return warn(&[b"unable to stat ", fn_, b"/log: "], Some(e)),
+                    Err(e) => {
+                        return warn(
+                            &[b"unable to stat ", fn_, b"/", LOG.text.as_bytes(), b": "],
+                            Some(e),
+                        )
+                    }
                 };
                 let log = if flaglog {
                     match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
@@ -354,10 +365,22 @@ impl Scanner {
             }
         }
         if self.table.x[i].log.is_some() && self.table.x[i].pidlog == 0 {
-            let setup = child_warning(&[b"unable to set up descriptors for ", fn_, b"/log: "]);
+            let setup = child_warning(&[
+                b"unable to set up descriptors for ",
+                fn_,
+                b"/",
+                LOG.text.as_bytes(),
+                b": ",
+            ]);
             let switch = child_warning(&[b"unable to switch to ", fn_, b": "]);
-            let exec_err = child_warning(&[b"unable to start supervise ", fn_, b"/log: "]);
-            let argv = CStrArray::new(vec![arg0.to_owned(), c"log".to_owned()]);
+            let exec_err = child_warning(&[
+                b"unable to start supervise ",
+                fn_,
+                b"/",
+                LOG.text.as_bytes(),
+                b": ",
+            ]);
+            let argv = CStrArray::new(vec![arg0.to_owned(), LOG.path.to_owned()]);
             let plan = spawn::ChildPlan {
                 fd_move: self.table.x[i]
                     .log
@@ -368,7 +391,16 @@ impl Scanner {
             };
             match spawn::spawn(&plan) {
                 Ok(pid) => self.table.x[i].pidlog = pid,
-                Err(e) => warn_io(&[b"unable to fork for ", fn_, b"/log: "], &e),
+                Err(e) => warn_io(
+                    &[
+                        b"unable to fork for ",
+                        fn_,
+                        b"/",
+                        LOG.text.as_bytes(),
+                        b": ",
+                    ],
+                    &e,
+                ),
             }
         }
     }

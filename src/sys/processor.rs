@@ -13,15 +13,15 @@ use super::pathexec::{self, CStrArray};
 use super::spawn::{self, ChildPlan};
 
 /// The descriptors of the processor: fd 0, 1, 4 and 5.
-pub struct Fds {
+pub(crate) struct Fds {
     /// fd 0: `previous`.
-    pub stdin: OwnedFd,
+    pub(crate) stdin: OwnedFd,
     /// fd 1: `processed`.
-    pub stdout: OwnedFd,
+    pub(crate) stdout: OwnedFd,
     /// fd 4: `state`.
-    pub state: OwnedFd,
+    pub(crate) state: OwnedFd,
     /// fd 5: `newstate`.
-    pub newstate: OwnedFd,
+    pub(crate) newstate: OwnedFd,
 }
 
 /// `fork` + `execve("/bin/sh", ["sh", "-c", PROC])` in `dir` with `fds`
@@ -31,7 +31,12 @@ pub struct Fds {
 ///
 /// # Errors
 /// When the shell cannot be forked or waited for, or `PROC` holds a NUL.
-pub fn run(dir: BorrowedFd<'_>, processor: &[u8], fds: Fds, err: &[u8]) -> io::Result<ExitStatus> {
+pub(crate) fn run(
+    dir: BorrowedFd<'_>,
+    processor: &[u8],
+    fds: Fds,
+    err: &[u8],
+) -> io::Result<ExitStatus> {
     let argv = CStrArray::from_bytes([&b"sh"[..], b"-c", processor])?;
     let envp = CStrArray::new(pathexec::environ().to_vec());
     let exec = [c"/bin/sh".to_owned()];

@@ -14,48 +14,48 @@ use super::pathexec::CStrArray;
 use crate::error::{self, EXIT_TEMP};
 
 /// Most descriptors [`ChildPlan::install`] can place.
-pub const MAX_INSTALL: usize = 8;
+pub(crate) const MAX_INSTALL: usize = 8;
 
 /// `(to, from)`: put descriptor `from` on number `to`.
-pub type FdPlace = (RawFd, RawFd);
+pub(crate) type FdPlace = (RawFd, RawFd);
 
 /// What a forked child does before exec'ing, in field order.
-pub struct ChildPlan<'a> {
+pub(crate) struct ChildPlan<'a> {
     /// Reset SIGCHLD to default and unblock it (supervise's child).
-    pub reset_sigchld: bool,
+    pub(crate) reset_sigchld: bool,
     /// Reset these signals to their default disposition and clear the signal
     /// mask (multilog's processor, as std's `Command` does).
-    pub reset_signals: Option<&'a [libc::c_int]>,
+    pub(crate) reset_signals: Option<&'a [libc::c_int]>,
     /// `fchdir(fd)` and its failure prefix (multilog's processor).
-    pub fchdir: Option<(RawFd, &'a [u8])>,
+    pub(crate) fchdir: Option<(RawFd, &'a [u8])>,
     /// `fd_move(to, from)`: dup `from` onto `to` and close `from`; the message
     /// prefix used if that fails.
-    pub fd_move: Option<(RawFd, RawFd, &'a [u8])>,
+    pub(crate) fd_move: Option<(RawFd, RawFd, &'a [u8])>,
     /// `(to, from)` pairs: each `from` ends up on `to` (not close-on-exec),
     /// however the numbers overlap; `from` itself is left as it is. At most
     /// [`MAX_INSTALL`] pairs. The prefix is used if that fails.
-    pub install: Option<(&'a [FdPlace], &'a [u8])>,
+    pub(crate) install: Option<(&'a [FdPlace], &'a [u8])>,
     /// Close this descriptor (fghack: the pipe's read end).
-    pub close: Option<RawFd>,
+    pub(crate) close: Option<RawFd>,
     /// `dup(fd)` this many times, ignoring failures (fghack: the write end).
-    pub dup: Option<(RawFd, usize)>,
+    pub(crate) dup: Option<(RawFd, usize)>,
     /// `chdir(dir)` and its failure prefix.
-    pub chdir: Option<(&'a CStr, &'a [u8])>,
+    pub(crate) chdir: Option<(&'a CStr, &'a [u8])>,
     /// Names to try with `execv`, in order (see [`super::pathexec`]).
-    pub exec: &'a [CString],
+    pub(crate) exec: &'a [CString],
     /// The arguments.
-    pub argv: &'a CStrArray,
+    pub(crate) argv: &'a CStrArray,
     /// The environment.
-    pub envp: &'a CStrArray,
+    pub(crate) envp: &'a CStrArray,
     /// Failure prefix if no exec succeeds.
-    pub exec_err: &'a [u8],
+    pub(crate) exec_err: &'a [u8],
 }
 
 impl<'a> ChildPlan<'a> {
     /// A plan that only execs (trying each of `exec`), reporting a failure
     /// with `exec_err`; set the other fields for more set-up.
     #[must_use]
-    pub fn new(
+    pub(crate) fn new(
         exec: &'a [CString],
         argv: &'a CStrArray,
         envp: &'a CStrArray,
@@ -86,7 +86,7 @@ impl<'a> ChildPlan<'a> {
 /// # Panics
 /// If `plan.install` has more than [`MAX_INSTALL`] pairs (checked before
 /// the fork).
-pub fn spawn(plan: &ChildPlan<'_>) -> io::Result<i32> {
+pub(crate) fn spawn(plan: &ChildPlan<'_>) -> io::Result<i32> {
     if let Some((pairs, _)) = plan.install {
         assert!(
             pairs.len() <= MAX_INSTALL,
