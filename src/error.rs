@@ -9,13 +9,13 @@
 use std::io::{self, Write};
 
 /// Exit code for a usage error (`die_usage`).
-pub const EXIT_USAGE: u8 = 100;
+pub(crate) const EXIT_USAGE: u8 = 100;
 /// Exit code for a temporary (fatal) failure (`strerr_die` with 111).
-pub const EXIT_TEMP: u8 = 111;
+pub(crate) const EXIT_TEMP: u8 = 111;
 
 /// djb's text for an errno value (`error_str.c:error_str`).
 #[must_use]
-pub fn errno_str(errno: i32) -> &'static str {
+pub(crate) fn errno_str(errno: i32) -> &'static str {
     use libc::*;
     // The order matters only where two constants share a value on Linux
     // (EAGAIN == EWOULDBLOCK, EDEADLK == EDEADLOCK): djb tests EAGAIN first.
@@ -108,19 +108,19 @@ pub fn errno_str(errno: i32) -> &'static str {
 
 /// djb's text for an I/O error (errno when there is one, `unknown error` otherwise).
 #[must_use]
-pub fn reason(err: &io::Error) -> &'static str {
+pub(crate) fn reason(err: &io::Error) -> &'static str {
     errno_str(err.raw_os_error().unwrap_or(-1))
 }
 
 /// djb's text for a rustix errno.
 #[must_use]
-pub fn reason_errno(err: rustix::io::Errno) -> &'static str {
+pub(crate) fn reason_errno(err: rustix::io::Errno) -> &'static str {
     errno_str(err.raw_os_error())
 }
 
 /// The kind of a message line: the word after `"{prog}: "`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `prog: fatal: ...` (`strerr_die`).
     Fatal,
     /// `prog: warning: ...` (`strerr_warn`).
@@ -146,7 +146,7 @@ impl Kind {
 /// its pieces ends them with `": "` itself. Build the prefix before `fork`
 /// when the child is to report an `exec` failure ([`with_errno`]).
 #[must_use]
-pub fn prefix(prog: &str, kind: Kind, parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn prefix(prog: &str, kind: Kind, parts: &[&[u8]]) -> Vec<u8> {
     let mut m = Vec::with_capacity(128);
     m.extend_from_slice(prog.as_bytes());
     m.extend_from_slice(kind.word());
@@ -158,7 +158,7 @@ pub fn prefix(prog: &str, kind: Kind, parts: &[&[u8]]) -> Vec<u8> {
 
 /// Complete a [`prefix`]: append `reason` (if any) and the newline.
 #[must_use]
-pub fn finish(mut m: Vec<u8>, reason: Option<&str>) -> Vec<u8> {
+pub(crate) fn finish(mut m: Vec<u8>, reason: Option<&str>) -> Vec<u8> {
     if let Some(r) = reason {
         m.extend_from_slice(r.as_bytes());
     }
@@ -170,12 +170,12 @@ pub fn finish(mut m: Vec<u8>, reason: Option<&str>) -> Vec<u8> {
 /// `errno`: `[prefix, text, "\n"]`. Allocates nothing, so a forked child may
 /// use it (written with one `writev`).
 #[must_use]
-pub fn with_errno(prefix: &[u8], errno: i32) -> [&[u8]; 3] {
+pub(crate) fn with_errno(prefix: &[u8], errno: i32) -> [&[u8]; 3] {
     [prefix, errno_str(errno).as_bytes(), b"\n"]
 }
 
 /// Build a whole line ([`prefix`] + `reason` + newline) and [`emit`] it.
-pub fn say(prog: &str, kind: Kind, parts: &[&[u8]], reason: Option<&str>) {
+pub(crate) fn say(prog: &str, kind: Kind, parts: &[&[u8]], reason: Option<&str>) {
     emit(&finish(prefix(prog, kind, parts), reason));
 }
 
@@ -186,16 +186,16 @@ pub fn say(prog: &str, kind: Kind, parts: &[&[u8]], reason: Option<&str>) {
 #[derive(Debug)]
 pub struct Fatal {
     /// The text before `": reason"`, e.g. `unable to lock directory ./main`.
-    pub what: Vec<u8>,
+    pub(crate) what: Vec<u8>,
     /// The error whose djb text follows, if any.
-    pub cause: Option<io::Error>,
+    pub(crate) cause: Option<io::Error>,
     /// The exit code (111 unless a caller says otherwise).
-    pub code: u8,
+    pub(crate) code: u8,
 }
 
 impl Fatal {
     /// A fatal error with an errno part.
-    pub fn new(what: impl Into<Vec<u8>>, cause: impl Into<io::Error>) -> Self {
+    pub(crate) fn new(what: impl Into<Vec<u8>>, cause: impl Into<io::Error>) -> Self {
         Fatal {
             what: what.into(),
             cause: Some(cause.into()),
@@ -215,7 +215,7 @@ impl Fatal {
     /// The whole message line, e.g.
     /// `multilog: fatal: unable to open directory d: file does not exist`.
     #[must_use]
-    pub fn message(&self, prog: &str) -> Vec<u8> {
+    pub(crate) fn message(&self, prog: &str) -> Vec<u8> {
         match &self.cause {
             Some(e) => finish(
                 prefix(prog, Kind::Fatal, &[&self.what, b": "]),
@@ -226,14 +226,14 @@ impl Fatal {
     }
 
     /// Print the message to stderr and return the exit code.
-    pub fn report(&self, prog: &str) -> u8 {
+    pub(crate) fn report(&self, prog: &str) -> u8 {
         emit(&self.message(prog));
         self.code
     }
 }
 
 /// Attach daemontools wording to a failing result: `.unable(|| "lock directory d")`.
-pub trait Unable<T> {
+pub(crate) trait Unable<T> {
     /// On error, make a [`Fatal`] reading `unable to {what()}: {reason}`.
     ///
     /// # Errors
@@ -249,7 +249,7 @@ impl<T, E: Into<io::Error>> Unable<T> for Result<T, E> {
 
 /// Write one whole message to stderr with a single write, ignoring errors
 /// (daemontools ignores errors on fd 2 too).
-pub fn emit(msg: &[u8]) {
+pub(crate) fn emit(msg: &[u8]) {
     let stderr = io::stderr();
     let mut lock = stderr.lock();
     let _ = lock.write_all(msg);
@@ -257,7 +257,7 @@ pub fn emit(msg: &[u8]) {
 }
 
 /// Print `"{prog}: warning: {text}: {reason}"` (`text` alone without a cause).
-pub fn warn(prog: &str, text: &str, cause: Option<&io::Error>) {
+pub(crate) fn warn(prog: &str, text: &str, cause: Option<&io::Error>) {
     match cause {
         Some(e) => say(
             prog,
@@ -271,7 +271,7 @@ pub fn warn(prog: &str, text: &str, cause: Option<&io::Error>) {
 
 /// Print a usage line `"{prog}: usage: {usage}"`; returns [`EXIT_USAGE`],
 /// the exit code that goes with it except where daemontools says otherwise.
-pub fn usage(prog: &str, usage: &str) -> u8 {
+pub(crate) fn usage(prog: &str, usage: &str) -> u8 {
     say(prog, Kind::Usage, &[usage.as_bytes()], None);
     EXIT_USAGE
 }

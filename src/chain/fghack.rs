@@ -26,7 +26,7 @@ use crate::sys::spawn::{self, ChildPlan};
 const PROG: &str = "fghack";
 
 /// Number of `dup`s of the write end made in the child.
-pub const DUPS: usize = 30;
+pub(crate) const DUPS: usize = 30;
 
 /// This program's `SIGPIPE` policy (applied by its entry point).
 pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
@@ -61,16 +61,11 @@ pub fn run(main: MainArgs) -> u8 {
         Kind::Fatal,
         &[b"unable to run ", args[1].as_bytes(), b": "],
     );
+    let exec = pathexec::candidates_env(&args[1], env);
     let plan = ChildPlan {
-        fd_move: None,
         close: Some(rd.as_raw_fd()),
         dup: Some((wr.as_raw_fd(), DUPS)),
-        chdir: None,
-        reset_sigchld: false,
-        exec: &pathexec::candidates_env(&args[1], env),
-        argv: &argv,
-        envp: &envp,
-        exec_err: &exec_err,
+        ..ChildPlan::new(&exec, &argv, &envp, &exec_err)
     };
     let pid = match spawn::spawn(&plan) {
         Err(e) => return die(PROG, &[b"unable to fork: "], Some(&e), EXIT_TEMP),

@@ -17,7 +17,7 @@ pub mod envdir;
 pub mod envuidgid;
 pub mod fghack;
 pub mod pgrphack;
-pub mod prologue;
+pub(crate) mod prologue;
 pub mod setlock;
 pub mod setuidgid;
 pub mod softlimit;

@@ -11,20 +11,20 @@ use crate::sys::pathexec::{self, EnvEdits};
 
 /// Undo the Rust runtime's start-up changes to fds 0–2
 /// ([`pathexec::restore_startup_fds`]) before anything else.
-pub fn start() {
+pub(crate) fn start() {
     pathexec::restore_startup_fds();
 }
 
 /// `strerr_die`: print `"{prog}: fatal: "`, the pieces, and (with `err`) the
 /// errno text, as one write; return `code`. As in daemontools, the caller's
 /// last piece carries the `": "` before the errno text.
-pub fn die(prog: &str, pieces: &[&[u8]], err: Option<&io::Error>, code: u8) -> u8 {
+pub(crate) fn die(prog: &str, pieces: &[&[u8]], err: Option<&io::Error>, code: u8) -> u8 {
     error::say(prog, Kind::Fatal, pieces, err.map(error::reason));
     code
 }
 
 /// `strerr_die4sys(111, FATAL, "unable to run ", child, ": ")`.
-pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> u8 {
+pub(crate) fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> u8 {
     die(
         prog,
         &[b"unable to run ", child.as_bytes(), b": "],
@@ -34,7 +34,7 @@ pub fn die_run(prog: &str, child: &OsStr, err: &io::Error) -> u8 {
 }
 
 /// Print the usage line `"{prog}: usage: {text}"` and return `code`.
-pub fn usage(prog: &str, text: &str, code: u8) -> u8 {
+pub(crate) fn usage(prog: &str, text: &str, code: u8) -> u8 {
     error::usage(prog, text);
     code
 }
@@ -42,7 +42,7 @@ pub fn usage(prog: &str, text: &str, code: u8) -> u8 {
 /// Exec `argv` through `$PATH` with `edits` applied to the environment the
 /// program started with ([`pathexec::environ`]), or die with
 /// `unable to run CHILD: ERR` (111).
-pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> u8 {
+pub(crate) fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> u8 {
     let err = pathexec::pathexec(argv, pathexec::environ(), edits);
     die_run(prog, &argv[0], &err)
 }
@@ -53,7 +53,7 @@ pub fn exec_or_die(prog: &str, argv: &[OsString], edits: &EnvEdits) -> u8 {
 ///
 /// # Errors
 /// The exit code to return when the program cannot go on.
-pub fn account_or_die(
+pub(crate) fn account_or_die(
     prog: &str,
     usage_text: &str,
     args: &[OsString],

@@ -31,7 +31,7 @@ const USAGE: &str = "softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f f
 /// The new soft limit for argument `arg` given the hard limit `max`
 /// (`u64::MAX` = infinity), or `None` if `arg` is not a number.
 #[must_use]
-pub fn new_soft(arg: &[u8], max: u64) -> Option<u64> {
+pub(crate) fn new_soft(arg: &[u8], max: u64) -> Option<u64> {
     if arg == b"=" {
         return Some(max);
     }
@@ -41,7 +41,7 @@ pub fn new_soft(arg: &[u8], max: u64) -> Option<u64> {
 
 /// The resources an option letter sets, in daemontools' order.
 #[must_use]
-pub fn resources(opt: u8) -> &'static [Resource] {
+pub(crate) fn resources(opt: u8) -> &'static [Resource] {
     match opt {
         b'a' => &[Resource::As],
         b'c' => &[Resource::Core],

@@ -48,7 +48,7 @@ impl OptError {
 
     /// Print [`OptError::message`] to stderr in one write, program name
     /// from `args[0]` (as `sgetopt` does before the caller's usage line).
-    pub fn print(&self, args: &[OsString]) {
+    pub(crate) fn print(&self, args: &[OsString]) {
         let argv0 = args.first().map_or(OsStr::new(""), OsString::as_os_str);
         crate::error::emit(&self.message(argv0));
     }

@@ -10,4 +10,4 @@
 //! Nothing here makes system calls; those are in [`crate::sys`].
 
 pub mod getopt;
-pub mod scan;
+pub(crate) mod scan;

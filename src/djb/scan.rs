@@ -11,7 +11,7 @@
 /// Callers differ only in how they use the count: `softlimit` rejects an
 /// argument with anything after the digits, `multilog` ignores the rest.
 #[must_use]
-pub fn scan_ulong(s: &[u8]) -> (usize, u64) {
+pub(crate) fn scan_ulong(s: &[u8]) -> (usize, u64) {
     let mut n = 0usize;
     let mut v = 0u64;
     for &b in s {

@@ -32,16 +32,16 @@ pub mod tai64nlocal;
 /// Bytes asked for by each `read(2)`.
 pub const READ_SIZE: usize = 128 * 1024;
 /// Output is written once it holds this many bytes.
-pub const FLUSH_AT: usize = 64 * 1024;
+pub(crate) const FLUSH_AT: usize = 64 * 1024;
 /// Input is handed to a filter in pieces of at most this size, so the output
 /// buffer stays bounded even when every line is empty.
 const PIECE: usize = 16 * 1024;
 /// A label split across reads keeps at most this many bytes (`@` + digits)
 /// for the case where it has to be copied unchanged.
-pub const LABEL_KEEP: usize = 4096;
+pub(crate) const LABEL_KEEP: usize = 4096;
 
 /// A byte source that can tell whether a read would block.
-pub trait Input {
+pub(crate) trait Input {
     /// `read(2)`: 0 at end of input. `EINTR` is retried.
     ///
     /// # Errors
@@ -54,7 +54,7 @@ pub trait Input {
 
 /// Descriptor 0.
 #[derive(Debug, Default)]
-pub struct StdinFd;
+pub(crate) struct StdinFd;
 
 impl Input for StdinFd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -83,7 +83,7 @@ impl Input for StdinFd {
 
 /// Descriptor 1, written with plain `write(2)` (no extra std buffering).
 #[derive(Debug, Default)]
-pub struct StdoutFd;
+pub(crate) struct StdoutFd;
 
 impl Write for StdoutFd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -137,7 +137,7 @@ pub trait Filter {
 ///
 /// # Errors
 /// The first read or write error; output pending at that point is lost.
-pub fn pump<F: Filter + ?Sized, I: Input, W: Write>(
+pub(crate) fn pump<F: Filter + ?Sized, I: Input, W: Write>(
     f: &mut F,
     input: &mut I,
     out: &mut W,
@@ -172,7 +172,7 @@ pub fn pump<F: Filter + ?Sized, I: Input, W: Write>(
 ///
 /// # Errors
 /// The first read or write error.
-pub fn run_stdio<F: Filter + ?Sized>(f: &mut F) -> io::Result<()> {
+pub(crate) fn run_stdio<F: Filter + ?Sized>(f: &mut F) -> io::Result<()> {
     pump(f, &mut StdinFd, &mut StdoutFd)
 }
 
@@ -307,10 +307,10 @@ pub(crate) mod testutil {
     use std::io::{self, Read};
 
     /// A reader returning its data in the given chunk sizes (cycled).
-    pub struct Chunked<'a> {
-        pub data: &'a [u8],
-        pub sizes: Vec<usize>,
-        pub i: usize,
+    pub(crate) struct Chunked<'a> {
+        pub(crate) data: &'a [u8],
+        pub(crate) sizes: Vec<usize>,
+        pub(crate) i: usize,
     }
 
     impl Read for Chunked<'_> {
@@ -328,7 +328,11 @@ pub(crate) mod testutil {
     }
 
     /// Run `f` over `data` read in `sizes` chunks.
-    pub fn run_chunked<F: super::Filter>(f: &mut F, data: &[u8], sizes: Vec<usize>) -> Vec<u8> {
+    pub(crate) fn run_chunked<F: super::Filter>(
+        f: &mut F,
+        data: &[u8],
+        sizes: Vec<usize>,
+    ) -> Vec<u8> {
         let mut out = Vec::new();
         let mut input = super::Blocking(Chunked { data, sizes, i: 0 });
         super::pump(f, &mut input, &mut out).unwrap();

@@ -22,7 +22,7 @@ use crate::tai64::Tai64N;
 /// The matcher, `e` and `=` see at most this many bytes of a line.
 pub const SELECT_BYTES: usize = 1000;
 /// `e` prints at most this many bytes, then `...`.
-pub const ECHO_BYTES: usize = 200;
+pub(crate) const ECHO_BYTES: usize = 200;
 /// Length of the `t` prefix: `@` + 24 hex digits + space.
 pub const STAMP_LEN: usize = crate::tai64::STAMP_LEN;
 
@@ -78,7 +78,7 @@ impl Engine {
 
     /// In the overflow part of a line longer than 1000 bytes?
     #[must_use]
-    pub fn in_long_line(&self) -> bool {
+    pub(crate) fn in_long_line(&self) -> bool {
         self.in_long
     }
 
@@ -86,7 +86,7 @@ impl Engine {
     /// previous call, the rest was just read. Returns how many bytes were
     /// consumed; the remainder (an incomplete line under 1000 bytes) must be
     /// passed again, at the start of the next block.
-    pub fn process(&mut self, buf: &[u8], held: usize) -> usize {
+    pub(crate) fn process(&mut self, buf: &[u8], held: usize) -> usize {
         if self.stamp_len > 0 {
             self.block_stamp = Tai64N::now().stamp();
         }
@@ -310,7 +310,7 @@ impl Engine {
     /// Bytes that can still go to every `current` before one of them
     /// reaches its size limit (`usize::MAX` without directories).
     #[must_use]
-    pub fn room(&self) -> usize {
+    pub(crate) fn room(&self) -> usize {
         self.dirs
             .iter()
             .map(LogDir::room)
@@ -319,7 +319,7 @@ impl Engine {
     }
 
     /// SIGALRM: rotate every directory whose `current` is not empty.
-    pub fn rotate_nonempty(&mut self) {
+    pub(crate) fn rotate_nonempty(&mut self) {
         for d in &mut self.dirs {
             d.force_rotate();
         }

@@ -17,11 +17,11 @@
 //! errors). See [`logdir`] for the durability improvements.
 
 pub mod engine;
-pub mod logdir;
+pub(crate) mod logdir;
 pub mod pattern;
-pub mod retry;
+pub(crate) mod retry;
 pub mod script;
-pub mod statusfile;
+pub(crate) mod statusfile;
 
 use std::ffi::OsString;
 use std::io;
@@ -41,7 +41,7 @@ use script::Script;
 /// Size of the input buffer.
 pub const INBUF: usize = 128 * 1024;
 /// The smallest read, even when a rotation is due sooner.
-pub const MIN_READ: usize = 4096;
+pub(crate) const MIN_READ: usize = 4096;
 
 /// This program's `SIGPIPE` policy (applied by its entry point).
 pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
@@ -96,7 +96,7 @@ impl Signals {
 ///
 /// # Errors
 /// Start-up failures, with daemontools' messages (exit 111).
-pub fn multilog(args: Vec<OsString>) -> Result<(), Fatal> {
+pub(crate) fn multilog(args: Vec<OsString>) -> Result<(), Fatal> {
     rustix::process::umask(Mode::from_raw_mode(0o022));
     let startfd: OwnedFd = rustix::fs::open(
         ".",

@@ -13,12 +13,12 @@ use std::time::Duration;
 use crate::error;
 
 /// daemontools' pause after a failed disk operation.
-pub const PAUSE: Duration = Duration::from_secs(5);
+pub(crate) const PAUSE: Duration = Duration::from_secs(5);
 
 static PAUSE_CELL: OnceLock<Duration> = OnceLock::new();
 
 /// The pause in force (5 s unless `DTOOLS_TEST_PAUSE_MS` says otherwise).
-pub fn pause_duration() -> Duration {
+pub(crate) fn pause_duration() -> Duration {
     *PAUSE_CELL.get_or_init(|| {
         std::env::var("DTOOLS_TEST_PAUSE_MS")
             .ok()
@@ -28,19 +28,19 @@ pub fn pause_duration() -> Duration {
 }
 
 /// Sleep for the pause, whatever signals arrive (`deepsleep`).
-pub fn pause() {
+pub(crate) fn pause() {
     std::thread::sleep(pause_duration());
 }
 
 /// Print the pausing warning for `what` and `err`, then sleep.
-pub fn complain(what: &str, err: &io::Error) {
+pub(crate) fn complain(what: &str, err: &io::Error) {
     error::warn("multilog", &format!("{what}, pausing"), Some(err));
     pause();
 }
 
 /// Run `op` until it succeeds, complaining and pausing after each failure.
 /// `op` may fail with an [`io::Error`] or a rustix errno.
-pub fn retry<T, E: Into<io::Error>>(
+pub(crate) fn retry<T, E: Into<io::Error>>(
     what: impl Fn() -> String,
     mut op: impl FnMut() -> Result<T, E>,
 ) -> T {
@@ -55,7 +55,11 @@ pub fn retry<T, E: Into<io::Error>>(
 /// Write all of `data` to `w`, retrying (after a pause) on every error and
 /// on zero-length writes, continuing after short writes. `w` is anything
 /// that writes, so tests can inject a failing disk.
-pub fn write_all<W: io::Write + ?Sized>(w: &mut W, mut data: &[u8], what: impl Fn() -> String) {
+pub(crate) fn write_all<W: io::Write + ?Sized>(
+    w: &mut W,
+    mut data: &[u8],
+    what: impl Fn() -> String,
+) {
     while !data.is_empty() {
         match w.write(data) {
             Ok(0) => complain(&what(), &io::Error::from_raw_os_error(0)),

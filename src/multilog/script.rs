@@ -12,15 +12,15 @@ use std::os::unix::ffi::OsStringExt;
 use crate::djb::scan::scan_ulong;
 
 /// Default maximum size of `current` (`s`).
-pub const DEFAULT_SIZE: u64 = 99_999;
+pub(crate) const DEFAULT_SIZE: u64 = 99_999;
 /// Smallest accepted `s`.
-pub const MIN_SIZE: u64 = 4096;
+pub(crate) const MIN_SIZE: u64 = 4096;
 /// Largest accepted `s`.
-pub const MAX_SIZE: u64 = 16_777_215;
+pub(crate) const MAX_SIZE: u64 = 16_777_215;
 /// Default number of log files (`n`), `current` included.
-pub const DEFAULT_NUM: u64 = 10;
+pub(crate) const DEFAULT_NUM: u64 = 10;
 /// Smallest accepted `n`.
-pub const MIN_NUM: u64 = 2;
+pub(crate) const MIN_NUM: u64 = 2;
 
 /// One log directory named in the script, with the settings in force there.
 #[derive(Debug, Clone, PartialEq, Eq)]

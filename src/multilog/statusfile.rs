@@ -17,10 +17,10 @@ use super::retry::{complain, retry};
 use crate::error::{Fatal, Unable};
 
 /// Size of a status record.
-pub const RECORD: usize = 1001;
+pub(crate) const RECORD: usize = 1001;
 
 /// One open status file.
-pub struct StatusFile {
+pub(crate) struct StatusFile {
     name: String,
     file: File,
     record: Box<[u8; RECORD]>,
@@ -32,7 +32,7 @@ impl StatusFile {
     ///
     /// # Errors
     /// `unable to create FILE` / `unable to write FILE`, fatal.
-    pub fn open(startfd: &OwnedFd, path: &[u8]) -> Result<StatusFile, Fatal> {
+    pub(crate) fn open(startfd: &OwnedFd, path: &[u8]) -> Result<StatusFile, Fatal> {
         let name = String::from_utf8_lossy(path).into_owned();
         let f = rustix::fs::openat(
             startfd,
@@ -59,7 +59,7 @@ impl StatusFile {
 
     /// Remember `head` (at most 1000 bytes) as the latest selected line.
     #[inline]
-    pub fn set(&mut self, head: &[u8]) {
+    pub(crate) fn set(&mut self, head: &[u8]) {
         let n = head.len().min(RECORD - 1);
         self.record[..n].copy_from_slice(&head[..n]);
         self.record[n..].fill(b'\n');
@@ -67,7 +67,7 @@ impl StatusFile {
     }
 
     /// Write the record if it changed, retrying forever on errors.
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         if !self.dirty {
             return;
         }

@@ -5,17 +5,17 @@
 //! Differences from daemontools: none.
 
 /// The option letters svc accepts, in the order of its getopt string.
-pub const SVC_LETTERS: &[u8] = b"udopchaitkx";
+pub(crate) const SVC_LETTERS: &[u8] = b"udopchaitkx";
 
 /// svc's message after an unknown option.
-pub const SVC_OPTIONS: &str = "svc options: u up, d down, o once, x exit, p pause, c continue, h hup, a alarm, i interrupt, t term, k kill";
+pub(crate) const SVC_OPTIONS: &str = "svc options: u up, d down, o once, x exit, p pause, c continue, h hup, a alarm, i interrupt, t term, k kill";
 
 /// At most this many letters are kept (`char data[20]` in svc.c).
-pub const MAX_LETTERS: usize = 20;
+pub(crate) const MAX_LETTERS: usize = 20;
 
 /// A control command understood by supervise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// `u`: want up; start if down.
     Up,
     /// `d`: want down; TERM then CONT if up.
@@ -35,7 +35,7 @@ pub enum Command {
 impl Command {
     /// Decode a control byte; unknown bytes are ignored by supervise.
     #[must_use]
-    pub fn from_byte(b: u8) -> Option<Command> {
+    pub(crate) fn from_byte(b: u8) -> Option<Command> {
         Some(match b {
             b'u' => Command::Up,
             b'd' => Command::Down,
@@ -56,13 +56,13 @@ impl Command {
 /// svc's letter list: each letter once, at its first occurrence, at most
 /// [`MAX_LETTERS`] of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Letters {
+pub(crate) struct Letters {
     data: Vec<u8>,
 }
 
 impl Letters {
     /// Add `c` unless it is already present or the list is full.
-    pub fn push(&mut self, c: u8) {
+    pub(crate) fn push(&mut self, c: u8) {
         if self.data.len() < MAX_LETTERS && !self.data.contains(&c) {
             self.data.push(c);
         }
@@ -70,7 +70,7 @@ impl Letters {
 
     /// The bytes to write, in order.
     #[must_use]
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.data
     }
 }

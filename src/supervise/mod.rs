@@ -20,9 +20,9 @@
 //! service directory), [`status`] (the status record), [`control`] (the
 //! command letters).
 
-pub mod control;
+pub(crate) mod control;
 pub mod readproctitle;
-pub mod servicedir;
+pub(crate) mod servicedir;
 pub mod status;
 #[allow(clippy::module_inception)]
 pub mod supervise;

@@ -17,7 +17,7 @@ use crate::sys::cmain::MainArgs;
 use crate::sys::signals::Sigpipe;
 
 /// Feed `input` into the display `area` as readproctitle does.
-pub fn push(area: &mut [u8], input: &[u8]) {
+pub(crate) fn push(area: &mut [u8], input: &[u8]) {
     let len = area.len();
     for &ch in input {
         if ch != 0 {

@@ -29,11 +29,11 @@ use rustix::io::Errno;
 
 /// A name inside the service directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Name {
+pub(crate) struct Name {
     /// The path for system calls, relative to the service directory.
-    pub path: &'static CStr,
+    pub(crate) path: &'static CStr,
     /// The same path as text, for messages.
-    pub text: &'static str,
+    pub(crate) text: &'static str,
 }
 
 /// `concat!(name, "\0")` as a `&CStr`, checked at compile time.
@@ -48,7 +48,7 @@ macro_rules! names {
     ($($(#[$doc:meta])* $id:ident = $text:literal;)*) => {
         $(
             $(#[$doc])*
-            pub const $id: Name = Name {
+            pub(crate) const $id: Name = Name {
                 path: c_path(concat!($text, "\0")),
                 text: $text,
             };
@@ -79,7 +79,7 @@ names! {
 
 /// `./run` as supervise passes it to `execve` (the `./` keeps it from a
 /// `$PATH` search).
-pub const RUN_EXEC: &CStr = c"./run";
+pub(crate) const RUN_EXEC: &CStr = c"./run";
 
 /// The mode of the FIFOs and of the lock file.
 const PRIVATE: u32 = 0o600;
@@ -93,7 +93,7 @@ const STATUS_MODE: u32 = 0o644;
 ///
 /// # Errors
 /// Any other errno of `stat`.
-pub fn normally_up() -> Result<bool, Errno> {
+pub(crate) fn normally_up() -> Result<bool, Errno> {
     match rustix::fs::stat(DOWN.path) {
         Ok(_) => Ok(false),
         Err(Errno::NOENT) => Ok(true),
@@ -103,7 +103,7 @@ pub fn normally_up() -> Result<bool, Errno> {
 
 /// `mkdir("supervise", 0700)`, errors ignored, plus Debian's patch: when
 /// `supervise` is a dangling symlink, create its target (one level only).
-pub fn make_supervise_dir() {
+pub(crate) fn make_supervise_dir() {
     let mode = Mode::from_raw_mode(SUPERVISE_DIR_MODE);
     if rustix::fs::mkdir(SUPERVISE.path, mode) != Err(Errno::EXIST) {
         return;
@@ -116,7 +116,7 @@ pub fn make_supervise_dir() {
 }
 
 /// `mkfifo(name, 0600)`, errors ignored (an existing FIFO is reused).
-pub fn make_fifo(name: Name) {
+pub(crate) fn make_fifo(name: Name) {
     let _ = rustix::fs::mkfifoat(rustix::fs::CWD, name.path, Mode::from_raw_mode(PRIVATE));
 }
 
@@ -125,7 +125,7 @@ pub fn make_fifo(name: Name) {
 ///
 /// # Errors
 /// The errno of `open` or `flock` (EWOULDBLOCK: another supervise runs).
-pub fn open_lock() -> Result<OwnedFd, Errno> {
+pub(crate) fn open_lock() -> Result<OwnedFd, Errno> {
     rustix::fs::open(
         LOCK.path,
         OFlags::WRONLY | OFlags::NONBLOCK | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC,
@@ -158,7 +158,7 @@ fn open_fifo_for_write(name: Name) -> Result<OwnedFd, Errno> {
 ///
 /// # Errors
 /// The errno of `open`.
-pub fn open_control_for_read() -> Result<OwnedFd, Errno> {
+pub(crate) fn open_control_for_read() -> Result<OwnedFd, Errno> {
     open_fifo_for_read(CONTROL)
 }
 
@@ -167,7 +167,7 @@ pub fn open_control_for_read() -> Result<OwnedFd, Errno> {
 ///
 /// # Errors
 /// The errno of `open`.
-pub fn open_control_for_write() -> Result<OwnedFd, Errno> {
+pub(crate) fn open_control_for_write() -> Result<OwnedFd, Errno> {
     open_fifo_for_write(CONTROL)
 }
 
@@ -175,7 +175,7 @@ pub fn open_control_for_write() -> Result<OwnedFd, Errno> {
 ///
 /// # Errors
 /// The errno of `open`.
-pub fn open_ok_for_read() -> Result<OwnedFd, Errno> {
+pub(crate) fn open_ok_for_read() -> Result<OwnedFd, Errno> {
     open_fifo_for_read(OK)
 }
 
@@ -185,7 +185,7 @@ pub fn open_ok_for_read() -> Result<OwnedFd, Errno> {
 ///
 /// # Errors
 /// The errno of `open`.
-pub fn open_ok_for_write() -> Result<OwnedFd, Errno> {
+pub(crate) fn open_ok_for_write() -> Result<OwnedFd, Errno> {
     open_fifo_for_write(OK)
 }
 
@@ -193,7 +193,7 @@ pub fn open_ok_for_write() -> Result<OwnedFd, Errno> {
 ///
 /// # Errors
 /// The errno of `open`.
-pub fn open_status_for_read() -> Result<OwnedFd, Errno> {
+pub(crate) fn open_status_for_read() -> Result<OwnedFd, Errno> {
     rustix::fs::open(
         STATUS.path,
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
@@ -206,7 +206,7 @@ pub fn open_status_for_read() -> Result<OwnedFd, Errno> {
 ///
 /// # Errors
 /// The errno of `open`.
-pub fn create_status_new() -> Result<OwnedFd, Errno> {
+pub(crate) fn create_status_new() -> Result<OwnedFd, Errno> {
     rustix::fs::open(
         STATUS_NEW.path,
         OFlags::WRONLY | OFlags::NONBLOCK | OFlags::TRUNC | OFlags::CREATE | OFlags::CLOEXEC,
@@ -219,7 +219,7 @@ pub fn create_status_new() -> Result<OwnedFd, Errno> {
 ///
 /// # Errors
 /// The errno of `rename`.
-pub fn publish_status_new() -> Result<(), Errno> {
+pub(crate) fn publish_status_new() -> Result<(), Errno> {
     rustix::fs::rename(STATUS_NEW.path, STATUS.path)
 }
 

@@ -20,7 +20,7 @@ pub const STATUS_LEN: usize = 18;
 
 /// What supervise wants the service to be (byte 17).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Want {
+pub(crate) enum Want {
     /// `u`: keep it running.
     Up,
     /// `d`: keep it stopped.
@@ -32,7 +32,7 @@ pub enum Want {
 impl Want {
     /// The status byte for this state.
     #[must_use]
-    pub fn byte(self) -> u8 {
+    pub(crate) fn byte(self) -> u8 {
         match self {
             Want::Up => b'u',
             Want::Down => b'd',

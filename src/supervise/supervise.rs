@@ -34,7 +34,7 @@ const LOOP_TIMEOUT: rustix::time::Timespec = rustix::time::Timespec {
     tv_nsec: 0,
 };
 /// The pause after every start (`deepsleep(1)` in `trystart`).
-pub const START_PAUSE: Duration = Duration::from_secs(1);
+pub(crate) const START_PAUSE: Duration = Duration::from_secs(1);
 
 static START_PAUSE_CELL: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
 
@@ -42,7 +42,7 @@ static START_PAUSE_CELL: std::sync::OnceLock<Duration> = std::sync::OnceLock::ne
 /// environment variable `DTOOLS_TEST_SUPERVISE_PAUSE_MS` (for the test
 /// suite only, like multilog's `DTOOLS_TEST_PAUSE_MS`) says otherwise.
 /// Read once, at the first start.
-pub fn start_pause() -> Duration {
+pub(crate) fn start_pause() -> Duration {
     *START_PAUSE_CELL.get_or_init(|| {
         std::env::var("DTOOLS_TEST_SUPERVISE_PAUSE_MS")
             .ok()
@@ -51,7 +51,7 @@ pub fn start_pause() -> Duration {
     })
 }
 /// The pause after a failed fork.
-pub const FORK_PAUSE: Duration = Duration::from_secs(60);
+pub(crate) const FORK_PAUSE: Duration = Duration::from_secs(60);
 
 /// This program's `SIGPIPE` policy (applied by its entry point).
 pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
@@ -74,7 +74,7 @@ pub fn run(main: MainArgs) -> u8 {
 }
 
 /// `deepsleep`: sleep the whole duration, whatever signals arrive.
-pub fn deepsleep(d: Duration) {
+pub(crate) fn deepsleep(d: Duration) {
     let end = Instant::now() + d;
     loop {
         let now = Instant::now();
@@ -239,15 +239,8 @@ impl Supervise {
     /// `trystart`: fork and exec `./run`, then pause one second.
     fn trystart(&mut self) {
         let plan = spawn::ChildPlan {
-            fd_move: None,
-            close: None,
-            dup: None,
-            chdir: None,
             reset_sigchld: true,
-            exec: &self.run_names,
-            argv: &self.run_argv,
-            envp: &self.envp,
-            exec_err: &self.start_err,
+            ..spawn::ChildPlan::new(&self.run_names, &self.run_argv, &self.envp, &self.start_err)
         };
         match spawn::spawn(&plan) {
             Ok(pid) => {

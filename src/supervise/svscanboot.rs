@@ -30,10 +30,10 @@ use std::process::{Command, Stdio};
 use crate::error::EXIT_TEMP;
 
 /// daemontools' fixed `PATH` (`svscanboot.sh`).
-pub const PATH: &str =
+pub(crate) const PATH: &str =
     "/command:/usr/local/bin:/usr/local/sbin:/bin:/sbin:/usr/bin:/usr/sbin:/usr/X11R6/bin";
 /// The default scan directory.
-pub const SERVICE_DIR: &str = "/service";
+pub(crate) const SERVICE_DIR: &str = "/service";
 /// `readproctitle`'s title area: 400 dots, as in `svscanboot.sh`.
 const DOTS: usize = 400;
 

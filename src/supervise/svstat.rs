@@ -26,7 +26,7 @@ const PROG: &str = "svstat";
 /// The text after `DIR: ` for a readable status record. `now` is the TAI64
 /// seconds label of the current time; `normally_up` means no `down` file.
 #[must_use]
-pub fn describe(st: &Status, now: u64, normally_up: bool) -> String {
+pub(crate) fn describe(st: &Status, now: u64, normally_up: bool) -> String {
     let secs = now.saturating_sub(st.when.secs);
     let up = st.pid != 0;
     let mut s = if up {

@@ -11,17 +11,17 @@ use std::os::unix::ffi::OsStrExt;
 
 /// The fields of a `struct passwd` that daemontools uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Account {
+pub(crate) struct Account {
     /// `pw_uid`.
-    pub uid: libc::uid_t,
+    pub(crate) uid: libc::uid_t,
     /// `pw_gid` (the primary group).
-    pub gid: libc::gid_t,
+    pub(crate) gid: libc::gid_t,
 }
 
 /// `getpwnam(3)` (reentrant form). `None` when the account does not exist
 /// or cannot be looked up — daemontools does not tell these apart either.
 #[must_use]
-pub fn getpwnam(name: &OsStr) -> Option<Account> {
+pub(crate) fn getpwnam(name: &OsStr) -> Option<Account> {
     let name = CString::new(name.as_bytes()).ok()?;
     let mut buf: Vec<libc::c_char> = vec![0; 1024];
     loop {
@@ -66,7 +66,7 @@ fn check(rc: libc::c_int) -> io::Result<()> {
 /// # Errors
 /// The first failing call's error (daemontools reports both as
 /// `unable to setgid`).
-pub fn prot_gid(gid: libc::gid_t) -> io::Result<()> {
+pub(crate) fn prot_gid(gid: libc::gid_t) -> io::Result<()> {
     // SAFETY: the list pointer is valid for one element.
     check(unsafe { libc::setgroups(1, &raw const gid) })?;
     // SAFETY: plain system call wrapper.
@@ -77,7 +77,7 @@ pub fn prot_gid(gid: libc::gid_t) -> io::Result<()> {
 ///
 /// # Errors
 /// The `setuid` error.
-pub fn prot_uid(uid: libc::uid_t) -> io::Result<()> {
+pub(crate) fn prot_uid(uid: libc::uid_t) -> io::Result<()> {
     // SAFETY: plain system call wrapper.
     check(unsafe { libc::setuid(uid) })
 }

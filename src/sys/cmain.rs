@@ -24,9 +24,9 @@ use super::proctitle::LastArg;
 #[derive(Debug)]
 pub struct MainArgs {
     /// `argv[0..argc]`.
-    pub argv: Vec<OsString>,
+    pub(crate) argv: Vec<OsString>,
     /// The `envp` entries, in order (including any without `=`).
-    pub envp: Vec<CString>,
+    pub(crate) envp: Vec<CString>,
     last_arg: Option<LastArg>,
 }
 
@@ -34,7 +34,7 @@ impl MainArgs {
     /// Arguments and environment given explicitly (for tests); there is no
     /// argv memory to rewrite, so [`MainArgs::take_last_arg`] gives `None`.
     #[must_use]
-    pub fn new(argv: Vec<OsString>, envp: Vec<CString>) -> MainArgs {
+    pub(crate) fn new(argv: Vec<OsString>, envp: Vec<CString>) -> MainArgs {
         MainArgs {
             argv,
             envp,
@@ -109,7 +109,7 @@ impl MainArgs {
     /// The writer for the last argument string in the process's own argv
     /// memory (readproctitle); `None` with fewer than two arguments, without
     /// a C `main`, or if already taken.
-    pub fn take_last_arg(&mut self) -> Option<LastArg> {
+    pub(crate) fn take_last_arg(&mut self) -> Option<LastArg> {
         self.last_arg.take()
     }
 }

@@ -4,10 +4,10 @@
 //! Safe wrappers come from `rustix`; `libc` is used only where rustix has no
 //! process-wide equivalent (account lookup, `setgroups`, resource limits).
 
-pub mod account;
+pub(crate) mod account;
 pub mod cmain;
 pub mod pathexec;
-pub mod processor;
-pub mod proctitle;
+pub(crate) mod processor;
+pub(crate) mod proctitle;
 pub mod signals;
-pub mod spawn;
+pub(crate) mod spawn;

@@ -2,9 +2,9 @@
 //!
 //! Ports `pathexec_run.c:pathexec_run` and `pathexec_env.c:pathexec_env/pathexec`.
 //!
-//! * [`pathexec_run`] execs `argv[0]` (searched in `$PATH`) with a given
-//!   environment unchanged; [`pathexec`] first applies queued [`EnvEdits`].
-//!   Both return only on failure, with the error daemontools would report.
+//! * [`pathexec`] execs `argv[0]` (searched in `$PATH`) with a given
+//!   environment after applying queued [`EnvEdits`] (none: `pathexec_run`).
+//!   It returns only on failure, with the error daemontools would report.
 //! * [`Exec`] does the same in two steps: [`Exec::new`] allocates everything
 //!   (candidate paths, `argv`, `envp`, owned as [`CStrArray`]s), and
 //!   [`Exec::exec`] only calls `execve(2)`, so it may run between `fork` and
@@ -68,7 +68,7 @@ impl EnvEdits {
 
     /// True when nothing is queued.
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
@@ -104,7 +104,7 @@ impl EnvEdits {
 /// `exec` is called with each candidate path and returns the error of the
 /// failed `execve`. Used by [`Exec::exec`]; public so the rules can be tested
 /// without executing anything.
-pub fn search<T, F>(candidates: &[T], mut exec: F) -> io::Error
+pub(crate) fn search<T, F>(candidates: &[T], mut exec: F) -> io::Error
 where
     F: FnMut(&T) -> io::Error,
 {
@@ -122,7 +122,7 @@ where
 
 /// The paths `pathexec_run` tries for `file` given `$PATH` (`None` = unset).
 #[must_use]
-pub fn candidates(file: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
+pub(crate) fn candidates(file: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
     if file.contains(&b'/') {
         return vec![file.to_vec()];
     }
@@ -145,7 +145,8 @@ pub fn candidates(file: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
 /// `execve(2)`. The pointer array is built from strings this value owns, so
 /// it can never dangle; building it allocates, using it does not.
 #[derive(Debug)]
-pub struct CStrArray {
+pub(crate) struct CStrArray {
+    #[allow(dead_code)] // never read outside tests: it owns what `ptrs` points at
     strings: Vec<CString>,
     ptrs: Vec<*const c_char>,
 }
@@ -153,7 +154,7 @@ pub struct CStrArray {
 impl CStrArray {
     /// Take ownership of `strings` and build the pointer array.
     #[must_use]
-    pub fn new(strings: Vec<CString>) -> CStrArray {
+    pub(crate) fn new(strings: Vec<CString>) -> CStrArray {
         // A `CString`'s bytes live in their own heap allocation, so moving
         // the strings (or this value) does not move what `ptrs` points at.
         let mut ptrs: Vec<*const c_char> = strings.iter().map(|c| c.as_ptr()).collect();
@@ -165,7 +166,7 @@ impl CStrArray {
     ///
     /// # Errors
     /// `EINVAL` for an interior NUL.
-    pub fn from_bytes<I, B>(items: I) -> io::Result<CStrArray>
+    pub(crate) fn from_bytes<I, B>(items: I) -> io::Result<CStrArray>
     where
         I: IntoIterator<Item = B>,
         B: AsRef<[u8]>,
@@ -178,8 +179,9 @@ impl CStrArray {
     }
 
     /// The strings, in order.
+    #[cfg(test)]
     #[must_use]
-    pub fn strings(&self) -> &[CString] {
+    pub(crate) fn strings(&self) -> &[CString] {
         &self.strings
     }
 
@@ -191,7 +193,7 @@ impl CStrArray {
 /// A prepared exec: everything allocated up front, so that [`Exec::exec`]
 /// makes no allocation and may run in a forked child.
 #[derive(Debug)]
-pub struct Exec {
+pub(crate) struct Exec {
     candidates: Vec<CString>,
     argv: CStrArray,
     envp: CStrArray,
@@ -207,7 +209,7 @@ impl Exec {
     ///
     /// # Errors
     /// `EINVAL` for an empty `argv` or an argument containing NUL.
-    pub fn new(argv: &[OsString], env: &[CString], edits: &EnvEdits) -> io::Result<Exec> {
+    pub(crate) fn new(argv: &[OsString], env: &[CString], edits: &EnvEdits) -> io::Result<Exec> {
         let Some(file) = argv.first() else {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         };
@@ -231,15 +233,16 @@ impl Exec {
     }
 
     /// The environment the program will get.
+    #[cfg(test)]
     #[must_use]
-    pub fn envp(&self) -> &[CString] {
+    pub(crate) fn envp(&self) -> &[CString] {
         self.envp.strings()
     }
 
     /// Try each candidate with `execve(2)`; returns only on failure, with the
     /// error `pathexec_run` leaves in `errno`. Makes no allocation.
     #[must_use]
-    pub fn exec(&self) -> io::Error {
+    pub(crate) fn exec(&self) -> io::Error {
         search(&self.candidates, |c| execve(c, &self.argv, &self.envp))
     }
 }
@@ -247,7 +250,7 @@ impl Exec {
 /// Candidates for `file` under the `$PATH` of `env`, as C strings, prepared
 /// before a `fork` so the child can exec without allocating.
 #[must_use]
-pub fn candidates_env(file: &OsStr, env: &[CString]) -> Vec<CString> {
+pub(crate) fn candidates_env(file: &OsStr, env: &[CString]) -> Vec<CString> {
     let env: Vec<&[u8]> = env.iter().map(|c| c.to_bytes()).collect();
     candidates(file.as_bytes(), env_get(&env, b"PATH"))
         .into_iter()
@@ -259,7 +262,7 @@ pub fn candidates_env(file: &OsStr, env: &[CString]) -> Vec<CString> {
 /// returns only on failure, with the errno to report. Allocation-free, so
 /// usable in a forked child.
 #[must_use]
-pub fn exec_candidates(cands: &[CString], argv: &CStrArray, envp: &CStrArray) -> i32 {
+pub(crate) fn exec_candidates(cands: &[CString], argv: &CStrArray, envp: &CStrArray) -> i32 {
     search(cands, |c| execve(c, argv, envp))
         .raw_os_error()
         .unwrap_or(libc::ENOENT)
@@ -268,18 +271,11 @@ pub fn exec_candidates(cands: &[CString], argv: &CStrArray, envp: &CStrArray) ->
 /// `pathexec`: exec `argv` through `$PATH` with `edits` applied to the
 /// environment `env`. Returns only on failure.
 #[must_use]
-pub fn pathexec(argv: &[OsString], env: &[CString], edits: &EnvEdits) -> io::Error {
+pub(crate) fn pathexec(argv: &[OsString], env: &[CString], edits: &EnvEdits) -> io::Error {
     match Exec::new(argv, env, edits) {
         Ok(e) => e.exec(),
         Err(e) => e,
     }
-}
-
-/// `pathexec_run`: exec `argv` through `$PATH` with the environment `env`
-/// unchanged. Returns only on failure.
-#[must_use]
-pub fn pathexec_run(argv: &[OsString], env: &[CString]) -> io::Error {
-    pathexec(argv, env, &EnvEdits::new())
 }
 
 /// djb's `env_get`: the value of the first entry named `name`.
@@ -297,28 +293,6 @@ fn execve(path: &CStr, argv: &CStrArray, envp: &CStrArray) -> io::Error {
         libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
     }
     io::Error::last_os_error()
-}
-
-/// `fork(2)`. Returns `Ok(None)` in the child, `Ok(Some(pid))` in the parent.
-///
-/// # Errors
-/// The `fork` error.
-///
-/// # Safety
-/// If the process may have other threads, the child must make only
-/// async-signal-safe calls (no allocation, no locks, no stdio) until it
-/// execs or `_exit`s: another thread may have held a lock, such as the
-/// allocator's, at the moment of the fork, and in the child it stays held
-/// forever. [`Exec::exec`] and [`exec_candidates`] are safe to call there.
-/// Prefer [`super::spawn::spawn`], which keeps to this rule.
-pub unsafe fn fork() -> io::Result<Option<libc::pid_t>> {
-    // SAFETY: fork itself has no memory-safety preconditions; what the child
-    // may do afterwards is the caller's contract above.
-    match unsafe { libc::fork() } {
-        -1 => Err(io::Error::last_os_error()),
-        0 => Ok(None),
-        pid => Ok(Some(pid)),
-    }
 }
 
 // ---- The environment at start-up ------------------------------------------
@@ -365,7 +339,7 @@ unsafe fn read_environ() -> Vec<CString> {
 /// programs with a C `main` use the `envp` they were given instead
 /// ([`super::cmain::MainArgs`]).
 #[must_use]
-pub fn environ() -> &'static [CString] {
+pub(crate) fn environ() -> &'static [CString] {
     // Referencing the constructor keeps its object file in the link.
     let _ = std::hint::black_box(CAPTURE_STARTUP);
     STARTUP_ENV.get().map_or(&[], Vec::as_slice)
@@ -414,7 +388,7 @@ static CAPTURE_STARTUP: extern "C" fn() = capture_startup;
 /// set it so)? `false` if the start-up state was not captured. Used by
 /// [`super::signals::sigpipe`].
 #[must_use]
-pub fn startup_sigpipe_ignored() -> bool {
+pub(crate) fn startup_sigpipe_ignored() -> bool {
     // Referencing the constructor keeps its object file in the link.
     let _ = std::hint::black_box(CAPTURE_STARTUP);
     STARTUP.load(Ordering::Relaxed) & SIGPIPE_IGNORED != 0
@@ -428,7 +402,7 @@ pub fn startup_sigpipe_ignored() -> bool {
 /// [`super::signals::Sigpipe::Inherit`].)
 ///
 /// Descriptors are closed by the first call only.
-pub fn restore_startup_fds() {
+pub(crate) fn restore_startup_fds() {
     // Referencing the constructor keeps its object file in the link.
     let _ = std::hint::black_box(CAPTURE_STARTUP);
     // Take the fd bits: a second call must not close descriptors that have

@@ -10,7 +10,7 @@
 ///
 /// Not `Send`: it stays on the thread that runs `main`.
 #[derive(Debug)]
-pub struct LastArg {
+pub(crate) struct LastArg {
     ptr: *mut u8,
     len: usize,
 }
@@ -46,19 +46,13 @@ impl LastArg {
 
     /// Length of the argument in bytes (without its NUL).
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    /// Whether the argument is empty.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Overwrite the argument with `bytes` (at most `len()` bytes are used;
     /// the terminating NUL is never touched).
-    pub fn set(&mut self, bytes: &[u8]) {
+    pub(crate) fn set(&mut self, bytes: &[u8]) {
         let n = bytes.len().min(self.len);
         // SAFETY: `ptr..ptr+len` is the writable last argv string of the C
         // `main` (contract of `from_argv`), with no other writer or reader

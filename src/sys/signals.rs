@@ -44,7 +44,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 ///
 /// # Errors
 /// The errno of `sigaction`.
-pub fn selfpipe_catch(sigs: &[libc::c_int], selfpipe_w: OwnedFd) -> io::Result<()> {
+pub(crate) fn selfpipe_catch(sigs: &[libc::c_int], selfpipe_w: OwnedFd) -> io::Result<()> {
     let fd = selfpipe_w.as_raw_fd();
     std::mem::forget(selfpipe_w);
     SELFPIPE_W.store(fd, Ordering::Relaxed);
@@ -55,7 +55,7 @@ pub fn selfpipe_catch(sigs: &[libc::c_int], selfpipe_w: OwnedFd) -> io::Result<(
 }
 
 /// Has `sig` arrived since the last call? Clears the record.
-pub fn caught(sig: libc::c_int) -> bool {
+pub(crate) fn caught(sig: libc::c_int) -> bool {
     PENDING.fetch_and(!bit(sig), Ordering::SeqCst) & bit(sig) != 0
 }
 
@@ -82,13 +82,13 @@ fn catch(sig: libc::c_int) -> io::Result<()> {
 }
 
 /// Write one byte to the self-pipe (`trigger`), waking the main loop.
-pub fn selfpipe_trigger() {
+pub(crate) fn selfpipe_trigger() {
     on_signal(0);
 }
 
 /// In a forked child: SIGCHLD back to default and unblocked
 /// (`sig_uncatch(sig_child); sig_unblock(sig_child)`). Async-signal-safe.
-pub fn child_reset_sigchld() {
+pub(crate) fn child_reset_sigchld() {
     // SAFETY: sigaction/sigprocmask with stack-allocated, initialised sets
     // are async-signal-safe and cannot violate memory safety.
     unsafe {
@@ -100,6 +100,25 @@ pub fn child_reset_sigchld() {
         libc::sigemptyset(&raw mut set);
         libc::sigaddset(&raw mut set, libc::SIGCHLD);
         libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut());
+    }
+}
+
+/// In a forked child: each of `sigs` back to its default disposition and
+/// the signal mask cleared, as std's `Command` leaves a child.
+/// Async-signal-safe.
+pub(crate) fn child_reset(sigs: &[libc::c_int]) {
+    // SAFETY: sigaction/sigprocmask with stack-allocated, initialised values
+    // are async-signal-safe and cannot violate memory safety.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&raw mut sa.sa_mask);
+        for &sig in sigs {
+            libc::sigaction(sig, &raw const sa, std::ptr::null_mut());
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const set, std::ptr::null_mut());
     }
 }
 

@@ -1,5 +1,5 @@
-//! `fork` + child set-up + `exec`, for supervise (`trystart`) and svscan
-//! (`start`). Everything the child needs is prepared by the parent, so the
+//! `fork` + child set-up + `exec`, for supervise (`trystart`), svscan
+//! (`start`), fghack and multilog's processor. Everything the child needs is prepared by the parent, so the
 //! child only makes async-signal-safe system calls and never allocates.
 //!
 //! On a child-side failure the child writes `"{prefix}{djb errno text}\n"`
@@ -13,37 +13,89 @@ use std::os::fd::RawFd;
 use super::pathexec::CStrArray;
 use crate::error::{self, EXIT_TEMP};
 
-/// What a forked child does before exec'ing.
-pub struct ChildPlan<'a> {
+/// Most descriptors [`ChildPlan::install`] can place.
+pub(crate) const MAX_INSTALL: usize = 8;
+
+/// `(to, from)`: put descriptor `from` on number `to`.
+pub(crate) type FdPlace = (RawFd, RawFd);
+
+/// What a forked child does before exec'ing, in field order.
+pub(crate) struct ChildPlan<'a> {
+    /// Reset SIGCHLD to default and unblock it (supervise's child).
+    pub(crate) reset_sigchld: bool,
+    /// Reset these signals to their default disposition and clear the signal
+    /// mask (multilog's processor, as std's `Command` does).
+    pub(crate) reset_signals: Option<&'a [libc::c_int]>,
+    /// `fchdir(fd)` and its failure prefix (multilog's processor).
+    pub(crate) fchdir: Option<(RawFd, &'a [u8])>,
     /// `fd_move(to, from)`: dup `from` onto `to` and close `from`; the message
     /// prefix used if that fails.
-    pub fd_move: Option<(RawFd, RawFd, &'a [u8])>,
+    pub(crate) fd_move: Option<(RawFd, RawFd, &'a [u8])>,
+    /// `(to, from)` pairs: each `from` ends up on `to` (not close-on-exec),
+    /// however the numbers overlap; `from` itself is left as it is. At most
+    /// [`MAX_INSTALL`] pairs. The prefix is used if that fails.
+    pub(crate) install: Option<(&'a [FdPlace], &'a [u8])>,
     /// Close this descriptor (fghack: the pipe's read end).
-    pub close: Option<RawFd>,
+    pub(crate) close: Option<RawFd>,
     /// `dup(fd)` this many times, ignoring failures (fghack: the write end).
-    pub dup: Option<(RawFd, usize)>,
+    pub(crate) dup: Option<(RawFd, usize)>,
     /// `chdir(dir)` and its failure prefix.
-    pub chdir: Option<(&'a CStr, &'a [u8])>,
-    /// Reset SIGCHLD to default and unblock it (supervise's child).
-    pub reset_sigchld: bool,
+    pub(crate) chdir: Option<(&'a CStr, &'a [u8])>,
     /// Names to try with `execv`, in order (see [`super::pathexec`]).
-    pub exec: &'a [CString],
+    pub(crate) exec: &'a [CString],
     /// The arguments.
-    pub argv: &'a CStrArray,
+    pub(crate) argv: &'a CStrArray,
     /// The environment.
-    pub envp: &'a CStrArray,
+    pub(crate) envp: &'a CStrArray,
     /// Failure prefix if no exec succeeds.
-    pub exec_err: &'a [u8],
+    pub(crate) exec_err: &'a [u8],
+}
+
+impl<'a> ChildPlan<'a> {
+    /// A plan that only execs (trying each of `exec`), reporting a failure
+    /// with `exec_err`; set the other fields for more set-up.
+    #[must_use]
+    pub(crate) fn new(
+        exec: &'a [CString],
+        argv: &'a CStrArray,
+        envp: &'a CStrArray,
+        exec_err: &'a [u8],
+    ) -> Self {
+        ChildPlan {
+            reset_sigchld: false,
+            reset_signals: None,
+            fchdir: None,
+            fd_move: None,
+            install: None,
+            close: None,
+            dup: None,
+            chdir: None,
+            exec,
+            argv,
+            envp,
+            exec_err,
+        }
+    }
 }
 
 /// `fork()` and run `plan` in the child. Returns the child's pid.
 ///
 /// # Errors
 /// The errno of `fork`.
-pub fn spawn(plan: &ChildPlan<'_>) -> io::Result<i32> {
+///
+/// # Panics
+/// If `plan.install` has more than [`MAX_INSTALL`] pairs (checked before
+/// the fork).
+pub(crate) fn spawn(plan: &ChildPlan<'_>) -> io::Result<i32> {
+    if let Some((pairs, _)) = plan.install {
+        assert!(
+            pairs.len() <= MAX_INSTALL,
+            "too many descriptors to install"
+        );
+    }
     // SAFETY: after fork the child only calls async-signal-safe functions
-    // (dup, dup2, close, chdir, sigaction, sigprocmask, execve, writev,
-    // _exit) on data prepared by the parent; it never returns into Rust code.
+    // (dup, dup2, fcntl, close, chdir, fchdir, sigaction, sigprocmask,
+    // execve, writev, _exit) on data prepared by the parent; it never returns into Rust code.
     let pid = unsafe { libc::fork() };
     if pid == -1 {
         return Err(io::Error::last_os_error());
@@ -58,6 +110,15 @@ fn child(plan: &ChildPlan<'_>) -> ! {
     if plan.reset_sigchld {
         super::signals::child_reset_sigchld();
     }
+    if let Some(sigs) = plan.reset_signals {
+        super::signals::child_reset(sigs);
+    }
+    if let Some((dir, msg)) = plan.fchdir {
+        // SAFETY: fchdir on a plain integer cannot break memory safety.
+        if unsafe { libc::fchdir(dir) } == -1 {
+            die(msg, errno());
+        }
+    }
     if let Some((to, from, msg)) = plan.fd_move {
         if to != from {
             // SAFETY: dup2/close on plain integers cannot break memory safety.
@@ -66,6 +127,11 @@ fn child(plan: &ChildPlan<'_>) -> ! {
             }
             // SAFETY: as above.
             unsafe { libc::close(from) };
+        }
+    }
+    if let Some((pairs, msg)) = plan.install {
+        if let Err(e) = install(pairs) {
+            die(msg, e);
         }
     }
     if let Some(fd) = plan.close {
@@ -87,6 +153,31 @@ fn child(plan: &ChildPlan<'_>) -> ! {
     }
     let e = super::pathexec::exec_candidates(plan.exec, plan.argv, plan.envp);
     die(plan.exec_err, e);
+}
+
+/// Put each `from` on its `to`: first every `from` is copied above all the
+/// targets (so no `dup2` can clobber a source still to be placed), then the
+/// copies are `dup2`ed into place and closed. Allocation-free.
+fn install(pairs: &[FdPlace]) -> Result<(), i32> {
+    let above = pairs.iter().map(|&(to, _)| to + 1).max().unwrap_or(0);
+    let mut tmp = [-1; MAX_INSTALL];
+    for (t, &(_, from)) in tmp.iter_mut().zip(pairs) {
+        // SAFETY: fcntl(F_DUPFD_CLOEXEC) on a plain integer cannot break
+        // memory safety.
+        *t = unsafe { libc::fcntl(from, libc::F_DUPFD_CLOEXEC, above) };
+        if *t == -1 {
+            return Err(errno());
+        }
+    }
+    for (&t, &(to, _)) in tmp.iter().zip(pairs) {
+        // SAFETY: dup2/close on plain integers cannot break memory safety.
+        if unsafe { libc::dup2(t, to) } == -1 {
+            return Err(errno());
+        }
+        // SAFETY: as above; `t` is this function's own copy.
+        unsafe { libc::close(t) };
+    }
+    Ok(())
 }
 
 fn die(prefix: &[u8], e: i32) -> ! {
@@ -144,14 +235,7 @@ mod tests {
         let envp = CStrArray::new(env.to_vec());
         let pid = spawn(&ChildPlan {
             fd_move: Some((1, w.as_raw_fd(), b"setup: ")),
-            close: None,
-            dup: None,
-            chdir: None,
-            reset_sigchld: false,
-            exec: &exec,
-            argv: &argv,
-            envp: &envp,
-            exec_err: b"exec: ",
+            ..ChildPlan::new(&exec, &argv, &envp, b"exec: ")
         })
         .unwrap();
         drop(w);
@@ -177,12 +261,7 @@ mod tests {
             fd_move: Some((1, rw.as_raw_fd(), b"setup: ")),
             close: Some(r.as_raw_fd()),
             dup: Some((w.as_raw_fd(), 3)),
-            chdir: None,
-            reset_sigchld: false,
-            exec: &exec,
-            argv: &argv,
-            envp: &envp,
-            exec_err: b"exec: ",
+            ..ChildPlan::new(&exec, &argv, &envp, b"exec: ")
         })
         .unwrap();
         drop(rw);
@@ -194,6 +273,46 @@ mod tests {
         drop(r);
     }
 
+    /// multilog's processor set-up: descriptors placed on overlapping
+    /// numbers, the directory entered by descriptor, the signals reset.
+    #[test]
+    fn child_installs_fds_fchdirs_and_resets_signals() {
+        let dir = std::env::temp_dir();
+        let dfd =
+            rustix::fs::open(&dir, rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).unwrap();
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        let (r2, w2) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        // fd 5 gets what is on fd 4 and the reverse.
+        let a = rustix::io::fcntl_dupfd_cloexec(&w, 20).unwrap();
+        let b = rustix::io::fcntl_dupfd_cloexec(&w2, 21).unwrap();
+        let script = "pwd; echo four >&4; echo five >&5; \
+                      grep -E '^(SigBlk|SigIgn)' /proc/self/status";
+        let exec = [c"/bin/sh".to_owned()];
+        let argv = CStrArray::from_bytes([&b"sh"[..], b"-c", script.as_bytes()]).unwrap();
+        let envp = CStrArray::new(Vec::new());
+        let pairs = [(1, a.as_raw_fd()), (4, b.as_raw_fd()), (5, a.as_raw_fd())];
+        let pid = spawn(&ChildPlan {
+            reset_signals: Some(&[libc::SIGPIPE]),
+            fchdir: Some((dfd.as_raw_fd(), b"fchdir: ")),
+            install: Some((&pairs, b"install: ")),
+            ..ChildPlan::new(&exec, &argv, &envp, b"exec: ")
+        })
+        .unwrap();
+        drop((w, w2, a, b));
+        let out = String::from_utf8(read_all(r)).unwrap();
+        assert_eq!(wait(pid), 0);
+        let cwd = std::fs::canonicalize(&dir).unwrap();
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some(cwd.to_str().unwrap()));
+        assert_eq!(lines.next(), Some("five"));
+        assert_eq!(lines.next(), Some("SigBlk:\t0000000000000000"));
+        // The test harness ignores SIGPIPE; the child does not.
+        let ign = lines.next().unwrap().strip_prefix("SigIgn:\t").unwrap();
+        let ign = u64::from_str_radix(ign, 16).unwrap();
+        assert_eq!(ign & (1 << (libc::SIGPIPE - 1)), 0);
+        assert_eq!(read_all(r2), b"four\n");
+    }
+
     /// A failed exec reports `{prefix}{djb errno text}` and exits 111.
     #[test]
     fn failed_exec_reports_and_exits_111() {
@@ -203,14 +322,7 @@ mod tests {
         let envp = CStrArray::new(Vec::new());
         let pid = spawn(&ChildPlan {
             fd_move: Some((2, w.as_raw_fd(), b"setup: ")),
-            close: None,
-            dup: None,
-            chdir: None,
-            reset_sigchld: false,
-            exec: &exec,
-            argv: &argv,
-            envp: &envp,
-            exec_err: b"unable to run prog: ",
+            ..ChildPlan::new(&exec, &argv, &envp, b"unable to run prog: ")
         })
         .unwrap();
         drop(w);

@@ -4,12 +4,12 @@
 //! `__offtime` and `compute_change` that the zone rules need.
 
 /// Seconds in a day (glibc's `SECSPERDAY`).
-pub const SECSPERDAY: i64 = 86_400;
+pub(crate) const SECSPERDAY: i64 = 86_400;
 
 /// `days_from_civil`: days since 1970-01-01 of proleptic Gregorian
 /// `y-m-d` (inverse of [`civil_from_days`]).
 #[must_use]
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
@@ -24,7 +24,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// (Howard Hinnant's `civil_from_days`, exact over the whole `i64` range
 /// used here).
 #[must_use]
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -40,7 +40,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// The UTC year of `t` if `__offtime(t, 0)` succeeds (year - 1900 fits an
 /// `int`): the true year, and `1900 + tm_year` as C computes it in `int`.
 #[must_use]
-pub fn utc_year(t: i64) -> Option<(i64, i32)> {
+pub(crate) fn utc_year(t: i64) -> Option<(i64, i32)> {
     let (y, _, _) = civil_from_days(t.div_euclid(SECSPERDAY));
     i32::try_from(y - 1900)
         .ok()
@@ -49,12 +49,12 @@ pub fn utc_year(t: i64) -> Option<(i64, i32)> {
 
 /// Gregorian leap year (glibc's `__isleap`), on C `int` years.
 #[must_use]
-pub fn is_leap(y: i32) -> bool {
+pub(crate) fn is_leap(y: i32) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
 /// glibc's `__mon_yday`: days before each month, common and leap years.
-pub static MON_YDAY: [[u16; 13]; 2] = [
+pub(crate) static MON_YDAY: [[u16; 13]; 2] = [
     [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365],
     [0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335, 366],
 ];

@@ -2,7 +2,7 @@
 //! `fmt_uint0` write it, two digits at a time from a table.
 
 /// `DIGITS2[n]` is `n` (`0..100`) as two ASCII digits.
-pub static DIGITS2: [[u8; 2]; 100] = {
+pub(crate) static DIGITS2: [[u8; 2]; 100] = {
     let mut t = [[0u8; 2]; 100];
     let mut i = 0;
     while i < 100 {
@@ -14,7 +14,7 @@ pub static DIGITS2: [[u8; 2]; 100] = {
 
 /// Decimal `v` into `out` (`fmt_ulong`); returns the length (at most 20).
 #[must_use]
-pub fn fmt_u64(mut v: u64, out: &mut [u8]) -> usize {
+pub(crate) fn fmt_u64(mut v: u64, out: &mut [u8]) -> usize {
     let mut tmp = [0u8; 20];
     let mut i = 20;
     while v >= 100 {
@@ -37,7 +37,7 @@ pub fn fmt_u64(mut v: u64, out: &mut [u8]) -> usize {
 /// Nanoseconds zero-padded to at least 9 digits (`fmt_uint0(n, 9)`): 9
 /// digits below 10^9, 10 digits from there to `u32::MAX`.
 #[inline]
-pub fn fmt_nanos(n: u32, out: &mut [u8]) -> usize {
+pub(crate) fn fmt_nanos(n: u32, out: &mut [u8]) -> usize {
     let (lead, rest) = if n >= 1_000_000_000 {
         out[0] = b'0' + (n / 1_000_000_000) as u8;
         (1, n % 1_000_000_000)
@@ -60,7 +60,7 @@ pub fn fmt_nanos(n: u32, out: &mut [u8]) -> usize {
 /// Decimal seconds (`u64`) then `.` and the nanoseconds, as `tai64nfrac`
 /// prints them; returns the length (at most 31).
 #[inline]
-pub fn fmt_frac(secs: u64, nanos: u32, out: &mut [u8; 32]) -> usize {
+pub(crate) fn fmt_frac(secs: u64, nanos: u32, out: &mut [u8; 32]) -> usize {
     let n = fmt_u64(secs, out);
     out[n] = b'.';
     n + 1 + fmt_nanos(nanos, &mut out[n + 1..])

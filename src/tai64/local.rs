@@ -32,7 +32,7 @@ pub struct LocalZone {
 impl LocalZone {
     /// Wrap a zone; nothing is cached yet.
     #[must_use]
-    pub fn new(zone: Zone) -> Self {
+    pub(crate) fn new(zone: Zone) -> Self {
         LocalZone {
             zone,
             span: Span {
@@ -47,7 +47,7 @@ impl LocalZone {
 
     /// glibc's answer for Unix time `t` (see [`Span`]).
     #[inline]
-    pub fn span(&mut self, t: i64) -> Span {
+    pub(crate) fn span(&mut self, t: i64) -> Span {
         if t < self.span.lo || t >= self.span.hi {
             self.span = self.zone.span(t);
         }
@@ -95,7 +95,7 @@ impl LocalTime {
 
     /// A renderer for the zone named by `TZ` (see [`Zone::for_tz`]).
     #[must_use]
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         Self::new(Zone::from_env())
     }
 

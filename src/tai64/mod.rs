@@ -11,23 +11,23 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub mod calendar;
-pub mod fmt;
+pub(crate) mod calendar;
+pub(crate) mod fmt;
 pub mod local;
 pub mod scan;
 pub mod tz;
 
 /// `2^62`: the TAI64 label of 1970-01-01 00:00:00 TAI.
-pub const TAI64_BASE: u64 = 1 << 62;
+pub(crate) const TAI64_BASE: u64 = 1 << 62;
 /// daemontools' fixed TAI - UTC offset in seconds.
-pub const TAI_OFFSET: u64 = 10;
+pub(crate) const TAI_OFFSET: u64 = 10;
 /// Length of the external form without the `@`: 24 hex digits.
-pub const HEX_LEN: usize = 24;
+pub(crate) const HEX_LEN: usize = 24;
 /// Length of the external form, `@` + 24 hex digits.
-pub const LABEL_LEN: usize = HEX_LEN + 1;
+pub(crate) const LABEL_LEN: usize = HEX_LEN + 1;
 /// Length of the stamp `tai64n` and multilog's `t` put before a line: the
 /// label and a space.
-pub const STAMP_LEN: usize = LABEL_LEN + 1;
+pub(crate) const STAMP_LEN: usize = LABEL_LEN + 1;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -54,7 +54,7 @@ impl Tai64N {
 
     /// Unix seconds for this label (wrapping, as djb's unsigned arithmetic).
     #[must_use]
-    pub fn unix_secs(self) -> i64 {
+    pub(crate) fn unix_secs(self) -> i64 {
         self.secs.wrapping_sub(TAI64_BASE + TAI_OFFSET) as i64
     }
 
@@ -66,7 +66,7 @@ impl Tai64N {
 
     /// Convert a `SystemTime` with daemontools' microsecond rounding.
     #[must_use]
-    pub fn from_system_time(t: SystemTime) -> Self {
+    pub(crate) fn from_system_time(t: SystemTime) -> Self {
         match t.duration_since(UNIX_EPOCH) {
             Ok(d) => Self::from_unix(d.as_secs() as i64, d.subsec_micros() * 1000 + 500),
             Err(e) => {
@@ -84,7 +84,7 @@ impl Tai64N {
 
     /// The 12-byte packed form: big-endian seconds then big-endian nanoseconds.
     #[must_use]
-    pub fn pack(self) -> [u8; 12] {
+    pub(crate) fn pack(self) -> [u8; 12] {
         let mut out = [0u8; 12];
         out[..8].copy_from_slice(&self.secs.to_be_bytes());
         out[8..].copy_from_slice(&self.nanos.to_be_bytes());
@@ -93,7 +93,7 @@ impl Tai64N {
 
     /// Inverse of [`Tai64N::pack`].
     #[must_use]
-    pub fn unpack(b: &[u8; 12]) -> Self {
+    pub(crate) fn unpack(b: &[u8; 12]) -> Self {
         let mut s = [0u8; 8];
         s.copy_from_slice(&b[..8]);
         let mut n = [0u8; 4];
@@ -106,7 +106,7 @@ impl Tai64N {
 
     /// The 24 lowercase hex digits of the packed form.
     #[must_use]
-    pub fn hex(self) -> [u8; HEX_LEN] {
+    pub(crate) fn hex(self) -> [u8; HEX_LEN] {
         let mut out = [0u8; HEX_LEN];
         for (i, b) in self.pack().iter().enumerate() {
             out[2 * i] = HEX[usize::from(b >> 4)];
@@ -126,7 +126,7 @@ impl Tai64N {
     /// The line prefix written by `tai64n.c` and multilog's `t`
     /// (`timestamp.c`): the label and a space.
     #[must_use]
-    pub fn stamp(self) -> [u8; STAMP_LEN] {
+    pub(crate) fn stamp(self) -> [u8; STAMP_LEN] {
         let mut out = [b' '; STAMP_LEN];
         out[..LABEL_LEN].copy_from_slice(&self.label());
         out

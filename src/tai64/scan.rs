@@ -16,7 +16,7 @@ use super::{Tai64N, HEX_LEN};
 
 /// The crate's one hex decoder, for labels: `HEXVAL[b]` is the digit value of `b`, or [`NOT_HEX`] when `b` is not a
 /// lowercase hex digit.
-pub static HEXVAL: [u8; 256] = {
+pub(crate) static HEXVAL: [u8; 256] = {
     let mut t = [NOT_HEX; 256];
     let mut i = 0;
     while i < 10 {
@@ -32,7 +32,7 @@ pub static HEXVAL: [u8; 256] = {
 };
 
 /// Marker in [`HEXVAL`] for a byte that ends the scan.
-pub const NOT_HEX: u8 = 0xff;
+pub(crate) const NOT_HEX: u8 = 0xff;
 
 /// The shift register of a label being scanned.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct Scan {
 impl Scan {
     /// Shift in one digit value (`0..16`), as the C loop body does.
     #[inline]
-    pub fn push(&mut self, d: u8) {
+    pub(crate) fn push(&mut self, d: u8) {
         self.secs = (self.secs << 4) | u64::from(self.nanos >> 28);
         self.nanos = (self.nanos << 4) | u32::from(d);
     }
@@ -83,7 +83,7 @@ impl Scan {
 
     /// The label value scanned so far.
     #[must_use]
-    pub fn value(self) -> Tai64N {
+    pub(crate) fn value(self) -> Tai64N {
         Tai64N {
             secs: self.secs,
             nanos: self.nanos,
@@ -95,7 +95,7 @@ impl Scan {
 /// 8 bytes at once (SWAR); agrees with [`HEXVAL`] digit by digit (tested).
 #[inline]
 #[must_use]
-pub fn hex8(b: &[u8]) -> Option<u32> {
+pub(crate) fn hex8(b: &[u8]) -> Option<u32> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut a = [0u8; 8];

@@ -33,12 +33,12 @@ impl Scan {
     }
 
     /// With `rescan_ms` > 0, the periodic rescan comes every `rescan_ms`
-    /// instead of every 5 s (`DTOOLS_SVSCAN_RESCAN_MS`, for tests).
+    /// instead of every 5 s (`DTOOLS_TEST_SVSCAN_RESCAN_MS`, for tests).
     fn start_env(svscan: &Path, dir: &Path, path: &str, rescan_ms: u64) -> Scan {
         let stderr = dir.with_extension("err");
         let mut cmd = Command::new(svscan);
         if rescan_ms > 0 {
-            cmd.env("DTOOLS_SVSCAN_RESCAN_MS", rescan_ms.to_string());
+            cmd.env("DTOOLS_TEST_SVSCAN_RESCAN_MS", rescan_ms.to_string());
         }
         let child = cmd
             .arg(dir)

@@ -68,11 +68,11 @@ use finisher::{Finisher, Job};
 use retention::rename_noreplace;
 
 /// A file is closed at the first newline once it is within this many bytes of `s`.
-pub const ROTATE_SLACK: u64 = 2000;
+pub(crate) const ROTATE_SLACK: u64 = 2000;
 /// Size of the per-directory output buffer.
-pub const OUTBUF: usize = 256 * 1024;
+pub(crate) const OUTBUF: usize = 256 * 1024;
 /// Rotated files that may wait for their fsync before input is held up.
-pub const MAX_IN_FLIGHT: usize = 8;
+pub(crate) const MAX_IN_FLIGHT: usize = 8;
 
 const APPEND: OFlags = OFlags::WRONLY
     .union(OFlags::APPEND)
@@ -117,7 +117,7 @@ struct Shared {
 }
 
 /// An open log directory.
-pub struct LogDir {
+pub(crate) struct LogDir {
     sh: Arc<Shared>,
     size: u64,
     current: File,
@@ -134,7 +134,7 @@ impl LogDir {
     ///
     /// # Errors
     /// Every failure is fatal with daemontools' message.
-    pub fn start(startfd: &OwnedFd, spec: &DirSpec) -> Result<LogDir, Fatal> {
+    pub(crate) fn start(startfd: &OwnedFd, spec: &DirSpec) -> Result<LogDir, Fatal> {
         Self::start_with(startfd, spec, File::sync_all)
     }
 
@@ -199,28 +199,16 @@ impl LogDir {
         })
     }
 
-    /// The directory name as written in the script.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.sh.name
-    }
-
-    /// Bytes in `current` (written, not counting the buffer).
-    #[must_use]
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
     /// Bytes `current` can still take before it reaches `s` (buffer included).
     #[must_use]
-    pub fn room(&self) -> usize {
+    pub(crate) fn room(&self) -> usize {
         let used = self.bytes + self.buf.len() as u64;
         usize::try_from(self.size.saturating_sub(used)).unwrap_or(usize::MAX)
     }
 
     /// Append bytes for `current` (buffered).
     #[inline]
-    pub fn put(&mut self, data: &[u8]) {
+    pub(crate) fn put(&mut self, data: &[u8]) {
         if self.buf.len() + data.len() > OUTBUF {
             self.flush();
             if data.len() >= OUTBUF {
@@ -233,7 +221,7 @@ impl LogDir {
 
     /// Append `prefix`, `text` and a newline (one line).
     #[inline]
-    pub fn put_line(&mut self, prefix: &[u8], text: &[u8]) {
+    pub(crate) fn put_line(&mut self, prefix: &[u8], text: &[u8]) {
         let n = prefix.len() + text.len() + 1;
         if self.buf.len() + n > OUTBUF {
             self.put(prefix);
@@ -247,7 +235,7 @@ impl LogDir {
     }
 
     /// Write the buffer out (rotating as needed).
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         if self.buf.is_empty() {
             return;
         }
@@ -288,7 +276,7 @@ impl LogDir {
     }
 
     /// Rotate if `current` is not empty (SIGALRM).
-    pub fn force_rotate(&mut self) {
+    pub(crate) fn force_rotate(&mut self) {
         self.flush();
         if self.bytes > 0 {
             self.rotate();
@@ -363,7 +351,7 @@ impl LogDir {
 
     /// `c_quit`: flush, wait for the finishing thread, fsync `current` and
     /// mark it cleanly closed (0744).
-    pub fn quit(&mut self) {
+    pub(crate) fn quit(&mut self) {
         self.flush();
         self.finisher.make_room(1);
         let name = &self.sh.name;
@@ -381,7 +369,7 @@ impl LogDir {
     /// only copy them into the buffer, with no write that could pause?
     /// The engine prints pending `e` alerts before any write that might.
     #[must_use]
-    pub fn buffers(&self, n: usize) -> bool {
+    pub(crate) fn buffers(&self, n: usize) -> bool {
         self.buf.len() + n <= OUTBUF
     }
 }

@@ -12,6 +12,7 @@ use rustix::io::Errno;
 use super::{Shared, APPEND, READ, TRUNC};
 use crate::error;
 use crate::multilog::retry::{self, complain, retry};
+use crate::sys::processor::Fds;
 
 impl Shared {
     /// The processor branch of `fullcurrent` (steps 8a–8h).
@@ -19,8 +20,14 @@ impl Shared {
         let name = &self.name;
         let d = &self.dirfd;
         let shown = String::from_utf8_lossy(processor);
+        // Built before the fork: the child reports its own failures with it.
+        let unable = error::prefix(
+            "multilog",
+            error::Kind::Fatal,
+            &[b"unable to run ", shown.as_bytes(), b": "],
+        );
         loop {
-            match self.run_processor(processor) {
+            match self.run_processor(processor, &unable) {
                 Ok(status) if status.success() => break,
                 Ok(status) if status.code().is_none() => {
                     // Killed by a signal: daemontools prints a stale errno here.
@@ -30,14 +37,7 @@ impl Shared {
                     );
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    error::say(
-                        "multilog",
-                        error::Kind::Fatal,
-                        &[b"unable to run ", shown.as_bytes(), b": "],
-                        Some(error::reason(&e)),
-                    );
-                }
+                Err(e) => error::emit(&error::finish(unable.clone(), Some(error::reason(&e)))),
             }
             error::warn(
                 "multilog",
@@ -83,15 +83,22 @@ impl Shared {
     }
 
     /// Run the processor once: `/bin/sh -c PROC` in the directory with
-    /// fd 0 = previous, 1 = processed, 4 = state, 5 = newstate.
-    fn run_processor(&self, processor: &[u8]) -> io::Result<std::process::ExitStatus> {
+    /// fd 0 = previous, 1 = processed, 4 = state, 5 = newstate; `unable`
+    /// prefixes a failure to start it.
+    fn run_processor(
+        &self,
+        processor: &[u8],
+        unable: &[u8],
+    ) -> io::Result<std::process::ExitStatus> {
         let d = &self.dirfd;
         let open =
             |f: &str, flags: OFlags| rustix::fs::openat(d, f, flags, Mode::from_raw_mode(0o644));
-        let stdin = open("previous", READ)?;
-        let stdout = open("processed", TRUNC)?;
-        let state = open("state", READ)?;
-        let newstate = open("newstate", TRUNC)?;
-        crate::sys::processor::run(d.as_fd(), processor, stdin, stdout, state, newstate)
+        let fds = Fds {
+            stdin: open("previous", READ)?,
+            stdout: open("processed", TRUNC)?,
+            state: open("state", READ)?,
+            newstate: open("newstate", TRUNC)?,
+        };
+        crate::sys::processor::run(d.as_fd(), processor, fds, unable)
     }
 }

@@ -23,15 +23,15 @@ use rustix::fs::inotify;
 
 /// Delay between being woken by an event and reading the batch, so that
 /// the events of one `mkdir`/`mv`/`ln -s` sequence come in one batch.
-pub const SETTLE: Duration = Duration::from_millis(20);
+pub(crate) const SETTLE: Duration = Duration::from_millis(20);
 /// Above this many distinct names in one batch, scan the whole directory
 /// instead of looking at each name.
-pub const CAP: usize = 128;
+pub(crate) const CAP: usize = 128;
 /// First spacing between event-triggered full scans.
-pub const MIN_GAP: Duration = Duration::from_millis(50);
+pub(crate) const MIN_GAP: Duration = Duration::from_millis(50);
 /// Largest spacing between event-triggered full scans under a sustained
 /// storm (the spacing doubles while demand lasts).
-pub const MAX_GAP: Duration = Duration::from_secs(1);
+pub(crate) const MAX_GAP: Duration = Duration::from_secs(1);
 
 const IN_Q_OVERFLOW: u32 = 0x4000;
 const IN_ISDIR: u32 = 0x4000_0000;
@@ -39,7 +39,7 @@ const IN_CREATE: u32 = 0x100;
 
 /// How a name came into the scan directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arrival {
+pub(crate) enum Arrival {
     /// A directory created in place (`mkdir`): it may still be filled.
     Made,
     /// A directory moved in, or a symlink: prepared elsewhere, complete.
@@ -48,15 +48,15 @@ pub enum Arrival {
 
 /// What one batch of events asks for.
 #[derive(Debug, Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// Names to look at, each with its latest arrival.
-    pub names: HashMap<OsString, Arrival>,
+    pub(crate) names: HashMap<OsString, Arrival>,
     /// Scan the whole directory (overflow, or too many names).
-    pub rescan: bool,
+    pub(crate) rescan: bool,
 }
 
 /// Watch the current directory for names created or moved in.
-pub fn watch() -> Option<OwnedFd> {
+pub(crate) fn watch() -> Option<OwnedFd> {
     let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC).ok()?;
     inotify::add_watch(
         &fd,
@@ -68,7 +68,7 @@ pub fn watch() -> Option<OwnedFd> {
 }
 
 /// Is `fd` readable within `d`?
-pub fn readable(fd: &OwnedFd, d: Duration) -> bool {
+pub(crate) fn readable(fd: &OwnedFd, d: Duration) -> bool {
     let ts = rustix::time::Timespec {
         tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         tv_nsec: i64::from(d.subsec_nanos()),
@@ -78,7 +78,7 @@ pub fn readable(fd: &OwnedFd, d: Duration) -> bool {
 }
 
 /// Read every queued event and classify the names.
-pub fn read_batch(fd: &OwnedFd) -> Batch {
+pub(crate) fn read_batch(fd: &OwnedFd) -> Batch {
     let mut raw = Raw::default();
     let mut buf = vec![0u8; 64 * 1024];
     while let Ok(n) = rustix::io::read(fd, &mut buf) {
@@ -111,7 +111,7 @@ fn symlink(name: &OsStr) -> bool {
 
 /// What the events of a batch say about one name (the latest wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seen {
+pub(crate) enum Seen {
     /// `IN_CREATE|IN_ISDIR`.
     Made,
     /// `IN_MOVED_TO|IN_ISDIR`.
@@ -122,16 +122,16 @@ pub enum Seen {
 
 /// A batch as parsed, before the `lstat`s.
 #[derive(Debug, Default)]
-pub struct Raw {
+pub(crate) struct Raw {
     /// Distinct names, at most [`CAP`].
-    pub names: HashMap<OsString, Seen>,
+    pub(crate) names: HashMap<OsString, Seen>,
     /// Queue overflow or more than [`CAP`] names.
-    pub rescan: bool,
+    pub(crate) rescan: bool,
 }
 
 /// Parse raw `struct inotify_event` records (`wd`, `mask`, `cookie`,
 /// `len`, then `len` bytes of NUL-padded name) into `b`.
-pub fn parse(mut buf: &[u8], b: &mut Raw) {
+pub(crate) fn parse(mut buf: &[u8], b: &mut Raw) {
     while buf.len() >= 16 {
         let word = |i: usize| u32::from_ne_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
         let (mask, len) = (word(4), word(12) as usize);
@@ -165,7 +165,7 @@ pub fn parse(mut buf: &[u8], b: &mut Raw) {
 /// runs at once; while demand lasts the gap doubles from [`MIN_GAP`] up to
 /// [`MAX_GAP`]; it falls back once a scan was not asked for at once.
 #[derive(Debug)]
-pub struct Limiter {
+pub(crate) struct Limiter {
     last: Option<Instant>,
     gap: Duration,
 }
@@ -182,12 +182,12 @@ impl Default for Limiter {
 impl Limiter {
     /// Earliest time the next event-triggered scan may run.
     #[must_use]
-    pub fn ready_at(&self, now: Instant) -> Instant {
+    pub(crate) fn ready_at(&self, now: Instant) -> Instant {
         self.last.map_or(now, |l| (l + self.gap).max(now))
     }
 
     /// An event-triggered scan ran at `now`.
-    pub fn note(&mut self, now: Instant) {
+    pub(crate) fn note(&mut self, now: Instant) {
         let sustained = self
             .last
             .is_some_and(|l| now.saturating_duration_since(l) <= self.gap + SETTLE + MIN_GAP);

@@ -37,10 +37,10 @@ use std::path::PathBuf;
 
 use super::calendar::utc_year;
 
-pub mod posix;
-pub mod tzif;
+pub(crate) mod posix;
+pub(crate) mod tzif;
 
-pub use posix::Rules;
+pub(crate) use posix::Rules;
 use tzif::Tzif;
 pub use tzif::{MAX_BODY, MAX_FOOTER};
 
@@ -55,21 +55,21 @@ pub struct Zone {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
     /// First second the answer holds for.
-    pub lo: i64,
+    pub(crate) lo: i64,
     /// First second it no longer holds for.
-    pub hi: i64,
+    pub(crate) hi: i64,
     /// `tm_gmtoff - leap_correction`: add to Unix time for local time.
-    pub off: i64,
+    pub(crate) off: i64,
     /// Leap seconds to add to `tm_sec` (glibc's `leap_extra_secs`).
-    pub hit: i64,
+    pub(crate) hit: i64,
     /// `localtime` fails (returns NULL) here.
-    pub fail: bool,
+    pub(crate) fail: bool,
 }
 
 impl Zone {
     /// UTC.
     #[must_use]
-    pub fn utc() -> Self {
+    pub(crate) fn utc() -> Self {
         Zone {
             tzif: None,
             rules: Rules::default(),
@@ -131,7 +131,7 @@ impl Zone {
 
     /// The zone from the process environment.
     #[must_use]
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         Self::for_tz(
             std::env::var_os("TZ").as_deref(),
             std::env::var_os("TZDIR").as_deref(),

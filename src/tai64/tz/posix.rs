@@ -32,7 +32,7 @@ struct TzRule {
 /// A parsed POSIX TZ string: rule 0 is standard time (and the DST start
 /// date), rule 1 DST (and the DST end date).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Rules {
+pub(crate) struct Rules {
     r: [TzRule; 2],
 }
 
@@ -97,7 +97,7 @@ impl Rules {
     /// `__tzset_parse_tz`, quirks included: what cannot be parsed is left
     /// as zero (UTC), as glibc leaves it.
     #[must_use]
-    pub fn parse(s: &[u8]) -> Self {
+    pub(crate) fn parse(s: &[u8]) -> Self {
         Self::parse_full(s).0
     }
 

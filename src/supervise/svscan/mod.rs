@@ -23,12 +23,16 @@
 //!
 //! If inotify is unavailable svscan silently falls back to polling.
 
+mod start;
+mod table;
 mod watch;
+
+use table::{Entry, Table};
 
 use std::collections::HashMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
@@ -41,89 +45,20 @@ use crate::sys::pathexec::{self, CStrArray};
 use crate::sys::signals::Sigpipe;
 use crate::sys::spawn;
 
+use super::servicedir::{LOG, RUN};
+
 const PROG: &str = "svscan";
 /// Maximum number of services (`SERVICES` in svscan.c).
-pub const SERVICES: usize = 1000;
+pub(crate) const SERVICES: usize = 1000;
 /// Time between periodic scans (`sleep(5)` in svscan.c). Tests may
-/// shorten it with `DTOOLS_SVSCAN_RESCAN_MS`.
-pub const RESCAN: Duration = Duration::from_secs(5);
+/// shorten it with `DTOOLS_TEST_SVSCAN_RESCAN_MS`.
+pub(crate) const RESCAN: Duration = Duration::from_secs(5);
 /// How long a directory built in place may stay incomplete before it is
 /// started anyway, as daemontools' next scan would have.
-pub const GRACE: Duration = Duration::from_secs(5);
+pub(crate) const GRACE: Duration = Duration::from_secs(5);
 /// How often directories waiting for completion are looked at (per 16 of
 /// them).
-pub const POLL: Duration = Duration::from_millis(20);
-
-/// One service: identity, supervise pids and the log pipe.
-#[derive(Debug)]
-pub struct Entry {
-    /// `st_dev` of the directory.
-    pub dev: u64,
-    /// `st_ino` of the directory.
-    pub ino: u64,
-    /// Pid of the main supervise, 0 if none.
-    pub pid: i32,
-    /// Pid of the log supervise, 0 if none.
-    pub pidlog: i32,
-    /// Seen in the current scan.
-    pub active: bool,
-    /// Read and write ends of the log pipe, if the service has a log.
-    pub log: Option<(OwnedFd, OwnedFd)>,
-}
-
-/// The service table.
-#[derive(Debug, Default)]
-pub struct Table {
-    /// The entries, in no particular order.
-    pub x: Vec<Entry>,
-}
-
-/// Why a new entry could not be added.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Full {
-    /// Already [`SERVICES`] entries.
-    TooMany,
-}
-
-impl Table {
-    /// Index of the entry for (dev, ino).
-    #[must_use]
-    pub fn find(&self, dev: u64, ino: u64) -> Option<usize> {
-        self.x.iter().position(|e| e.ino == ino && e.dev == dev)
-    }
-
-    /// Check that a new entry fits.
-    ///
-    /// # Errors
-    /// [`Full::TooMany`] at [`SERVICES`] entries.
-    pub fn room(&self) -> Result<(), Full> {
-        if self.x.len() >= SERVICES {
-            Err(Full::TooMany)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Clear the pid or log pid equal to `pid` (after it was reaped).
-    pub fn reaped(&mut self, pid: i32) {
-        for e in &mut self.x {
-            if e.pid == pid {
-                e.pid = 0;
-                return;
-            }
-            if e.pidlog == pid {
-                e.pidlog = 0;
-                return;
-            }
-        }
-    }
-
-    /// Drop entries that vanished and have no supervise running (closing
-    /// their pipe ends).
-    pub fn prune(&mut self) {
-        self.x.retain(|e| e.active || e.pid != 0 || e.pidlog != 0);
-    }
-}
+pub(crate) const POLL: Duration = Duration::from_millis(20);
 
 fn warn(parts: &[&[u8]], e: Option<Errno>) {
     error::say(PROG, Kind::Warning, parts, e.map(reason_errno));
@@ -132,11 +67,6 @@ fn warn(parts: &[&[u8]], e: Option<Errno>) {
 /// [`warn`] for an [`io::Error`].
 fn warn_io(parts: &[&[u8]], e: &io::Error) {
     error::say(PROG, Kind::Warning, parts, Some(error::reason(e)));
-}
-
-/// A warning prefix built before `fork`, for the child to complete.
-fn child_warning(parts: &[&[u8]]) -> Vec<u8> {
-    error::prefix(PROG, Kind::Warning, parts)
 }
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
@@ -190,13 +120,17 @@ fn executable(path: &[u8]) -> bool {
 /// Is the service directory `fn_` complete: `run` executable, and `log`
 /// present, either not a directory or with an executable `log/run`?
 fn complete(fn_: &[u8]) -> bool {
-    if !executable(&cat(&[fn_, b"/run"])) {
+    if !executable(&cat(&[fn_, b"/", RUN.text.as_bytes()])) {
         return false;
     }
-    match rustix::fs::stat(OsStr::from_bytes(&cat(&[fn_, b"/log"]))) {
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
-            executable(&cat(&[fn_, b"/log/run"]))
-        }
+    match rustix::fs::stat(OsStr::from_bytes(&cat(&[fn_, b"/", LOG.text.as_bytes()]))) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => executable(&cat(&[
+            fn_,
+            b"/",
+            LOG.text.as_bytes(),
+            b"/",
+            RUN.text.as_bytes(),
+        ])),
         Ok(_) => true,
         Err(_) => false,
     }
@@ -244,148 +178,6 @@ impl Scanner {
         }
     }
 
-    /// `NAME/log` exists (any type)? `Err` on a `stat` error other than
-    /// ENOENT (svscan.c's check in `start`).
-    fn has_log(fn_: &[u8]) -> Result<bool, Errno> {
-        if fn_.len() > 255 {
-            return Ok(false);
-        }
-        match rustix::fs::stat(OsStr::from_bytes(&cat(&[fn_, b"/log"]))) {
-            Ok(_) => Ok(true),
-            Err(Errno::NOENT) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// An entry without a log and without a running main supervise whose
-    /// `log` has appeared since: create the pipe now, so the supervise about
-    /// to be started writes into it. (svscan.c decides only once.)
-    fn relog(&mut self, i: usize, fn_: &[u8]) {
-        let e = &self.table.x[i];
-        if e.log.is_some() || e.pid != 0 || !matches!(Self::has_log(fn_), Ok(true)) {
-            return;
-        }
-        match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
-            Ok(p) => self.table.x[i].log = Some(p),
-            Err(e) => warn(&[b"unable to create pipe for ", fn_, b": "], Some(e)),
-        }
-    }
-
-    /// `start`: handle one directory entry.
-    fn start(&mut self, name: &OsStr, mode: Mode) {
-        let fn_ = name.as_bytes();
-        if fn_.first() == Some(&b'.') {
-            return;
-        }
-        let st = match rustix::fs::stat(name) {
-            Ok(st) => st,
-            Err(e) => {
-                self.waiting.remove(name);
-                if matches!(mode, Mode::Placed | Mode::Waiting) {
-                    return;
-                }
-                return warn(&[b"unable to stat ", fn_, b": "], Some(e));
-            }
-        };
-        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
-            self.waiting.remove(name);
-            return;
-        }
-        let (dev, ino) = (st.st_dev, st.st_ino);
-        let i = match self.table.find(dev, ino) {
-            Some(i) => {
-                self.waiting.remove(name);
-                self.relog(i, fn_);
-                i
-            }
-            None => {
-                if matches!(mode, Mode::Scan | Mode::Waiting) && self.defer(name, &st) {
-                    return;
-                }
-                self.waiting.remove(name);
-                if self.table.room().is_err() {
-                    return warn(
-                        &[b"unable to start ", fn_, b": running too many services"],
-                        None,
-                    );
-                }
-                let flaglog = match Self::has_log(fn_) {
-                    Ok(f) => f,
-                    Err(e) => return warn(&[b"unable to stat ", fn_, b"/log: "], Some(e)),
-                };
-                let log = if flaglog {
-                    match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
-                        Ok(p) => Some(p),
-                        Err(e) => {
-                            return warn(&[b"unable to create pipe for ", fn_, b": "], Some(e));
-                        }
-                    }
-                } else {
-                    None
-                };
-                self.table.x.push(Entry {
-                    dev,
-                    ino,
-                    pid: 0,
-                    pidlog: 0,
-                    active: false,
-                    log,
-                });
-                self.table.x.len() - 1
-            }
-        };
-        self.table.x[i].active = true;
-        let arg0 = c"supervise";
-        let Ok(cname) = CString::new(fn_) else { return };
-        if self.table.x[i].pid == 0 {
-            let setup = child_warning(&[b"unable to set up descriptors for ", fn_, b": "]);
-            let exec_err = child_warning(&[b"unable to start supervise ", fn_, b": "]);
-            let argv = CStrArray::new(vec![arg0.to_owned(), cname.clone()]);
-            let plan = spawn::ChildPlan {
-                fd_move: self.table.x[i]
-                    .log
-                    .as_ref()
-                    .map(|(_, w)| (1, w.as_raw_fd(), setup.as_slice())),
-                close: None,
-                dup: None,
-                chdir: None,
-                reset_sigchld: false,
-                exec: &self.supervise,
-                argv: &argv,
-                envp: &self.envp,
-                exec_err: &exec_err,
-            };
-            match spawn::spawn(&plan) {
-                Ok(pid) => self.table.x[i].pid = pid,
-                Err(e) => return warn_io(&[b"unable to fork for ", fn_, b": "], &e),
-            }
-        }
-        if self.table.x[i].log.is_some() && self.table.x[i].pidlog == 0 {
-            let setup = child_warning(&[b"unable to set up descriptors for ", fn_, b"/log: "]);
-            let switch = child_warning(&[b"unable to switch to ", fn_, b": "]);
-            let exec_err = child_warning(&[b"unable to start supervise ", fn_, b"/log: "]);
-            let argv = CStrArray::new(vec![arg0.to_owned(), c"log".to_owned()]);
-            let plan = spawn::ChildPlan {
-                fd_move: self.table.x[i]
-                    .log
-                    .as_ref()
-                    .map(|(r, _)| (0, r.as_raw_fd(), setup.as_slice())),
-                close: None,
-                dup: None,
-                chdir: Some((&cname, &switch)),
-                reset_sigchld: false,
-                exec: &self.supervise,
-                argv: &argv,
-                envp: &self.envp,
-                exec_err: &exec_err,
-            };
-            match spawn::spawn(&plan) {
-                Ok(pid) => self.table.x[i].pidlog = pid,
-                Err(e) => warn_io(&[b"unable to fork for ", fn_, b"/log: "], &e),
-            }
-        }
-    }
-
     /// `doit`: one scan.
     fn doit(&mut self, mode: Mode) {
         loop {
@@ -416,10 +208,10 @@ fn direrror(e: &io::Error) {
     warn_io(&[b"unable to read directory: "], e);
 }
 
-/// The periodic rescan interval: [`RESCAN`], or `DTOOLS_SVSCAN_RESCAN_MS`
+/// The periodic rescan interval: [`RESCAN`], or `DTOOLS_TEST_SVSCAN_RESCAN_MS`
 /// milliseconds if set (for tests; daemontools has no such knob).
 fn rescan_interval() -> Duration {
-    std::env::var("DTOOLS_SVSCAN_RESCAN_MS")
+    std::env::var("DTOOLS_TEST_SVSCAN_RESCAN_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|&ms| ms > 0)
@@ -499,57 +291,5 @@ pub fn run(main: MainArgs) -> u8 {
                 s.event(&name, arrival);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(dev: u64, ino: u64) -> Entry {
-        Entry {
-            dev,
-            ino,
-            pid: 0,
-            pidlog: 0,
-            active: true,
-            log: None,
-        }
-    }
-
-    #[test]
-    fn table_cap_and_identity() {
-        let mut t = Table::default();
-        for i in 0..SERVICES as u64 {
-            assert_eq!(t.room(), Ok(()));
-            t.x.push(entry(1, i));
-        }
-        assert_eq!(t.room(), Err(Full::TooMany));
-        assert_eq!(t.find(1, 999), Some(999));
-        assert_eq!(t.find(2, 999), None);
-    }
-
-    #[test]
-    fn prune_keeps_running_supervise() {
-        let mut t = Table::default();
-        for i in 0..4 {
-            t.x.push(entry(1, i));
-        }
-        for e in &mut t.x {
-            e.active = false;
-        }
-        t.x[1].pid = 10;
-        t.x[2].pidlog = 11;
-        t.x[3].active = true;
-        t.prune();
-        let inos: Vec<u64> = t.x.iter().map(|e| e.ino).collect();
-        assert_eq!(inos, vec![1, 2, 3]);
-        t.reaped(10);
-        t.reaped(11);
-        for e in &mut t.x {
-            e.active = false;
-        }
-        t.prune();
-        assert!(t.x.is_empty());
     }
 }
