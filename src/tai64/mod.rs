@@ -126,7 +126,7 @@ impl Tai64N {
     /// The line prefix written by `tai64n.c` and multilog's `t`
     /// (`timestamp.c`): the label and a space.
     #[must_use]
-    pub(crate) fn stamp(self) -> [u8; STAMP_LEN] {
+    pub fn stamp(self) -> [u8; STAMP_LEN] {
         let mut out = [b' '; STAMP_LEN];
         out[..LABEL_LEN].copy_from_slice(&self.label());
         out
