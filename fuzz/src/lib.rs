@@ -656,3 +656,39 @@ pub fn check_envdir(mut data: &[u8]) {
         last = got;
     }
 }
+
+// ---------------------------------------------------------------------------
+// svlog's time expressions.
+
+/// `svlog::timeexpr::parse` never panics, whatever the bytes (as the string
+/// svlog would have: valid UTF-8 only, as its argv is), in a fixed POSIX
+/// zone with DST; an `@` form that parses names exactly the label given;
+/// and a relative form `-Ns` is exactly N seconds before `now`.
+///
+/// Layout: byte 0 picks the zone rule's hour offset, the rest is the
+/// expression.
+pub fn check_timeexpr(mut data: &[u8]) {
+    use daemontools::svlog::timeexpr::parse;
+    use daemontools::tai64::local::LocalZone;
+    use daemontools::tai64::tz::Zone;
+    use daemontools::tai64::Tai64N;
+    let h = byte(&mut data) % 13;
+    let mut zone = LocalZone::new(Zone::from_posix(&format!("XST{h}XDT,M3.2.0,M11.1.0")));
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    let now = Tai64N::from_unix(1_764_581_068, 123_456_789);
+    let got = parse(s, now, &mut zone);
+    if let (Some(t), Some(hex)) = (got, s.strip_prefix('@')) {
+        assert_eq!(&t.label()[1..], hex.as_bytes(), "{s:?}");
+    }
+    if let Some(n) = s
+        .strip_prefix('-')
+        .and_then(|r| r.strip_suffix('s'))
+        .filter(|n| n.len() < 9 && !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+    {
+        let n: i64 = n.parse().unwrap();
+        let want = Tai64N::from_unix(1_764_581_068 - n, 123_456_789);
+        assert_eq!(got, Some(want), "{s:?}");
+    }
+}

@@ -32,7 +32,7 @@ pub struct LocalZone {
 impl LocalZone {
     /// Wrap a zone; nothing is cached yet.
     #[must_use]
-    pub(crate) fn new(zone: Zone) -> Self {
+    pub fn new(zone: Zone) -> Self {
         LocalZone {
             zone,
             span: Span {

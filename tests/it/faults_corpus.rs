@@ -72,6 +72,11 @@ fn corpus_envdir() {
     replay("envdir", fuzzchecks::check_envdir);
 }
 
+#[test]
+fn corpus_timeexpr() {
+    replay("timeexpr", fuzzchecks::check_timeexpr);
+}
+
 /// The spec's matcher table (§2.3) through the transcribed oracle, so the
 /// oracle itself is known to be djb's.
 #[test]
