@@ -3,7 +3,7 @@
 //! Each takes the fuzzer's raw bytes, derives its inputs by plain slicing
 //! (no randomness, so every corpus file replays identically), runs the code
 //! under test and panics when a property fails. The same file is compiled
-//! into the main test suite (`tests/faults_corpus.rs`, through `#[path]`),
+//! into the main test suite (`tests/it/faults_corpus.rs`, through `#[path]`),
 //! which replays every committed corpus file without cargo-fuzz.
 //!
 //! Only `std`, `tempfile` and the `daemontools` library are used here, so

@@ -68,7 +68,7 @@ fn tzif_builder_reads() {
 
 /// Regression: the checks of glibc's `__tzfile_read` that the old
 /// whole-file reader skipped; each case was checked against daemontools
-/// (see `tests/filters.rs`).
+/// (see `tests/it/filters.rs`).
 #[test]
 fn glibc_tzfile_read_checks() {
     let ok = tzif(b'2', 1000, 3600, b"\nIST-5:30\n");

@@ -1,4 +1,4 @@
-//! Helpers shared by the fault suites (`tests/faults_*.rs`): root and mount
+//! Helpers shared by the fault suites (`tests/it/faults_*.rs`): root and mount
 //! checks, a tmpfs guard, self-checking input lines, a feeder over a pipe
 //! that outlives the multilog processes reading it, stderr capture, and a
 //! reader for log directories (re-exported from [`super::logdir`]).
