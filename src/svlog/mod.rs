@@ -2,7 +2,7 @@
 //! it, the last lines, or a time range (a new program; daemontools has no
 //! counterpart).
 //!
-//! `svlog [-n N | [--since T] [--until T]] DIR`
+//! `svlog [-g REGEX] [-o FORMAT] [-n N | [--since T] [--until T]] DIR...`
 //!
 //! DIR is a log directory (it has `current`), or a service directory whose
 //! `log/main` is one. Files are read in the order multilog wrote them: the
@@ -28,6 +28,14 @@
 //! the labels inside). Skipping files by name and binary search inside them
 //! would be faster but are wrong after a clock step unless the step is
 //! known; they wait for an index that records steps.
+//!
+//! `-g`, `-o json` and several DIRs go line by line (`lines.rs`): each DIR is
+//! a stream of lines, merged by label (ties to the earlier DIR; unlabelled
+//! lines stay after the line before them) and prefixed with the service
+//! name ([`service_name`]) when there are several. `-g` tests the text after
+//! the label, and a line longer than `BLOCK` (128 KiB) on its first `BLOCK`
+//! bytes. `-n` then counts selected lines: one pass to count, one to print.
+//! `-o` picks the renderer ([`Format`]).
 
 use std::fs::File;
 use std::io;
