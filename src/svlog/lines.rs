@@ -30,11 +30,16 @@ pub struct Lines<'a> {
 impl<'a> Lines<'a> {
     /// Lines of `files` from file `idx` at offset `off`.
     pub fn new(files: &'a [(LogFile, File)], idx: usize, off: u64) -> Self {
+        Self::with_block(files, idx, off, BLOCK)
+    }
+
+    /// As [`Lines::new`] with a buffer of `block` bytes (at least 1).
+    pub fn with_block(files: &'a [(LogFile, File)], idx: usize, off: u64, block: usize) -> Self {
         Lines {
             files,
             idx,
             off,
-            buf: vec![0u8; BLOCK],
+            buf: vec![0u8; block.max(1)],
             pos: 0,
             have: 0,
             eof: idx >= files.len(),
@@ -136,5 +141,44 @@ impl<'a> Lines<'a> {
             None => self.pos = self.have,
         }
         Some(&self.buf[start..self.pos])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    proptest::proptest! {
+        /// Heads and pieces put back together give the stream, split at
+        /// its newlines; heads are never longer than the buffer.
+        #[test]
+        fn lines_rebuild_the_stream(data in proptest::collection::vec(
+                                        proptest::sample::select(vec![b'a', b'b', b'\n']), 0..400),
+                                    cuts in proptest::collection::vec(0usize..400, 0..4),
+                                    block in 1usize..40) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (data.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            let files: Vec<(LogFile, File)> = cuts.windows(2).map(|w| {
+                let mut f = tempfile::tempfile().unwrap();
+                f.write_all(&data[w[0]..w[1]]).unwrap();
+                (LogFile { path: PathBuf::from("x"), label: None }, f)
+            }).collect();
+            let mut l = Lines::with_block(&files, 0, 0, block);
+            let mut got: Vec<Vec<u8>> = Vec::new();
+            while l.advance() {
+                let mut line = l.head().to_vec();
+                proptest::prop_assert!(!line.is_empty() && line.len() <= block);
+                while let Some(p) = l.piece() {
+                    line.extend_from_slice(p);
+                }
+                got.push(line);
+            }
+            let want: Vec<Vec<u8>> = data.split_inclusive(|&c| c == b'\n').map(<[u8]>::to_vec).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }

@@ -597,6 +597,10 @@ mod tests {
             &["--since", "bogus", "d"],
             &["-n", "1", "--since", "-1s", "d"],
             &["-f", "d"],
+            &["-o", "iso", "d"],
+            &["-o"],
+            &["-g"],
+            &["-n", "1"],
         ] {
             assert!(a(bad, &mut z).is_none(), "{bad:?}");
         }

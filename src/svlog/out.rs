@@ -320,3 +320,55 @@ impl<W: io::Write> Out<W> {
         self.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rfc(t: Tai64N) -> Option<String> {
+        let mut v = Vec::new();
+        rfc3339(t, &mut v).then(|| String::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn rfc3339_shape() {
+        assert_eq!(
+            rfc(Tai64N::from_unix(1_795_492_941, 163_729_500)).as_deref(),
+            Some("2026-11-24T04:02:21.163729500Z")
+        );
+        assert_eq!(
+            rfc(Tai64N::from_unix(0, 0)).as_deref(),
+            Some("1970-01-01T00:00:00.000000000Z")
+        );
+        assert_eq!(
+            rfc(Tai64N::from_unix(-1, 5)).as_deref(),
+            Some("1969-12-31T23:59:59.000000005Z")
+        );
+        assert_eq!(rfc(Tai64N::from_unix(0, 1_000_000_000)), None);
+        assert_eq!(rfc(Tai64N::from_unix(300_000_000_000, 0)), None);
+        assert_eq!(rfc(Tai64N::from_unix(-70_000_000_000, 0)), None);
+    }
+
+    /// A JSON line fed in pieces that cut UTF-8 sequences.
+    #[test]
+    fn json_pieces_keep_utf8() {
+        let line = "@400000006b050c5709c2505c h\u{e9}\u{1f600} \"q\"\n".as_bytes();
+        let bad = b"@400000006b050c5709c2505c a\xffb\xf0\x9f\n";
+        for (input, text) in [
+            (line, "h\u{e9}\u{1f600} \\\"q\\\""),
+            (&bad[..], "a\u{fffd}b\u{fffd}"),
+        ] {
+            for cut in 26..input.len() {
+                let mut o = Out::new(Vec::new(), Format::Json, Zone::utc());
+                o.line(b"", "s", &input[..cut]).unwrap();
+                o.piece(&input[cut..]).unwrap();
+                o.end_line(false).unwrap();
+                o.finish().unwrap();
+                let want = format!(
+                    "{{\"time\":\"2026-11-24T04:02:21.163729500Z\",\"label\":\"@400000006b050c5709c2505c\",\"service\":\"s\",\"text\":\"{text}\"}}\n"
+                );
+                assert_eq!(String::from_utf8(o.w.clone()).unwrap(), want, "cut {cut}");
+            }
+        }
+    }
+}

@@ -347,6 +347,25 @@ fn grep_and_merge() {
         String::from_utf8_lossy(&got.stdout),
         format!("{}a1\n{}a3\n", lab(1), lab(3))
     );
+    // -n counts the merged lines; json names each line's service.
+    let got = svlog(&["-o", "raw", "-n", "3", &a, b], "UTC");
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        format!("b: {}b3\na: {}a5 match\nb: {}b6\n", lab(3), lab(5), lab(6))
+    );
+    let got = svlog(&["-o", "json", "-g", "match", &a, b], "UTC");
+    let services: Vec<String> = String::from_utf8_lossy(&got.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}",
+                v["service"].as_str().unwrap(),
+                v["text"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(services, ["b b2 match", "a a5 match"]);
     let bad = svlog(&["-g", "(", &a], "UTC");
     assert_eq!(bad.status.code(), Some(100));
     assert_eq!(
