@@ -2,7 +2,7 @@
 //! it, the last lines, or a time range (a new program; daemontools has no
 //! counterpart).
 //!
-//! `svlog [-n N | [--since T] [--until T]] DIR`
+//! `svlog [-g REGEX] [-o FORMAT] [-n N | [--since T] [--until T]] DIR...`
 //!
 //! DIR is a log directory (it has `current`), or a service directory whose
 //! `log/main` is one. Files are read in the order multilog wrote them: the
@@ -28,6 +28,14 @@
 //! the labels inside). Skipping files by name and binary search inside them
 //! would be faster but are wrong after a clock step unless the step is
 //! known; they wait for an index that records steps.
+//!
+//! `-g`, `-o json` and several DIRs go line by line (`lines.rs`): each DIR is
+//! a stream of lines, merged by label (ties to the earlier DIR; unlabelled
+//! lines stay after the line before them) and prefixed with the service
+//! name ([`service_name`]) when there are several. `-g` tests the text after
+//! the label, and a line longer than `BLOCK` (128 KiB) on its first `BLOCK`
+//! bytes. `-n` then counts selected lines: one pass to count, one to print.
+//! `-o` picks the renderer ([`Format`]).
 
 use std::fs::File;
 use std::io;
@@ -45,17 +53,20 @@ use crate::tai64::tz::Zone;
 use crate::tai64::{Tai64N, LABEL_LEN};
 
 mod files;
+mod lines;
 mod out;
 mod tail;
 pub mod timeexpr;
 
 pub use files::{archive_label, archives, open_all, resolve, LogFile};
-pub use out::{Out, Stop};
+use lines::Lines;
+pub use out::{rfc3339, Format, Out, Stop};
 pub use tail::{find_tail, tail_start};
 
 const PROG: &str = "svlog";
 /// The usage line.
-pub const USAGE: &str = "svlog [-n N | [--since T] [--until T]] DIR";
+pub const USAGE: &str =
+    "svlog [-g REGEX] [-o local|utc|rfc3339|epoch|raw|json] [-n N | [--since T] [--until T]] DIR...";
 /// Bytes per read.
 const BLOCK: usize = 128 * 1024;
 /// Output is written once it holds this many bytes.
@@ -70,8 +81,12 @@ pub struct Opts {
     pub since: Option<Tai64N>,
     /// `--until T`.
     pub until: Option<Tai64N>,
-    /// The directory.
-    pub dir: PathBuf,
+    /// `-g REGEX`, not yet compiled.
+    pub grep: Option<String>,
+    /// `-o FORMAT`.
+    pub format: Format,
+    /// The directories.
+    pub dirs: Vec<PathBuf>,
 }
 
 /// Parse argv (without the program name). `None` means usage.
@@ -90,14 +105,18 @@ pub fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<
         }
         let (name, inline) = match a.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ if a.starts_with("-n") && a.len() > 2 => ("-n", Some(a[2..].to_string())),
+            _ if a.len() > 2
+                && (a.starts_with("-n") || a.starts_with("-g") || a.starts_with("-o")) =>
+            {
+                (&a[..2], Some(a[2..].to_string()))
+            }
             _ => (a.as_str(), None),
         };
         if name == "--" {
             opts_done = true;
             continue;
         }
-        if !matches!(name, "-n" | "--since" | "--until") {
+        if !matches!(name, "-n" | "-g" | "-o" | "--since" | "--until") {
             return None;
         }
         let value = match inline {
@@ -115,14 +134,16 @@ pub fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<
                 }
                 o.last = Some(value.parse().ok()?);
             }
+            "-g" => o.grep = Some(value),
+            "-o" => o.format = Format::from_name(&value)?,
             "--since" => o.since = Some(timeexpr::parse(&value, now, zone)?),
             _ => o.until = Some(timeexpr::parse(&value, now, zone)?),
         }
     }
-    if dirs.len() != 1 || (o.last.is_some() && (o.since.is_some() || o.until.is_some())) {
+    if dirs.is_empty() || (o.last.is_some() && (o.since.is_some() || o.until.is_some())) {
         return None;
     }
-    o.dir = dirs.pop()?;
+    o.dirs = dirs;
     Some(o)
 }
 
@@ -156,7 +177,7 @@ fn copy_from<W: io::Write>(
 }
 
 /// The label at the start of `line`, if it has a strict one.
-fn line_label(line: &[u8]) -> Option<Tai64N> {
+pub(crate) fn line_label(line: &[u8]) -> Option<Tai64N> {
     if line.len() >= LABEL_LEN && line[0] == b'@' {
         Tai64N::from_hex(&line[1..LABEL_LEN])
     } else {
@@ -237,39 +258,180 @@ fn copy_range<W: io::Write>(
     }
 }
 
-/// Print DIR as `opts` asks to `w`.
+/// The text of a line after its label and one space, without its newline.
+fn line_text(head: &[u8]) -> &[u8] {
+    let t = if line_label(head).is_some() {
+        let t = &head[LABEL_LEN..];
+        t.strip_prefix(b" ").unwrap_or(t)
+    } else {
+        head
+    };
+    t.strip_suffix(b"\n").unwrap_or(t)
+}
+
+/// The service name of a log directory: the service directory's name if
+/// it is `…/log/main` (after resolving links), else its last component.
+#[must_use]
+pub fn service_name(dir: &std::path::Path) -> String {
+    let p = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let names: Vec<String> = p
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let n = names.len();
+    if n >= 3 && names[n - 1] == "main" && names[n - 2] == "log" {
+        return names[n - 3].clone();
+    }
+    names.last().cloned().unwrap_or_default()
+}
+
+/// One log directory: its service name and its files, opened.
+type Dir = (String, Vec<(LogFile, File)>);
+
+/// The line-by-line walk (for `-g`, `json` and several directories):
+/// merge the directories in label order, select, and print the selected
+/// lines after the first `skip` to `out`. Returns how many were selected.
+fn walk<W: io::Write>(
+    dirs: &[Dir],
+    starts: &[(usize, u64)],
+    opts: &Opts,
+    re: Option<&regex::bytes::Regex>,
+    mut out: Option<&mut Out<W>>,
+    mut skip: u64,
+) -> Result<u64, Stop> {
+    let merge = dirs.len() > 1;
+    let ranged = opts.since.is_some() || opts.until.is_some();
+    let prefixes: Vec<Vec<u8>> = dirs
+        .iter()
+        .map(|(n, _)| {
+            if merge {
+                format!("{n}: ").into_bytes()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let mut rd: Vec<Lines> = dirs
+        .iter()
+        .zip(starts)
+        .map(|((_, f), &(i, o))| Lines::new(f, i, o))
+        .collect();
+    let mut live: Vec<bool> = rd.iter_mut().map(Lines::advance).collect();
+    let mut sel = vec![false; dirs.len()];
+    let mut count = 0u64;
+    loop {
+        // The stream whose next line has the smallest label (an unlabelled
+        // line opening a stream first); ties go to the earlier argument.
+        let mut best: Option<(usize, Option<Tai64N>)> = None;
+        for (k, r) in rd.iter().enumerate() {
+            if !live[k] {
+                continue;
+            }
+            let key = line_label(r.head());
+            if best.is_none_or(|(_, b)| key < b) {
+                best = Some((k, key));
+            }
+        }
+        let Some((k, _)) = best else {
+            return Ok(count);
+        };
+        let mut first = true;
+        loop {
+            let head = rd[k].head();
+            let label = line_label(head);
+            if !first && label.is_some() {
+                break;
+            }
+            first = false;
+            if let Some(t) = label {
+                sel[k] = opts.since.is_none_or(|s| t >= s) && opts.until.is_none_or(|u| t < u);
+            }
+            let keep = (!ranged || sel[k]) && re.is_none_or(|r| r.is_match(line_text(head)));
+            let mut print = keep;
+            if keep {
+                count += 1;
+                if skip > 0 {
+                    skip -= 1;
+                    print = false;
+                }
+            }
+            if let (true, Some(o)) = (print, out.as_deref_mut()) {
+                o.line(&prefixes[k], &dirs[k].0, head)?;
+                while let Some(p) = rd[k].piece() {
+                    o.piece(p)?;
+                }
+                o.end_line(merge)?;
+            }
+            live[k] = rd[k].advance();
+            if !merge || !live[k] {
+                break;
+            }
+        }
+    }
+}
+
+/// Where the last `n` lines of `files` start.
+fn tail_of(files: &[(LogFile, File)], n: u64, buf: &mut [u8]) -> Result<(usize, u64), Stop> {
+    let sized: Vec<(u64, &File)> = files
+        .iter()
+        .map(|(lf, f)| match f.metadata() {
+            Ok(m) => (m.len(), f),
+            Err(e) => {
+                error::warn(
+                    PROG,
+                    &format!("unable to stat {}", lf.path.display()),
+                    Some(&e),
+                );
+                (0, f)
+            }
+        })
+        .collect();
+    Ok(find_tail(&sized, n, buf).map_err(|e| Fatal::new("unable to read log directory", e))?)
+}
+
+/// Print the directories as `opts` asks to `w`; `re` is `-g`, compiled.
 ///
 /// # Errors
 /// A fatal error, or the reader went away.
-pub fn print<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
-    let dir = resolve(&opts.dir)?;
-    let files = open_all(&dir)?;
-    let mut out = Out::new(w, zone);
+pub fn print<W: io::Write>(
+    opts: &Opts,
+    re: Option<&regex::bytes::Regex>,
+    zone: Zone,
+    w: W,
+) -> Result<(), Stop> {
+    let mut dirs: Vec<Dir> = Vec::new();
+    for d in &opts.dirs {
+        let dir = resolve(d)?;
+        let files = open_all(&dir)?;
+        dirs.push((service_name(&dir), files));
+    }
+    let mut out = Out::new(w, opts.format, zone);
     let mut buf = vec![0u8; BLOCK];
+    if dirs.len() > 1 || re.is_some() || out.line_only() {
+        let mut starts = vec![(0usize, 0u64); dirs.len()];
+        let mut skip = 0;
+        if let Some(n) = opts.last {
+            if dirs.len() == 1 && re.is_none() {
+                starts[0] = tail_of(&dirs[0].1, n, &mut buf)?;
+            } else {
+                // The last N of the selected lines: count them first.
+                let total = walk::<W>(&dirs, &starts, opts, re, None, 0)?;
+                skip = total.saturating_sub(n);
+            }
+        }
+        walk(&dirs, &starts, opts, re, Some(&mut out), skip)?;
+        return out.finish();
+    }
+    let files = &dirs[0].1;
     if let Some(n) = opts.last {
-        let sized: Vec<(u64, &File)> = files
-            .iter()
-            .map(|(lf, f)| match f.metadata() {
-                Ok(m) => (m.len(), f),
-                Err(e) => {
-                    error::warn(
-                        PROG,
-                        &format!("unable to stat {}", lf.path.display()),
-                        Some(&e),
-                    );
-                    (0, f)
-                }
-            })
-            .collect();
-        let first = find_tail(&sized, n, &mut buf)
-            .map_err(|e| Fatal::new(format!("unable to read {}", dir.display()), e))?;
+        let first = tail_of(files, n, &mut buf)?;
         for (i, (lf, f)) in files.iter().enumerate().skip(first.0) {
             let from = if i == first.0 { first.1 } else { 0 };
             copy_from(lf, f, from, &mut buf, &mut out)?;
         }
     } else if opts.since.is_some() || opts.until.is_some() {
         let mut carry = (true, false);
-        for (lf, f) in &files {
+        for (lf, f) in files {
             copy_range(
                 lf,
                 f,
@@ -280,11 +442,32 @@ pub fn print<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
             )?;
         }
     } else {
-        for (lf, f) in &files {
+        for (lf, f) in files {
             copy_from(lf, f, 0, &mut buf, &mut out)?;
         }
     }
     out.finish()
+}
+
+/// Compile `-g`'s pattern: a bad one is a fatal error with exit 100,
+/// reading `unable to parse regex R: ` and the regex crate's own reason
+/// (its `error: ` line, else its first line).
+///
+/// # Errors
+/// The pattern does not compile.
+pub fn compile(pat: &str) -> Result<regex::bytes::Regex, Fatal> {
+    regex::bytes::Regex::new(pat).map_err(|e| {
+        let text = e.to_string();
+        let reason = text
+            .lines()
+            .find_map(|l| l.strip_prefix("error: "))
+            .or_else(|| text.lines().next())
+            .unwrap_or("")
+            .to_string();
+        let mut f = Fatal::plain(format!("unable to parse regex {pat}: {reason}"));
+        f.code = error::EXIT_USAGE;
+        f
+    })
 }
 
 /// A closed reader ends svlog quietly: the write fails with EPIPE, which
@@ -309,7 +492,11 @@ pub fn run(main: MainArgs) -> u8 {
     let Some(opts) = parse_args(&args, Tai64N::now(), &mut lz) else {
         return error::usage(PROG, USAGE);
     };
-    match print(&opts, zone, StdoutFd) {
+    let re = match opts.grep.as_deref().map(compile).transpose() {
+        Ok(re) => re,
+        Err(f) => return f.report(PROG),
+    };
+    match print(&opts, re.as_ref(), zone, StdoutFd) {
         Ok(()) | Err(Stop::Pipe) => 0,
         Err(Stop::Fatal(f)) => f.report(PROG),
     }
@@ -385,7 +572,7 @@ mod tests {
                 z,
             )
         };
-        assert_eq!(a(&["d"], &mut z).unwrap().dir, PathBuf::from("d"));
+        assert_eq!(a(&["d"], &mut z).unwrap().dirs, [PathBuf::from("d")]);
         assert_eq!(a(&["-n", "5", "d"], &mut z).unwrap().last, Some(5));
         assert_eq!(a(&["-n5", "d"], &mut z).unwrap().last, Some(5));
         assert_eq!(
@@ -398,16 +585,22 @@ mod tests {
                 .until,
             Some(Tai64N::from_unix(0, 0))
         );
-        assert_eq!(a(&["--", "-n"], &mut z).unwrap().dir, PathBuf::from("-n"));
+        assert_eq!(
+            a(&["--", "-n"], &mut z).unwrap().dirs,
+            [PathBuf::from("-n")]
+        );
         for bad in [
             &[][..],
-            &["d", "e"],
             &["-x", "d"],
             &["-n", "d"],
             &["-n", "-1", "d"],
             &["--since", "bogus", "d"],
             &["-n", "1", "--since", "-1s", "d"],
             &["-f", "d"],
+            &["-o", "iso", "d"],
+            &["-o"],
+            &["-g"],
+            &["-n", "1"],
         ] {
             assert!(a(bad, &mut z).is_none(), "{bad:?}");
         }

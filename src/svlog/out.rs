@@ -1,14 +1,18 @@
-//! svlog's output: lines through tai64nlocal's label renderer, buffered,
-//! and why output may stop early.
+//! svlog's output: lines through a label renderer (tai64nlocal's line
+//! machine by default), buffered, and why output may stop early.
 
 use std::io;
 
 use crate::error::Fatal;
-use crate::filters::{Filter, LabelFilter};
+use crate::filters::tai64nfrac::Frac;
+use crate::filters::{Filter, LabelFilter, Render};
+use crate::tai64::calendar::civil_from_days;
+use crate::tai64::fmt::{fmt_nanos, DIGITS2};
 use crate::tai64::local::LocalTime;
 use crate::tai64::tz::Zone;
+use crate::tai64::Tai64N;
 
-use super::{BLOCK, FLUSH_AT};
+use super::{line_label, BLOCK, FLUSH_AT};
 
 /// Why output stopped early.
 #[derive(Debug)]
@@ -25,21 +29,132 @@ impl From<Fatal> for Stop {
     }
 }
 
+/// `-o FORMAT`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// `local`: as tai64nlocal, in `TZ`.
+    #[default]
+    Local,
+    /// `utc`: as tai64nlocal with `TZ=UTC`.
+    Utc,
+    /// `rfc3339`: `YYYY-MM-DDTHH:MM:SS.NNNNNNNNNZ`.
+    Rfc3339,
+    /// `epoch`: as tai64nfrac.
+    Epoch,
+    /// `raw`: unchanged.
+    Raw,
+    /// `json`: one object per line.
+    Json,
+}
+
+impl Format {
+    /// The format named `s`.
+    #[must_use]
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "local" => Format::Local,
+            "utc" => Format::Utc,
+            "rfc3339" => Format::Rfc3339,
+            "epoch" => Format::Epoch,
+            "raw" => Format::Raw,
+            "json" => Format::Json,
+            _ => return None,
+        })
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.NNNNNNNNNZ` for `t` into `out`; `false` (nothing
+/// appended) for years outside 0000..9999 or nanoseconds of 10^9 or more.
+pub fn rfc3339(t: Tai64N, out: &mut Vec<u8>) -> bool {
+    if t.nanos >= 1_000_000_000 {
+        return false;
+    }
+    let unix = t.unix_secs();
+    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    let Ok(y) = usize::try_from(y) else {
+        return false;
+    };
+    if y > 9999 {
+        return false;
+    }
+    let sod = unix.rem_euclid(86_400) as usize;
+    out.extend_from_slice(&DIGITS2[y / 100]);
+    out.extend_from_slice(&DIGITS2[y % 100]);
+    out.push(b'-');
+    out.extend_from_slice(&DIGITS2[m as usize]);
+    out.push(b'-');
+    out.extend_from_slice(&DIGITS2[d as usize]);
+    out.push(b'T');
+    out.extend_from_slice(&DIGITS2[sod / 3600]);
+    out.push(b':');
+    out.extend_from_slice(&DIGITS2[sod / 60 % 60]);
+    out.push(b':');
+    out.extend_from_slice(&DIGITS2[sod % 60]);
+    out.push(b'.');
+    let mut n = [0u8; 10];
+    let k = fmt_nanos(t.nanos, &mut n);
+    out.extend_from_slice(&n[..k]);
+    out.push(b'Z');
+    true
+}
+
+/// The `rfc3339` renderer.
+#[derive(Clone, Copy, Debug)]
+pub struct Rfc3339;
+
+impl Render for Rfc3339 {
+    const AT_EOF: bool = false;
+    fn render(&mut self, t: Tai64N, out: &mut Vec<u8>) -> bool {
+        rfc3339(t, out)
+    }
+}
+
+/// `raw`: a copy.
+struct Raw;
+
+impl Filter for Raw {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(chunk);
+    }
+    fn finish(&mut self, _out: &mut Vec<u8>) {}
+}
+
 /// Buffered output through the label renderer.
 pub struct Out<W: io::Write> {
-    filter: LabelFilter<LocalTime>,
+    filter: Box<dyn Filter>,
+    json: bool,
+    /// Bytes of a UTF-8 sequence cut at the end of a JSON text piece.
+    carry: Vec<u8>,
+    /// The last byte of the last line piece written.
+    last: u8,
     buf: Vec<u8>,
     w: W,
 }
 
 impl<W: io::Write> Out<W> {
-    /// Output to `w`, labels rendered in `zone`.
-    pub fn new(w: W, zone: Zone) -> Self {
+    /// Output to `w` in `format`, local labels in `zone`.
+    pub fn new(w: W, format: Format, zone: Zone) -> Self {
+        let filter: Box<dyn Filter> = match format {
+            Format::Local => Box::new(LabelFilter::new(LocalTime::new(zone))),
+            Format::Utc => Box::new(LabelFilter::new(LocalTime::new(Zone::utc()))),
+            Format::Rfc3339 => Box::new(LabelFilter::new(Rfc3339)),
+            Format::Epoch => Box::new(LabelFilter::new(Frac::new())),
+            Format::Raw | Format::Json => Box::new(Raw),
+        };
         Out {
-            filter: LabelFilter::new(LocalTime::new(zone)),
+            filter,
+            json: format == Format::Json,
+            carry: Vec::new(),
+            last: b'\n',
             buf: Vec::with_capacity(FLUSH_AT + BLOCK * 2),
             w,
         }
+    }
+
+    /// Whether lines must go through [`Out::line`] (`json`).
+    #[must_use]
+    pub fn line_only(&self) -> bool {
+        self.json
     }
 
     /// Render and queue `bytes` (any piece of the input stream).
@@ -54,6 +169,129 @@ impl<W: io::Write> Out<W> {
             }
         }
         Ok(())
+    }
+
+    /// Start a line of service `service` (`prefix`: printed before it, or
+    /// empty) with its first bytes `head`.
+    ///
+    /// # Errors
+    /// A write error.
+    pub fn line(&mut self, prefix: &[u8], service: &str, head: &[u8]) -> Result<(), Stop> {
+        if !self.json {
+            self.buf.extend_from_slice(prefix);
+            return self.piece(head);
+        }
+        let label = line_label(head);
+        self.buf.extend_from_slice(b"{\"time\":");
+        let mut time = Vec::new();
+        match label {
+            Some(t) if rfc3339(t, &mut time) => {
+                self.buf.push(b'"');
+                self.buf.extend_from_slice(&time);
+                self.buf.push(b'"');
+            }
+            _ => self.buf.extend_from_slice(b"null"),
+        }
+        self.buf.extend_from_slice(b",\"label\":");
+        let mut text = head;
+        if label.is_some() {
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(&head[..super::LABEL_LEN]);
+            self.buf.push(b'"');
+            text = &head[super::LABEL_LEN..];
+            text = text.strip_prefix(b" ").unwrap_or(text);
+        } else {
+            self.buf.extend_from_slice(b"null");
+        }
+        self.buf.extend_from_slice(b",\"service\":");
+        self.json_str(service);
+        self.buf.extend_from_slice(b",\"text\":\"");
+        self.piece(text)
+    }
+
+    /// More of the current line.
+    ///
+    /// # Errors
+    /// A write error.
+    pub fn piece(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+        if let Some(&c) = bytes.last() {
+            self.last = c;
+        }
+        if !self.json {
+            return self.feed(bytes);
+        }
+        let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let joined;
+        let mut b = bytes;
+        if !self.carry.is_empty() {
+            let mut v = std::mem::take(&mut self.carry);
+            v.extend_from_slice(bytes);
+            joined = v;
+            b = &joined;
+        }
+        loop {
+            match std::str::from_utf8(b) {
+                Ok(s) => {
+                    self.json_inner(s);
+                    break;
+                }
+                Err(e) => {
+                    let v = e.valid_up_to();
+                    self.json_inner(std::str::from_utf8(&b[..v]).unwrap_or_default());
+                    match e.error_len() {
+                        Some(n) => {
+                            self.json_inner("\u{fffd}");
+                            b = &b[v + n..];
+                        }
+                        None => {
+                            self.carry = b[v..].to_vec();
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if self.buf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// End of the current line; `terminate` adds a newline the line lacks.
+    ///
+    /// # Errors
+    /// A write error.
+    pub fn end_line(&mut self, terminate: bool) -> Result<(), Stop> {
+        if self.json {
+            if !std::mem::take(&mut self.carry).is_empty() {
+                self.json_inner("\u{fffd}");
+            }
+            self.buf.extend_from_slice(b"\"}\n");
+        } else if terminate && self.last != b'\n' {
+            self.piece(b"\n")?;
+        }
+        if self.buf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn json_str(&mut self, s: &str) {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.buf, s);
+    }
+
+    /// `s` escaped as in a JSON string, without the quotes.
+    fn json_inner(&mut self, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        let at = self.buf.len();
+        self.json_str(s);
+        if self.buf.len() >= at + 2 {
+            self.buf.pop();
+            self.buf.remove(at);
+        }
     }
 
     /// Write what is queued.
@@ -80,5 +318,57 @@ impl<W: io::Write> Out<W> {
     pub fn finish(&mut self) -> Result<(), Stop> {
         self.filter.finish(&mut self.buf);
         self.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rfc(t: Tai64N) -> Option<String> {
+        let mut v = Vec::new();
+        rfc3339(t, &mut v).then(|| String::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn rfc3339_shape() {
+        assert_eq!(
+            rfc(Tai64N::from_unix(1_795_492_941, 163_729_500)).as_deref(),
+            Some("2026-11-24T04:02:21.163729500Z")
+        );
+        assert_eq!(
+            rfc(Tai64N::from_unix(0, 0)).as_deref(),
+            Some("1970-01-01T00:00:00.000000000Z")
+        );
+        assert_eq!(
+            rfc(Tai64N::from_unix(-1, 5)).as_deref(),
+            Some("1969-12-31T23:59:59.000000005Z")
+        );
+        assert_eq!(rfc(Tai64N::from_unix(0, 1_000_000_000)), None);
+        assert_eq!(rfc(Tai64N::from_unix(300_000_000_000, 0)), None);
+        assert_eq!(rfc(Tai64N::from_unix(-70_000_000_000, 0)), None);
+    }
+
+    /// A JSON line fed in pieces that cut UTF-8 sequences.
+    #[test]
+    fn json_pieces_keep_utf8() {
+        let line = "@400000006b050c5709c2505c h\u{e9}\u{1f600} \"q\"\n".as_bytes();
+        let bad = b"@400000006b050c5709c2505c a\xffb\xf0\x9f\n";
+        for (input, text) in [
+            (line, "h\u{e9}\u{1f600} \\\"q\\\""),
+            (&bad[..], "a\u{fffd}b\u{fffd}"),
+        ] {
+            for cut in 26..input.len() {
+                let mut o = Out::new(Vec::new(), Format::Json, Zone::utc());
+                o.line(b"", "s", &input[..cut]).unwrap();
+                o.piece(&input[cut..]).unwrap();
+                o.end_line(false).unwrap();
+                o.finish().unwrap();
+                let want = format!(
+                    "{{\"time\":\"2026-11-24T04:02:21.163729500Z\",\"label\":\"@400000006b050c5709c2505c\",\"service\":\"s\",\"text\":\"{text}\"}}\n"
+                );
+                assert_eq!(String::from_utf8(o.w.clone()).unwrap(), want, "cut {cut}");
+            }
+        }
     }
 }

@@ -242,3 +242,145 @@ fn errors() {
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("svlog: usage: svlog "));
     }
 }
+
+/// A log directory holding `current` = `data`.
+fn dir_with(root: &Path, name: &str, data: &[u8]) -> String {
+    let d = root.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("current"), data).unwrap();
+    d.to_str().unwrap().to_string()
+}
+
+#[test]
+fn output_formats() {
+    let root = tempfile::tempdir().unwrap();
+    let d = dir_with(
+        root.path(),
+        "svc",
+        b"@400000006b050c5709c2505c hi \"x\"\nplain\n@400000006b050c5709c2505c \xff\n",
+    );
+    let cases: &[(&str, &str)] = &[
+        (
+            "utc",
+            "2026-11-24 04:02:21.163729500 hi \"x\"\nplain\n2026-11-24 04:02:21.163729500 \u{fffd}\n",
+        ),
+        (
+            "rfc3339",
+            "2026-11-24T04:02:21.163729500Z hi \"x\"\nplain\n2026-11-24T04:02:21.163729500Z \u{fffd}\n",
+        ),
+        (
+            "epoch",
+            "1795492941.163729500 hi \"x\"\nplain\n1795492941.163729500 \u{fffd}\n",
+        ),
+        (
+            "json",
+            concat!(
+                "{\"time\":\"2026-11-24T04:02:21.163729500Z\",\"label\":\"@400000006b050c5709c2505c\",\"service\":\"svc\",\"text\":\"hi \\\"x\\\"\"}\n",
+                "{\"time\":null,\"label\":null,\"service\":\"svc\",\"text\":\"plain\"}\n",
+                "{\"time\":\"2026-11-24T04:02:21.163729500Z\",\"label\":\"@400000006b050c5709c2505c\",\"service\":\"svc\",\"text\":\"\u{fffd}\"}\n",
+            ),
+        ),
+    ];
+    for (fmt, want) in cases {
+        let got = svlog(&["-o", fmt, &d], "Europe/Berlin");
+        assert!(got.status.success(), "{got:?}");
+        assert_eq!(String::from_utf8_lossy(&got.stdout), *want, "-o {fmt}");
+    }
+    let raw = svlog(&["-o", "raw", &d], "UTC");
+    assert_eq!(
+        raw.stdout,
+        std::fs::read(root.path().join("svc/current")).unwrap()
+    );
+    let local = svlog(&["-o", "local", &d], "Europe/Berlin");
+    assert!(local
+        .stdout
+        .starts_with(b"2026-11-24 05:02:21.163729500 hi"));
+    assert_eq!(svlog(&["-o", "bogus", &d], "UTC").status.code(), Some(100));
+}
+
+#[test]
+fn grep_and_merge() {
+    let root = tempfile::tempdir().unwrap();
+    let lab = |t: i64| {
+        String::from_utf8(daemontools::tai64::Tai64N::from_unix(t, 0).stamp().to_vec()).unwrap()
+    };
+    let a = dir_with(
+        root.path(),
+        "a",
+        format!("{}a1\n{}a3\ncont\n{}a5 match\n", lab(1), lab(3), lab(5)).as_bytes(),
+    );
+    std::fs::create_dir_all(root.path().join("svc/b/log")).unwrap();
+    dir_with(
+        root.path(),
+        "svc/b/log/main",
+        format!("{}b2 match\n{}b3\n{}b6\n", lab(2), lab(3), lab(6)).as_bytes(),
+    );
+    let b = root.path().join("svc/b");
+    let b = b.to_str().unwrap();
+    let got = svlog(&["-o", "raw", &a, b], "UTC");
+    assert!(got.status.success(), "{got:?}");
+    let want = format!(
+        "a: {}a1\nb: {}b2 match\na: {}a3\na: cont\nb: {}b3\na: {}a5 match\nb: {}b6\n",
+        lab(1),
+        lab(2),
+        lab(3),
+        lab(3),
+        lab(5),
+        lab(6)
+    );
+    assert_eq!(String::from_utf8_lossy(&got.stdout), want);
+    let got = svlog(&["-o", "raw", "-g", "match$", &a, b], "UTC");
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        format!("b: {}b2 match\na: {}a5 match\n", lab(2), lab(5))
+    );
+    let got = svlog(&["-o", "raw", "-g", "^b", "-n", "2", b], "UTC");
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        format!("{}b3\n{}b6\n", lab(3), lab(6))
+    );
+    let got = svlog(
+        &["-o", "raw", "-g", "^a", "--until", &lab(4)[..25], &a],
+        "UTC",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        format!("{}a1\n{}a3\n", lab(1), lab(3))
+    );
+    // -n counts the merged lines; json names each line's service.
+    let got = svlog(&["-o", "raw", "-n", "3", &a, b], "UTC");
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        format!("b: {}b3\na: {}a5 match\nb: {}b6\n", lab(3), lab(5), lab(6))
+    );
+    let got = svlog(&["-o", "json", "-g", "match", &a, b], "UTC");
+    let services: Vec<String> = String::from_utf8_lossy(&got.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}",
+                v["service"].as_str().unwrap(),
+                v["text"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(services, ["b b2 match", "a a5 match"]);
+    let bad = svlog(&["-g", "(", &a], "UTC");
+    assert_eq!(bad.status.code(), Some(100));
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr),
+        "svlog: fatal: unable to parse regex (: unclosed group\n"
+    );
+}
+
+#[test]
+fn grep_decides_on_a_long_line_head() {
+    let root = tempfile::tempdir().unwrap();
+    let mut data = b"@400000006b050c5709c2505c key ".to_vec();
+    data.extend(vec![b'z'; 1_000_000]);
+    data.extend_from_slice(b"\nshort\n");
+    let d = dir_with(root.path(), "l", &data);
+    let got = svlog(&["-o", "raw", "-g", "^key", &d], "UTC");
+    assert_eq!(got.stdout, data[..data.len() - 6]);
+}

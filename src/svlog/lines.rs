@@ -1,0 +1,184 @@
+//! The files of one log directory read as one stream of lines, with
+//! bounded memory: a line longer than the buffer comes as a head (the first
+//! [`BLOCK`](super::BLOCK) bytes) and then pieces.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+
+use memchr::memchr;
+
+use crate::error;
+
+use super::{LogFile, BLOCK, PROG};
+
+/// One directory's files as a stream of lines.
+pub struct Lines<'a> {
+    files: &'a [(LogFile, File)],
+    idx: usize,
+    off: u64,
+    buf: Vec<u8>,
+    pos: usize,
+    have: usize,
+    eof: bool,
+    /// The current line: `buf[cur.0..cur.1]`, and whether more follows.
+    cur: Option<(usize, usize, bool)>,
+    /// Inside a long line (after its head).
+    long: bool,
+}
+
+impl<'a> Lines<'a> {
+    /// Lines of `files` from file `idx` at offset `off`.
+    pub fn new(files: &'a [(LogFile, File)], idx: usize, off: u64) -> Self {
+        Self::with_block(files, idx, off, BLOCK)
+    }
+
+    /// As [`Lines::new`] with a buffer of `block` bytes (at least 1).
+    pub fn with_block(files: &'a [(LogFile, File)], idx: usize, off: u64, block: usize) -> Self {
+        Lines {
+            files,
+            idx,
+            off,
+            buf: vec![0u8; block.max(1)],
+            pos: 0,
+            have: 0,
+            eof: idx >= files.len(),
+            cur: None,
+            long: false,
+        }
+    }
+
+    /// Read more (after moving the unread bytes to the front).
+    fn fill(&mut self) {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.have, 0);
+            self.have -= self.pos;
+            self.pos = 0;
+        }
+        while !self.eof {
+            let (lf, f) = &self.files[self.idx];
+            match f.read_at(&mut self.buf[self.have..], self.off) {
+                Ok(0) => self.next_file(),
+                Ok(n) => {
+                    self.have += n;
+                    self.off += n as u64;
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    error::warn(
+                        PROG,
+                        &format!("unable to read {}", lf.path.display()),
+                        Some(&e),
+                    );
+                    self.next_file();
+                }
+            }
+        }
+    }
+
+    fn next_file(&mut self) {
+        self.idx += 1;
+        self.off = 0;
+        self.eof = self.idx >= self.files.len();
+    }
+
+    /// Stage the next line (skipping what is left of the current one);
+    /// `false` at the end.
+    pub fn advance(&mut self) -> bool {
+        while self.long {
+            self.piece();
+        }
+        self.cur = None;
+        loop {
+            if let Some(i) = memchr(b'\n', &self.buf[self.pos..self.have]) {
+                self.cur = Some((self.pos, self.pos + i + 1, false));
+                self.pos += i + 1;
+                return true;
+            }
+            if self.have - self.pos == self.buf.len() || (self.eof && self.pos < self.have) {
+                let more = !self.eof || self.have - self.pos == self.buf.len();
+                self.cur = Some((self.pos, self.have, more));
+                self.long = more;
+                self.pos = self.have;
+                return true;
+            }
+            if self.eof {
+                return false;
+            }
+            self.fill();
+            if self.eof && self.pos == self.have {
+                return false;
+            }
+        }
+    }
+
+    /// The staged line's head (the whole line unless [`Lines::more`]).
+    #[must_use]
+    pub fn head(&self) -> &[u8] {
+        self.cur.map_or(&[][..], |(a, b, _)| &self.buf[a..b])
+    }
+
+    /// The next piece of a long line (`None` when it has ended); the last
+    /// piece holds its newline.
+    pub fn piece(&mut self) -> Option<&[u8]> {
+        if !self.long {
+            return None;
+        }
+        if self.pos == self.have {
+            self.fill();
+            if self.pos == self.have {
+                self.long = false;
+                return None;
+            }
+        }
+        let start = self.pos;
+        match memchr(b'\n', &self.buf[self.pos..self.have]) {
+            Some(i) => {
+                self.pos += i + 1;
+                self.long = false;
+            }
+            None => self.pos = self.have,
+        }
+        Some(&self.buf[start..self.pos])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    proptest::proptest! {
+        /// Heads and pieces put back together give the stream, split at
+        /// its newlines; heads are never longer than the buffer.
+        #[test]
+        fn lines_rebuild_the_stream(data in proptest::collection::vec(
+                                        proptest::sample::select(vec![b'a', b'b', b'\n']), 0..400),
+                                    cuts in proptest::collection::vec(0usize..400, 0..4),
+                                    block in 1usize..40) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (data.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            let files: Vec<(LogFile, File)> = cuts.windows(2).map(|w| {
+                let mut f = tempfile::tempfile().unwrap();
+                f.write_all(&data[w[0]..w[1]]).unwrap();
+                (LogFile { path: PathBuf::from("x"), label: None }, f)
+            }).collect();
+            let mut l = Lines::with_block(&files, 0, 0, block);
+            let mut got: Vec<Vec<u8>> = Vec::new();
+            while l.advance() {
+                let mut line = l.head().to_vec();
+                proptest::prop_assert!(!line.is_empty() && line.len() <= block);
+                while let Some(p) = l.piece() {
+                    line.extend_from_slice(p);
+                }
+                got.push(line);
+            }
+            let want: Vec<Vec<u8>> = data.split_inclusive(|&c| c == b'\n').map(<[u8]>::to_vec).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+}
