@@ -2,7 +2,7 @@
 //! it, the last lines, or a time range (a new program; daemontools has no
 //! counterpart).
 //!
-//! `svlog [-n N | [--since T] [--until T]] DIR`
+//! `svlog [-f] [-n N | [--since T] [--until T]] DIR`
 //!
 //! DIR is a log directory (it has `current`), or a service directory whose
 //! `log/main` is one. Files are read in the order multilog wrote them: the
@@ -17,6 +17,8 @@
 //! archive that has gone when it is opened is skipped, except that a
 //! vanished `.u` is looked for as the `.s` the finisher renames it to.
 //! Compressed archives (`@….s.zst`) are not read yet.
+//!
+//! `-f`: then follow the directory (`follow.rs`).
 //!
 //! `-n N`: `current` is read backwards in blocks, then the archives newest
 //! first, only as far back as N lines reach.
@@ -45,6 +47,7 @@ use crate::tai64::tz::Zone;
 use crate::tai64::{Tai64N, LABEL_LEN};
 
 mod files;
+mod follow;
 mod out;
 mod tail;
 pub mod timeexpr;
@@ -55,7 +58,7 @@ pub use tail::{find_tail, tail_start};
 
 const PROG: &str = "svlog";
 /// The usage line.
-pub const USAGE: &str = "svlog [-n N | [--since T] [--until T]] DIR";
+pub const USAGE: &str = "svlog [-f] [-n N | [--since T] [--until T]] DIR";
 /// Bytes per read.
 const BLOCK: usize = 128 * 1024;
 /// Output is written once it holds this many bytes.
@@ -64,6 +67,8 @@ const FLUSH_AT: usize = 64 * 1024;
 /// Parsed options.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Opts {
+    /// `-f`: follow.
+    pub follow: bool,
     /// `-n N`.
     pub last: Option<u64>,
     /// `--since T`.
@@ -97,6 +102,10 @@ pub fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<
             opts_done = true;
             continue;
         }
+        if name == "-f" {
+            o.follow = true;
+            continue;
+        }
         if !matches!(name, "-n" | "--since" | "--until") {
             return None;
         }
@@ -119,7 +128,8 @@ pub fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<
             _ => o.until = Some(timeexpr::parse(&value, now, zone)?),
         }
     }
-    if dirs.len() != 1 || (o.last.is_some() && (o.since.is_some() || o.until.is_some())) {
+    let range = o.since.is_some() || o.until.is_some();
+    if dirs.len() != 1 || (range && (o.last.is_some() || o.follow)) {
         return None;
     }
     o.dir = dirs.pop()?;
@@ -237,11 +247,14 @@ fn copy_range<W: io::Write>(
     }
 }
 
-/// Print DIR as `opts` asks to `w`.
+/// Print DIR as `opts` asks to `w` (with `-f`, then follow it).
 ///
 /// # Errors
 /// A fatal error, or the reader went away.
 pub fn print<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
+    if opts.follow {
+        return follow::follow(opts, zone, w);
+    }
     let dir = resolve(&opts.dir)?;
     let files = open_all(&dir)?;
     let mut out = Out::new(w, zone);
@@ -388,6 +401,7 @@ mod tests {
         assert_eq!(a(&["d"], &mut z).unwrap().dir, PathBuf::from("d"));
         assert_eq!(a(&["-n", "5", "d"], &mut z).unwrap().last, Some(5));
         assert_eq!(a(&["-n5", "d"], &mut z).unwrap().last, Some(5));
+        assert!(a(&["-f", "-n", "3", "d"], &mut z).unwrap().follow);
         assert_eq!(
             a(&["--since", "-10s", "d"], &mut z).unwrap().since,
             Some(Tai64N::from_unix(999_990, 0))
@@ -407,7 +421,8 @@ mod tests {
             &["-n", "-1", "d"],
             &["--since", "bogus", "d"],
             &["-n", "1", "--since", "-1s", "d"],
-            &["-f", "d"],
+            &["-f"],
+            &["-f", "--since", "-1s", "d"],
         ] {
             assert!(a(bad, &mut z).is_none(), "{bad:?}");
         }
