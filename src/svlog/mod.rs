@@ -2,7 +2,7 @@
 //! it, the last lines, or a time range (a new program; daemontools has no
 //! counterpart).
 //!
-//! `svlog [-g REGEX] [-o FORMAT] [-n N | [--since T] [--until T]] DIR...`
+//! `svlog [-f] [-g REGEX] [-o FORMAT] [-n N | [--since T] [--until T]] DIR...`
 //!
 //! DIR is a log directory (it has `current`), or a service directory whose
 //! `log/main` is one. Files are read in the order multilog wrote them: the
@@ -17,6 +17,8 @@
 //! archive that has gone when it is opened is skipped, except that a
 //! vanished `.u` is looked for as the `.s` the finisher renames it to.
 //! Compressed archives (`@….s.zst`) are not read yet.
+//!
+//! `-f`: then follow the directory (`follow.rs`).
 //!
 //! `-n N`: `current` is read backwards in blocks, then the archives newest
 //! first, only as far back as N lines reach.
@@ -53,6 +55,7 @@ use crate::tai64::tz::Zone;
 use crate::tai64::{Tai64N, LABEL_LEN};
 
 mod files;
+mod follow;
 mod lines;
 mod out;
 mod tail;
@@ -66,7 +69,7 @@ pub use tail::{find_tail, tail_start};
 const PROG: &str = "svlog";
 /// The usage line.
 pub const USAGE: &str =
-    "svlog [-g REGEX] [-o local|utc|rfc3339|epoch|raw|json] [-n N | [--since T] [--until T]] DIR...";
+    "svlog [-f] [-g REGEX] [-o local|utc|rfc3339|epoch|raw|json] [-n N | [--since T] [--until T]] DIR...";
 /// Bytes per read.
 const BLOCK: usize = 128 * 1024;
 /// Output is written once it holds this many bytes.
@@ -75,6 +78,8 @@ const FLUSH_AT: usize = 64 * 1024;
 /// Parsed options.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Opts {
+    /// `-f`: follow.
+    pub follow: bool,
     /// `-n N`.
     pub last: Option<u64>,
     /// `--since T`.
@@ -116,6 +121,10 @@ pub fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<
             opts_done = true;
             continue;
         }
+        if name == "-f" {
+            o.follow = true;
+            continue;
+        }
         if !matches!(name, "-n" | "-g" | "-o" | "--since" | "--until") {
             return None;
         }
@@ -140,7 +149,12 @@ pub fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<
             _ => o.until = Some(timeexpr::parse(&value, now, zone)?),
         }
     }
-    if dirs.is_empty() || (o.last.is_some() && (o.since.is_some() || o.until.is_some())) {
+    let range = o.since.is_some() || o.until.is_some();
+    // `-f` follows one directory, line by line as written: not with a
+    // range, `-g` or `-o json` (those read whole lines, or several DIRs).
+    let follow_bad =
+        o.follow && (dirs.len() != 1 || range || o.grep.is_some() || o.format == Format::Json);
+    if dirs.is_empty() || (range && o.last.is_some()) || follow_bad {
         return None;
     }
     o.dirs = dirs;
@@ -399,6 +413,9 @@ pub fn print<W: io::Write>(
     zone: Zone,
     w: W,
 ) -> Result<(), Stop> {
+    if opts.follow {
+        return follow::follow(opts, zone, w);
+    }
     let mut dirs: Vec<Dir> = Vec::new();
     for d in &opts.dirs {
         let dir = resolve(d)?;
@@ -575,6 +592,7 @@ mod tests {
         assert_eq!(a(&["d"], &mut z).unwrap().dirs, [PathBuf::from("d")]);
         assert_eq!(a(&["-n", "5", "d"], &mut z).unwrap().last, Some(5));
         assert_eq!(a(&["-n5", "d"], &mut z).unwrap().last, Some(5));
+        assert!(a(&["-f", "-n", "3", "d"], &mut z).unwrap().follow);
         assert_eq!(
             a(&["--since", "-10s", "d"], &mut z).unwrap().since,
             Some(Tai64N::from_unix(999_990, 0))
@@ -596,11 +614,15 @@ mod tests {
             &["-n", "-1", "d"],
             &["--since", "bogus", "d"],
             &["-n", "1", "--since", "-1s", "d"],
-            &["-f", "d"],
             &["-o", "iso", "d"],
             &["-o"],
             &["-g"],
             &["-n", "1"],
+            &["-f"],
+            &["-f", "--since", "-1s", "d"],
+            &["-f", "d", "e"],
+            &["-f", "-g", "x", "d"],
+            &["-f", "-o", "json", "d"],
         ] {
             assert!(a(bad, &mut z).is_none(), "{bad:?}");
         }
