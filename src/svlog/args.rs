@@ -1,0 +1,150 @@
+//! svlog's command line: `-f`, `-g`, `-o`, `-n`, `--since`, `--until`,
+//! and which of them go together.
+
+use std::path::PathBuf;
+
+use super::{timeexpr, Format};
+use crate::tai64::local::LocalZone;
+use crate::tai64::Tai64N;
+
+/// Parsed options.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Opts {
+    /// `-f`: follow.
+    pub follow: bool,
+    /// `-n N`.
+    pub last: Option<u64>,
+    /// `--since T`.
+    pub since: Option<Tai64N>,
+    /// `--until T`.
+    pub until: Option<Tai64N>,
+    /// `-g REGEX`, not yet compiled.
+    pub grep: Option<String>,
+    /// `-o FORMAT`.
+    pub format: Format,
+    /// The directories.
+    pub dirs: Vec<PathBuf>,
+}
+
+/// Parse argv (without the program name). `None` means usage.
+#[must_use]
+pub fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<Opts> {
+    let mut o = Opts::default();
+    let mut dirs = Vec::new();
+    let mut i = 0;
+    let mut opts_done = false;
+    while i < args.len() {
+        let a = &args[i];
+        i += 1;
+        if opts_done || !a.starts_with('-') || a == "-" {
+            dirs.push(PathBuf::from(a));
+            continue;
+        }
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ if a.len() > 2
+                && (a.starts_with("-n") || a.starts_with("-g") || a.starts_with("-o")) =>
+            {
+                (&a[..2], Some(a[2..].to_string()))
+            }
+            _ => (a.as_str(), None),
+        };
+        if name == "--" {
+            opts_done = true;
+            continue;
+        }
+        if name == "-f" {
+            o.follow = true;
+            continue;
+        }
+        if !matches!(name, "-n" | "-g" | "-o" | "--since" | "--until") {
+            return None;
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => {
+                let v = args.get(i)?.clone();
+                i += 1;
+                v
+            }
+        };
+        match name {
+            "-n" => {
+                if value.is_empty() || !value.bytes().all(|c| c.is_ascii_digit()) {
+                    return None;
+                }
+                o.last = Some(value.parse().ok()?);
+            }
+            "-g" => o.grep = Some(value),
+            "-o" => o.format = Format::from_name(&value)?,
+            "--since" => o.since = Some(timeexpr::parse(&value, now, zone)?),
+            _ => o.until = Some(timeexpr::parse(&value, now, zone)?),
+        }
+    }
+    let range = o.since.is_some() || o.until.is_some();
+    // `-f` follows one directory, line by line as written: not with a
+    // range, `-g` or `-o json` (those read whole lines, or several DIRs).
+    let follow_bad =
+        o.follow && (dirs.len() != 1 || range || o.grep.is_some() || o.format == Format::Json);
+    if dirs.is_empty() || (range && o.last.is_some()) || follow_bad {
+        return None;
+    }
+    o.dirs = dirs;
+    Some(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tai64::tz::Zone;
+
+    #[test]
+    fn args() {
+        let mut z = LocalZone::new(Zone::utc());
+        let now = Tai64N::from_unix(1_000_000, 0);
+        let a = |v: &[&str], z: &mut LocalZone| {
+            parse_args(
+                &v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>(),
+                now,
+                z,
+            )
+        };
+        assert_eq!(a(&["d"], &mut z).unwrap().dirs, [PathBuf::from("d")]);
+        assert_eq!(a(&["-n", "5", "d"], &mut z).unwrap().last, Some(5));
+        assert_eq!(a(&["-n5", "d"], &mut z).unwrap().last, Some(5));
+        assert!(a(&["-f", "-n", "3", "d"], &mut z).unwrap().follow);
+        assert_eq!(
+            a(&["--since", "-10s", "d"], &mut z).unwrap().since,
+            Some(Tai64N::from_unix(999_990, 0))
+        );
+        assert_eq!(
+            a(&["--until=@400000000000000a00000000", "d"], &mut z)
+                .unwrap()
+                .until,
+            Some(Tai64N::from_unix(0, 0))
+        );
+        assert_eq!(
+            a(&["--", "-n"], &mut z).unwrap().dirs,
+            [PathBuf::from("-n")]
+        );
+        for bad in [
+            &[][..],
+            &["-x", "d"],
+            &["-n", "d"],
+            &["-n", "-1", "d"],
+            &["--since", "bogus", "d"],
+            &["-n", "1", "--since", "-1s", "d"],
+            &["-o", "iso", "d"],
+            &["-o"],
+            &["-g"],
+            &["-n", "1"],
+            &["-f"],
+            &["-f", "--since", "-1s", "d"],
+            &["-f", "d", "e"],
+            &["-f", "-g", "x", "d"],
+            &["-f", "-o", "json", "d"],
+        ] {
+            assert!(a(bad, &mut z).is_none(), "{bad:?}");
+        }
+    }
+}
