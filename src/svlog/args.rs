@@ -9,7 +9,7 @@ use crate::tai64::Tai64N;
 
 /// Parsed options.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Opts {
+pub(crate) struct Opts {
     /// `-f`: follow.
     pub follow: bool,
     /// `-n N`.
@@ -28,7 +28,7 @@ pub struct Opts {
 
 /// Parse argv (without the program name). `None` means usage.
 #[must_use]
-pub fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<Opts> {
+pub(crate) fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<Opts> {
     let mut o = Opts::default();
     let mut dirs = Vec::new();
     let mut i = 0;

@@ -13,7 +13,7 @@ use super::PROG;
 
 /// One file of a log directory, in reading order.
 #[derive(Debug)]
-pub struct LogFile {
+pub(crate) struct LogFile {
     /// Its path.
     pub path: PathBuf,
     /// The archive's name label (`None` for `current`).
@@ -25,7 +25,7 @@ pub struct LogFile {
 ///
 /// # Errors
 /// DIR missing, or neither has `current`.
-pub fn resolve(dir: &Path) -> Result<PathBuf, Fatal> {
+pub(crate) fn resolve(dir: &Path) -> Result<PathBuf, Fatal> {
     std::fs::metadata(dir)
         .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
     if dir.join("current").exists() {
@@ -44,7 +44,7 @@ pub fn resolve(dir: &Path) -> Result<PathBuf, Fatal> {
 
 /// The archive label of a directory entry name (`@` + 24 hex + `.s`/`.u`).
 #[must_use]
-pub fn archive_label(name: &[u8]) -> Option<Tai64N> {
+pub(crate) fn archive_label(name: &[u8]) -> Option<Tai64N> {
     if name.len() != 27 || name[0] != b'@' || !(name.ends_with(b".s") || name.ends_with(b".u")) {
         return None;
     }
@@ -56,7 +56,7 @@ pub fn archive_label(name: &[u8]) -> Option<Tai64N> {
 ///
 /// # Errors
 /// The directory cannot be read.
-pub fn archives(dir: &Path) -> Result<Vec<LogFile>, Fatal> {
+pub(crate) fn archives(dir: &Path) -> Result<Vec<LogFile>, Fatal> {
     use std::os::unix::ffi::OsStrExt;
     let rd = std::fs::read_dir(dir)
         .map_err(|e| Fatal::new(format!("unable to read directory {}", dir.display()), e))?;
@@ -110,7 +110,7 @@ fn open_archive(f: &LogFile) -> Option<File> {
 ///
 /// # Errors
 /// `current` cannot be opened, or the directory cannot be read.
-pub fn open_all(dir: &Path) -> Result<Vec<(LogFile, File)>, Fatal> {
+pub(crate) fn open_all(dir: &Path) -> Result<Vec<(LogFile, File)>, Fatal> {
     let cur_path = dir.join("current");
     let cur = File::open(&cur_path)
         .map_err(|e| Fatal::new(format!("unable to open {}", cur_path.display()), e))?;

@@ -440,7 +440,7 @@ fn retry_missing<T>(
 ///
 /// # Errors
 /// A fatal error, or the reader went away.
-pub fn follow<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
+pub(crate) fn follow<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
     let (sig_r, sig_w) = rustix::pipe::pipe_with(
         rustix::pipe::PipeFlags::NONBLOCK | rustix::pipe::PipeFlags::CLOEXEC,
     )

@@ -13,7 +13,7 @@ use crate::error;
 use super::{LogFile, BLOCK, PROG};
 
 /// One directory's files as a stream of lines.
-pub struct Lines<'a> {
+pub(crate) struct Lines<'a> {
     files: &'a [(LogFile, File)],
     idx: usize,
     off: u64,
@@ -29,12 +29,17 @@ pub struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     /// Lines of `files` from file `idx` at offset `off`.
-    pub fn new(files: &'a [(LogFile, File)], idx: usize, off: u64) -> Self {
+    pub(crate) fn new(files: &'a [(LogFile, File)], idx: usize, off: u64) -> Self {
         Self::with_block(files, idx, off, BLOCK)
     }
 
     /// As [`Lines::new`] with a buffer of `block` bytes (at least 1).
-    pub fn with_block(files: &'a [(LogFile, File)], idx: usize, off: u64, block: usize) -> Self {
+    pub(crate) fn with_block(
+        files: &'a [(LogFile, File)],
+        idx: usize,
+        off: u64,
+        block: usize,
+    ) -> Self {
         Lines {
             files,
             idx,
@@ -85,7 +90,7 @@ impl<'a> Lines<'a> {
 
     /// Stage the next line (skipping what is left of the current one);
     /// `false` at the end.
-    pub fn advance(&mut self) -> bool {
+    pub(crate) fn advance(&mut self) -> bool {
         while self.long {
             self.piece();
         }
@@ -115,13 +120,13 @@ impl<'a> Lines<'a> {
 
     /// The staged line's head (the whole line unless [`Lines::more`]).
     #[must_use]
-    pub fn head(&self) -> &[u8] {
+    pub(crate) fn head(&self) -> &[u8] {
         self.cur.map_or(&[][..], |(a, b, _)| &self.buf[a..b])
     }
 
     /// The next piece of a long line (`None` when it has ended); the last
     /// piece holds its newline.
-    pub fn piece(&mut self) -> Option<&[u8]> {
+    pub(crate) fn piece(&mut self) -> Option<&[u8]> {
         if !self.long {
             return None;
         }

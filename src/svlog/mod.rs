@@ -61,15 +61,15 @@ mod out;
 mod tail;
 pub mod timeexpr;
 
-pub use args::{parse_args, Opts};
-pub use files::{archive_label, archives, open_all, resolve, LogFile};
+pub(crate) use args::{parse_args, Opts};
+pub(crate) use files::{archive_label, archives, open_all, resolve, LogFile};
 use lines::Lines;
-pub use out::{rfc3339, Format, Out, Stop};
-pub use tail::{find_tail, tail_start};
+pub(crate) use out::{Format, Out, Stop};
+pub(crate) use tail::find_tail;
 
 const PROG: &str = "svlog";
 /// The usage line.
-pub const USAGE: &str =
+pub(crate) const USAGE: &str =
     "svlog [-f] [-g REGEX] [-o local|utc|rfc3339|epoch|raw|json] [-n N | [--since T] [--until T]] DIR...";
 /// Bytes per read.
 const BLOCK: usize = 128 * 1024;
@@ -201,7 +201,7 @@ fn line_text(head: &[u8]) -> &[u8] {
 /// The service name of a log directory: the service directory's name if
 /// it is `…/log/main` (after resolving links), else its last component.
 #[must_use]
-pub fn service_name(dir: &std::path::Path) -> String {
+pub(crate) fn service_name(dir: &std::path::Path) -> String {
     let p = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let names: Vec<String> = p
         .components()
@@ -322,7 +322,7 @@ fn tail_of(files: &[(LogFile, File)], n: u64, buf: &mut [u8]) -> Result<(usize, 
 ///
 /// # Errors
 /// A fatal error, or the reader went away.
-pub fn print<W: io::Write>(
+pub(crate) fn print<W: io::Write>(
     opts: &Opts,
     re: Option<&regex::bytes::Regex>,
     zone: Zone,
@@ -387,7 +387,7 @@ pub fn print<W: io::Write>(
 ///
 /// # Errors
 /// The pattern does not compile.
-pub fn compile(pat: &str) -> Result<regex::bytes::Regex, Fatal> {
+pub(crate) fn compile(pat: &str) -> Result<regex::bytes::Regex, Fatal> {
     regex::bytes::Regex::new(pat).map_err(|e| {
         let text = e.to_string();
         let reason = text

@@ -16,7 +16,7 @@ use super::{line_label, BLOCK, FLUSH_AT};
 
 /// Why output stopped early.
 #[derive(Debug)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// The reader of standard output went away: exit 0 quietly.
     Pipe,
     /// A fatal error.
@@ -31,7 +31,7 @@ impl From<Fatal> for Stop {
 
 /// `-o FORMAT`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// `local`: as tai64nlocal, in `TZ`.
     #[default]
     Local,
@@ -50,7 +50,7 @@ pub enum Format {
 impl Format {
     /// The format named `s`.
     #[must_use]
-    pub fn from_name(s: &str) -> Option<Self> {
+    pub(crate) fn from_name(s: &str) -> Option<Self> {
         Some(match s {
             "local" => Format::Local,
             "utc" => Format::Utc,
@@ -65,7 +65,7 @@ impl Format {
 
 /// `YYYY-MM-DDTHH:MM:SS.NNNNNNNNNZ` for `t` into `out`; `false` (nothing
 /// appended) for years outside 0000..9999 or nanoseconds of 10^9 or more.
-pub fn rfc3339(t: Tai64N, out: &mut Vec<u8>) -> bool {
+pub(crate) fn rfc3339(t: Tai64N, out: &mut Vec<u8>) -> bool {
     if t.nanos >= 1_000_000_000 {
         return false;
     }
@@ -100,7 +100,7 @@ pub fn rfc3339(t: Tai64N, out: &mut Vec<u8>) -> bool {
 
 /// The `rfc3339` renderer.
 #[derive(Clone, Copy, Debug)]
-pub struct Rfc3339;
+pub(crate) struct Rfc3339;
 
 impl Render for Rfc3339 {
     const AT_EOF: bool = false;
@@ -120,7 +120,7 @@ impl Filter for Raw {
 }
 
 /// Buffered output through the label renderer.
-pub struct Out<W: io::Write> {
+pub(crate) struct Out<W: io::Write> {
     filter: Box<dyn Filter>,
     json: bool,
     /// Bytes of a UTF-8 sequence cut at the end of a JSON text piece.
@@ -133,7 +133,7 @@ pub struct Out<W: io::Write> {
 
 impl<W: io::Write> Out<W> {
     /// Output to `w` in `format`, local labels in `zone`.
-    pub fn new(w: W, format: Format, zone: Zone) -> Self {
+    pub(crate) fn new(w: W, format: Format, zone: Zone) -> Self {
         let filter: Box<dyn Filter> = match format {
             Format::Local => Box::new(LabelFilter::new(LocalTime::new(zone))),
             Format::Utc => Box::new(LabelFilter::new(LocalTime::new(Zone::utc()))),
@@ -153,7 +153,7 @@ impl<W: io::Write> Out<W> {
 
     /// Whether lines must go through [`Out::line`] (`json`).
     #[must_use]
-    pub fn line_only(&self) -> bool {
+    pub(crate) fn line_only(&self) -> bool {
         self.json
     }
 
@@ -161,7 +161,7 @@ impl<W: io::Write> Out<W> {
     ///
     /// # Errors
     /// A write error.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Result<(), Stop> {
         for piece in bytes.chunks(16 * 1024) {
             self.filter.feed(piece, &mut self.buf);
             if self.buf.len() >= FLUSH_AT {
@@ -176,7 +176,7 @@ impl<W: io::Write> Out<W> {
     ///
     /// # Errors
     /// A write error.
-    pub fn line(&mut self, prefix: &[u8], service: &str, head: &[u8]) -> Result<(), Stop> {
+    pub(crate) fn line(&mut self, prefix: &[u8], service: &str, head: &[u8]) -> Result<(), Stop> {
         if !self.json {
             self.buf.extend_from_slice(prefix);
             return self.piece(head);
@@ -213,7 +213,7 @@ impl<W: io::Write> Out<W> {
     ///
     /// # Errors
     /// A write error.
-    pub fn piece(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+    pub(crate) fn piece(&mut self, bytes: &[u8]) -> Result<(), Stop> {
         if let Some(&c) = bytes.last() {
             self.last = c;
         }
@@ -261,7 +261,7 @@ impl<W: io::Write> Out<W> {
     ///
     /// # Errors
     /// A write error.
-    pub fn end_line(&mut self, terminate: bool) -> Result<(), Stop> {
+    pub(crate) fn end_line(&mut self, terminate: bool) -> Result<(), Stop> {
         if self.json {
             if !std::mem::take(&mut self.carry).is_empty() {
                 self.json_inner("\u{fffd}");
@@ -298,7 +298,7 @@ impl<W: io::Write> Out<W> {
     ///
     /// # Errors
     /// A write error.
-    pub fn flush(&mut self) -> Result<(), Stop> {
+    pub(crate) fn flush(&mut self) -> Result<(), Stop> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -315,7 +315,7 @@ impl<W: io::Write> Out<W> {
     ///
     /// # Errors
     /// A write error.
-    pub fn finish(&mut self) -> Result<(), Stop> {
+    pub(crate) fn finish(&mut self) -> Result<(), Stop> {
         self.filter.finish(&mut self.buf);
         self.flush()
     }

@@ -15,7 +15,7 @@ use memchr::memrchr;
 ///
 /// # Errors
 /// A read error.
-pub fn tail_start(
+pub(crate) fn tail_start(
     f: &File,
     size: u64,
     need: &mut u64,
@@ -49,7 +49,11 @@ pub fn tail_start(
 ///
 /// # Errors
 /// A read error.
-pub fn find_tail(files: &[(u64, &File)], n: u64, buf: &mut [u8]) -> io::Result<(usize, u64)> {
+pub(crate) fn find_tail(
+    files: &[(u64, &File)],
+    n: u64,
+    buf: &mut [u8],
+) -> io::Result<(usize, u64)> {
     if n == 0 {
         return Ok((files.len(), 0));
     }
