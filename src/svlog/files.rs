@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{self, Fatal};
@@ -135,4 +135,24 @@ pub(crate) fn open_all(dir: &Path) -> Result<Vec<(LogFile, File)>, Fatal> {
         cur,
     ));
     Ok(v)
+}
+
+/// `read_at` of `f` (named `path`) into `buf` at `off`, retried when
+/// interrupted: `Some(n)` (0 at end of file), or `None` after a warning
+/// for any other error, so that the rest of the directory is still read.
+pub(crate) fn read_at(f: &File, path: &Path, buf: &mut [u8], off: u64) -> Option<usize> {
+    loop {
+        match f.read_at(buf, off) {
+            Ok(n) => return Some(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                error::warn(
+                    PROG,
+                    &format!("unable to read {}", path.display()),
+                    Some(&e),
+                );
+                return None;
+            }
+        }
+    }
 }

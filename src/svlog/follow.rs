@@ -44,7 +44,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -57,7 +57,7 @@ use crate::tai64::tz::Zone;
 use crate::tai64::Tai64N;
 
 use super::{archive_label, archives, find_tail, open_all, resolve, LogFile};
-use super::{Opts, Out, Stop, BLOCK, PROG};
+use super::{copy, Opts, Out, Stop, BLOCK, PROG};
 
 type Id = (u64, u64);
 
@@ -95,36 +95,6 @@ fn open_archive(dir: &Path, name: &[u8]) -> Option<File> {
         Ok(f) => Some(f),
         Err(_) if name.ends_with(b".u") => File::open(p.with_extension("s")).ok(),
         Err(_) => None,
-    }
-}
-
-/// Read `f` from `from` to its end into `out`; the offset reached. A read
-/// error is a warning.
-fn copy<W: io::Write>(
-    path: &Path,
-    f: &File,
-    from: u64,
-    buf: &mut [u8],
-    out: &mut Out<W>,
-) -> Result<u64, Stop> {
-    let mut off = from;
-    loop {
-        match f.read_at(buf, off) {
-            Ok(0) => return Ok(off),
-            Ok(n) => {
-                out.feed(&buf[..n])?;
-                off += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                error::warn(
-                    PROG,
-                    &format!("unable to read {}", path.display()),
-                    Some(&e),
-                );
-                return Ok(off);
-            }
-        }
     }
 }
 

@@ -3,14 +3,10 @@
 //! [`BLOCK`](super::BLOCK) bytes) and then pieces.
 
 use std::fs::File;
-use std::io;
-use std::os::unix::fs::FileExt;
 
 use memchr::memchr;
 
-use crate::error;
-
-use super::{LogFile, BLOCK, PROG};
+use super::{LogFile, BLOCK};
 
 /// One directory's files as a stream of lines.
 pub(crate) struct Lines<'a> {
@@ -62,21 +58,12 @@ impl<'a> Lines<'a> {
         }
         while !self.eof {
             let (lf, f) = &self.files[self.idx];
-            match f.read_at(&mut self.buf[self.have..], self.off) {
-                Ok(0) => self.next_file(),
-                Ok(n) => {
+            match super::files::read_at(f, &lf.path, &mut self.buf[self.have..], self.off) {
+                Some(0) | None => self.next_file(),
+                Some(n) => {
                     self.have += n;
                     self.off += n as u64;
                     return;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    error::warn(
-                        PROG,
-                        &format!("unable to read {}", lf.path.display()),
-                        Some(&e),
-                    );
-                    self.next_file();
                 }
             }
         }

@@ -41,7 +41,6 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 
 use memchr::memchr;
 
@@ -76,33 +75,24 @@ const BLOCK: usize = 128 * 1024;
 /// Output is written once it holds this many bytes.
 const FLUSH_AT: usize = 64 * 1024;
 
-/// Read `f` from `from` to its end into `out`. A read error is a warning.
-fn copy_from<W: io::Write>(
-    lf: &LogFile,
+/// Read `f` (named `path`) from `from` to its end into `out`; the offset
+/// reached. A read error is a warning.
+pub(crate) fn copy<W: io::Write>(
+    path: &std::path::Path,
     f: &File,
     from: u64,
     buf: &mut [u8],
     out: &mut Out<W>,
-) -> Result<(), Stop> {
+) -> Result<u64, Stop> {
     let mut off = from;
-    loop {
-        match f.read_at(buf, off) {
-            Ok(0) => return Ok(()),
-            Ok(n) => {
-                out.feed(&buf[..n])?;
-                off += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                error::warn(
-                    PROG,
-                    &format!("unable to read {}", lf.path.display()),
-                    Some(&e),
-                );
-                return Ok(());
-            }
+    while let Some(n) = files::read_at(f, path, buf, off) {
+        if n == 0 {
+            break;
         }
+        out.feed(&buf[..n])?;
+        off += n as u64;
     }
+    Ok(off)
 }
 
 /// The label at the start of `line`, if it has a strict one.
@@ -145,21 +135,13 @@ fn copy_range<W: io::Write>(
             buf.copy_within(pos..have, 0);
             have -= pos;
             pos = 0;
-            match f.read_at(&mut buf[have..], off) {
-                Ok(0) => eof = true,
-                Ok(n) => {
+            match files::read_at(f, &lf.path, &mut buf[have..], off) {
+                Some(0) => eof = true,
+                Some(n) => {
                     have += n;
                     off += n as u64;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    error::warn(
-                        PROG,
-                        &format!("unable to read {}", lf.path.display()),
-                        Some(&e),
-                    );
-                    return Ok(());
-                }
+                None => return Ok(()),
             }
             continue;
         }
@@ -359,7 +341,7 @@ pub(crate) fn print<W: io::Write>(
         let first = tail_of(files, n, &mut buf)?;
         for (i, (lf, f)) in files.iter().enumerate().skip(first.0) {
             let from = if i == first.0 { first.1 } else { 0 };
-            copy_from(lf, f, from, &mut buf, &mut out)?;
+            copy(&lf.path, f, from, &mut buf, &mut out)?;
         }
     } else if opts.since.is_some() || opts.until.is_some() {
         let mut carry = (true, false);
@@ -375,7 +357,7 @@ pub(crate) fn print<W: io::Write>(
         }
     } else {
         for (lf, f) in files {
-            copy_from(lf, f, 0, &mut buf, &mut out)?;
+            copy(&lf.path, f, 0, &mut buf, &mut out)?;
         }
     }
     out.finish()
