@@ -444,6 +444,22 @@ impl Follow {
         String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
     }
     /// SIGTERM: it must exit 0; its output.
+    /// Wait until svlog has printed as much as `want`, stop it, and check
+    /// it printed exactly `want` and no warning.
+    fn expect_exactly(self, want: &[u8], what: &str) {
+        let ok = wait_for(SOON, || self.len() >= want.len());
+        let err = self.stderr();
+        let got = self.stop();
+        let at = got.iter().zip(want).position(|(a, b)| a != b);
+        assert!(
+            ok && got == want,
+            "svlog -f {what}: {} bytes, want {}, first difference at {at:?}; stderr: {err}",
+            got.len(),
+            want.len(),
+        );
+        assert!(err.is_empty(), "{err}");
+    }
+
     fn stop(mut self) -> Vec<u8> {
         signal(self.child.id(), rustix::process::Signal::TERM);
         let st = wait_limit(&mut self.child, SOON);
@@ -615,17 +631,7 @@ fn follow_across_multilog_restart() {
     assert!(wait_limit(&mut ml, SOON).success());
     let all = cat_dir(&dir);
     assert_eq!(all.len(), first.len() + second.len());
-    let ok = wait_for(SOON, || f.len() >= all.len());
-    let err = f.stderr();
-    let got = f.stop();
-    let at = got.iter().zip(&all).position(|(a, b)| a != b);
-    assert!(
-        ok && got == all,
-        "svlog -f output differs across a restart: {} bytes, want {}, first difference at {at:?}; stderr: {err}",
-        got.len(),
-        all.len(),
-    );
-    assert!(err.is_empty(), "{err}");
+    f.expect_exactly(&all, "output differs across a restart");
 }
 
 /// As above, but killed with rotations not yet finished (`.u` in flight):
@@ -662,17 +668,7 @@ fn follow_across_multilog_kill_mid_rotation() {
     assert!(wait_limit(&mut ml, SOON).success());
     let all = cat_dir(&dir);
     assert_eq!(all.len(), first.len() + second.len());
-    let ok = wait_for(SOON, || f.len() >= all.len());
-    let err = f.stderr();
-    let got = f.stop();
-    let at = got.iter().zip(&all).position(|(a, b)| a != b);
-    assert!(
-        ok && got == all,
-        "svlog -f output differs across a restart: {} bytes, want {}, first difference at {at:?}; stderr: {err}",
-        got.len(),
-        all.len(),
-    );
-    assert!(err.is_empty(), "{err}");
+    f.expect_exactly(&all, "output differs across a restart");
 }
 
 #[test]
@@ -766,15 +762,5 @@ fn follow_through_a_processor() {
     drop(stdin);
     assert!(wait_limit(&mut ml, SOON).success());
     assert_eq!(cat_dir(&dir), input);
-    let ok = wait_for(SOON, || f.len() >= input.len());
-    let err = f.stderr();
-    let got = f.stop();
-    let at = got.iter().zip(&input).position(|(a, b)| a != b);
-    assert!(
-        ok && got == input,
-        "svlog -f through a processor: {} bytes, want {}, first difference at {at:?}; stderr: {err}",
-        got.len(),
-        input.len()
-    );
-    assert!(err.is_empty(), "{err}");
+    f.expect_exactly(&input, "through a processor");
 }
