@@ -6,9 +6,8 @@ use std::io;
 use crate::error::Fatal;
 use crate::filters::tai64nfrac::Frac;
 use crate::filters::{Filter, LabelFilter, Render};
-use crate::tai64::calendar::civil_from_days;
-use crate::tai64::fmt::{fmt_nanos, DIGITS2};
 use crate::tai64::local::LocalTime;
+use crate::tai64::rfc3339::format as rfc3339;
 use crate::tai64::tz::Zone;
 use crate::tai64::Tai64N;
 
@@ -61,41 +60,6 @@ impl Format {
             _ => return None,
         })
     }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.NNNNNNNNNZ` for `t` into `out`; `false` (nothing
-/// appended) for years outside 0000..9999 or nanoseconds of 10^9 or more.
-pub(crate) fn rfc3339(t: Tai64N, out: &mut Vec<u8>) -> bool {
-    if t.nanos >= 1_000_000_000 {
-        return false;
-    }
-    let unix = t.unix_secs();
-    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
-    let Ok(y) = usize::try_from(y) else {
-        return false;
-    };
-    if y > 9999 {
-        return false;
-    }
-    let sod = unix.rem_euclid(86_400) as usize;
-    out.extend_from_slice(&DIGITS2[y / 100]);
-    out.extend_from_slice(&DIGITS2[y % 100]);
-    out.push(b'-');
-    out.extend_from_slice(&DIGITS2[m as usize]);
-    out.push(b'-');
-    out.extend_from_slice(&DIGITS2[d as usize]);
-    out.push(b'T');
-    out.extend_from_slice(&DIGITS2[sod / 3600]);
-    out.push(b':');
-    out.extend_from_slice(&DIGITS2[sod / 60 % 60]);
-    out.push(b':');
-    out.extend_from_slice(&DIGITS2[sod % 60]);
-    out.push(b'.');
-    let mut n = [0u8; 10];
-    let k = fmt_nanos(t.nanos, &mut n);
-    out.extend_from_slice(&n[..k]);
-    out.push(b'Z');
-    true
 }
 
 /// The `rfc3339` renderer.

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(crate) mod calendar;
 pub(crate) mod fmt;
 pub mod local;
+pub mod rfc3339;
 pub mod scan;
 pub mod tz;
 
