@@ -21,6 +21,8 @@
 //! | `pgrphack` | [`chain::pgrphack`] |
 //! | `fghack` | [`chain::fghack`] |
 //! | `svlog` | [`svlog`] |
+//! | `svwait` | [`supervise::svwait`] |
+//! | `svmetrics` | [`svmetrics`] |
 //!
 //! # Entry convention
 //!
@@ -46,6 +48,7 @@
 //! | [`djb`] | djb's `sgetopt` and `scan_ulong` |
 //! | [`chain::prologue`] | messages and exec-or-die of the chain-loading tools |
 //! | [`supervise::status`] | the 18-byte `supervise/status` record |
+//! | [`supervise::extstatus`] | the 32-byte `supervise/extstatus` record |
 //! | [`supervise::control`] | `svc`'s command letters |
 //! | [`sys`] | the system-call layer, the only place with `unsafe` |
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -57,5 +60,6 @@ pub mod filters;
 pub mod multilog;
 pub mod supervise;
 pub mod svlog;
+pub mod svmetrics;
 pub mod sys;
 pub mod tai64;

@@ -17,10 +17,13 @@
 //! `readproctitle`.
 //!
 //! Shared pieces: [`servicedir`] (the names and opens of the files in a
-//! service directory), [`status`] (the status record), [`control`] (the
-//! command letters).
+//! service directory), [`status`] (the status record), [`extstatus`] (the
+//! extended status record), [`observe`] (reading both from outside, for
+//! `svwait` and `svmetrics`), [`control`] (the command letters).
 
 pub(crate) mod control;
+pub mod extstatus;
+pub(crate) mod observe;
 pub mod readproctitle;
 pub(crate) mod servicedir;
 pub mod status;
@@ -31,3 +34,4 @@ pub mod svok;
 pub mod svscan;
 pub mod svscanboot;
 pub mod svstat;
+pub mod svwait;

@@ -53,7 +53,7 @@ use crate::tai64::tz::Zone;
 use crate::tai64::{Tai64N, LABEL_LEN};
 
 mod args;
-mod files;
+pub(crate) mod files;
 mod follow;
 mod lines;
 mod out;

@@ -1,0 +1,2 @@
+//! The `svmetrics` program; see [`daemontools::svmetrics`].
+daemontools::std_main!(daemontools::svmetrics);

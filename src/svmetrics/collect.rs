@@ -1,0 +1,196 @@
+//! One scrape: every service under the scan directory, as svscan finds them
+//! (entries not starting with `.`, symlinks followed, `NAME/log` as a
+//! service of its own when it is a directory), and each service's log
+//! directory `NAME/log/main` (the layout of daemontools' documentation,
+//! `multilog t ./main`; the one svlog looks at).
+//!
+//! Everything is read through directory descriptors (`openat`, `fstatat`):
+//! a few system calls per service, no `chdir`.
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::fs::{AtFlags, Dir, FileType};
+
+use super::expo::{unix_seconds, Exposition, Family, Kind};
+use crate::supervise::extstatus::LastDeath;
+use crate::supervise::observe;
+use crate::svlog::files::archive_label;
+use crate::tai64::Tai64N;
+
+macro_rules! families {
+    ($($id:ident = $name:literal, $kind:ident, $help:literal;)*) => {
+        /// Every metric family, in output order.
+        pub(crate) const FAMILIES: &[Family] = &[
+            $(Family { name: $name, help: $help, kind: Kind::$kind },)*
+        ];
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[derive(Clone, Copy)]
+        enum Metric { $($id,)* }
+    };
+}
+
+families! {
+    SUPERVISE = "daemontools_supervise_running", Gauge,
+        "1 if supervise runs in the service directory (it holds supervise/ok open).";
+    UP = "daemontools_service_up", Gauge, "1 if the service has a process.";
+    PID = "daemontools_service_pid", Gauge, "Process id of the service; 0 when down.";
+    CHANGE = "daemontools_service_state_change_timestamp_seconds", Gauge,
+        "Unix time of the last pid change (supervise/status).";
+    WANT_UP = "daemontools_service_want_up", Gauge,
+        "1 if supervise keeps the service up; 0 for down or once.";
+    NORMALLY_UP = "daemontools_service_normally_up", Gauge,
+        "1 if the service directory has no down file.";
+    PAUSED = "daemontools_service_paused", Gauge, "1 if the service is paused (svc -p).";
+    READY = "daemontools_service_ready", Gauge,
+        "1 if up and ready; equals up without supervise/extstatus.";
+    READY_AT = "daemontools_service_ready_timestamp_seconds", Gauge,
+        "Unix time the service became ready since its last start.";
+    DEATHS = "daemontools_service_deaths_total", Counter,
+        "Deaths of ./run since supervise started (needs supervise/extstatus).";
+    RESTARTS = "daemontools_service_restarts_total", Counter,
+        "Restarts since supervise started (needs supervise/extstatus).";
+    EXIT_CODE = "daemontools_service_last_exit_code", Gauge,
+        "Exit code of the last death, if ./run exited.";
+    SIGNAL = "daemontools_service_last_signal", Gauge,
+        "Signal number of the last death, if ./run was killed.";
+    PERMANENT = "daemontools_service_permanent_failure", Gauge,
+        "1 if finish exited 125 and the service stays down.";
+    FINISHING = "daemontools_service_finish_running", Gauge, "1 while ./finish runs.";
+    DELAY = "daemontools_service_restart_delay_seconds", Gauge,
+        "Current pause before the next restart.";
+    LOG_CURRENT = "daemontools_log_current_bytes", Gauge,
+        "Size of the log directory's current file.";
+    LOG_ARCHIVES = "daemontools_log_archives", Gauge,
+        "Number of archived log files (@*.s, @*.u).";
+    LOG_ARCHIVE_BYTES = "daemontools_log_archive_bytes", Gauge,
+        "Total size of the archived log files.";
+    LOG_WRITE = "daemontools_log_last_write_timestamp_seconds", Gauge,
+        "Unix time of the last write to current (its mtime).";
+}
+
+impl Exposition {
+    fn add(&mut self, f: Metric, service: &str, v: &dyn std::fmt::Display) {
+        self.sample(f as usize, service, v);
+    }
+}
+
+fn flag(b: bool) -> u8 {
+    u8::from(b)
+}
+
+/// The samples of the service directory `dir`, labelled `name`.
+fn service(e: &mut Exposition, name: &str, dir: &OwnedFd) {
+    let running = observe::open_ok_at(dir).is_ok();
+    e.add(Metric::SUPERVISE, name, &flag(running));
+    let Ok(o) = observe::observe(dir) else {
+        return;
+    };
+    let st = &o.status;
+    e.add(Metric::UP, name, &flag(o.up()));
+    e.add(Metric::PID, name, &st.pid);
+    e.add(Metric::CHANGE, name, &unix_seconds(st.when));
+    e.add(Metric::WANT_UP, name, &flag(st.want == b'u'));
+    if let Ok(nu) = observe::normally_up_at(dir) {
+        e.add(Metric::NORMALLY_UP, name, &flag(nu));
+    }
+    e.add(Metric::PAUSED, name, &flag(o.up() && st.paused));
+    e.add(Metric::READY, name, &flag(o.ready()));
+    e.add(Metric::PERMANENT, name, &flag(o.permanent_failure()));
+    let Some(x) = o.ext else {
+        return;
+    };
+    if let (true, Some(t)) = (o.ready(), x.ready_at) {
+        e.add(Metric::READY_AT, name, &unix_seconds(t));
+    }
+    e.add(Metric::DEATHS, name, &x.deaths);
+    e.add(Metric::RESTARTS, name, &x.restarts);
+    match x.last_death {
+        LastDeath::None => {}
+        LastDeath::Exited(c) => e.add(Metric::EXIT_CODE, name, &c),
+        LastDeath::Signaled(s) => e.add(Metric::SIGNAL, name, &s),
+    }
+    e.add(Metric::FINISHING, name, &flag(x.finishing));
+    let ms = x.delay_ms;
+    e.add(
+        Metric::DELAY,
+        name,
+        &format!("{}.{:03}", ms / 1000, ms % 1000),
+    );
+}
+
+/// The samples of the log directory `main` (already open), labelled `name`.
+fn logdir(e: &mut Exposition, name: &str, main: &OwnedFd) {
+    if let Ok(st) = rustix::fs::statat(main, c"current", AtFlags::empty()) {
+        e.add(Metric::LOG_CURRENT, name, &st.st_size);
+        let nanos = u32::try_from(st.st_mtime_nsec).unwrap_or(0);
+        let t = Tai64N::from_unix(st.st_mtime, nanos);
+        e.add(Metric::LOG_WRITE, name, &unix_seconds(t));
+    }
+    let Ok(dir) = Dir::read_from(main) else {
+        return;
+    };
+    let (mut count, mut bytes) = (0u64, 0i64);
+    for ent in dir.flatten() {
+        let n: &CStr = ent.file_name();
+        if archive_label(n.to_bytes()).is_none() {
+            continue;
+        }
+        if let Ok(st) = rustix::fs::statat(main, n, AtFlags::SYMLINK_NOFOLLOW) {
+            count += 1;
+            bytes += st.st_size;
+        }
+    }
+    e.add(Metric::LOG_ARCHIVES, name, &count);
+    e.add(Metric::LOG_ARCHIVE_BYTES, name, &bytes);
+}
+
+/// Is `name` in `base` a directory (following symlinks)?
+fn open_service(base: impl AsFd, name: &CStr) -> Option<OwnedFd> {
+    observe::open_dir_at(base, name).ok()
+}
+
+/// The names in `scan` that svscan would supervise, sorted bytewise.
+fn names(scan: &OwnedFd) -> rustix::io::Result<Vec<Vec<u8>>> {
+    let mut v = Vec::new();
+    for ent in Dir::read_from(scan)? {
+        let ent = ent?;
+        let n = ent.file_name().to_bytes();
+        if n.first() == Some(&b'.') {
+            continue;
+        }
+        // Plain files are skipped cheaply; unknown types and symlinks are
+        // sorted out by the directory open.
+        if matches!(ent.file_type(), FileType::RegularFile | FileType::Fifo) {
+            continue;
+        }
+        v.push(n.to_vec());
+    }
+    v.sort_unstable();
+    Ok(v)
+}
+
+/// One scrape of the scan directory `scan`.
+///
+/// # Errors
+/// The scan directory cannot be read.
+pub(crate) fn scrape(scan: &OwnedFd) -> rustix::io::Result<String> {
+    let mut e = Exposition::new(FAMILIES);
+    for n in names(scan)? {
+        let Ok(c) = std::ffi::CString::new(n) else {
+            continue;
+        };
+        let Some(dir) = open_service(scan, &c) else {
+            continue;
+        };
+        let label = String::from_utf8_lossy(c.to_bytes()).into_owned();
+        service(&mut e, &label, &dir);
+        if let Some(log) = open_service(&dir, c"log") {
+            service(&mut e, &format!("{label}/log"), &log);
+            if let Some(main) = open_service(&log, c"main") {
+                logdir(&mut e, &label, &main);
+            }
+        }
+    }
+    Ok(e.finish())
+}

@@ -1,0 +1,154 @@
+//! `svmetrics [-l ADDR:PORT] [DIR]`: serve the state of every service under
+//! the scan directory DIR (default `/service`) to Prometheus, over HTTP on
+//! `127.0.0.1:10707` by default. No counterpart in daemontools.
+//!
+//! Read-only: `GET /metrics` (a query string is ignored) answers with the
+//! text exposition format ([`expo`]); `/metrics` with another method gets
+//! 405, any other path 404. Nothing can be controlled over HTTP. Each
+//! request reads the directories afresh ([`collect`]); there is no cache
+//! and no background thread of ours.
+//!
+//! HTTP is `tiny_http`'s (request parsing, keep-alive, chunking); the
+//! listening socket is bound here so that a failure reads in daemontools'
+//! words.
+//!
+//! The default port: the Prometheus project's list of exporter ports
+//! (9100–9999) is fully allocated, so any default inside it would collide
+//! with some registered exporter (9273, for one, is Telegraf's); 10707 is
+//! outside that range and not in `/etc/services`.
+
+pub(crate) mod collect;
+pub(crate) mod expo;
+
+use std::ffi::OsString;
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::djb::getopt::Getopt;
+use crate::error::{self, usage, Fatal, Kind};
+use crate::supervise::observe;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::Sigpipe;
+
+const PROG: &str = "svmetrics";
+const USAGE: &str = "svmetrics [ -l addr:port ] [ dir ]";
+
+/// Where svmetrics listens unless `-l` says otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:10707";
+/// The scan directory unless one is given (svscanboot's default).
+pub const DEFAULT_DIR: &str = "/service";
+/// The content type of the text format, version 0.0.4.
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// This program's `SIGPIPE` policy: a scraper that hangs up must not kill
+/// the server.
+pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
+
+struct Opts {
+    listen: SocketAddr,
+    dir: PathBuf,
+}
+
+fn parse(args: &[OsString]) -> Result<Opts, u8> {
+    let mut g = Getopt::new(args, "l:");
+    let mut listen = DEFAULT_LISTEN;
+    let mut l_arg = None;
+    while let Some(o) = g.next_opt() {
+        match o {
+            Ok((_, Some(a))) => l_arg = Some(a.to_string_lossy().into_owned()),
+            Ok(_) => return Err(usage(PROG, USAGE)),
+            Err(e) => {
+                e.print(args);
+                return Err(usage(PROG, USAGE));
+            }
+        }
+    }
+    if let Some(a) = &l_arg {
+        listen = a;
+    }
+    let Ok(listen) = listen.parse::<SocketAddr>() else {
+        return Err(usage(PROG, USAGE));
+    };
+    let rest = args.get(g.optind()..).unwrap_or_default();
+    let dir = match rest {
+        [] => PathBuf::from(DEFAULT_DIR),
+        [d] => PathBuf::from(d),
+        _ => return Err(usage(PROG, USAGE)),
+    };
+    Ok(Opts { listen, dir })
+}
+
+/// Answer one request.
+fn answer(req: tiny_http::Request, dir: &Path) {
+    let path = req.url().split('?').next().unwrap_or("");
+    let resp = if path != "/metrics" {
+        tiny_http::Response::from_string("not found\n").with_status_code(404)
+    } else if *req.method() != tiny_http::Method::Get {
+        let r = tiny_http::Response::from_string("method not allowed\n").with_status_code(405);
+        with(r, "Allow", "GET")
+    } else {
+        match observe::open_dir_at(rustix::fs::CWD, dir).and_then(|fd| collect::scrape(&fd)) {
+            Ok(text) => with(
+                tiny_http::Response::from_string(text),
+                "Content-Type",
+                CONTENT_TYPE,
+            ),
+            Err(e) => {
+                let msg = format!(
+                    "unable to read directory {}: {}\n",
+                    dir.display(),
+                    error::reason_errno(e)
+                );
+                error::say(PROG, Kind::Warning, &[msg.trim_end().as_bytes()], None);
+                tiny_http::Response::from_string(msg).with_status_code(500)
+            }
+        }
+    };
+    // A scraper that went away is its own business.
+    let _ = req.respond(resp);
+}
+
+/// `resp` with the header `name: value` (fixed ASCII: cannot fail, and
+/// would only be left out if it did).
+fn with<R: std::io::Read>(
+    resp: tiny_http::Response<R>,
+    name: &str,
+    value: &str,
+) -> tiny_http::Response<R> {
+    match tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+        Ok(h) => resp.with_header(h),
+        Err(()) => resp,
+    }
+}
+
+/// Entry point of the `svmetrics` binary: runs it and returns the exit code.
+#[must_use]
+pub fn run(main: MainArgs) -> u8 {
+    let o = match parse(&main.argv) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if let Err(e) = observe::open_dir_at(rustix::fs::CWD, o.dir.as_path()) {
+        let what = [b"unable to open directory ", o.dir.as_os_str().as_bytes()].concat();
+        return Fatal::new(what, e).report(PROG);
+    }
+    let listener = match TcpListener::bind(o.listen) {
+        Ok(l) => l,
+        Err(e) => return Fatal::new(format!("unable to listen on {}", o.listen), e).report(PROG),
+    };
+    let server = match tiny_http::Server::from_listener(listener, None) {
+        Ok(s) => s,
+        Err(e) => {
+            return Fatal::plain(format!("unable to listen on {}: {e}", o.listen)).report(PROG)
+        }
+    };
+    loop {
+        match server.recv() {
+            Ok(req) => answer(req, &o.dir),
+            Err(e) => {
+                error::warn(PROG, "unable to accept a request", Some(&e));
+            }
+        }
+    }
+}
