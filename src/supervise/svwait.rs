@@ -21,7 +21,7 @@
 //! (daemontools' supervise) `-U` means `-u` and `-D` means `-d`.
 
 use std::ffi::OsString;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,7 @@ use crate::djb::getopt::Getopt;
 use crate::djb::scan::scan_ulong;
 use crate::error::{self, usage, Fatal, Kind, EXIT_TEMP};
 use crate::sys::cmain::MainArgs;
+use crate::sys::outlive;
 use crate::sys::signals::Sigpipe;
 
 const PROG: &str = "svwait";
@@ -254,7 +255,15 @@ fn wait(o: &Opts) -> u8 {
         Ok(fd) => fd,
         Err(e) => return Fatal::new("unable to initialise inotify", e).report(PROG),
     };
-    let ws = match watch(&o.dirs, &ino) {
+    let code = wait_with(o, &ino);
+    // Closing the watches costs the kernel a grace period (8-20 ms): let a
+    // child pay it after our exit (see `sys::outlive`).
+    outlive::hand_over(ino.as_fd());
+    code
+}
+
+fn wait_with(o: &Opts, ino: &OwnedFd) -> u8 {
+    let ws = match watch(&o.dirs, ino) {
         Ok(ws) => ws,
         Err(code) => return code,
     };
@@ -278,7 +287,7 @@ fn wait(o: &Opts) -> u8 {
             },
         };
         let mut fds = Vec::with_capacity(ws.len() + 1);
-        fds.push(PollFd::new(&ino, PollFlags::IN));
+        fds.push(PollFd::new(ino, PollFlags::IN));
         // No events asked for: only POLLERR (reader gone) wakes us.
         fds.extend(ws.iter().map(|w| PollFd::new(&w.ok, PollFlags::empty())));
         match poll(&mut fds, left.as_ref()) {
@@ -288,7 +297,7 @@ fn wait(o: &Opts) -> u8 {
         let dead = fds[1..]
             .iter()
             .position(|f| f.revents().intersects(PollFlags::ERR | PollFlags::HUP));
-        drain(&ino);
+        drain(ino);
         if let Some(i) = dead {
             // Its last status (written before it exited) may satisfy us.
             let seen = match look(&ws) {

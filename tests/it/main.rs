@@ -21,4 +21,6 @@ mod multilog;
 mod packaging;
 mod supervise;
 mod svlog;
+mod svmetrics;
 mod svscan;
+mod svwait;

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod http;
 pub mod logdir;
 pub mod procstate;
 pub mod supervise;

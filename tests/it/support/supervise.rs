@@ -187,3 +187,12 @@ impl Drop for Sup {
         }
     }
 }
+
+/// Write `DIR/supervise/extstatus` by hand, atomically (a new file renamed
+/// over it, as supervise does). Stands in for supervise's own writer in the
+/// svwait and svmetrics tests until supervise writes the file itself.
+pub fn write_extstatus(dir: &Path, e: &daemontools::supervise::extstatus::ExtStatus) {
+    let new = dir.join("supervise/extstatus.new");
+    fs::write(&new, daemontools::supervise::extstatus::encode(e)).unwrap();
+    fs::rename(&new, dir.join("supervise/extstatus")).unwrap();
+}

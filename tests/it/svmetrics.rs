@@ -1,0 +1,384 @@
+//! svmetrics: the exposition (checked by `promtool check metrics` when
+//! installed), its values while services go up, down and crash, the log
+//! directory figures, HTTP paths and methods; and the end-to-end test with
+//! a real Prometheus (Debian's `prometheus`) scraping it and answering
+//! queries.
+//!
+//! Services run under our supervise. The deaths/last-signal figures come
+//! from `supervise/extstatus`, which supervise on this branch does not
+//! write yet: the tests write it by hand ([`write_extstatus`]) and are to
+//! be switched to the real writer once it lands.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use daemontools::supervise::extstatus::{ExtStatus, LastDeath};
+
+use crate::support::http::{free_port, get, request, Server};
+use crate::support::supervise::{control, service, status, wait_status, write_extstatus, Sup};
+use crate::support::{installed, ours, wait_for, SOON};
+
+const SLEEPER: &str = "#!/bin/sh\nexec sleep 100\n";
+
+/// Start svmetrics on a free port for `scan`; its address once it answers.
+fn svmetrics(scan: &Path) -> (Server, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(ours("svmetrics"))
+        .arg("-l")
+        .arg(&addr)
+        .arg(scan)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = Server(child);
+    assert!(
+        wait_for(SOON, || get(&addr, "/metrics").is_ok()),
+        "svmetrics on {addr} never answered"
+    );
+    (s, addr)
+}
+
+/// `(metric name, escaped service label) -> value text` of an exposition.
+fn samples(body: &str) -> HashMap<(String, String), String> {
+    let mut m = HashMap::new();
+    for l in body.lines().filter(|l| !l.starts_with('#')) {
+        let (key, value) = l.rsplit_once(' ').expect("sample line");
+        let (name, labels) = key.split_once("{service=\"").expect("service label");
+        let label = labels.strip_suffix("\"}").expect("one label");
+        m.insert((name.to_string(), label.to_string()), value.to_string());
+    }
+    m
+}
+
+fn scrape(addr: &str) -> HashMap<(String, String), String> {
+    let r = get(addr, "/metrics").unwrap();
+    assert_eq!(r.code, 200, "{r:?}");
+    samples(&r.body)
+}
+
+fn value(m: &HashMap<(String, String), String>, name: &str, svc: &str) -> Option<String> {
+    m.get(&(format!("daemontools_{name}"), svc.to_string()))
+        .cloned()
+}
+
+/// `promtool check metrics` on the body, when promtool is installed.
+fn promtool_accepts(body: &str) {
+    let Some(promtool) = installed("promtool", "prometheus") else {
+        return;
+    };
+    let out = crate::support::run_input(
+        Command::new(promtool).args(["check", "metrics"]),
+        body.as_bytes(),
+        SOON,
+    );
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A scan directory: `a` (up, with a logger directory holding `current` and
+/// two archives), `b` (normally down), `odd"\name` (never started).
+fn scan_dir(root: &Path) -> (Sup, Sup) {
+    let a = service(root, "a", SLEEPER);
+    fs::create_dir_all(a.join("log/main")).unwrap();
+    crate::support::supervise::write_script(&a.join("log/run"), SLEEPER);
+    fs::write(a.join("log/main/current"), "12345").unwrap();
+    fs::write(a.join("log/main/@400000006b050f393447a0fc.s"), "abc").unwrap();
+    fs::write(a.join("log/main/@400000006b050f403447a0fc.u"), "de").unwrap();
+    fs::write(a.join("log/main/state"), "").unwrap();
+    let b = service(root, "b", SLEEPER);
+    fs::write(b.join("down"), "").unwrap();
+    service(root, "odd\"\\name", SLEEPER);
+    fs::write(root.join("plainfile"), "").unwrap();
+    service(root, ".hidden", SLEEPER);
+    let sa = Sup::running(&ours("supervise"), &a);
+    let sb = Sup::running(&ours("supervise"), &b);
+    wait_status(&a, "up", |s| s.pid != 0);
+    (sa, sb)
+}
+
+#[test]
+fn values_follow_up_down_and_crash() {
+    let t = tempfile::tempdir().unwrap();
+    let (a, b) = scan_dir(t.path());
+    let (_srv, addr) = svmetrics(t.path());
+    let r = get(&addr, "/metrics").unwrap();
+    assert!(
+        r.head
+            .contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+        "{}",
+        r.head
+    );
+    promtool_accepts(&r.body);
+    let m = samples(&r.body);
+    let pid = status(&a.dir).unwrap().pid;
+    assert_eq!(value(&m, "supervise_running", "a").as_deref(), Some("1"));
+    assert_eq!(value(&m, "service_up", "a").as_deref(), Some("1"));
+    assert_eq!(value(&m, "service_pid", "a"), Some(pid.to_string()));
+    assert_eq!(value(&m, "service_want_up", "a").as_deref(), Some("1"));
+    assert_eq!(value(&m, "service_normally_up", "a").as_deref(), Some("1"));
+    assert_eq!(value(&m, "service_ready", "a").as_deref(), Some("1"));
+    assert_eq!(value(&m, "service_up", "b").as_deref(), Some("0"));
+    assert_eq!(value(&m, "service_want_up", "b").as_deref(), Some("0"));
+    assert_eq!(value(&m, "service_normally_up", "b").as_deref(), Some("0"));
+    assert_eq!(
+        value(&m, "supervise_running", "a/log").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        value(&m, "supervise_running", "odd\\\"\\\\name").as_deref(),
+        Some("0"),
+        "escaped label"
+    );
+    assert!(!m.keys().any(|(_, s)| s == ".hidden" || s == "plainfile"));
+    // No extstatus: no counters.
+    assert_eq!(value(&m, "service_deaths_total", "a"), None);
+    // The log directory a/log/main.
+    assert_eq!(value(&m, "log_current_bytes", "a").as_deref(), Some("5"));
+    assert_eq!(value(&m, "log_archives", "a").as_deref(), Some("2"));
+    assert_eq!(value(&m, "log_archive_bytes", "a").as_deref(), Some("5"));
+    let mtime: f64 = value(&m, "log_last_write_timestamp_seconds", "a")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - mtime).abs() < 60.0, "{mtime} vs {now}");
+    let changed: f64 = value(&m, "service_state_change_timestamp_seconds", "a")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((now - changed).abs() < 60.0, "{changed} vs {now}");
+
+    // Down.
+    assert!(control(&a.dir, b"d"));
+    wait_status(&a.dir, "down", |s| s.pid == 0);
+    let m = scrape(&addr);
+    assert_eq!(value(&m, "service_up", "a").as_deref(), Some("0"));
+    assert_eq!(value(&m, "service_pid", "a").as_deref(), Some("0"));
+    assert_eq!(value(&m, "service_want_up", "a").as_deref(), Some("0"));
+    assert_eq!(value(&m, "service_ready", "a").as_deref(), Some("0"));
+
+    // Up, then a crash (SIGKILL): supervise restarts it with a new pid.
+    assert!(control(&a.dir, b"u"));
+    let first = wait_status(&a.dir, "up", |s| s.pid != 0).pid;
+    assert!(control(&a.dir, b"k"));
+    let second = wait_status(&a.dir, "restarted", |s| s.pid != 0 && s.pid != first).pid;
+    write_extstatus(
+        &a.dir,
+        &ExtStatus {
+            deaths: 1,
+            restarts: 1,
+            last_death: LastDeath::Signaled(9),
+            ..ExtStatus::default()
+        },
+    );
+    let r = get(&addr, "/metrics").unwrap();
+    promtool_accepts(&r.body);
+    let m = samples(&r.body);
+    assert_eq!(value(&m, "service_pid", "a"), Some(second.to_string()));
+    assert_eq!(value(&m, "service_up", "a").as_deref(), Some("1"));
+    assert_eq!(value(&m, "service_deaths_total", "a").as_deref(), Some("1"));
+    assert_eq!(
+        value(&m, "service_restarts_total", "a").as_deref(),
+        Some("1")
+    );
+    assert_eq!(value(&m, "service_last_signal", "a").as_deref(), Some("9"));
+    assert_eq!(value(&m, "service_last_exit_code", "a"), None);
+    assert_eq!(value(&m, "service_ready", "a").as_deref(), Some("0"));
+    write_extstatus(
+        &b.dir,
+        &ExtStatus {
+            deaths: 4,
+            last_death: LastDeath::Exited(3),
+            permanent_failure: true,
+            delay_ms: 1500,
+            ..ExtStatus::default()
+        },
+    );
+    let m = scrape(&addr);
+    assert_eq!(
+        value(&m, "service_last_exit_code", "b").as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        value(&m, "service_permanent_failure", "b").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        value(&m, "service_restart_delay_seconds", "b").as_deref(),
+        Some("1.500")
+    );
+}
+
+#[test]
+fn only_get_metrics_is_served() {
+    let t = tempfile::tempdir().unwrap();
+    let (_srv, addr) = svmetrics(t.path());
+    let r = get(&addr, "/metrics?x=1").unwrap();
+    assert_eq!(r.code, 200);
+    assert!(r.body.contains("# TYPE daemontools_service_up gauge"));
+    assert_eq!(get(&addr, "/").unwrap().code, 404);
+    assert_eq!(get(&addr, "/metricsx").unwrap().code, 404);
+    let r = request(&addr, "POST", "/metrics").unwrap();
+    assert_eq!(r.code, 405);
+    assert!(r.head.contains("Allow: GET"), "{}", r.head);
+}
+
+#[test]
+fn usage_and_start_up_failures() {
+    let t = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = crate::support::run(
+            &ours("svmetrics"),
+            &args.iter().map(std::ffi::OsStr::new).collect::<Vec<_>>(),
+        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (c, err) = run(&["-l", "nonsense", "/"]);
+    assert_eq!(c, Some(100));
+    assert!(err.contains("svmetrics: usage: svmetrics"), "{err}");
+    assert_eq!(run(&["-q"]).0, Some(100));
+    let missing = t.path().join("none");
+    let (c, err) = run(&["-l", "127.0.0.1:0", missing.to_str().unwrap()]);
+    assert_eq!(c, Some(111));
+    assert!(err.contains("unable to open directory"), "{err}");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let (c, err) = run(&["-l", &addr, t.path().to_str().unwrap()]);
+    assert_eq!(c, Some(111));
+    assert!(
+        err.contains(&format!(
+            "svmetrics: fatal: unable to listen on {addr}: address already used"
+        )),
+        "{err}"
+    );
+}
+
+/// Prometheus query API: the single value of an instant vector, if any.
+fn query(prom: &str, q: &str) -> Option<String> {
+    let enc: String = q
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let r = get(prom, &format!("/api/v1/query?query={enc}")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    let res = v["data"]["result"].as_array()?;
+    res.first()?["value"][1].as_str().map(str::to_string)
+}
+
+/// The end-to-end test: a real Prometheus scrapes svmetrics every 500 ms;
+/// its query API shows the service up, then down, then up again with a
+/// new pid after a crash, and the extended facts.
+#[test]
+fn prometheus_scrapes_svmetrics() {
+    let Some(prometheus) = installed("prometheus", "prometheus") else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let scan = t.path().join("service");
+    fs::create_dir(&scan).unwrap();
+    let (a, _b) = scan_dir(&scan);
+    let (_srv, target) = svmetrics(&scan);
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    let config = t.path().join("prometheus.yml");
+    fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n\
+             scrape_configs:\n  - job_name: daemontools\n    static_configs:\n\
+             \x20     - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let log = fs::File::create(t.path().join("prometheus.log")).unwrap();
+    let _prom = Server(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                t.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={prom_addr}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .current_dir(t.path())
+            .spawn()
+            .unwrap(),
+    );
+    let up = "daemontools_service_up{service=\"a\"}";
+    let pid_q = "daemontools_service_pid{service=\"a\"}";
+    // Prometheus hands its first targets to the scraper after its 5 s
+    // discovery throttle: the first scrape comes 5-6 s after start-up.
+    let first = wait_for(Duration::from_secs(20), || {
+        query(&prom_addr, up).as_deref() == Some("1")
+    });
+    let plog = || fs::read_to_string(t.path().join("prometheus.log")).unwrap_or_default();
+    assert!(first, "no scrape seen; prometheus log:\n{}", plog());
+    let pid = status(&a.dir).unwrap().pid.to_string();
+    assert_eq!(query(&prom_addr, pid_q), Some(pid));
+    assert_eq!(
+        query(&prom_addr, "daemontools_log_archives{service=\"a\"}").as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        query(&prom_addr, "daemontools_service_normally_up{service=\"b\"}").as_deref(),
+        Some("0")
+    );
+
+    assert!(control(&a.dir, b"d"));
+    let down = wait_for(SOON, || {
+        query(&prom_addr, up).as_deref() == Some("0")
+            && query(&prom_addr, "daemontools_service_want_up{service=\"a\"}").as_deref()
+                == Some("0")
+    });
+    assert!(down, "down never seen by prometheus");
+
+    assert!(control(&a.dir, b"u"));
+    let first_pid = wait_status(&a.dir, "up", |s| s.pid != 0).pid;
+    assert!(control(&a.dir, b"k"));
+    let new_pid = wait_status(&a.dir, "restarted", |s| s.pid != 0 && s.pid != first_pid).pid;
+    write_extstatus(
+        &a.dir,
+        &ExtStatus {
+            deaths: 1,
+            restarts: 1,
+            last_death: LastDeath::Signaled(9),
+            ..ExtStatus::default()
+        },
+    );
+    let crashed = wait_for(SOON, || {
+        query(&prom_addr, pid_q) == Some(new_pid.to_string())
+            && query(&prom_addr, up).as_deref() == Some("1")
+            && query(
+                &prom_addr,
+                "daemontools_service_deaths_total{service=\"a\"}",
+            )
+            .as_deref()
+                == Some("1")
+            && query(&prom_addr, "daemontools_service_last_signal{service=\"a\"}").as_deref()
+                == Some("9")
+    });
+    assert!(crashed, "crash never seen by prometheus");
+    // Prometheus marks the target healthy.
+    assert_eq!(
+        query(&prom_addr, &format!("up{{instance=\"{target}\"}}")).as_deref(),
+        Some("1")
+    );
+}
