@@ -120,23 +120,29 @@ fn service(e: &mut Exposition, name: &str, dir: &OwnedFd) {
 }
 
 /// The samples of the log directory `main` (already open), labelled `name`.
-fn logdir(e: &mut Exposition, name: &str, main: &OwnedFd) {
-    if let Ok(st) = rustix::fs::statat(main, c"current", AtFlags::empty()) {
+fn logdir(e: &mut Exposition, name: &str, main: OwnedFd) {
+    if let Ok(st) = rustix::fs::statat(&main, c"current", AtFlags::empty()) {
         e.add(Metric::LOG_CURRENT, name, &st.st_size);
         let nanos = u32::try_from(st.st_mtime_nsec).unwrap_or(0);
         let t = Tai64N::from_unix(st.st_mtime, nanos);
         e.add(Metric::LOG_WRITE, name, &unix_seconds(t));
     }
-    let Ok(dir) = Dir::read_from(main) else {
+    // Reads the directory through `main` itself (no reopen of ".").
+    let Ok(mut dir) = Dir::new(main) else {
+        return;
+    };
+    let mut archives = Vec::new();
+    while let Some(Ok(ent)) = dir.read() {
+        if archive_label(ent.file_name().to_bytes()).is_some() {
+            archives.push(ent.file_name().to_owned());
+        }
+    }
+    let Ok(fd) = dir.fd() else {
         return;
     };
     let (mut count, mut bytes) = (0u64, 0i64);
-    for ent in dir.flatten() {
-        let n: &CStr = ent.file_name();
-        if archive_label(n.to_bytes()).is_none() {
-            continue;
-        }
-        if let Ok(st) = rustix::fs::statat(main, n, AtFlags::SYMLINK_NOFOLLOW) {
+    for n in &archives {
+        if let Ok(st) = rustix::fs::statat(fd, n.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) {
             count += 1;
             bytes += st.st_size;
         }
@@ -188,7 +194,7 @@ pub(crate) fn scrape(scan: &OwnedFd) -> rustix::io::Result<String> {
         if let Some(log) = open_service(&dir, c"log") {
             service(&mut e, &format!("{label}/log"), &log);
             if let Some(main) = open_service(&log, c"main") {
-                logdir(&mut e, &label, &main);
+                logdir(&mut e, &label, main);
             }
         }
     }

@@ -382,3 +382,84 @@ fn prometheus_scrapes_svmetrics() {
         Some("1")
     );
 }
+
+/// Scrape time for 1000 services (each with a status, an extstatus and a
+/// log directory with `current` and 3 archives; supervise's records
+/// written directly, no processes), 30 scrapes over one keep-alive-less
+/// connection each.
+/// `cargo test --release --test it svmetrics::report_scrape_1000 -- --ignored --nocapture`
+#[test]
+#[ignore = "report"]
+fn report_scrape_1000() {
+    use daemontools::supervise::status::Status;
+    use daemontools::tai64::Tai64N;
+    let t = tempfile::tempdir().unwrap();
+    for i in 0..1000 {
+        let d = t.path().join(format!("svc{i:04}"));
+        fs::create_dir_all(d.join("supervise")).unwrap();
+        fs::create_dir_all(d.join("log/main")).unwrap();
+        fs::create_dir_all(d.join("log/supervise")).unwrap();
+        let st = Status {
+            when: Tai64N::now(),
+            pid: 1000 + i,
+            paused: false,
+            want: b'u',
+        };
+        fs::write(d.join("supervise/status"), st.encode()).unwrap();
+        fs::write(d.join("log/supervise/status"), st.encode()).unwrap();
+        write_extstatus(
+            &d,
+            &ExtStatus {
+                deaths: i,
+                ..ExtStatus::default()
+            },
+        );
+        fs::write(d.join("log/main/current"), "x".repeat(100)).unwrap();
+        for a in 0..3 {
+            fs::write(
+                d.join(format!("log/main/@400000006b050f3{a}3447a0fc.s")),
+                "y",
+            )
+            .unwrap();
+        }
+    }
+    let (srv, addr) = svmetrics(t.path());
+    let cpu = || {
+        let s = fs::read_to_string(format!("/proc/{}/stat", srv.0.id())).unwrap();
+        let f: Vec<u64> = s
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        f[0] + f[1]
+    };
+    let cpu0 = cpu();
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..30 {
+        let start = std::time::Instant::now();
+        let r = get(&addr, "/metrics").unwrap();
+        times.push(start.elapsed());
+        assert_eq!(r.code, 200);
+        bytes = r.body.len();
+    }
+    // Clock ticks (1/100 s) of svmetrics' CPU time, user + system.
+    let ticks = cpu() - cpu0;
+    let m = scrape(&addr);
+    assert_eq!(
+        value(&m, "service_deaths_total", "svc0999").as_deref(),
+        Some("999")
+    );
+    times.sort();
+    println!(
+        "svmetrics, 1000 services (+1000 log services, 1000 log dirs): {bytes} bytes, \
+         30 scrapes: median {:?}, max {:?}; svmetrics CPU {} ms per scrape",
+        times[15],
+        times[29],
+        ticks * 10 / 30
+    );
+}
