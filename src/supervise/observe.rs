@@ -80,7 +80,9 @@ pub(crate) fn open_dir_at(base: impl AsFd, path: impl rustix::path::Arg) -> Resu
     )
 }
 
-/// Read a small file at `dir`/`path` into `buf`; the byte count.
+/// Read a small file at `dir`/`path` into `buf`; the byte count. One
+/// `read`: a regular file gives all it has up to `buf`'s length at once
+/// (svstat reads its record the same way).
 fn read_small(dir: impl AsFd, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     let fd = rustix::fs::openat(
         dir,
@@ -88,16 +90,12 @@ fn read_small(dir: impl AsFd, path: &CStr, buf: &mut [u8]) -> Result<usize, Errn
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    let mut n = 0;
-    while n < buf.len() {
-        match rustix::io::read(&fd, &mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
+    loop {
+        match rustix::io::read(&fd, &mut *buf) {
             Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
+            r => return r,
         }
     }
-    Ok(n)
 }
 
 /// Why the status record could not be had.

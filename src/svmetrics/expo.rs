@@ -85,6 +85,14 @@ impl Exposition {
         let _ = writeln!(b, "\"}} {value}");
     }
 
+    /// Add `other`'s samples after this one's, family by family (both made
+    /// for the same families).
+    pub(crate) fn append(&mut self, other: Exposition) {
+        for (mine, theirs) in self.bodies.iter_mut().zip(other.bodies) {
+            mine.push_str(&theirs);
+        }
+    }
+
     /// The whole text: every family's HELP and TYPE, then its samples.
     #[must_use]
     pub(crate) fn finish(self) -> String {
@@ -125,7 +133,9 @@ mod tests {
         let mut e = Exposition::new(FAMS);
         e.sample(0, "a", &1);
         e.sample(1, "a", &3);
-        e.sample(0, "b\"\\\nc", &0);
+        let mut more = Exposition::new(FAMS);
+        more.sample(0, "b\"\\\nc", &0);
+        e.append(more);
         assert_eq!(
             e.finish(),
             "# HELP x_up Up.\n# TYPE x_up gauge\nx_up{service=\"a\"} 1\n\

@@ -267,6 +267,46 @@ fn usage_and_start_up_failures() {
     );
 }
 
+/// Many services (more than `PARALLEL_FROM`, 200, in src/svmetrics/collect.rs:
+/// enough for the scrape to be split between threads on a
+/// multi-core machine): every one is there, once, in name order, with its
+/// own values.
+#[test]
+fn many_services_in_order() {
+    use daemontools::supervise::status::Status;
+    use daemontools::tai64::Tai64N;
+    let t = tempfile::tempdir().unwrap();
+    let n = 220u32;
+    for i in 0..n {
+        let d = t.path().join(format!("s{i:03}"));
+        fs::create_dir_all(d.join("supervise")).unwrap();
+        let st = Status {
+            when: Tai64N::now(),
+            pid: 10_000 + i,
+            paused: false,
+            want: b'u',
+        };
+        fs::write(d.join("supervise/status"), st.encode()).unwrap();
+    }
+    let (_srv, addr) = svmetrics(t.path());
+    let r = get(&addr, "/metrics").unwrap();
+    promtool_accepts(&r.body);
+    let order: Vec<&str> = r
+        .body
+        .lines()
+        .filter(|l| l.starts_with("daemontools_service_pid{"))
+        .collect();
+    let want: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                "daemontools_service_pid{{service=\"s{i:03}\"}} {}",
+                10_000 + i
+            )
+        })
+        .collect();
+    assert_eq!(order, want);
+}
+
 /// Prometheus query API: the single value of an instant vector, if any.
 fn query(prom: &str, q: &str) -> Option<String> {
     let enc: String = q
