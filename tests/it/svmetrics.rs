@@ -168,9 +168,20 @@ fn values_follow_up_down_and_crash() {
     assert_eq!(value(&m, "service_want_up", "a").as_deref(), Some("0"));
     assert_eq!(value(&m, "service_ready", "a").as_deref(), Some("0"));
 
-    // Up, then a crash (SIGKILL): supervise restarts it with a new pid.
+    // Up, paused, continued, then a crash (SIGKILL): supervise restarts it
+    // with a new pid.
     assert!(control(&a.dir, b"u"));
     let first = wait_status(&a.dir, "up", |s| s.pid != 0).pid;
+    assert!(control(&a.dir, b"p"));
+    wait_status(&a.dir, "paused", |s| s.paused);
+    let m = scrape(&addr);
+    assert_eq!(value(&m, "service_paused", "a").as_deref(), Some("1"));
+    assert!(control(&a.dir, b"c"));
+    wait_status(&a.dir, "continued", |s| !s.paused);
+    assert_eq!(
+        value(&scrape(&addr), "service_paused", "a").as_deref(),
+        Some("0")
+    );
     assert!(control(&a.dir, b"k"));
     let second = wait_status(&a.dir, "restarted", |s| s.pid != 0 && s.pid != first).pid;
     write_extstatus(

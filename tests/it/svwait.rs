@@ -133,6 +133,26 @@ fn supervise_exiting_ends_the_wait_with_102() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("supervise not running"));
 }
 
+/// Against daemontools' own supervise (no `extstatus`): the waits work
+/// from `supervise/status` alone, and -U is -u.
+#[test]
+fn works_with_daemontools_supervise() {
+    let Some(rsup) = crate::support::reference("supervise") else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let d = service(t.path(), "a", SLEEPER);
+    let _s = Sup::running(&rsup, &d);
+    wait_status(&d, "up", |s| s.pid != 0);
+    assert_eq!(code(&["-U"], &[&d]).0, 0);
+    let mut w = svwait(&["-D"], &[&d]);
+    assert!(control(&d, b"d"));
+    assert_eq!(wait_limit(&mut w, SOON).code(), Some(0));
+    let mut w = svwait(&["-u", "-t", "5000"], &[&d]);
+    assert!(control(&d, b"u"));
+    assert_eq!(wait_limit(&mut w, SOON).code(), Some(0));
+}
+
 fn ready_at(t: Tai64N) -> ExtStatus {
     ExtStatus {
         ready_at: Some(t),
