@@ -52,20 +52,16 @@ struct Opts {
 
 fn parse(args: &[OsString]) -> Result<Opts, u8> {
     let mut g = Getopt::new(args, "l:");
-    let mut listen = DEFAULT_LISTEN;
-    let mut l_arg = None;
+    let mut listen = DEFAULT_LISTEN.to_string();
     while let Some(o) = g.next_opt() {
         match o {
-            Ok((_, Some(a))) => l_arg = Some(a.to_string_lossy().into_owned()),
+            Ok((_, Some(a))) => listen = a.to_string_lossy().into_owned(),
             Ok(_) => return Err(usage(PROG, USAGE)),
             Err(e) => {
                 e.print(args);
                 return Err(usage(PROG, USAGE));
             }
         }
-    }
-    if let Some(a) = &l_arg {
-        listen = a;
     }
     let Ok(listen) = listen.parse::<SocketAddr>() else {
         return Err(usage(PROG, USAGE));
