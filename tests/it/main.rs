@@ -22,5 +22,6 @@ mod packaging;
 mod supervise;
 mod svlog;
 mod svmetrics;
+mod svmetrics_prometheus;
 mod svscan;
 mod svwait;

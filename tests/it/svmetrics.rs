@@ -1,8 +1,7 @@
 //! svmetrics: the exposition (checked by `promtool check metrics` when
 //! installed), its values while services go up, down and crash, the log
-//! directory figures, HTTP paths and methods; and the end-to-end test with
-//! a real Prometheus (Debian's `prometheus`) scraping it and answering
-//! queries.
+//! directory figures, HTTP paths and methods. The end-to-end test with a
+//! real Prometheus is in `svmetrics_prometheus.rs`.
 //!
 //! Services run under our supervise. The deaths/last-signal figures come
 //! from `supervise/extstatus`, which supervise on this branch does not
@@ -13,7 +12,6 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use daemontools::supervise::extstatus::{ExtStatus, LastDeath};
 
@@ -24,7 +22,7 @@ use crate::support::{installed, ours, wait_for, SOON};
 const SLEEPER: &str = "#!/bin/sh\nexec sleep 100\n";
 
 /// Start svmetrics on a free port for `scan`; its address once it answers.
-fn svmetrics(scan: &Path) -> (Server, String) {
+pub(crate) fn svmetrics(scan: &Path) -> (Server, String) {
     let addr = format!("127.0.0.1:{}", free_port());
     let child = Command::new(ours("svmetrics"))
         .arg("-l")
@@ -85,7 +83,7 @@ fn promtool_accepts(body: &str) {
 
 /// A scan directory: `a` (up, with a logger directory holding `current` and
 /// two archives), `b` (normally down), `odd"\name` (never started).
-fn scan_dir(root: &Path) -> (Sup, Sup) {
+pub(crate) fn scan_dir(root: &Path) -> (Sup, Sup) {
     let a = service(root, "a", SLEEPER);
     fs::create_dir_all(a.join("log/main")).unwrap();
     crate::support::supervise::write_script(&a.join("log/run"), SLEEPER);
@@ -316,122 +314,6 @@ fn many_services_in_order() {
         })
         .collect();
     assert_eq!(order, want);
-}
-
-/// Prometheus query API: the single value of an instant vector, if any.
-fn query(prom: &str, q: &str) -> Option<String> {
-    let enc: String = q
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let r = get(prom, &format!("/api/v1/query?query={enc}")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
-    let res = v["data"]["result"].as_array()?;
-    res.first()?["value"][1].as_str().map(str::to_string)
-}
-
-/// The end-to-end test: a real Prometheus scrapes svmetrics every 500 ms;
-/// its query API shows the service up, then down, then up again with a
-/// new pid after a crash, and the extended facts.
-#[test]
-fn prometheus_scrapes_svmetrics() {
-    let Some(prometheus) = installed("prometheus", "prometheus") else {
-        return;
-    };
-    let t = tempfile::tempdir().unwrap();
-    let scan = t.path().join("service");
-    fs::create_dir(&scan).unwrap();
-    let (a, _b) = scan_dir(&scan);
-    let (_srv, target) = svmetrics(&scan);
-    let prom_addr = format!("127.0.0.1:{}", free_port());
-    let config = t.path().join("prometheus.yml");
-    fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n\
-             scrape_configs:\n  - job_name: daemontools\n    static_configs:\n\
-             \x20     - targets: ['{target}']\n"
-        ),
-    )
-    .unwrap();
-    let log = fs::File::create(t.path().join("prometheus.log")).unwrap();
-    let _prom = Server(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                t.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prom_addr}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .current_dir(t.path())
-            .spawn()
-            .unwrap(),
-    );
-    let up = "daemontools_service_up{service=\"a\"}";
-    let pid_q = "daemontools_service_pid{service=\"a\"}";
-    // Prometheus hands its first targets to the scraper after its 5 s
-    // discovery throttle: the first scrape comes 5-6 s after start-up.
-    let first = wait_for(Duration::from_secs(20), || {
-        query(&prom_addr, up).as_deref() == Some("1")
-    });
-    let plog = || fs::read_to_string(t.path().join("prometheus.log")).unwrap_or_default();
-    assert!(first, "no scrape seen; prometheus log:\n{}", plog());
-    let pid = status(&a.dir).unwrap().pid.to_string();
-    assert_eq!(query(&prom_addr, pid_q), Some(pid));
-    assert_eq!(
-        query(&prom_addr, "daemontools_log_archives{service=\"a\"}").as_deref(),
-        Some("2")
-    );
-    assert_eq!(
-        query(&prom_addr, "daemontools_service_normally_up{service=\"b\"}").as_deref(),
-        Some("0")
-    );
-
-    assert!(control(&a.dir, b"d"));
-    let down = wait_for(SOON, || {
-        query(&prom_addr, up).as_deref() == Some("0")
-            && query(&prom_addr, "daemontools_service_want_up{service=\"a\"}").as_deref()
-                == Some("0")
-    });
-    assert!(down, "down never seen by prometheus");
-
-    assert!(control(&a.dir, b"u"));
-    let first_pid = wait_status(&a.dir, "up", |s| s.pid != 0).pid;
-    assert!(control(&a.dir, b"k"));
-    let new_pid = wait_status(&a.dir, "restarted", |s| s.pid != 0 && s.pid != first_pid).pid;
-    write_extstatus(
-        &a.dir,
-        &ExtStatus {
-            deaths: 1,
-            restarts: 1,
-            last_death: LastDeath::Signaled(9),
-            ..ExtStatus::default()
-        },
-    );
-    let crashed = wait_for(SOON, || {
-        query(&prom_addr, pid_q) == Some(new_pid.to_string())
-            && query(&prom_addr, up).as_deref() == Some("1")
-            && query(
-                &prom_addr,
-                "daemontools_service_deaths_total{service=\"a\"}",
-            )
-            .as_deref()
-                == Some("1")
-            && query(&prom_addr, "daemontools_service_last_signal{service=\"a\"}").as_deref()
-                == Some("9")
-    });
-    assert!(crashed, "crash never seen by prometheus");
-    // Prometheus marks the target healthy.
-    assert_eq!(
-        query(&prom_addr, &format!("up{{instance=\"{target}\"}}")).as_deref(),
-        Some("1")
-    );
 }
 
 /// Scrape time for 1000 services (each with a status, an extstatus and a
