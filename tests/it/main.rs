@@ -21,4 +21,5 @@ mod multilog;
 mod packaging;
 mod supervise;
 mod svlog;
+mod svlog_sources;
 mod svscan;
