@@ -102,3 +102,4 @@ echo "| \`svlog --since A --until B DIR\`, no index (every archive read) | $(onc
 rm -rf "$XDG_CACHE_HOME"
 echo "| same, first run (makes the index) | $(once "$range") | - |"
 echo "| same, index made | $(time_cmd "$range") | $(opened "$range") |"
+echo "| same, index made: first byte out (\`… \| head -c 1\`) | $(time_cmd "$range | head -c 1") | - |"
