@@ -11,7 +11,8 @@
 #   RUNS  runs per command, the median is reported (default 5)
 # env:    BIN (default target/release; built unless NO_BUILD=1),
 #         GEN (default /work/shared/bench/gen-log),
-#         KEEP=DIR to make the data in DIR and keep it (reused if there)
+#         KEEP=DIR to make the data in DIR and keep it (reused if there),
+#         DAEMONTOOLS=1 to time daemontools' tai64nlocal too
 #
 # The range is ~10,000 lines (~1 MB) from the middle of the directory:
 # multilog stamps 10 GB in well under a minute here, so "one minute" of a
@@ -87,7 +88,8 @@ row() {
 }
 row '`svlog DIR`' "'$BIN/svlog' '$D'" "$bytes"
 row '`cat @*.s current \| tai64nlocal` (ours)' "cat '$D'/@*.s '$D'/current | '$BIN/tai64nlocal'" "$bytes"
-if [ -x /usr/bin/tai64nlocal ]; then
+# daemontools' runs at ~0.1 GB/s: minutes per run at 10 GB, so only on request.
+if [ "${DAEMONTOOLS:-0}" = 1 ] && [ -x /usr/bin/tai64nlocal ]; then
     row '`cat @*.s current \| tai64nlocal` (daemontools)' "cat '$D'/@*.s '$D'/current | /usr/bin/tai64nlocal" "$bytes"
 fi
 row '`svlog D1 … D10` (merge of 10 × 100 MB; MB/s of output)' "'$BIN/svlog' $mdirs" "$merged"

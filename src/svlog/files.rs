@@ -295,6 +295,17 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
     Ok(v)
 }
 
+/// Say that all of `f` is to be read from start to end, so that the kernel
+/// reads ahead of svlog (`posix_fadvise` `SEQUENTIAL` and `WILLNEED`): a
+/// directory larger than the page cache is then read while the lines
+/// already read are printed, as a `cat | tai64nlocal` pipeline does on two
+/// processors. Advice only: an error is ignored.
+pub(crate) fn will_read(f: &File) {
+    use rustix::fs::{fadvise, Advice};
+    let _ = fadvise(f, 0, None, Advice::Sequential);
+    let _ = fadvise(f, 0, None, Advice::WillNeed);
+}
+
 /// `read_at` of `f` (named `path`) into `buf` at `off`, retried when
 /// interrupted: `Some(n)` (0 at end of file), or `None` after a warning
 /// for any other error, so that the rest of the directory is still read.

@@ -59,6 +59,9 @@ impl<'a> Lines<'a> {
             let e = &self.files[self.idx];
             if self.file.is_none() {
                 self.file = e.open();
+                if let Some(f) = &self.file {
+                    super::files::will_read(f);
+                }
             }
             let Some(f) = &self.file else {
                 // Gone since the listing, or unreadable (said so).

@@ -108,15 +108,17 @@ pub(crate) fn print<W: io::Write>(
     if opts.follow {
         return follow::follow(opts, zone, w);
     }
+    let r = (opts.since, opts.until);
+    let ranged = r.0.is_some() || r.1.is_some();
     let mut dirs: Vec<walk::Dir> = Vec::new();
     let mut indexes = Vec::new();
     for d in &opts.dirs {
         let (dir, name) = service::resolve_named(d)?;
         dirs.push((name, files::list(&dir)?));
-        indexes.push(index::Index::load(opts.index.as_deref(), &dir));
+        // Only a range uses the index.
+        let cache = opts.index.as_deref().filter(|_| ranged);
+        indexes.push(index::Index::load(cache, &dir));
     }
-    let r = (opts.since, opts.until);
-    let ranged = r.0.is_some() || r.1.is_some();
     let mut out = Out::new(w, opts.format, zone);
     let mut buf = vec![0u8; BLOCK];
     let res = if dirs.len() > 1 || re.is_some() || out.line_only() {
@@ -155,7 +157,10 @@ pub(crate) fn print<W: io::Write>(
         range::print_range(&dirs[0].1, r, &mut indexes[0], &mut buf, &mut out)
     } else {
         dirs[0].1.iter().try_for_each(|e| match e.open() {
-            Some(f) => copy(&e.lf.path, &f, 0, &mut buf, &mut out).map(|_| ()),
+            Some(f) => {
+                files::will_read(&f);
+                copy(&e.lf.path, &f, 0, &mut buf, &mut out).map(|_| ())
+            }
             None => Ok(()),
         })
     };
