@@ -18,7 +18,7 @@
 # multilog stamps 10 GB in well under a minute here, so "one minute" of a
 # directory that took a week to fill is this many bytes, not 60 s of labels.
 #
-# Prints Markdown tables of median wall-clock seconds (output to
+# Prints Markdown tables of median wall-clock and CPU seconds (output to
 # /dev/null; the index lives in a temporary XDG_CACHE_HOME).
 set -euo pipefail
 
@@ -60,15 +60,16 @@ until=$(sed -n "$(( n / 2 + 10000 ))p" "$mid" | cut -c1-25)
 mdirs=$(for i in $(seq 10); do printf "'%s' " "$WORK/m$i"; done)
 merged=$(bash -c "'$BIN/svlog' $mdirs" | wc -c)
 
+# Wall-clock seconds and CPU seconds (user + system, children included):
+# on a loaded machine the first grows with the load, the second hardly.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 once() {
-    s=$(date +%s.%N)
-    bash -c "$1" >/dev/null
-    e=$(date +%s.%N)
-    echo "$e - $s" | bc
+    /usr/bin/time -f '%e %U %S' -o "$WORK/time" bash -c "$1" >/dev/null
+    awk '{printf "%s %.2f\n", $1, $2 + $3}' "$WORK/time"
 }
 time_cmd() {
-    for _ in $(seq "$RUNS"); do once "$1"; done | median
+    for _ in $(seq "$RUNS"); do once "$1"; done >"$WORK/runs"
+    echo "$(cut -d' ' -f1 "$WORK/runs" | median) | $(cut -d' ' -f2 "$WORK/runs" | median)"
 }
 mbs() { echo "scale=0; $1 / 1000000 / $2" | bc; }
 opened() {
@@ -80,11 +81,11 @@ cat "$D"/@*.s "$D"/current >/dev/null # warm the page cache
 echo "directory: $bytes bytes in $files archives + current"
 echo "range: $since .. $until ($(sed -n "$(( n / 2 )),$(( n / 2 + 9999 ))p" "$mid" | wc -c) bytes)"
 echo
-echo "| command | median s | MB/s (input; merge: output) |"
-echo "|---|---|---|"
+echo "| command | wall s | CPU s | MB/s of wall (input; merge: output) |"
+echo "|---|---|---|---|"
 row() {
     t=$(time_cmd "$2")
-    echo "| $1 | $t | $(mbs "$3" "$t") |"
+    echo "| $1 | $t | $(mbs "$3" "${t%% *}") |"
 }
 row '`svlog DIR`' "'$BIN/svlog' '$D'" "$bytes"
 row '`cat @*.s current \| tai64nlocal` (ours)' "cat '$D'/@*.s '$D'/current | '$BIN/tai64nlocal'" "$bytes"
@@ -94,14 +95,14 @@ if [ "${DAEMONTOOLS:-0}" = 1 ] && [ -x /usr/bin/tai64nlocal ]; then
 fi
 row '`svlog D1 … D10` (merge of 10 × 100 MB; MB/s of output)' "'$BIN/svlog' $mdirs" "$merged"
 echo
-echo "| command | median s | files of DIR opened |"
-echo "|---|---|---|"
+echo "| command | wall s | CPU s | files of DIR opened |"
+echo "|---|---|---|---|"
 tail_cmd="'$BIN/svlog' -n 100 '$D'"
 echo "| \`svlog -n 100 DIR\` | $(time_cmd "$tail_cmd") | $(opened "$tail_cmd") |"
 range="'$BIN/svlog' --since $since --until $until '$D'"
 noindex="XDG_CACHE_HOME=/nonexistent $range"
-echo "| \`svlog --since A --until B DIR\`, no index (every archive read) | $(once "$noindex") | $(opened "$noindex") |"
+echo "| \`svlog --since A --until B DIR\`, no index (every archive read) | $(once "$noindex" | sed 's/ / | /') | $(opened "$noindex") |"
 rm -rf "$XDG_CACHE_HOME"
-echo "| same, first run (makes the index) | $(once "$range") | - |"
+echo "| same, first run (makes the index) | $(once "$range" | sed 's/ / | /') | - |"
 echo "| same, index made | $(time_cmd "$range") | $(opened "$range") |"
 echo "| same, index made: first byte out (\`… \| head -c 1\`) | $(time_cmd "$range | head -c 1") | - |"

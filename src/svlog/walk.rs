@@ -51,18 +51,16 @@ pub(crate) fn walk<W: io::Write>(
         .map(|((_, f), &(i, o))| Lines::new(f, i, o))
         .collect();
     let mut live: Vec<bool> = rd.iter_mut().map(Lines::advance).collect();
+    // Each stream's next line's stamp, read once per line.
+    let mut keys: Vec<Option<Tai64N>> = rd.iter().map(|l| line_label(l.head())).collect();
     let mut sel = vec![false; dirs.len()];
     let mut count = 0u64;
     loop {
         // The stream whose next line has the smallest stamp (an unstamped
         // line opening a stream first); ties go to the earlier argument.
         let mut best: Option<(usize, Option<Tai64N>)> = None;
-        for (k, l) in rd.iter().enumerate() {
-            if !live[k] {
-                continue;
-            }
-            let key = line_label(l.head());
-            if best.is_none_or(|(_, b)| key < b) {
+        for (k, &key) in keys.iter().enumerate() {
+            if live[k] && best.is_none_or(|(_, b)| key < b) {
                 best = Some((k, key));
             }
         }
@@ -72,7 +70,7 @@ pub(crate) fn walk<W: io::Write>(
         let mut first = true;
         loop {
             let head = rd[k].head();
-            let label = line_label(head);
+            let label = keys[k];
             if !first && label.is_some() {
                 break;
             }
@@ -97,6 +95,7 @@ pub(crate) fn walk<W: io::Write>(
                 o.end_line(merge)?;
             }
             live[k] = rd[k].advance();
+            keys[k] = line_label(rd[k].head());
             if !merge || !live[k] {
                 break;
             }
