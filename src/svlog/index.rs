@@ -15,7 +15,7 @@
 //! when summarised (an entry whose file no longer matches them is not
 //! used), LEN the length of its contents (decompressed), FLAGS `-` or some
 //! of `l` (the first line has no stamp), `n` (the contents end with a
-//! newline) and `s` (stamps in order), and LAST, MIN and MAX stamps as 24
+//! newline), `m` (they hold a newline) and `s` (stamps in order), and LAST, MIN and MAX stamps as 24
 //! hex digits or `-` when the archive has none. Lines of any other form are
 //! ignored. The file is replaced (written aside, then renamed) when svlog
 //! has summarised archives it did not hold; failing to write it is not an
@@ -43,6 +43,8 @@ pub(crate) struct Summary {
     pub lead: bool,
     /// The contents end with a newline.
     pub ends_nl: bool,
+    /// The contents hold a newline.
+    pub newline: bool,
     /// Every stamp is at or after the one before it.
     pub sorted: bool,
     /// The last stamp.
@@ -65,6 +67,8 @@ pub(crate) fn summarize(f: &File, path: &Path) -> Summary {
     while let Some((_, t)) = sc.next_line() {
         if std::mem::take(&mut first) {
             s.lead = t.is_none();
+        } else {
+            s.newline = true;
         }
         if let Some(t) = t {
             if s.last.is_some_and(|l| t < l) {
@@ -77,6 +81,7 @@ pub(crate) fn summarize(f: &File, path: &Path) -> Summary {
     }
     s.len = sc.end();
     s.ends_nl = sc.ends_nl().unwrap_or(true);
+    s.newline |= s.len > 0 && s.ends_nl;
     s
 }
 
@@ -121,7 +126,7 @@ fn unhex(s: &str) -> Option<Option<Tai64N>> {
 
 fn parse_line(l: &str) -> Option<(Vec<u8>, Key, Summary)> {
     let f: Vec<&str> = l.split(' ').collect();
-    if f.len() != 9 || !f[5].bytes().all(|c| b"-lns".contains(&c)) {
+    if f.len() != 9 || !f[5].bytes().all(|c| b"-lmns".contains(&c)) {
         return None;
     }
     let key = (f[1].parse().ok()?, f[2].parse().ok()?, f[3].parse().ok()?);
@@ -129,6 +134,7 @@ fn parse_line(l: &str) -> Option<(Vec<u8>, Key, Summary)> {
         len: f[4].parse().ok()?,
         lead: f[5].contains('l'),
         ends_nl: f[5].contains('n'),
+        newline: f[5].contains('m'),
         sorted: f[5].contains('s'),
         last: unhex(f[6])?,
         min: unhex(f[7])?,
@@ -204,7 +210,13 @@ impl Index {
                 continue;
             };
             let mut flags = String::new();
-            for (on, c) in [(s.lead, 'l'), (s.ends_nl, 'n'), (s.sorted, 's')] {
+            let flags_of = [
+                (s.lead, 'l'),
+                (s.newline, 'm'),
+                (s.ends_nl, 'n'),
+                (s.sorted, 's'),
+            ];
+            for (on, c) in flags_of {
                 if on {
                     flags.push(c);
                 }
@@ -245,13 +257,14 @@ mod tests {
             len: 10,
             lead: true,
             ends_nl: false,
+            newline: true,
             sorted: true,
             last: Some(Tai64N::from_unix(5, 1)),
             min: Some(Tai64N::from_unix(1, 0)),
             max: Some(Tai64N::from_unix(9, 0)),
         };
         let l = format!(
-            "@x.s 1 2 -3 10 ls {} {} {}",
+            "@x.s 1 2 -3 10 lms {} {} {}",
             hex(s.last),
             hex(s.min),
             hex(s.max)

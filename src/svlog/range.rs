@@ -11,7 +11,10 @@
 //! entered by binary search for `since` and left at the first stamp at or
 //! after `until`; one with a clock step back inside (stamps out of order)
 //! is scanned whole, as is `current` (it grows: it has no summary) and an
-//! archive that starts inside a line cut at the end of the one before.
+//! archive that starts inside a line cut at the end of the one before with
+//! bytes that read as a stamp (other such archives are as their summary
+//! says: their first bytes go with the line carried over, as unstamped
+//! first lines would).
 
 use std::fs::File;
 use std::io;
@@ -203,6 +206,26 @@ fn plan(s: &Summary, c: Carry, r: Range, f: &File, path: &Path) -> Plan {
     }
 }
 
+/// The summary of archive `e` from `index`, else made (and added) by
+/// reading `e`, which is then returned open too. `None`: `e` has gone.
+fn summary(e: &Entry, index: &mut Index) -> Option<(Summary, Option<File>)> {
+    if let Some(s) = index.get(e) {
+        return Some((s, None));
+    }
+    let f = e.open()?;
+    let s = summarize(&f, &e.lf.path);
+    index.put(e, s);
+    Some((s, Some(f)))
+}
+
+/// Whether an archive of summary `s` entered with `c` can be taken as its
+/// summary says: it starts with a line, or inside a line (cut across
+/// files) with bytes that do not read as a stamp, which then go with the
+/// carried line just as unstamped first lines would.
+fn as_summarized(s: &Summary, c: Carry) -> bool {
+    c.0 || s.lead || s.len == 0
+}
+
 /// Print the lines of `entries` in range `r`, using and adding to `index`.
 ///
 /// # Errors
@@ -216,24 +239,19 @@ pub(crate) fn print_range<W: io::Write>(
 ) -> Result<(), Stop> {
     let mut carry = START;
     for e in entries {
-        if e.kind.is_none() || !carry.0 {
-            // `current`, or an archive that starts inside a line.
+        let known = if e.kind.is_some() {
+            summary(e, index)
+        } else {
+            None
+        };
+        let Some((s, file)) = known.filter(|(s, _)| as_summarized(s, carry)) else {
+            // `current` (no summary: it grows), or an archive whose first
+            // bytes, continuing a cut line, read as a stamp.
             out.flush()?;
             if let Some(f) = e.open() {
                 copy_range((&e.lf.path, &f), 0, r, &mut carry, false, buf, out)?;
             }
             continue;
-        }
-        let mut file = None;
-        let s = match index.get(e) {
-            Some(s) => s,
-            None => {
-                let Some(f) = e.open() else { continue };
-                let s = summarize(&f, &e.lf.path);
-                index.put(e, s);
-                file = Some(f);
-                s
-            }
         };
         if none_selected(&s, carry, r) {
             carry = after(&s, carry, r);
@@ -259,37 +277,31 @@ pub(crate) fn print_range<W: io::Write>(
 /// stamps are in order; `current` otherwise.
 pub(crate) fn start_of(entries: &[Entry], r: Range, index: &mut Index) -> (usize, u64) {
     let mut carry = START;
-    let mut prev = 0;
+    // The file the line being read started in (a line cut across files
+    // is read from there).
+    let mut line_file = 0;
     for (i, e) in entries.iter().enumerate() {
-        if !carry.0 {
-            // Inside a line cut across files: from the file it started in
-            // (which starts with a line, as carry was START there).
-            return (prev, 0);
-        }
         if e.kind.is_none() {
-            return (i, 0);
+            return (if carry.0 { i } else { line_file }, 0);
         }
-        let mut file = None;
-        let s = match index.get(e) {
-            Some(s) => s,
-            None => {
-                let Some(f) = e.open() else { continue };
-                let s = summarize(&f, &e.lf.path);
-                index.put(e, s);
-                file = Some(f);
-                s
-            }
+        let Some((s, file)) = summary(e, index) else {
+            continue;
         };
+        if !as_summarized(&s, carry) {
+            return (line_file, 0);
+        }
+        if carry.0 || s.newline {
+            line_file = i;
+        }
         if none_selected(&s, carry, r) {
             carry = after(&s, carry, r);
-            prev = i;
             continue;
         }
         let Some(f) = file.or_else(|| e.open()) else {
             continue;
         };
         return match plan(&s, carry, r, &f, &e.lf.path) {
-            Plan::Read(from, c, _) if c == START => (i, from),
+            Plan::Read(from, c, _) if !c.1 => (i, from),
             _ => (i, 0),
         };
     }
