@@ -64,8 +64,10 @@ merged=$(bash -c "'$BIN/svlog' $mdirs" | wc -c)
 # on a loaded machine the first grows with the load, the second hardly.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 once() {
-    /usr/bin/time -f '%e %U %S' -o "$WORK/time" bash -c "$1" >/dev/null
-    awk '{printf "%s %.2f\n", $1, $2 + $3}' "$WORK/time"
+    s=$(date +%s%N)
+    /usr/bin/time -f '%U %S' -o "$WORK/time" bash -c "$1" >/dev/null
+    e=$(date +%s%N)
+    awk -v w=$(( (e - s) / 1000 )) '{printf "%.4f %.2f\n", w / 1e6, $1 + $2}' "$WORK/time"
 }
 time_cmd() {
     for _ in $(seq "$RUNS"); do once "$1"; done >"$WORK/runs"
@@ -100,7 +102,7 @@ echo "|---|---|---|---|"
 tail_cmd="'$BIN/svlog' -n 100 '$D'"
 echo "| \`svlog -n 100 DIR\` | $(time_cmd "$tail_cmd") | $(opened "$tail_cmd") |"
 range="'$BIN/svlog' --since $since --until $until '$D'"
-noindex="XDG_CACHE_HOME=/nonexistent $range"
+noindex="XDG_CACHE_HOME=/dev/null/none $range"
 echo "| \`svlog --since A --until B DIR\`, no index (every archive read) | $(once "$noindex" | sed 's/ / | /') | $(opened "$noindex") |"
 rm -rf "$XDG_CACHE_HOME"
 echo "| same, first run (makes the index) | $(once "$range" | sed 's/ / | /') | - |"

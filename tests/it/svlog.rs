@@ -13,11 +13,11 @@ use crate::support::faults::Rng;
 use crate::support::{ours, reference, run_input, wait_deadline, wait_for, wait_limit, SOON};
 
 fn svlog(args: &[&str], tz: &str) -> std::process::Output {
-    svlog_cache(args, tz, Path::new("/nonexistent/svlog-index"))
+    svlog_cache(args, tz, Path::new("/dev/null/svlog-index"))
 }
 
 /// `svlog` keeping its range index in `cache` (tests never write to
-/// `$HOME`).
+/// `$HOME`; under `/dev/null` it cannot be made, even by root).
 fn svlog_cache(args: &[&str], tz: &str, cache: &Path) -> std::process::Output {
     let child = Command::new(ours("svlog"))
         .args(args)

@@ -17,7 +17,7 @@ fn svlog(args: &[&str], tz: &str) -> std::process::Output {
     let child = Command::new(ours("svlog"))
         .args(args)
         .env("TZ", tz)
-        .env("XDG_CACHE_HOME", "/nonexistent/svlog-index")
+        .env("XDG_CACHE_HOME", "/dev/null/svlog-index")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
