@@ -24,6 +24,9 @@ pub(crate) struct Opts {
     pub format: Format,
     /// The directories.
     pub dirs: Vec<PathBuf>,
+    /// Where the index files of `--since`/`--until` are kept (not an
+    /// option: the run sets it from the environment).
+    pub index: Option<PathBuf>,
 }
 
 /// Parse argv (without the program name). `None` means usage.

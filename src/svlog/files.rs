@@ -11,6 +11,35 @@ use crate::tai64::{Tai64N, LABEL_LEN};
 
 use super::PROG;
 
+/// How an archive is stored; for one label, the earliest kind here is
+/// read (a `.u` is renamed `.s` when finished; a compressor writes
+/// `.s.zst` before it removes the `.s`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Kind {
+    /// `@<label>.s`: finished.
+    S,
+    /// `@<label>.s.zst`: finished, then compressed with zstd.
+    Zst,
+    /// `@<label>.u`: written before a crash, not known to be complete.
+    U,
+}
+
+/// The label and kind of an archive name: `@` + 24 hex digits + `.s`,
+/// `.u` or `.s.zst`.
+#[must_use]
+pub(crate) fn archive_kind(name: &[u8]) -> Option<(Tai64N, Kind)> {
+    if name.first() != Some(&b'@') || name.len() < LABEL_LEN {
+        return None;
+    }
+    let kind = match &name[LABEL_LEN..] {
+        b".s" => Kind::S,
+        b".u" => Kind::U,
+        b".s.zst" => Kind::Zst,
+        _ => return None,
+    };
+    Tai64N::from_hex(&name[1..LABEL_LEN]).map(|t| (t, kind))
+}
+
 /// One file of a log directory, in reading order.
 #[derive(Debug)]
 pub(crate) struct LogFile {
@@ -18,28 +47,6 @@ pub(crate) struct LogFile {
     pub path: PathBuf,
     /// The archive's name label (`None` for `current`).
     pub label: Option<Tai64N>,
-}
-
-/// The log directory DIR stands for: DIR if it has `current`, else
-/// `DIR/log/main` if that has.
-///
-/// # Errors
-/// DIR missing, or neither has `current`.
-pub(crate) fn resolve(dir: &Path) -> Result<PathBuf, Fatal> {
-    std::fs::metadata(dir)
-        .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
-    if dir.join("current").exists() {
-        return Ok(dir.to_path_buf());
-    }
-    let main = dir.join("log/main");
-    if main.join("current").exists() {
-        return Ok(main);
-    }
-    let e = io::Error::from_raw_os_error(libc::ENOENT);
-    Err(Fatal::new(
-        format!("unable to open {}/current", dir.display()),
-        e,
-    ))
 }
 
 /// The archive label of a directory entry name (`@` + 24 hex + `.s`/`.u`).
@@ -135,6 +142,168 @@ pub(crate) fn open_all(dir: &Path) -> Result<Vec<(LogFile, File)>, Fatal> {
         cur,
     ));
     Ok(v)
+}
+
+/// A file of a log directory as listed, opened only when it is read.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// Its path and name label.
+    pub lf: LogFile,
+    /// How it is stored (`None` for `current`).
+    pub kind: Option<Kind>,
+    /// Inode, size and modification time (ns) when listed: what the
+    /// index's entry for it must match.
+    pub key: (u64, u64, i64),
+    /// `current`, opened before the listing.
+    held: Option<File>,
+}
+
+impl Entry {
+    /// An entry for a file already open (a test's file).
+    #[cfg(test)]
+    pub(crate) fn held(lf: LogFile, f: File) -> Self {
+        let key = f.metadata().map_or((0, 0, 0), |m| key_of(&m));
+        Entry {
+            lf,
+            kind: None,
+            key,
+            held: Some(f),
+        }
+    }
+
+    /// The bytes as a file with random access: the file itself or, for a
+    /// compressed archive, its contents decompressed into an anonymous
+    /// memory file. `None` if it has gone (a `.u` is looked for as its
+    /// `.s`); other errors give a warning and `None`.
+    pub(crate) fn open(&self) -> Option<File> {
+        if let Some(f) = &self.held {
+            return match f.try_clone() {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    let what = format!("unable to open {}", self.lf.path.display());
+                    error::warn(PROG, &what, Some(&e));
+                    None
+                }
+            };
+        }
+        let f = open_archive(&self.lf)?;
+        if self.kind == Some(Kind::Zst) {
+            decompress(&self.lf.path, f)
+        } else {
+            Some(f)
+        }
+    }
+}
+
+fn key_of(m: &std::fs::Metadata) -> (u64, u64, i64) {
+    (
+        m.ino(),
+        m.len(),
+        m.mtime().saturating_mul(1_000_000_000) + m.mtime_nsec(),
+    )
+}
+
+/// A zstd archive decompressed into a memory file (all its frames); a
+/// damaged or cut one gives a warning and what could be decompressed.
+fn decompress(path: &Path, f: File) -> Option<File> {
+    let fd = match rustix::fs::memfd_create("svlog", rustix::fs::MemfdFlags::CLOEXEC) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let e = io::Error::from(e);
+            error::warn(PROG, "unable to create memory file", Some(&e));
+            return None;
+        }
+    };
+    let mut out = File::from(fd);
+    let r = zstd::stream::read::Decoder::new(f).and_then(|mut d| io::copy(&mut d, &mut out));
+    if let Err(e) = r {
+        let what = format!("unable to decompress {}", path.display());
+        error::warn(PROG, &what, Some(&e));
+    }
+    Some(out)
+}
+
+/// The files of a log directory in reading order, listed but not opened
+/// (but `current`, opened first): the archives in name order, one per
+/// label ([`Kind`] says which), then `current`. An archive that is
+/// `current`'s file (rotated since it was opened) or has gone is left out.
+///
+/// # Errors
+/// `current` cannot be opened, or the directory cannot be read.
+pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
+    use std::os::unix::ffi::OsStrExt;
+    let cur_path = dir.join("current");
+    let cur = File::open(&cur_path)
+        .map_err(|e| Fatal::new(format!("unable to open {}", cur_path.display()), e))?;
+    let cm = cur
+        .metadata()
+        .map_err(|e| Fatal::new(format!("unable to stat {}", cur_path.display()), e))?;
+    let cur_id = (cm.dev(), cm.ino());
+    let bad = |e| Fatal::new(format!("unable to read directory {}", dir.display()), e);
+    let mut names: Vec<(Tai64N, Kind, Vec<u8>)> = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(bad)? {
+        let n = e.map_err(bad)?.file_name().as_bytes().to_vec();
+        if let Some((t, k)) = archive_kind(&n) {
+            names.push((t, k, n));
+        }
+    }
+    names.sort_unstable_by_key(|a| (a.0, a.1));
+    names.dedup_by_key(|n| n.0);
+    let mut v = Vec::with_capacity(names.len() + 1);
+    for (t, mut kind, n) in names {
+        let mut path = dir.join(std::ffi::OsStr::from_bytes(&n));
+        let mut m = std::fs::metadata(&path);
+        if kind == Kind::U
+            && m.as_ref()
+                .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+        {
+            // Finished meanwhile.
+            path.set_extension("s");
+            kind = Kind::S;
+            m = std::fs::metadata(&path);
+        }
+        match m {
+            Ok(m) if (m.dev(), m.ino()) != cur_id => v.push(Entry {
+                lf: LogFile {
+                    path,
+                    label: Some(t),
+                },
+                kind: Some(kind),
+                key: key_of(&m),
+                held: None,
+            }),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                error::warn(
+                    PROG,
+                    &format!("unable to stat {}", path.display()),
+                    Some(&e),
+                );
+            }
+        }
+    }
+    v.push(Entry {
+        lf: LogFile {
+            path: cur_path,
+            label: None,
+        },
+        kind: None,
+        key: key_of(&cm),
+        held: Some(cur),
+    });
+    Ok(v)
+}
+
+/// Say that all of `f` is to be read from start to end, so that the kernel
+/// reads ahead of svlog (`posix_fadvise` `SEQUENTIAL` and `WILLNEED`): a
+/// directory larger than the page cache is then read while the lines
+/// already read are printed, as a `cat | tai64nlocal` pipeline does on two
+/// processors. Advice only: an error is ignored.
+pub(crate) fn will_read(f: &File) {
+    use rustix::fs::{fadvise, Advice};
+    let _ = fadvise(f, 0, None, Advice::Sequential);
+    let _ = fadvise(f, 0, None, Advice::WillNeed);
 }
 
 /// `read_at` of `f` (named `path`) into `buf` at `off`, retried when

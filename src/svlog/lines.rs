@@ -6,12 +6,15 @@ use std::fs::File;
 
 use memchr::memchr;
 
-use super::{LogFile, BLOCK};
+use super::files::Entry;
+use super::BLOCK;
 
 /// One directory's files as a stream of lines.
 pub(crate) struct Lines<'a> {
-    files: &'a [(LogFile, File)],
+    files: &'a [Entry],
     idx: usize,
+    /// File `idx`, once opened.
+    file: Option<File>,
     off: u64,
     buf: Vec<u8>,
     pos: usize,
@@ -25,20 +28,16 @@ pub(crate) struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     /// Lines of `files` from file `idx` at offset `off`.
-    pub(crate) fn new(files: &'a [(LogFile, File)], idx: usize, off: u64) -> Self {
+    pub(crate) fn new(files: &'a [Entry], idx: usize, off: u64) -> Self {
         Self::with_block(files, idx, off, BLOCK)
     }
 
     /// As [`Lines::new`] with a buffer of `block` bytes (at least 1).
-    pub(crate) fn with_block(
-        files: &'a [(LogFile, File)],
-        idx: usize,
-        off: u64,
-        block: usize,
-    ) -> Self {
+    pub(crate) fn with_block(files: &'a [Entry], idx: usize, off: u64, block: usize) -> Self {
         Lines {
             files,
             idx,
+            file: None,
             off,
             buf: vec![0u8; block.max(1)],
             pos: 0,
@@ -57,8 +56,19 @@ impl<'a> Lines<'a> {
             self.pos = 0;
         }
         while !self.eof {
-            let (lf, f) = &self.files[self.idx];
-            match super::files::read_at(f, &lf.path, &mut self.buf[self.have..], self.off) {
+            let e = &self.files[self.idx];
+            if self.file.is_none() {
+                self.file = e.open();
+                if let Some(f) = &self.file {
+                    super::files::will_read(f);
+                }
+            }
+            let Some(f) = &self.file else {
+                // Gone since the listing, or unreadable (said so).
+                self.next_file();
+                continue;
+            };
+            match super::files::read_at(f, &e.lf.path, &mut self.buf[self.have..], self.off) {
                 Some(0) | None => self.next_file(),
                 Some(n) => {
                     self.have += n;
@@ -70,6 +80,7 @@ impl<'a> Lines<'a> {
     }
 
     fn next_file(&mut self) {
+        self.file = None;
         self.idx += 1;
         self.off = 0;
         self.eof = self.idx >= self.files.len();
@@ -139,6 +150,7 @@ impl<'a> Lines<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::svlog::LogFile;
     use std::io::Write;
     use std::path::PathBuf;
 
@@ -154,10 +166,10 @@ mod tests {
             cuts.push(0);
             cuts.push(data.len());
             cuts.sort_unstable();
-            let files: Vec<(LogFile, File)> = cuts.windows(2).map(|w| {
+            let files: Vec<Entry> = cuts.windows(2).map(|w| {
                 let mut f = tempfile::tempfile().unwrap();
                 f.write_all(&data[w[0]..w[1]]).unwrap();
-                (LogFile { path: PathBuf::from("x"), label: None }, f)
+                Entry::held(LogFile { path: PathBuf::from("x"), label: None }, f)
             }).collect();
             let mut l = Lines::with_block(&files, 0, 0, block);
             let mut got: Vec<Vec<u8>> = Vec::new();

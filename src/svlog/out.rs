@@ -11,7 +11,9 @@ use crate::tai64::rfc3339::format as rfc3339;
 use crate::tai64::tz::Zone;
 use crate::tai64::Tai64N;
 
-use super::{line_label, BLOCK, FLUSH_AT};
+use super::stamp::Stamps;
+use super::{BLOCK, FLUSH_AT};
+use crate::tai64::rfc3339::line_stamp;
 
 /// Why output stopped early.
 #[derive(Debug)]
@@ -99,10 +101,10 @@ impl<W: io::Write> Out<W> {
     /// Output to `w` in `format`, local labels in `zone`.
     pub(crate) fn new(w: W, format: Format, zone: Zone) -> Self {
         let filter: Box<dyn Filter> = match format {
-            Format::Local => Box::new(LabelFilter::new(LocalTime::new(zone))),
-            Format::Utc => Box::new(LabelFilter::new(LocalTime::new(Zone::utc()))),
-            Format::Rfc3339 => Box::new(LabelFilter::new(Rfc3339)),
-            Format::Epoch => Box::new(LabelFilter::new(Frac::new())),
+            Format::Local => Box::new(Stamps::new(LabelFilter::new(LocalTime::new(zone)))),
+            Format::Utc => Box::new(Stamps::new(LabelFilter::new(LocalTime::new(Zone::utc())))),
+            Format::Rfc3339 => Box::new(Stamps::new(LabelFilter::new(Rfc3339))),
+            Format::Epoch => Box::new(Stamps::new(LabelFilter::new(Frac::new()))),
             Format::Raw | Format::Json => Box::new(Raw),
         };
         Out {
@@ -145,11 +147,11 @@ impl<W: io::Write> Out<W> {
             self.buf.extend_from_slice(prefix);
             return self.piece(head);
         }
-        let label = line_label(head);
+        let stamp = line_stamp(head);
         self.buf.extend_from_slice(b"{\"time\":");
         let mut time = Vec::new();
-        match label {
-            Some(t) if rfc3339(t, &mut time) => {
+        match stamp {
+            Some((t, _)) if rfc3339(t, &mut time) => {
                 self.buf.push(b'"');
                 self.buf.extend_from_slice(&time);
                 self.buf.push(b'"');
@@ -158,11 +160,12 @@ impl<W: io::Write> Out<W> {
         }
         self.buf.extend_from_slice(b",\"label\":");
         let mut text = head;
-        if label.is_some() {
+        if let Some((t, n)) = stamp {
+            // The TAI64N label, whichever kind of stamp the line has.
             self.buf.push(b'"');
-            self.buf.extend_from_slice(&head[..super::LABEL_LEN]);
+            self.buf.extend_from_slice(&t.label());
             self.buf.push(b'"');
-            text = &head[super::LABEL_LEN..];
+            text = &head[n..];
             text = text.strip_prefix(b" ").unwrap_or(text);
         } else {
             self.buf.extend_from_slice(b"null");
@@ -273,6 +276,12 @@ impl<W: io::Write> Out<W> {
             Err(e) if e.raw_os_error() == Some(libc::EPIPE) => Err(Stop::Pipe),
             Err(e) => Err(Fatal::new("unable to write output", e).into()),
         }
+    }
+
+    /// The writer (tests look at what was written).
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> W {
+        self.w
     }
 
     /// End of input.

@@ -66,3 +66,63 @@ pub(crate) fn find_tail(
     }
     Ok((0, 0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tmpfile(data: &[u8]) -> File {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(data).unwrap();
+        f
+    }
+
+    /// The last `n` lines the slow way.
+    fn last_lines(data: &[u8], n: usize) -> usize {
+        if data.is_empty() {
+            return 0;
+        }
+        let body = data.strip_suffix(b"\n").unwrap_or(data);
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(
+                body.iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        if n >= starts.len() {
+            0
+        } else {
+            starts[starts.len() - n]
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tail_matches_forward(lines in proptest::collection::vec("[a-z]{0,30}", 0..60),
+                                partial in proptest::bool::ANY,
+                                cuts in proptest::collection::vec(0usize..2000, 0..5),
+                                n in 0u64..80, block in 1usize..50) {
+            let mut data = lines.join("\n").into_bytes();
+            if !lines.is_empty() && !partial {
+                data.push(b'\n');
+            }
+            // Cut the stream into files anywhere (multilog cuts long lines).
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (data.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            let files: Vec<(u64, File)> = cuts.windows(2)
+                .map(|w| ((w[1] - w[0]) as u64, tmpfile(&data[w[0]..w[1]])))
+                .collect();
+            let refs: Vec<(u64, &File)> = files.iter().map(|(s, f)| (*s, f)).collect();
+            let mut buf = vec![0u8; block];
+            let (i, off) = find_tail(&refs, n, &mut buf).unwrap();
+            let at = if i == refs.len() { data.len() } else { cuts[i] + off as usize };
+            let want = if n == 0 { data.len() } else { last_lines(&data, n as usize) };
+            proptest::prop_assert_eq!(at, want);
+        }
+    }
+}

@@ -21,6 +21,7 @@ mod multilog;
 mod packaging;
 mod supervise;
 mod svlog;
+mod svlog_sources;
 mod svmetrics;
 mod svmetrics_prometheus;
 mod svscan;

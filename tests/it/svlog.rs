@@ -13,9 +13,16 @@ use crate::support::faults::Rng;
 use crate::support::{ours, reference, run_input, wait_deadline, wait_for, wait_limit, SOON};
 
 fn svlog(args: &[&str], tz: &str) -> std::process::Output {
+    svlog_cache(args, tz, Path::new("/dev/null/svlog-index"))
+}
+
+/// `svlog` keeping its range index in `cache` (tests never write to
+/// `$HOME`; under `/dev/null` it cannot be made, even by root).
+fn svlog_cache(args: &[&str], tz: &str, cache: &Path) -> std::process::Output {
     let child = Command::new(ours("svlog"))
         .args(args)
         .env("TZ", tz)
+        .env("XDG_CACHE_HOME", cache)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -198,17 +205,21 @@ fn ranges_match_a_linear_scan() {
                     want.extend_from_slice(line);
                 }
             }
-            let got = svlog(
-                &[
-                    "--since",
-                    &lab(since),
-                    "--until",
-                    &lab(until),
-                    dir.to_str().unwrap(),
-                ],
-                "UTC",
-            );
+            let args = [
+                "--since",
+                &lab(since),
+                "--until",
+                &lab(until),
+                dir.to_str().unwrap(),
+            ];
+            // Without an index, then making one, then reading it.
+            let got = svlog(&args, "UTC");
             assert!(got.status.success(), "{got:?}");
+            for _ in 0..2 {
+                let again = svlog_cache(&args, "UTC", &root.path().join("cache"));
+                assert!(again.status.success(), "{again:?}");
+                assert!(again.stdout == got.stdout, "round {round}: with the index");
+            }
             let want = run_input(
                 Command::new(ours("tai64nlocal")).env("TZ", "UTC"),
                 &want,
