@@ -17,10 +17,11 @@
 //! `readproctitle`.
 //!
 //! Shared pieces: [`servicedir`] (the names and opens of the files in a
-//! service directory), [`status`] (the status record), [`control`] (the
-//! command letters).
+//! service directory), [`status`] (the status record), [`extstatus`] (the
+//! extra 32-byte state record beside it), [`control`] (the command letters).
 
 pub(crate) mod control;
+pub mod extstatus;
 pub mod readproctitle;
 pub(crate) mod servicedir;
 pub mod status;
