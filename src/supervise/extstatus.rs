@@ -35,9 +35,9 @@ pub const EXTSTATUS_PATH: &str = "supervise/extstatus";
 /// The temporary file renamed over [`EXTSTATUS_PATH`].
 pub const EXTSTATUS_NEW_PATH: &str = "supervise/extstatus.new";
 /// [`EXTSTATUS_PATH`] for system calls.
-pub(crate) const EXTSTATUS_CPATH: &CStr = c"supervise/extstatus";
+pub const EXTSTATUS_CPATH: &CStr = c"supervise/extstatus";
 /// [`EXTSTATUS_NEW_PATH`] for system calls.
-pub(crate) const EXTSTATUS_NEW_CPATH: &CStr = c"supervise/extstatus.new";
+pub const EXTSTATUS_NEW_CPATH: &CStr = c"supervise/extstatus.new";
 
 /// Flag bit 0: the service is ready.
 pub const FLAG_READY: u8 = 1;
