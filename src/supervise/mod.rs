@@ -21,6 +21,8 @@
 //! extra 32-byte state record beside it), [`control`] (the command letters).
 
 pub(crate) mod control;
+pub(crate) mod ext;
+pub(crate) mod extfiles;
 pub mod extstatus;
 pub mod readproctitle;
 pub(crate) mod servicedir;
@@ -32,3 +34,4 @@ pub mod svok;
 pub mod svscan;
 pub mod svscanboot;
 pub mod svstat;
+pub mod svstat_json;

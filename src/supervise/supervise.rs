@@ -4,12 +4,21 @@
 //! the steady state allocates nothing (paths are C-string literals relative
 //! to the service directory, the status record is an 18-byte stack buffer).
 //!
+//! Extensions (opt-in, [`super::extfiles`]): with any extension file in the
+//! service directory, the pause after a start no longer blocks the loop
+//! (commands, readiness and deaths are handled during it; the next start
+//! waits for it or for the back-off delay), `./finish` runs after each
+//! death, and the down signal, kill timeout and process group apply. The
+//! extra state goes to `supervise/extstatus` ([`super::ext`]) for every
+//! service.
+//!
 //! Differences from daemontools: on a `fork` failure supervise retries the
 //! start after its 60 s pause (the Debian "restart process when fork fails"
-//! patch) instead of waiting for a command.
+//! patch) instead of waiting for a command. `supervise/extstatus` is
+//! written beside `supervise/status`.
 
 use std::ffi::{CString, OsStr};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
@@ -18,6 +27,8 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::control::Command;
+use super::ext::{self, Ext};
+use super::extfiles::{Bad, Config};
 use super::servicedir::{self, Name};
 use super::status::{Status, Want};
 use crate::error::{self, reason_errno, usage, Fatal, Kind};
@@ -102,6 +113,9 @@ struct Supervise {
     run_names: [CString; 1],
     envp: CStrArray,
     start_err: Vec<u8>,
+    /// The extension files as read before the last start.
+    cfg: Config,
+    ext: Ext,
 }
 
 fn fatal(dir: &[u8], what: &str, tail: &str, e: Errno) -> Fatal {
@@ -154,7 +168,10 @@ impl Supervise {
                 b": ",
             ],
         );
+        let cfg = Config::load(|name, bad| warn_bad(&dir, name, bad));
         let mut s = Supervise {
+            ext: Ext::new(&cfg, start_pause()),
+            cfg,
             dir,
             selfpipe: pr,
             control,
@@ -174,6 +191,7 @@ impl Supervise {
         };
         s.pidchange();
         s.announce();
+        s.publish();
         servicedir::make_fifo(servicedir::OK);
         s._ok = Some(
             servicedir::open_ok_for_read()
@@ -217,6 +235,14 @@ impl Supervise {
         }
     }
 
+    /// Write `supervise/extstatus` if it changed.
+    fn publish(&mut self) {
+        if let Err(e) = self.ext.publish() {
+            let new = super::extstatus::EXTSTATUS_NEW_PATH;
+            self.warn("write", &format!("/{new}"), Some(e));
+        }
+    }
+
     fn warn(&self, what: &str, tail: &str, e: Option<Errno>) {
         let head: [&[u8]; 5] = [
             b"unable to ",
@@ -236,10 +262,30 @@ impl Supervise {
         }
     }
 
-    /// `trystart`: fork and exec `./run`, then pause one second.
+    /// `trystart`: fork and exec `./run`, then pause one second. With
+    /// extension files the pause is a timer ([`Ext::died`]) instead, and
+    /// `./run` may get a readiness pipe and its own process group.
     fn trystart(&mut self) {
+        self.cfg = Config::load(|name, bad| warn_bad(&self.dir, name, bad));
+        self.ext.configure(&self.cfg, start_pause());
+        let notify = match self.cfg.notification_fd {
+            Some(_) => match notification_pipe() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    self.warn("create pipe for", "/notification-fd", Some(e));
+                    None
+                }
+            },
+            None => None,
+        };
+        let install = match (&notify, self.cfg.notification_fd) {
+            (Some((_, w)), Some(fd)) => Some([(fd, w.as_raw_fd())]),
+            _ => None,
+        };
         let plan = spawn::ChildPlan {
             reset_sigchld: true,
+            setsid: self.cfg.process_group.then_some(&self.start_err[..]),
+            install: install.as_ref().map(|p| (&p[..], &self.start_err[..])),
             ..spawn::ChildPlan::new(&self.run_names, &self.run_argv, &self.envp, &self.start_err)
         };
         match spawn::spawn(&plan) {
@@ -247,9 +293,13 @@ impl Supervise {
                 self.retry_start = false;
                 self.paused = false;
                 self.pid = pid;
+                self.ext.started(notify.map(|(r, _)| r));
                 self.pidchange();
                 self.announce();
-                deepsleep(start_pause());
+                self.publish();
+                if !self.cfg.extended {
+                    deepsleep(start_pause());
+                }
             }
             Err(e) => {
                 error::say(
@@ -269,9 +319,134 @@ impl Supervise {
         }
     }
 
+    /// `./run` died: count it, run `./finish` if there is one; then, unless
+    /// supervise is exiting, start it again (daemontools) or set the timer
+    /// for that (extensions). Returns `true` when supervise should exit.
+    fn run_died(&mut self, d: super::extstatus::Death) -> bool {
+        self.pid = 0;
+        self.pidchange();
+        self.announce();
+        self.ext.died(d, &self.cfg, start_pause());
+        if self.cfg.finish {
+            self.start_finish(d);
+        }
+        self.publish();
+        if self.ext.finish_pid != 0 {
+            return false;
+        }
+        if self.exit {
+            return true;
+        }
+        self.down_done();
+        false
+    }
+
+    /// `./run` and `./finish` are both done: restart if wanted.
+    fn down_done(&mut self) {
+        if self.want != Want::Up {
+            self.ext.restart_at = None;
+        } else if !self.cfg.extended {
+            self.trystart();
+        } else {
+            self.ext.rec.backoff_wait = self.cfg.backoff.is_some();
+            self.publish();
+            self.timers();
+        }
+    }
+
+    /// `./finish EXITCODE SIGNAL`, with supervise's stdio and environment.
+    fn start_finish(&mut self, d: super::extstatus::Death) {
+        let (code, sig) = ext::finish_args(d);
+        let argv = CStrArray::new(vec![
+            CString::from(servicedir::FINISH_EXEC),
+            CString::new(code.to_string()).unwrap_or_default(),
+            CString::new(sig.to_string()).unwrap_or_default(),
+        ]);
+        let names = [CString::from(servicedir::FINISH_EXEC)];
+        let err = error::prefix(
+            PROG,
+            Kind::Fatal,
+            &[b"unable to start ", &self.dir, b"/finish: "],
+        );
+        let plan = spawn::ChildPlan {
+            reset_sigchld: true,
+            ..spawn::ChildPlan::new(&names, &argv, &self.envp, &err)
+        };
+        match spawn::spawn(&plan) {
+            Ok(pid) => {
+                self.ext.finish_pid = pid;
+                self.ext.finish_deadline = self.cfg.timeout_finish.map(|t| Instant::now() + t);
+                self.ext.rec.finishing = true;
+            }
+            Err(e) => error::say(
+                PROG,
+                Kind::Warning,
+                &[b"unable to fork for ", &self.dir, b"/finish: "],
+                Some(error::reason(&e)),
+            ),
+        }
+    }
+
+    /// `./finish` ended; exit 125 means stay down. Returns `true` when
+    /// supervise should exit.
+    fn finish_done(&mut self, d: super::extstatus::Death) -> bool {
+        if self.ext.finished(d) {
+            self.want = Want::Down;
+            self.ext.restart_at = None;
+            self.announce();
+        }
+        self.publish();
+        if self.exit && self.pid == 0 {
+            return true;
+        }
+        if self.pid == 0 {
+            self.down_done();
+        }
+        false
+    }
+
+    /// Fire the timers that are due: kill a `./finish` past its timeout, kill
+    /// after the down signal, restart after the pause or back-off delay.
+    fn timers(&mut self) {
+        let now = Instant::now();
+        if self.ext.finish_deadline.is_some_and(|t| t <= now) {
+            self.ext.finish_deadline = None;
+            if let Some(p) = Pid::from_raw(self.ext.finish_pid) {
+                let _ = rustix::process::kill_process(p, Signal::KILL);
+            }
+        }
+        if let Some((t, target)) = self.ext.kill_at {
+            if t <= now {
+                self.ext.kill_at = None;
+                if let Some(p) = Pid::from_raw(target) {
+                    if self.cfg.process_group {
+                        let _ = rustix::process::kill_process_group(p, Signal::KILL);
+                    } else if target == self.pid {
+                        let _ = rustix::process::kill_process(p, Signal::KILL);
+                    }
+                }
+            }
+        }
+        if self.ext.restart_at.is_some_and(|t| t <= now) {
+            self.ext.restart_at = None;
+            self.ext.rec.backoff_wait = false;
+            if self.pid == 0 && self.ext.finish_pid == 0 && self.want != Want::Down {
+                self.trystart();
+            } else {
+                self.publish();
+            }
+        }
+    }
+
+    /// Signal `./run` (daemontools: the pid only; with `process-group`,
+    /// its whole group).
     fn kill(&self, sig: Signal) {
         if let Some(p) = Pid::from_raw(self.pid) {
-            let _ = rustix::process::kill_process(p, sig);
+            if self.cfg.process_group {
+                let _ = rustix::process::kill_process_group(p, sig);
+            } else {
+                let _ = rustix::process::kill_process(p, sig);
+            }
         }
     }
 
@@ -280,37 +455,56 @@ impl Supervise {
         self.announce();
         let mut byte = [0u8; 1];
         loop {
-            if self.exit && self.pid == 0 {
+            if self.exit && self.pid == 0 && self.ext.finish_pid == 0 {
                 return;
             }
-            {
+            let timeout = self.ext.next_deadline().map_or(LOOP_TIMEOUT, |t| {
+                let d = t.saturating_duration_since(Instant::now());
+                rustix::time::Timespec {
+                    tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                    tv_nsec: i64::from(d.subsec_nanos()),
+                }
+            });
+            let notified = {
                 let mut fds = [
                     PollFd::new(&self.selfpipe, PollFlags::IN),
                     PollFd::new(&self.control, PollFlags::IN),
+                    PollFd::new(&self.selfpipe, PollFlags::empty()),
                 ];
-                let _ = poll(&mut fds, Some(&LOOP_TIMEOUT));
+                let n = match &self.ext.notify {
+                    Some(fd) => {
+                        fds[2] = PollFd::new(fd, PollFlags::IN);
+                        3
+                    }
+                    None => 2,
+                };
+                let _ = poll(&mut fds[..n], Some(&timeout));
+                n == 3 && !fds[2].revents().is_empty()
+            };
+            if notified {
+                self.ext.read_notify();
+                self.publish();
             }
             while let Ok(1) = rustix::io::read(&self.selfpipe, &mut byte) {}
             loop {
                 match rustix::process::waitpid(None, WaitOptions::NOHANG) {
-                    Ok(Some((r, _))) => {
-                        if r.as_raw_nonzero().get() == self.pid {
-                            self.pid = 0;
-                            self.pidchange();
-                            self.announce();
-                            if self.exit {
+                    Ok(Some((r, st))) => {
+                        let r = r.as_raw_nonzero().get();
+                        if r == self.pid {
+                            if self.run_died(ext::death(st)) {
                                 return;
                             }
-                            if self.want == Want::Up {
-                                self.trystart();
-                            }
                             break;
+                        }
+                        if r == self.ext.finish_pid && self.finish_done(ext::death(st)) {
+                            return;
                         }
                     }
                     Err(Errno::INTR) => {}
                     Ok(None) | Err(_) => break,
                 }
             }
+            self.timers();
             if self.retry_start && self.pid == 0 && self.want != Want::Down {
                 self.trystart();
             }
@@ -326,24 +520,30 @@ impl Supervise {
         match cmd {
             Command::Down => {
                 self.want = Want::Down;
+                self.ext.restart_at = None;
+                self.ext.rec.backoff_wait = false;
                 if self.pid != 0 {
-                    self.kill(Signal::TERM);
+                    // TERM unless `down-signal` says otherwise.
+                    if let Some(sig) = Signal::from_named_raw(self.cfg.down_signal) {
+                        self.kill(sig);
+                    }
                     self.kill(Signal::CONT);
                     self.paused = false;
+                    if let Some(t) = self.cfg.timeout_kill {
+                        self.ext.kill_at = Some((Instant::now() + t, self.pid));
+                    }
                 }
                 self.announce();
+                self.publish();
             }
-            Command::Up => {
-                self.want = Want::Up;
+            Command::Up | Command::Once => {
+                self.want = if cmd == Command::Up {
+                    Want::Up
+                } else {
+                    Want::Once
+                };
                 self.announce();
-                if self.pid == 0 {
-                    self.trystart();
-                }
-            }
-            Command::Once => {
-                self.want = Want::Once;
-                self.announce();
-                if self.pid == 0 {
+                if self.pid == 0 && self.ext.finish_pid == 0 && self.ext.restart_at.is_none() {
                     self.trystart();
                 }
             }
@@ -367,5 +567,34 @@ impl Supervise {
                 }
             }
         }
+    }
+}
+
+/// The readiness pipe: our read end non-blocking, both close-on-exec (the
+/// child's copy of the write end is placed on the notification descriptor
+/// without it).
+fn notification_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::NONBLOCK)?;
+    Ok((r, w))
+}
+
+/// `supervise: warning: unable to read DIR/NAME: REASON` for an extension
+/// file that is ignored.
+fn warn_bad(dir: &[u8], name: Name, bad: Bad) {
+    let head: [&[u8]; 4] = [b"unable to read ", dir, b"/", name.text.as_bytes()];
+    match bad {
+        Bad::Read(e) => error::say(
+            PROG,
+            Kind::Warning,
+            &[&head[..], &[b": "]].concat(),
+            Some(reason_errno(e)),
+        ),
+        Bad::Format => error::say(
+            PROG,
+            Kind::Warning,
+            &[&head[..], &[b": bad format"]].concat(),
+            None,
+        ),
     }
 }
