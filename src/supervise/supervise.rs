@@ -486,8 +486,10 @@ impl Supervise {
                 self.publish();
             }
             while let Ok(1) = rustix::io::read(&self.selfpipe, &mut byte) {}
+            // `wait_nohang`: any child (-1), also one that left supervise's
+            // process group (pgrphack, the `process-group` file).
             loop {
-                match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+                match rustix::process::wait(WaitOptions::NOHANG) {
                     Ok(Some((r, st))) => {
                         let r = r.as_raw_nonzero().get();
                         if r == self.pid {

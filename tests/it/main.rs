@@ -20,5 +20,6 @@ mod man;
 mod multilog;
 mod packaging;
 mod supervise;
+mod supervise_ext;
 mod svlog;
 mod svscan;
