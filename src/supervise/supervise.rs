@@ -170,7 +170,8 @@ impl Supervise {
                 b": ",
             ],
         );
-        let cfg = Config::load(|name, bad| warn_bad(&dir, name, bad));
+        // Problems are reported at each start (trystart), not here too.
+        let cfg = Config::load(|_, _| {});
         let mut s = Supervise {
             ext: Ext::new(&cfg, start_pause()),
             cfg,

@@ -404,3 +404,20 @@ fn svstat_json_one_object_per_directory() {
         serde_json::json!("unable to chdir: file does not exist")
     );
 }
+
+#[test]
+fn unparsable_extension_file_is_reported_and_ignored() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = service(t.path(), "s", "#!/bin/sh\nexit 1\n");
+    fs::write(dir.join("backoff"), "fast please\n").unwrap();
+    let s = Sup::running(&ours("supervise"), &dir);
+    // The fixed pause applies; the service still counts as extended.
+    let e = wait_ext(&dir, "restarted", |e| e.restarts >= 2);
+    assert!(e.extended);
+    assert_eq!(e.delay_ms, helpers::START_PAUSE_MS.parse::<u32>().unwrap());
+    let want = format!(
+        "supervise: warning: unable to read {}/backoff: bad format\n",
+        dir.display()
+    );
+    assert!(s.stderr().starts_with(&want), "{:?}", s.stderr());
+}

@@ -47,6 +47,8 @@ impl Supervise {
         if self.want != Want::Up {
             self.ext.restart_at = None;
         } else if !self.cfg.extended {
+            // daemontools: at once (the pause came after the start).
+            self.ext.restart_at = None;
             self.trystart();
         } else {
             self.ext.rec.backoff_wait = self.cfg.backoff.is_some();
