@@ -170,7 +170,9 @@ fn timeout_kill_sends_kill_after_an_ignored_down_signal() {
     svc(&dir, "-d");
     wait_status(&dir, "down", |s| s.pid == 0 && s.want == b'd');
     assert!(t0.elapsed() >= Duration::from_millis(150));
-    assert_eq!(ext(&dir).unwrap().last_death, Death::Killed(9));
+    // (status is written just before extstatus.)
+    let e = wait_ext(&dir, "one death", |e| e.deaths == 1);
+    assert_eq!(e.last_death, Death::Killed(9));
 }
 
 #[test]

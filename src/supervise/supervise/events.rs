@@ -51,8 +51,11 @@ impl Supervise {
             self.ext.restart_at = None;
             self.trystart();
         } else {
-            self.ext.rec.backoff_wait = self.cfg.backoff.is_some();
-            self.publish();
+            let waiting = self.ext.restart_at.is_some_and(|t| t > Instant::now());
+            if waiting && self.cfg.backoff.is_some() {
+                self.ext.rec.backoff_wait = true;
+                self.publish();
+            }
             self.timers();
         }
     }
