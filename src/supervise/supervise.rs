@@ -4,12 +4,12 @@
 //! the steady state allocates nothing (paths are C-string literals relative
 //! to the service directory, the status record is an 18-byte stack buffer).
 //!
-//! Extensions (opt-in, [`super::extfiles`]): with any extension file in the
+//! Extensions (opt-in, `extfiles`): with any extension file in the
 //! service directory, the pause after a start no longer blocks the loop
 //! (commands, readiness and deaths are handled during it; the next start
 //! waits for it or for the back-off delay), `./finish` runs after each
 //! death, and the down signal, kill timeout and process group apply. The
-//! extra state goes to `supervise/extstatus` ([`super::ext`]) for every
+//! extra state goes to `supervise/extstatus` (`ext`) for every
 //! service.
 //!
 //! Differences from daemontools: on a `fork` failure supervise retries the

@@ -6,7 +6,7 @@
 //! seconds" stays plural. Records longer than 18 bytes are accepted.
 //!
 //! When `supervise/extstatus` ([`super::extstatus`]) says the service uses
-//! an extension file, facts in s6-svstat's wording follow ([`describe_ext`]);
+//! an extension file, facts in s6-svstat's wording follow (`describe_ext`);
 //! otherwise the line is daemontools' to the byte. `svstat-json`
 //! ([`super::svstat_json`]) prints the same facts as JSON.
 //!
