@@ -5,7 +5,7 @@
 //! | file | content | effect |
 //! |---|---|---|
 //! | `notification-fd` | a number ≥ 3 | `./run` gets the write end of a pipe on that descriptor; a newline marks it ready |
-//! | `finish` | executable | run as `./finish EXITCODE SIGNAL` after `./run` dies; exit 125 = stay down |
+//! | `finish` | executable | run as `./finish EXITCODE SIGNAL DIR PGID` after `./run` dies; exit 125 = stay down |
 //! | `timeout-finish` | milliseconds | `./finish` is killed after this long (default 5000; 0 = never) |
 //! | `down-signal` | `SIGHUP`, `HUP` or a number | sent by `svc -d` instead of TERM (CONT follows) |
 //! | `timeout-kill` | milliseconds | SIGKILL this long after the down signal if still alive (0 = never) |

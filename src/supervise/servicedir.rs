@@ -83,7 +83,7 @@ names! {
     STATUS_NEW = "supervise/status.new";
     /// Extension (s6): the descriptor `./run` reports readiness on.
     NOTIFICATION_FD = "notification-fd";
-    /// Extension (s6): run as `./finish EXITCODE SIGNAL` after `./run` dies.
+    /// Extension (s6): run as `./finish EXITCODE SIGNAL DIR PGID` after `./run` dies.
     FINISH = "finish";
     /// Extension (s6): the signal `svc -d` sends instead of TERM.
     DOWN_SIGNAL = "down-signal";

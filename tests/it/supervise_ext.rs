@@ -65,6 +65,17 @@ fn pid_in(path: &Path) -> u32 {
     pid
 }
 
+/// The process group of `pid`, from /proc.
+fn pgrp(pid: u32) -> Option<u32> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
 #[test]
 fn ready_via_notification_fd() {
     let t = tempfile::tempdir().unwrap();
@@ -109,13 +120,19 @@ fn finish_exit_125_keeps_the_service_down() {
         &dir.join("finish"),
         "#!/bin/sh\necho \"$@\" >> ../finish.log\nexit 125\n",
     );
-    let _s = Sup::running(&ours("supervise"), &dir);
+    let s = Sup::running(&ours("supervise"), &dir);
     let e = wait_ext(&dir, "permanent failure", |e| e.permanent_failure);
     assert!(!e.finishing);
     assert_eq!((e.deaths, e.last_death), (1, Death::Exited(3)));
     let st = wait_status(&dir, "down", |s| s.pid == 0 && s.want == b'd');
     assert!(!st.paused);
-    assert_eq!(lines(&t.path().join("finish.log")), ["3 0"]);
+    // s6's arguments: exit code, signal, directory, process group (here
+    // supervise's, which ./run stayed in).
+    let sup_pgrp = pgrp(s.child.id()).unwrap();
+    assert_eq!(
+        lines(&t.path().join("finish.log")),
+        [format!("3 0 {} {sup_pgrp}", dir.display())]
+    );
     assert_eq!(lines(&t.path().join("starts")).len(), 1);
     let line = svstat("svstat", &dir);
     assert!(
@@ -138,8 +155,9 @@ fn finish_gets_256_and_the_signal_and_is_killed_after_timeout_finish() {
         "#!/bin/sh\necho \"$@\" > ../finish.args\necho $$ > ../finish.pid\nexec sleep 60\n",
     );
     fs::write(dir.join("timeout-finish"), "200").unwrap();
+    fs::write(dir.join("process-group"), "").unwrap();
     let _s = Sup::running(&ours("supervise"), &dir);
-    wait_status(&dir, "up", |s| s.pid != 0);
+    let pid = wait_status(&dir, "up", |s| s.pid != 0).pid;
     let t0 = Instant::now();
     svc(&dir, "-d");
     wait_ext(&dir, "finishing", |e| e.finishing);
@@ -150,7 +168,11 @@ fn finish_gets_256_and_the_signal_and_is_killed_after_timeout_finish() {
     assert!(wait_for(SOON, || !alive(fpid)), "finish survived");
     assert_eq!(e.last_death, Death::Killed(15));
     assert!(!e.permanent_failure);
-    assert_eq!(lines(&t.path().join("finish.args")), ["256 15"]);
+    // With process-group, the group is the one ./run led.
+    assert_eq!(
+        lines(&t.path().join("finish.args")),
+        [format!("256 15 {} {pid}", dir.display())]
+    );
 }
 
 #[test]

@@ -24,12 +24,18 @@ impl Supervise {
     /// supervise is exiting, start it again (daemontools) or set the timer
     /// for that (extensions). Returns `true` when supervise should exit.
     pub(super) fn run_died(&mut self, d: Death) -> bool {
+        // The process group `./run` was in, for `./finish`.
+        let pgid = if self.cfg.process_group {
+            self.pid
+        } else {
+            rustix::process::getpgrp().as_raw_nonzero().get()
+        };
         self.pid = 0;
         self.pidchange();
         self.announce();
         self.ext.died(d, &self.cfg, start_pause());
         if self.cfg.finish {
-            self.start_finish(d);
+            self.start_finish(d, pgid);
         }
         self.publish();
         if self.ext.finish_pid != 0 {
@@ -60,13 +66,18 @@ impl Supervise {
         }
     }
 
-    /// `./finish EXITCODE SIGNAL`, with supervise's stdio and environment.
-    fn start_finish(&mut self, d: Death) {
+    /// `./finish EXITCODE SIGNAL DIR PGID` (s6's arguments: the exit code or
+    /// 256, the signal number or 0, the service directory as supervise was
+    /// given it, the process group `./run` was in), with supervise's stdio
+    /// and environment.
+    fn start_finish(&mut self, d: Death, pgid: i32) {
         let (code, sig) = ext::finish_args(d);
         let argv = CStrArray::new(vec![
             CString::from(servicedir::FINISH_EXEC),
             CString::new(code.to_string()).unwrap_or_default(),
             CString::new(sig.to_string()).unwrap_or_default(),
+            CString::new(self.dir.clone()).unwrap_or_default(),
+            CString::new(pgid.to_string()).unwrap_or_default(),
         ]);
         let names = [CString::from(servicedir::FINISH_EXEC)];
         let err = error::prefix(
