@@ -445,3 +445,99 @@ fn unparsable_extension_file_is_reported_and_ignored() {
     );
     assert!(s.stderr().starts_with(&want), "{:?}", s.stderr());
 }
+
+/// s6-supervise, stopped (`s6-svc -dx`, then KILL) on drop.
+struct S6 {
+    child: std::process::Child,
+    svc: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for S6 {
+    fn drop(&mut self) {
+        let _ = run(&self.svc, &[OsStr::new("-dx"), self.dir.as_os_str()]);
+        if common::try_wait_for(&mut self.child, Duration::from_secs(3)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// One service directory (copied) under s6-supervise and under ours: the
+/// daemon's newline makes both ready, `./finish` gets the same first three
+/// arguments, and its exit 125 keeps both down.
+#[test]
+fn readiness_and_finish_agree_with_s6() {
+    let (Some(s6sup), Some(s6svc), Some(s6svstat)) = (
+        common::installed("s6-supervise", "s6"),
+        common::installed("s6-svc", "s6"),
+        common::installed("s6-svstat", "s6"),
+    ) else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let mk = |name: &str| {
+        let d = service(
+            t.path(),
+            name,
+            &format!("#!/bin/sh\necho run >> ../{name}.starts\necho x >&5\nexec sleep 60\n"),
+        );
+        fs::write(d.join("notification-fd"), "5\n").unwrap();
+        write_script(
+            &d.join("finish"),
+            &format!("#!/bin/sh\necho \"$@\" >> ../{name}.finish\nexit 125\n"),
+        );
+        d
+    };
+    let (od, sd) = (mk("ours"), mk("s6"));
+    let _o = Sup::running(&ours("supervise"), &od);
+    let _s = S6 {
+        child: std::process::Command::new(&s6sup)
+            .arg(&sd)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+        svc: s6svc.clone(),
+        dir: sd.clone(),
+    };
+    let s6stat = || String::from_utf8(run(&s6svstat, &[sd.as_os_str()]).stdout).unwrap();
+    assert!(
+        wait_for(SOON, || s6stat().contains(", ready ")),
+        "{}",
+        s6stat()
+    );
+    wait_ext(&od, "ready", |e| e.ready.is_some());
+    assert!(svstat("svstat", &od).contains(" seconds, ready "));
+    svc(&od, "-d");
+    assert!(run(&s6svc, &[OsStr::new("-d"), sd.as_os_str()])
+        .status
+        .success());
+    let finished = |name: &str| lines(&t.path().join(format!("{name}.finish")));
+    assert!(wait_for(SOON, || !finished("ours").is_empty()
+        && !finished("s6").is_empty()));
+    for (name, d) in [("ours", &od), ("s6", &sd)] {
+        let args = finished(name)[0].clone();
+        let words: Vec<&str> = args.split(' ').collect();
+        assert_eq!(
+            words[..3],
+            ["256", "15", d.to_str().unwrap()],
+            "{name}: {args}"
+        );
+    }
+    wait_ext(&od, "permanent failure", |e| e.permanent_failure);
+    assert!(
+        wait_for(SOON, || s6stat().starts_with("down (signal SIGTERM)")),
+        "{}",
+        s6stat()
+    );
+    wait_status(&od, "down", |s| s.pid == 0 && s.want == b'd');
+    for name in ["ours", "s6"] {
+        assert_eq!(
+            lines(&t.path().join(format!("{name}.starts"))).len(),
+            1,
+            "{name}"
+        );
+    }
+}
