@@ -11,6 +11,7 @@
 //! | `svscanboot` | [`supervise::svscanboot`] |
 //! | `svc` | [`supervise::svc`] |
 //! | `svstat` | [`supervise::svstat`] |
+//! | `svstat-json` | [`supervise::svstat_json`] |
 //! | `svok` | [`supervise::svok`] |
 //! | `readproctitle` | [`supervise::readproctitle`] |
 //! | `setuidgid` | [`chain::setuidgid`] |

@@ -1,135 +1,192 @@
-//! The 32-byte `supervise/extstatus` record: what supervise knows beyond the
-//! 18-byte [`super::status`] (readiness, deaths, restarts, the last death,
-//! permanent failure, `finish`, back-off). No counterpart in daemontools;
-//! the facts are s6's (`s6-svstat`), the layout is ours.
+//! The 32-byte `supervise/extstatus` record: the facts daemontools'
+//! 18-byte `supervise/status` has no room for (readiness, deaths and
+//! restarts, the last death, `finish` and back-off state). Written by
+//! supervise beside `status` for every service, read by svstat and by any
+//! monitor; daemontools' own tools never look at it, and `status` stays
+//! byte-identical to daemontools'.
 //!
 //! | offset | len | content |
 //! |---|---|---|
-//! | 0 | 12 | TAI64N (big-endian seconds label, nanoseconds) of when the service became ready since its last start; all zero if not ready |
-//! | 12 | 4 | deaths of `./run` since supervise started, big-endian |
-//! | 16 | 4 | restarts since supervise started, big-endian |
-//! | 20 | 1 | last death: 0 none, 1 exited, 2 killed by a signal |
-//! | 21 | 1 | its exit code or signal number |
-//! | 22 | 2 | zero |
-//! | 24 | 1 | flags: bit 0 ready, bit 1 permanent failure, bit 2 `finish` running, bit 3 back-off wait, bit 4 the service uses the extension files |
-//! | 25 | 3 | zero |
-//! | 28 | 4 | current restart delay in milliseconds, big-endian |
+//! | 0 | 12 | TAI64N (big-endian seconds label, big-endian nanoseconds) of when the service became ready since its last start; all zero if not ready |
+//! | 12 | 4 | deaths: big-endian u32, times `./run` died since supervise started |
+//! | 16 | 4 | restarts: big-endian u32, times `./run` was started after the first start |
+//! | 20 | 1 | last death kind: 0 none yet, 1 exited, 2 killed by a signal |
+//! | 21 | 1 | exit code (kind 1) or signal number (kind 2), else 0 |
+//! | 22 | 2 | zero (reserved) |
+//! | 24 | 1 | flags: bit 0 ready, bit 1 permanent failure, bit 2 finish running, bit 3 back-off wait in progress, bit 4 an extension file is in use |
+//! | 25 | 3 | zero (reserved) |
+//! | 28 | 4 | current restart delay in milliseconds, big-endian u32 (1000 without back-off) |
 //!
-//! supervise writes it atomically (a new file renamed over the old one).
-//! The file may be missing (daemontools' supervise, older versions of
-//! ours): readers then treat these facts as unknown and work from
-//! `supervise/status` alone. Readers accept longer records and look only at
-//! the first 32 bytes.
+//! The file is written as `supervise/extstatus.new` (mode 0644) and renamed
+//! over `supervise/extstatus`, at supervise's start and whenever a field
+//! changes. Readers accept longer records and look only at the first 32
+//! bytes; they ignore the reserved bytes and flag bits 5–7.
+//!
+//! Differences from daemontools: daemontools has no such file.
+
+use std::ffi::CStr;
 
 use crate::tai64::Tai64N;
 
-/// Length of the record.
+/// Length of an extstatus record.
 pub const EXTSTATUS_LEN: usize = 32;
-/// Its path relative to the service directory.
-pub const EXTSTATUS_FILE: &str = "supervise/extstatus";
+/// The record's path relative to the service directory.
+pub const EXTSTATUS_PATH: &str = "supervise/extstatus";
+/// The temporary file renamed over [`EXTSTATUS_PATH`].
+pub const EXTSTATUS_NEW_PATH: &str = "supervise/extstatus.new";
+/// [`EXTSTATUS_PATH`] for system calls.
+pub const EXTSTATUS_CPATH: &CStr = c"supervise/extstatus";
+/// [`EXTSTATUS_NEW_PATH`] for system calls.
+pub const EXTSTATUS_NEW_CPATH: &CStr = c"supervise/extstatus.new";
 
-const FLAG_READY: u8 = 1;
-const FLAG_PERMANENT_FAILURE: u8 = 1 << 1;
-const FLAG_FINISHING: u8 = 1 << 2;
-const FLAG_BACKOFF_WAITING: u8 = 1 << 3;
-const FLAG_USES_EXTENSIONS: u8 = 1 << 4;
+/// Flag bit 0: the service is ready.
+pub const FLAG_READY: u8 = 1;
+/// Flag bit 1: `finish` exited 125; the service stays down.
+pub const FLAG_PERMANENT_FAILURE: u8 = 1 << 1;
+/// Flag bit 2: `./finish` is running.
+pub const FLAG_FINISHING: u8 = 1 << 2;
+/// Flag bit 3: supervise is waiting out a back-off delay before a restart.
+pub const FLAG_BACKOFF: u8 = 1 << 3;
+/// Flag bit 4: the service directory has at least one extension file
+/// (`notification-fd`, `finish`, `down-signal`, `timeout-kill`,
+/// `timeout-finish`, `process-group`, `backoff`).
+pub const FLAG_EXTENDED: u8 = 1 << 4;
 
-/// How `./run` last ended (bytes 20 and 21).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum LastDeath {
+/// The restart delay written when there is no back-off (daemontools'
+/// fixed one-second pause).
+pub const DEFAULT_DELAY_MS: u32 = 1000;
+
+/// How `./run` last died (bytes 20 and 21).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Death {
     /// It has not died since supervise started (kind 0).
     #[default]
     None,
     /// It exited with this code (kind 1).
     Exited(u8),
     /// It was killed by this signal (kind 2).
-    Signaled(u8),
+    Killed(u8),
 }
 
-/// A decoded extended status record.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A decoded extstatus record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExtStatus {
-    /// When the service became ready since its last start; `None` if not.
-    pub ready_at: Option<Tai64N>,
-    /// Deaths of `./run` since supervise started.
+    /// When the service became ready since its last start (flag bit 0 and
+    /// bytes 0..12); `None` when not ready.
+    pub ready: Option<Tai64N>,
+    /// Times `./run` died since supervise started.
     pub deaths: u32,
-    /// Restarts since supervise started.
+    /// Times `./run` was started after the first start.
     pub restarts: u32,
-    /// How `./run` last ended.
-    pub last_death: LastDeath,
-    /// The service said it is ready (flag bit 0).
-    pub ready: bool,
-    /// `finish` exited 125: the service stays down (bit 1).
+    /// How `./run` last died.
+    pub last_death: Death,
+    /// `finish` exited 125: the service stays down (flag bit 1).
     pub permanent_failure: bool,
-    /// `./finish` is running (bit 2).
+    /// `./finish` is running (flag bit 2).
     pub finishing: bool,
-    /// supervise is waiting out a restart delay (bit 3).
-    pub backoff_waiting: bool,
-    /// The service directory uses at least one extension file (bit 4).
-    pub uses_extensions: bool,
+    /// A back-off wait is in progress (flag bit 3).
+    pub backoff_wait: bool,
+    /// The service uses an extension file (flag bit 4).
+    pub extended: bool,
     /// The current restart delay in milliseconds.
     pub delay_ms: u32,
 }
 
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+impl Default for ExtStatus {
+    fn default() -> Self {
+        ExtStatus {
+            ready: None,
+            deaths: 0,
+            restarts: 0,
+            last_death: Death::None,
+            permanent_failure: false,
+            finishing: false,
+            backoff_wait: false,
+            extended: false,
+            delay_ms: DEFAULT_DELAY_MS,
+        }
+    }
 }
 
-/// Decode the first 32 bytes of a record; `None` if it is shorter or the
-/// last-death kind is unknown.
-#[must_use]
-pub fn decode(bytes: &[u8]) -> Option<ExtStatus> {
-    if bytes.len() < EXTSTATUS_LEN {
-        return None;
+impl ExtStatus {
+    /// The flags byte (byte 24).
+    #[must_use]
+    pub fn flags(&self) -> u8 {
+        let mut f = 0;
+        for (on, bit) in [
+            (self.ready.is_some(), FLAG_READY),
+            (self.permanent_failure, FLAG_PERMANENT_FAILURE),
+            (self.finishing, FLAG_FINISHING),
+            (self.backoff_wait, FLAG_BACKOFF),
+            (self.extended, FLAG_EXTENDED),
+        ] {
+            if on {
+                f |= bit;
+            }
+        }
+        f
     }
-    let mut tai = [0u8; 12];
-    tai.copy_from_slice(&bytes[..12]);
-    let ready_at = (tai != [0u8; 12]).then(|| Tai64N::unpack(&tai));
-    let last_death = match bytes[20] {
-        0 => LastDeath::None,
-        1 => LastDeath::Exited(bytes[21]),
-        2 => LastDeath::Signaled(bytes[21]),
-        _ => return None,
-    };
-    let flags = bytes[24];
-    Some(ExtStatus {
-        ready_at,
-        deaths: be32(bytes, 12),
-        restarts: be32(bytes, 16),
-        last_death,
-        ready: flags & FLAG_READY != 0,
-        permanent_failure: flags & FLAG_PERMANENT_FAILURE != 0,
-        finishing: flags & FLAG_FINISHING != 0,
-        backoff_waiting: flags & FLAG_BACKOFF_WAITING != 0,
-        uses_extensions: flags & FLAG_USES_EXTENSIONS != 0,
-        delay_ms: be32(bytes, 28),
-    })
-}
 
-/// Encode a record (the reserved bytes are zero).
-#[must_use]
-pub fn encode(e: &ExtStatus) -> [u8; EXTSTATUS_LEN] {
-    let mut out = [0u8; EXTSTATUS_LEN];
-    if let Some(t) = e.ready_at {
-        out[..12].copy_from_slice(&t.pack());
+    /// Encode the 32-byte record.
+    #[must_use]
+    pub fn encode(&self) -> [u8; EXTSTATUS_LEN] {
+        let mut out = [0u8; EXTSTATUS_LEN];
+        if let Some(t) = self.ready {
+            out[..12].copy_from_slice(&t.pack());
+        }
+        out[12..16].copy_from_slice(&self.deaths.to_be_bytes());
+        out[16..20].copy_from_slice(&self.restarts.to_be_bytes());
+        let (kind, code) = match self.last_death {
+            Death::None => (0, 0),
+            Death::Exited(c) => (1, c),
+            Death::Killed(s) => (2, s),
+        };
+        out[20] = kind;
+        out[21] = code;
+        out[24] = self.flags();
+        out[28..32].copy_from_slice(&self.delay_ms.to_be_bytes());
+        out
     }
-    out[12..16].copy_from_slice(&e.deaths.to_be_bytes());
-    out[16..20].copy_from_slice(&e.restarts.to_be_bytes());
-    let (kind, code) = match e.last_death {
-        LastDeath::None => (0, 0),
-        LastDeath::Exited(c) => (1, c),
-        LastDeath::Signaled(s) => (2, s),
-    };
-    out[20] = kind;
-    out[21] = code;
-    let flag = |on: bool, bit: u8| if on { bit } else { 0 };
-    out[24] = flag(e.ready, FLAG_READY)
-        | flag(e.permanent_failure, FLAG_PERMANENT_FAILURE)
-        | flag(e.finishing, FLAG_FINISHING)
-        | flag(e.backoff_waiting, FLAG_BACKOFF_WAITING)
-        | flag(e.uses_extensions, FLAG_USES_EXTENSIONS);
-    out[28..32].copy_from_slice(&e.delay_ms.to_be_bytes());
-    out
+
+    /// Decode the first 32 bytes of a record; `None` if it is shorter or
+    /// its death kind is not 0, 1 or 2.
+    #[must_use]
+    pub fn decode(bytes: &[u8]) -> Option<ExtStatus> {
+        let b: &[u8; EXTSTATUS_LEN] = bytes.get(..EXTSTATUS_LEN)?.try_into().ok()?;
+        let be32 = |at: usize| u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        let last_death = match b[20] {
+            0 => Death::None,
+            1 => Death::Exited(b[21]),
+            2 => Death::Killed(b[21]),
+            _ => return None,
+        };
+        let flags = b[24];
+        let mut tai = [0u8; 12];
+        tai.copy_from_slice(&b[..12]);
+        Some(ExtStatus {
+            ready: (flags & FLAG_READY != 0).then(|| Tai64N::unpack(&tai)),
+            deaths: be32(12),
+            restarts: be32(16),
+            last_death,
+            permanent_failure: flags & FLAG_PERMANENT_FAILURE != 0,
+            finishing: flags & FLAG_FINISHING != 0,
+            backoff_wait: flags & FLAG_BACKOFF != 0,
+            extended: flags & FLAG_EXTENDED != 0,
+            delay_ms: be32(28),
+        })
+    }
+
+    /// Read and decode `DIR/supervise/extstatus`.
+    ///
+    /// # Errors
+    /// The error of opening or reading the file; `InvalidData` when the
+    /// record is short or malformed.
+    pub fn read(service_dir: &std::path::Path) -> std::io::Result<ExtStatus> {
+        let bytes = std::fs::read(service_dir.join(EXTSTATUS_PATH))?;
+        ExtStatus::decode(&bytes).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed extstatus")
+        })
+    }
 }
 
 #[cfg(test)]
@@ -137,69 +194,100 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_bytes() {
-        let e = ExtStatus {
-            ready_at: Some(Tai64N {
-                secs: 0x4000_0000_6b05_0f39,
-                nanos: 0x3447_a0fc,
-            }),
-            deaths: 3,
-            restarts: 0x0102_0304,
-            last_death: LastDeath::Signaled(9),
-            ready: true,
-            permanent_failure: false,
-            finishing: true,
-            backoff_waiting: false,
-            uses_extensions: true,
-            delay_ms: 2000,
-        };
-        let b = encode(&e);
+    fn paths_agree() {
+        assert_eq!(EXTSTATUS_CPATH.to_bytes(), EXTSTATUS_PATH.as_bytes());
         assert_eq!(
-            b,
-            [
-                0x40, 0, 0, 0, 0x6b, 0x05, 0x0f, 0x39, 0x34, 0x47, 0xa0, 0xfc, 0, 0, 0, 3, 1, 2, 3,
-                4, 2, 9, 0, 0, 0b1_0101, 0, 0, 0, 0, 0, 0x07, 0xd0
-            ]
+            EXTSTATUS_NEW_CPATH.to_bytes(),
+            EXTSTATUS_NEW_PATH.as_bytes()
         );
-        assert_eq!(decode(&b), Some(e));
+        assert_eq!(EXTSTATUS_NEW_PATH, format!("{EXTSTATUS_PATH}.new").as_str());
     }
 
     #[test]
-    fn round_trips_every_flag_and_death() {
-        for bits in 0u8..32 {
-            for last_death in [
-                LastDeath::None,
-                LastDeath::Exited(0),
-                LastDeath::Exited(125),
-                LastDeath::Signaled(15),
-            ] {
-                let e = ExtStatus {
-                    ready_at: (bits & 1 != 0).then(|| Tai64N::from_unix(1_700_000_000, 500)),
-                    deaths: u32::from(bits) * 7,
+    fn default_is_zero_but_the_delay() {
+        let mut want = [0u8; EXTSTATUS_LEN];
+        want[28..].copy_from_slice(&1000u32.to_be_bytes());
+        assert_eq!(ExtStatus::default().encode(), want);
+    }
+
+    #[test]
+    fn known_bytes() {
+        let s = ExtStatus {
+            ready: Some(Tai64N {
+                secs: 0x4000_0000_6b05_0f39,
+                nanos: 0x3447_a0fc,
+            }),
+            deaths: 0x0102_0304,
+            restarts: 7,
+            last_death: Death::Killed(9),
+            permanent_failure: true,
+            finishing: false,
+            backoff_wait: true,
+            extended: true,
+            delay_ms: 64_000,
+        };
+        let want: [u8; EXTSTATUS_LEN] = [
+            0x40, 0x00, 0x00, 0x00, 0x6b, 0x05, 0x0f, 0x39, 0x34, 0x47, 0xa0, 0xfc, // ready
+            0x01, 0x02, 0x03, 0x04, // deaths
+            0x00, 0x00, 0x00, 0x07, // restarts
+            0x02, 0x09, 0x00, 0x00, // killed by 9, reserved
+            0x1b, 0x00, 0x00, 0x00, // flags 1+2+8+16, reserved
+            0x00, 0x00, 0xfa, 0x00, // 64000 ms
+        ];
+        assert_eq!(s.encode(), want);
+        assert_eq!(ExtStatus::decode(&want), Some(s));
+    }
+
+    #[test]
+    fn round_trip() {
+        for last_death in [
+            Death::None,
+            Death::Exited(0),
+            Death::Exited(255),
+            Death::Killed(15),
+        ] {
+            for bits in 0u8..32 {
+                let s = ExtStatus {
+                    ready: (bits & 1 != 0).then(|| Tai64N::from_unix(1_700_000_000, 500)),
+                    deaths: u32::from(bits) * 3,
                     restarts: u32::MAX - u32::from(bits),
                     last_death,
-                    ready: bits & 1 != 0,
                     permanent_failure: bits & 2 != 0,
                     finishing: bits & 4 != 0,
-                    backoff_waiting: bits & 8 != 0,
-                    uses_extensions: bits & 16 != 0,
-                    delay_ms: u32::from(bits) << 20,
+                    backoff_wait: bits & 8 != 0,
+                    extended: bits & 16 != 0,
+                    delay_ms: 1000 << (bits % 8),
                 };
-                assert_eq!(decode(&encode(&e)), Some(e));
+                let b = s.encode();
+                assert_eq!(b[24], bits);
+                assert_eq!(&b[22..24], &[0, 0]);
+                assert_eq!(&b[25..28], &[0, 0, 0]);
+                assert_eq!(ExtStatus::decode(&b), Some(s));
+                if s.ready.is_none() {
+                    assert_eq!(&b[..12], &[0; 12]);
+                }
             }
         }
     }
 
     #[test]
-    fn short_or_unknown_records_refused_longer_accepted() {
-        let b = encode(&ExtStatus::default());
-        assert_eq!(b, [0u8; EXTSTATUS_LEN]);
-        assert_eq!(decode(&b[..31]), None);
+    fn longer_read_shorter_and_bad_kind_refused() {
+        let b = ExtStatus {
+            last_death: Death::Exited(3),
+            ..ExtStatus::default()
+        }
+        .encode();
         let mut long = b.to_vec();
-        long.extend_from_slice(&[7, 7]);
-        assert_eq!(decode(&long), Some(ExtStatus::default()));
+        long.extend_from_slice(&[0xff; 8]);
+        assert_eq!(ExtStatus::decode(&long), ExtStatus::decode(&b));
+        assert_eq!(ExtStatus::decode(&b[..31]), None);
         let mut bad = b;
         bad[20] = 3;
-        assert_eq!(decode(&bad), None);
+        assert_eq!(ExtStatus::decode(&bad), None);
+        // Reserved bytes and unknown flag bits are ignored.
+        let mut odd = b;
+        odd[23] = 1;
+        odd[24] = 0xe0;
+        assert_eq!(ExtStatus::decode(&odd), ExtStatus::decode(&b));
     }
 }

@@ -16,12 +16,24 @@
 //! `svscanboot` starts `svscan` at boot with its errors going to
 //! `readproctitle`.
 //!
+//! Opt-in extensions, following s6: files in the service directory
+//! (`extfiles`: `notification-fd`, `finish`, `timeout-finish`,
+//! `down-signal`, `timeout-kill`, `process-group`, `backoff`) switch on
+//! readiness, a finish step, another down signal, a kill timeout, whole
+//! process-group signalling and crash-loop back-off (`ext`). supervise
+//! publishes the extra state in a second record, `supervise/extstatus`
+//! ([`extstatus`]), for every service; `svstat` adds it to its line for
+//! services using the files and `svstat-json` prints it as JSON.
+//!
 //! Shared pieces: [`servicedir`] (the names and opens of the files in a
 //! service directory), [`status`] (the status record), [`extstatus`] (the
-//! extended status record), [`observe`] (reading both from outside, for
-//! `svwait` and `svmetrics`), [`control`] (the command letters).
+//! extra 32-byte state record beside it), [`observe`] (reading both from
+//! outside, for `svwait` and `svmetrics`), [`control`] (the command
+//! letters).
 
 pub(crate) mod control;
+pub(crate) mod ext;
+pub(crate) mod extfiles;
 pub mod extstatus;
 pub(crate) mod observe;
 pub mod readproctitle;
@@ -34,4 +46,5 @@ pub mod svok;
 pub mod svscan;
 pub mod svscanboot;
 pub mod svstat;
+pub mod svstat_json;
 pub mod svwait;

@@ -9,15 +9,12 @@
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::extstatus::{self, ExtStatus, EXTSTATUS_LEN};
-use super::servicedir::{DOWN, OK, STATUS};
+use super::extstatus::{ExtStatus, EXTSTATUS_CPATH, EXTSTATUS_LEN};
+use super::servicedir::{DOWN, NOTIFICATION_FD, OK, STATUS};
 use super::status::Status;
-
-/// [`extstatus::EXTSTATUS_FILE`] as a C path.
-pub(crate) const EXTSTATUS_PATH: &CStr = c"supervise/extstatus";
 
 /// What the two records of one service say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +24,9 @@ pub(crate) struct Observed {
     /// The 32-byte record, `None` when absent or unreadable (daemontools'
     /// supervise writes none).
     pub(crate) ext: Option<ExtStatus>,
+    /// The service directory has a `notification-fd` file: readiness
+    /// comes from the service's newline, not from being up.
+    pub(crate) notifies: bool,
 }
 
 impl Observed {
@@ -40,17 +40,17 @@ impl Observed {
     /// older than the last pid change in `status`: the two files are
     /// renamed one after the other, so a reader may see a new `status`
     /// with the previous start's `extstatus`, and must not take the old
-    /// readiness for the new process's. Without `extstatus` nothing is
-    /// known about readiness and up counts as ready (as s6 does for a
-    /// service without `notification-fd`).
+    /// readiness for the new process's. Without `extstatus` (daemontools'
+    /// supervise) or without `notification-fd` up counts as ready, as s6
+    /// does for a service without `notification-fd`.
     #[must_use]
     pub(crate) fn ready(&self) -> bool {
         if !self.up() {
             return false;
         }
         match &self.ext {
-            None => true,
-            Some(e) => e.ready && e.ready_at.is_some_and(|t| t >= self.status.when),
+            Some(e) if self.notifies => e.ready.is_some_and(|t| t >= self.status.when),
+            _ => true,
         }
     }
 
@@ -117,11 +117,16 @@ pub(crate) fn observe(dir: impl AsFd) -> Result<Observed, StatusError> {
     let n = read_small(dir.as_fd(), STATUS.path, &mut buf).map_err(StatusError::Sys)?;
     let status = Status::decode(&buf[..n]).ok_or(StatusError::BadFormat)?;
     let mut eb = [0u8; EXTSTATUS_LEN];
-    let ext = match read_small(dir, EXTSTATUS_PATH, &mut eb) {
-        Ok(n) => extstatus::decode(&eb[..n]),
+    let ext = match read_small(dir.as_fd(), EXTSTATUS_CPATH, &mut eb) {
+        Ok(n) => ExtStatus::decode(&eb[..n]),
         Err(_) => None,
     };
-    Ok(Observed { status, ext })
+    let notifies = rustix::fs::statat(dir, NOTIFICATION_FD.path, AtFlags::empty()).is_ok();
+    Ok(Observed {
+        status,
+        ext,
+        notifies,
+    })
 }
 
 /// `open_write("supervise/ok")` relative to `dir`: succeeds only while
@@ -145,7 +150,7 @@ pub(crate) fn open_ok_at(dir: impl AsFd) -> Result<OwnedFd, Errno> {
 /// # Errors
 /// Any errno of `stat` but ENOENT.
 pub(crate) fn normally_up_at(dir: impl AsFd) -> Result<bool, Errno> {
-    match rustix::fs::statat(dir, DOWN.path, rustix::fs::AtFlags::empty()) {
+    match rustix::fs::statat(dir, DOWN.path, AtFlags::empty()) {
         Ok(_) => Ok(false),
         Err(Errno::NOENT) => Ok(true),
         Err(e) => Err(e),
@@ -155,13 +160,7 @@ pub(crate) fn normally_up_at(dir: impl AsFd) -> Result<bool, Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervise::extstatus::EXTSTATUS_FILE;
     use crate::tai64::Tai64N;
-
-    #[test]
-    fn path_matches_the_codec() {
-        assert_eq!(EXTSTATUS_PATH.to_bytes(), EXTSTATUS_FILE.as_bytes());
-    }
 
     fn obs(pid: u32, ext: Option<ExtStatus>) -> Observed {
         Observed {
@@ -172,6 +171,7 @@ mod tests {
                 want: b'u',
             },
             ext,
+            notifies: true,
         }
     }
 
@@ -180,8 +180,7 @@ mod tests {
         assert!(obs(5, None).ready(), "no extstatus: up counts as ready");
         assert!(!obs(0, None).ready());
         let ready_at = |unix| ExtStatus {
-            ready: true,
-            ready_at: Some(Tai64N::from_unix(unix, 500)),
+            ready: Some(Tai64N::from_unix(unix, 500)),
             ..ExtStatus::default()
         };
         assert!(obs(5, Some(ready_at(1001))).ready());
@@ -192,6 +191,16 @@ mod tests {
         );
         assert!(!obs(5, Some(ExtStatus::default())).ready());
         assert!(!obs(0, Some(ready_at(1001))).ready());
+        let plain = Observed {
+            notifies: false,
+            ..obs(5, Some(ExtStatus::default()))
+        };
+        assert!(plain.ready(), "no notification-fd: up counts as ready");
+        assert!(!Observed {
+            notifies: false,
+            ..obs(0, None)
+        }
+        .ready());
         let pf = ExtStatus {
             permanent_failure: true,
             finishing: true,

@@ -12,7 +12,13 @@
 //!     ok                  FIFO, 0600: held open for reading by supervise
 //!     status              regular, 0644: the 18-byte record (super::status)
 //!     status.new          written, then renamed over status
+//!     extstatus           regular, 0644: the 32-byte record (super::extstatus)
+//!     extstatus.new       written, then renamed over extstatus
 //! ```
+//!
+//! Extension files, all optional (see [`super::extfiles`]): `notification-fd`,
+//! `finish`, `down-signal`, `timeout-kill`, `timeout-finish`,
+//! `process-group`, `backoff`.
 //!
 //! Every path is relative: the callers `chdir` into DIR first, as the C
 //! programs do. Each [`Name`] carries the C path for the system call and
@@ -75,7 +81,24 @@ names! {
     STATUS = "supervise/status";
     /// The status record being written, renamed over [`STATUS`].
     STATUS_NEW = "supervise/status.new";
+    /// Extension (s6): the descriptor `./run` reports readiness on.
+    NOTIFICATION_FD = "notification-fd";
+    /// Extension (s6): run as `./finish EXITCODE SIGNAL DIR PGID` after `./run` dies.
+    FINISH = "finish";
+    /// Extension (s6): the signal `svc -d` sends instead of TERM.
+    DOWN_SIGNAL = "down-signal";
+    /// Extension (s6): ms after the down signal before SIGKILL.
+    TIMEOUT_KILL = "timeout-kill";
+    /// Extension (s6): ms before a running `./finish` is killed.
+    TIMEOUT_FINISH = "timeout-finish";
+    /// Extension: `./run` leads its own process group, signalled as a whole.
+    PROCESS_GROUP = "process-group";
+    /// Extension: `MIN MAX RESET` (ms), capped exponential restart back-off.
+    BACKOFF = "backoff";
 }
+
+/// `./finish` as supervise passes it to `execve`.
+pub(crate) const FINISH_EXEC: &CStr = c"./finish";
 
 /// `./run` as supervise passes it to `execve` (the `./` keeps it from a
 /// `$PATH` search).
@@ -223,6 +246,53 @@ pub(crate) fn publish_status_new() -> Result<(), Errno> {
     rustix::fs::rename(STATUS_NEW.path, STATUS.path)
 }
 
+/// Write `supervise/extstatus.new` (mode 0644) and rename it over
+/// `supervise/extstatus` ([`super::extstatus`]).
+///
+/// # Errors
+/// The errno of `open`, `write` (EIO for a short write) or `rename`.
+pub(crate) fn write_extstatus(rec: &[u8]) -> Result<(), Errno> {
+    use super::extstatus::{EXTSTATUS_CPATH, EXTSTATUS_NEW_CPATH};
+    let fd = rustix::fs::open(
+        EXTSTATUS_NEW_CPATH,
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::TRUNC | OFlags::CREATE | OFlags::CLOEXEC,
+        Mode::from_raw_mode(STATUS_MODE),
+    )?;
+    if rustix::io::write(&fd, rec)? != rec.len() {
+        return Err(Errno::IO);
+    }
+    drop(fd);
+    rustix::fs::rename(EXTSTATUS_NEW_CPATH, EXTSTATUS_CPATH)
+}
+
+/// Read a small service-directory file (at most `buf.len()` bytes) into
+/// `buf`: `Ok(None)` if it does not exist, `Ok(Some(n))` bytes otherwise.
+///
+/// # Errors
+/// Any other errno of `open` or `read`.
+pub(crate) fn read_small(name: Name, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+    let fd = match rustix::fs::open(name.path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut n = 0;
+    while n < buf.len() {
+        match rustix::io::read(&fd, &mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(n))
+}
+
+/// Does `name` exist (any type; `stat` follows symlinks)?
+pub(crate) fn exists(name: Name) -> bool {
+    rustix::fs::stat(name.path).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,11 +300,30 @@ mod tests {
     #[test]
     fn paths_and_texts_agree() {
         for n in [
-            RUN, DOWN, LOG, SUPERVISE, LOCK, CONTROL, OK, STATUS, STATUS_NEW,
+            RUN,
+            DOWN,
+            LOG,
+            SUPERVISE,
+            LOCK,
+            CONTROL,
+            OK,
+            STATUS,
+            STATUS_NEW,
+            NOTIFICATION_FD,
+            FINISH,
+            DOWN_SIGNAL,
+            TIMEOUT_KILL,
+            TIMEOUT_FINISH,
+            PROCESS_GROUP,
+            BACKOFF,
         ] {
             assert_eq!(n.path.to_bytes(), n.text.as_bytes());
         }
         assert_eq!(RUN_EXEC.to_bytes(), format!("./{}", RUN.text).as_bytes());
+        assert_eq!(
+            FINISH_EXEC.to_bytes(),
+            format!("./{}", FINISH.text).as_bytes()
+        );
         assert_eq!(CONTROL.text, format!("{}/control", SUPERVISE.text));
     }
 }

@@ -4,12 +4,21 @@
 //! the steady state allocates nothing (paths are C-string literals relative
 //! to the service directory, the status record is an 18-byte stack buffer).
 //!
+//! Extensions (opt-in, `extfiles`): with any extension file in the
+//! service directory, the pause after a start no longer blocks the loop
+//! (commands, readiness and deaths are handled during it; the next start
+//! waits for it or for the back-off delay), `./finish` runs after each
+//! death, and the down signal, kill timeout and process group apply. The
+//! extra state goes to `supervise/extstatus` (`ext`) for every
+//! service.
+//!
 //! Differences from daemontools: on a `fork` failure supervise retries the
 //! start after its 60 s pause (the Debian "restart process when fork fails"
-//! patch) instead of waiting for a command.
+//! patch) instead of waiting for a command. `supervise/extstatus` is
+//! written beside `supervise/status`.
 
 use std::ffi::{CString, OsStr};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
@@ -18,6 +27,8 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::control::Command;
+use super::ext::{self, Ext};
+use super::extfiles::{Bad, Config};
 use super::servicedir::{self, Name};
 use super::status::{Status, Want};
 use crate::error::{self, reason_errno, usage, Fatal, Kind};
@@ -26,6 +37,8 @@ use crate::sys::pathexec::CStrArray;
 use crate::sys::signals::Sigpipe;
 use crate::sys::{signals, spawn};
 use crate::tai64::Tai64N;
+
+mod events;
 
 const PROG: &str = "supervise";
 /// The poll timeout of the main loop (`iopause` deadline in `doit`).
@@ -102,6 +115,9 @@ struct Supervise {
     run_names: [CString; 1],
     envp: CStrArray,
     start_err: Vec<u8>,
+    /// The extension files as read before the last start.
+    cfg: Config,
+    ext: Ext,
 }
 
 fn fatal(dir: &[u8], what: &str, tail: &str, e: Errno) -> Fatal {
@@ -154,7 +170,11 @@ impl Supervise {
                 b": ",
             ],
         );
+        // Problems are reported at each start (trystart), not here too.
+        let cfg = Config::load(|_, _| {});
         let mut s = Supervise {
+            ext: Ext::new(&cfg, start_pause()),
+            cfg,
             dir,
             selfpipe: pr,
             control,
@@ -174,6 +194,7 @@ impl Supervise {
         };
         s.pidchange();
         s.announce();
+        s.publish();
         servicedir::make_fifo(servicedir::OK);
         s._ok = Some(
             servicedir::open_ok_for_read()
@@ -217,6 +238,14 @@ impl Supervise {
         }
     }
 
+    /// Write `supervise/extstatus` if it changed.
+    fn publish(&mut self) {
+        if let Err(e) = self.ext.publish() {
+            let new = super::extstatus::EXTSTATUS_NEW_PATH;
+            self.warn("write", &format!("/{new}"), Some(e));
+        }
+    }
+
     fn warn(&self, what: &str, tail: &str, e: Option<Errno>) {
         let head: [&[u8]; 5] = [
             b"unable to ",
@@ -236,10 +265,30 @@ impl Supervise {
         }
     }
 
-    /// `trystart`: fork and exec `./run`, then pause one second.
+    /// `trystart`: fork and exec `./run`, then pause one second. With
+    /// extension files the pause is a timer ([`Ext::died`]) instead, and
+    /// `./run` may get a readiness pipe and its own process group.
     fn trystart(&mut self) {
+        self.cfg = Config::load(|name, bad| warn_bad(&self.dir, name, bad));
+        self.ext.configure(&self.cfg, start_pause());
+        let notify = match self.cfg.notification_fd {
+            Some(_) => match notification_pipe() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    self.warn("create pipe for", "/notification-fd", Some(e));
+                    None
+                }
+            },
+            None => None,
+        };
+        let install = match (&notify, self.cfg.notification_fd) {
+            (Some((_, w)), Some(fd)) => Some([(fd, w.as_raw_fd())]),
+            _ => None,
+        };
         let plan = spawn::ChildPlan {
             reset_sigchld: true,
+            setsid: self.cfg.process_group.then_some(&self.start_err[..]),
+            install: install.as_ref().map(|p| (&p[..], &self.start_err[..])),
             ..spawn::ChildPlan::new(&self.run_names, &self.run_argv, &self.envp, &self.start_err)
         };
         match spawn::spawn(&plan) {
@@ -247,9 +296,13 @@ impl Supervise {
                 self.retry_start = false;
                 self.paused = false;
                 self.pid = pid;
+                self.ext.started(notify.map(|(r, _)| r));
                 self.pidchange();
                 self.announce();
-                deepsleep(start_pause());
+                self.publish();
+                if !self.cfg.extended {
+                    deepsleep(start_pause());
+                }
             }
             Err(e) => {
                 error::say(
@@ -269,9 +322,15 @@ impl Supervise {
         }
     }
 
+    /// Signal `./run` (daemontools: the pid only; with `process-group`,
+    /// its whole group).
     fn kill(&self, sig: Signal) {
         if let Some(p) = Pid::from_raw(self.pid) {
-            let _ = rustix::process::kill_process(p, sig);
+            if self.cfg.process_group {
+                let _ = rustix::process::kill_process_group(p, sig);
+            } else {
+                let _ = rustix::process::kill_process(p, sig);
+            }
         }
     }
 
@@ -280,37 +339,58 @@ impl Supervise {
         self.announce();
         let mut byte = [0u8; 1];
         loop {
-            if self.exit && self.pid == 0 {
+            if self.exit && self.pid == 0 && self.ext.finish_pid == 0 {
                 return;
             }
-            {
+            let timeout = self.ext.next_deadline().map_or(LOOP_TIMEOUT, |t| {
+                let d = t.saturating_duration_since(Instant::now());
+                rustix::time::Timespec {
+                    tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                    tv_nsec: i64::from(d.subsec_nanos()),
+                }
+            });
+            let notified = {
                 let mut fds = [
                     PollFd::new(&self.selfpipe, PollFlags::IN),
                     PollFd::new(&self.control, PollFlags::IN),
+                    PollFd::new(&self.selfpipe, PollFlags::empty()),
                 ];
-                let _ = poll(&mut fds, Some(&LOOP_TIMEOUT));
+                let n = match &self.ext.notify {
+                    Some(fd) => {
+                        fds[2] = PollFd::new(fd, PollFlags::IN);
+                        3
+                    }
+                    None => 2,
+                };
+                let _ = poll(&mut fds[..n], Some(&timeout));
+                n == 3 && !fds[2].revents().is_empty()
+            };
+            if notified {
+                self.ext.read_notify();
+                self.publish();
             }
             while let Ok(1) = rustix::io::read(&self.selfpipe, &mut byte) {}
+            // `wait_nohang`: any child (-1), also one that left supervise's
+            // process group (pgrphack, the `process-group` file).
             loop {
-                match rustix::process::waitpid(None, WaitOptions::NOHANG) {
-                    Ok(Some((r, _))) => {
-                        if r.as_raw_nonzero().get() == self.pid {
-                            self.pid = 0;
-                            self.pidchange();
-                            self.announce();
-                            if self.exit {
+                match rustix::process::wait(WaitOptions::NOHANG) {
+                    Ok(Some((r, st))) => {
+                        let r = r.as_raw_nonzero().get();
+                        if r == self.pid {
+                            if self.run_died(ext::death(st)) {
                                 return;
                             }
-                            if self.want == Want::Up {
-                                self.trystart();
-                            }
                             break;
+                        }
+                        if r == self.ext.finish_pid && self.finish_done(ext::death(st)) {
+                            return;
                         }
                     }
                     Err(Errno::INTR) => {}
                     Ok(None) | Err(_) => break,
                 }
             }
+            self.timers();
             if self.retry_start && self.pid == 0 && self.want != Want::Down {
                 self.trystart();
             }
@@ -321,51 +401,33 @@ impl Supervise {
             }
         }
     }
+}
 
-    fn command(&mut self, cmd: Command) {
-        match cmd {
-            Command::Down => {
-                self.want = Want::Down;
-                if self.pid != 0 {
-                    self.kill(Signal::TERM);
-                    self.kill(Signal::CONT);
-                    self.paused = false;
-                }
-                self.announce();
-            }
-            Command::Up => {
-                self.want = Want::Up;
-                self.announce();
-                if self.pid == 0 {
-                    self.trystart();
-                }
-            }
-            Command::Once => {
-                self.want = Want::Once;
-                self.announce();
-                if self.pid == 0 {
-                    self.trystart();
-                }
-            }
-            Command::Exit => {
-                self.exit = true;
-                self.announce();
-            }
-            Command::Pause => {
-                self.paused = true;
-                self.announce();
-                self.kill(Signal::STOP);
-            }
-            Command::Continue => {
-                self.paused = false;
-                self.announce();
-                self.kill(Signal::CONT);
-            }
-            Command::Signal(sig) => {
-                if let Some(s) = Signal::from_named_raw(sig) {
-                    self.kill(s);
-                }
-            }
-        }
+/// The readiness pipe: our read end non-blocking, both close-on-exec (the
+/// child's copy of the write end is placed on the notification descriptor
+/// without it).
+fn notification_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::NONBLOCK)?;
+    Ok((r, w))
+}
+
+/// `supervise: warning: unable to read DIR/NAME: REASON` for an extension
+/// file that is ignored.
+fn warn_bad(dir: &[u8], name: Name, bad: Bad) {
+    let head: [&[u8]; 4] = [b"unable to read ", dir, b"/", name.text.as_bytes()];
+    match bad {
+        Bad::Read(e) => error::say(
+            PROG,
+            Kind::Warning,
+            &[&head[..], &[b": "]].concat(),
+            Some(reason_errno(e)),
+        ),
+        Bad::Format => error::say(
+            PROG,
+            Kind::Warning,
+            &[&head[..], &[b": bad format"]].concat(),
+            None,
+        ),
     }
 }

@@ -5,15 +5,23 @@
 //! S is whole seconds from `time()`, clamped at 0 for future stamps; "1
 //! seconds" stays plural. Records longer than 18 bytes are accepted.
 //!
-//! Differences from daemontools: none known.
+//! When `supervise/extstatus` ([`super::extstatus`]) says the service uses
+//! an extension file, facts in s6-svstat's wording follow (`describe_ext`);
+//! otherwise the line is daemontools' to the byte. `svstat-json`
+//! ([`super::svstat_json`]) prints the same facts as JSON.
+//!
+//! Differences from daemontools: the extension facts.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
+use super::extfiles::signal_name;
+use super::extstatus::{Death, ExtStatus, EXTSTATUS_CPATH, EXTSTATUS_LEN};
 use super::servicedir::{self, DOWN, OK, STATUS};
 use super::status::{Status, STATUS_LEN};
 use crate::error::{reason_errno, Fatal};
@@ -52,38 +60,130 @@ pub(crate) fn describe(st: &Status, now: u64, normally_up: bool) -> String {
     s
 }
 
-/// The line for one directory, with the cwd already changed to it.
-fn doit_here() -> String {
+/// The extension facts appended to [`describe`]'s text, in this order:
+/// `, ready S seconds` (up and ready; S since the newline), `, finishing`,
+/// `, permanent failure`, `, back-off D ms` (waiting D ms from the last
+/// start before restarting), and when down after a death `, exitcode N` or
+/// `, signal SIGNAME`. Empty unless the service uses an extension file.
+#[must_use]
+pub(crate) fn describe_ext(ext: &ExtStatus, up: bool, now: u64) -> String {
+    let mut s = String::new();
+    if !ext.extended {
+        return s;
+    }
+    if let Some(t) = ext.ready.filter(|_| up) {
+        s.push_str(&format!(", ready {} seconds", now.saturating_sub(t.secs)));
+    }
+    if ext.finishing {
+        s.push_str(", finishing");
+    }
+    if ext.permanent_failure {
+        s.push_str(", permanent failure");
+    }
+    if ext.backoff_wait {
+        s.push_str(&format!(", back-off {} ms", ext.delay_ms));
+    }
+    if !up {
+        match ext.last_death {
+            Death::Exited(c) => s.push_str(&format!(", exitcode {c}")),
+            Death::Killed(sig) => s.push_str(&format!(", signal {}", signal_name(i32::from(sig)))),
+            Death::None => {}
+        }
+    }
+    s
+}
+
+/// What svstat learns about one directory.
+pub(crate) enum Report {
+    /// The text after `DIR: ` when the status cannot be read.
+    Error(String),
+    /// The records and the `down` file.
+    Status {
+        /// `supervise/status`.
+        st: Status,
+        /// No `down` file.
+        normally_up: bool,
+        /// `supervise/extstatus`, if there is a valid one.
+        ext: Option<ExtStatus>,
+        /// Now, as a TAI64 seconds label.
+        now: u64,
+    },
+}
+
+/// Read the state of the service in the current directory, as `svstat.c`'s
+/// `doit` does, plus `supervise/extstatus`.
+pub(crate) fn inspect_here() -> Report {
     let (down, ok, status) = (DOWN.text, OK.text, STATUS.text);
     let normally_up = match servicedir::normally_up() {
         Ok(up) => up,
-        Err(e) => return format!("unable to stat {down}: {}", reason_errno(e)),
+        Err(e) => return Report::Error(format!("unable to stat {down}: {}", reason_errno(e))),
     };
     match servicedir::open_ok_for_write() {
         Ok(_) => {}
-        Err(Errno::NXIO) => return "supervise not running".into(),
-        Err(e) => return format!("unable to open {ok}: {}", reason_errno(e)),
+        Err(Errno::NXIO) => return Report::Error("supervise not running".into()),
+        Err(e) => return Report::Error(format!("unable to open {ok}: {}", reason_errno(e))),
     }
     let fd = match servicedir::open_status_for_read() {
         Ok(fd) => fd,
-        Err(e) => return format!("unable to open {status}: {}", reason_errno(e)),
+        Err(e) => return Report::Error(format!("unable to open {status}: {}", reason_errno(e))),
     };
     let mut buf = [0u8; STATUS_LEN];
-    let r = loop {
-        match rustix::io::read(&fd, &mut buf) {
-            Err(Errno::INTR) => {}
-            r => break r,
-        }
-    };
-    let st = match r {
-        Err(e) => return format!("unable to read {status}: {}", reason_errno(e)),
+    let st = match read_fd(&fd, &mut buf) {
+        Err(e) => return Report::Error(format!("unable to read {status}: {}", reason_errno(e))),
         Ok(n) => match Status::decode(&buf[..n]) {
             Some(st) => st,
-            None => return format!("unable to read {status}: bad format"),
+            None => return Report::Error(format!("unable to read {status}: bad format")),
         },
     };
     let now = Tai64N::from_unix(unix_now(), 0).secs;
-    describe(&st, now, normally_up)
+    Report::Status {
+        st,
+        normally_up,
+        ext: read_ext(),
+        now,
+    }
+}
+
+fn read_fd(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    loop {
+        match rustix::io::read(fd, &mut *buf) {
+            Err(Errno::INTR) => {}
+            r => return r,
+        }
+    }
+}
+
+/// `supervise/extstatus`, if it exists and is valid (daemontools'
+/// supervise writes none).
+fn read_ext() -> Option<ExtStatus> {
+    let fd = rustix::fs::open(
+        EXTSTATUS_CPATH,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let mut buf = [0u8; EXTSTATUS_LEN];
+    let n = read_fd(&fd, &mut buf).ok()?;
+    ExtStatus::decode(&buf[..n])
+}
+
+/// The line for one directory, with the cwd already changed to it.
+fn doit_here() -> String {
+    match inspect_here() {
+        Report::Error(e) => e,
+        Report::Status {
+            st,
+            normally_up,
+            ext,
+            now,
+        } => {
+            let mut s = describe(&st, now, normally_up);
+            if let Some(ext) = ext {
+                s.push_str(&describe_ext(&ext, st.pid != 0, now));
+            }
+            s
+        }
+    }
 }
 
 fn unix_now() -> i64 {
@@ -99,20 +199,10 @@ pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 /// Entry point of the `svstat` binary: runs it and returns the exit code.
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
-    let args: Vec<OsString> = main.argv;
-    let orig = match rustix::fs::open(
-        c".",
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(e) => return Fatal::new("unable to open current directory", e).report(PROG),
-    };
-    let mut out = Vec::with_capacity(1024);
-    for dir in args.iter().skip(1) {
-        out.extend_from_slice(dir.as_bytes());
+    for_each_dir(PROG, &main.argv, |dir, out| {
+        out.extend_from_slice(dir);
         out.extend_from_slice(b": ");
-        match rustix::process::chdir(dir.as_os_str()) {
+        match rustix::process::chdir(OsStr::from_bytes(dir)) {
             Err(e) => {
                 out.extend_from_slice(b"unable to chdir: ");
                 out.extend_from_slice(reason_errno(e).as_bytes());
@@ -120,10 +210,32 @@ pub fn run(main: MainArgs) -> u8 {
             Ok(()) => out.extend_from_slice(doit_here().as_bytes()),
         }
         out.push(b'\n');
+    })
+}
+
+/// svstat's loop over its arguments (all of them directories): `each`
+/// appends the output for one directory (it may `chdir`; the original
+/// directory is restored after it), printed at the end in one write.
+pub(crate) fn for_each_dir(
+    prog: &str,
+    args: &[OsString],
+    mut each: impl FnMut(&[u8], &mut Vec<u8>),
+) -> u8 {
+    let orig = match rustix::fs::open(
+        c".",
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => return Fatal::new("unable to open current directory", e).report(prog),
+    };
+    let mut out = Vec::with_capacity(1024);
+    for dir in args.iter().skip(1) {
+        each(dir.as_bytes(), &mut out);
         if let Err(e) = rustix::process::fchdir(&orig) {
             let _ = io::stdout().write_all(&out);
             let _ = io::stdout().flush();
-            return Fatal::new("unable to set directory", e).report(PROG);
+            return Fatal::new("unable to set directory", e).report(prog);
         }
     }
     let mut so = io::stdout().lock();
@@ -207,6 +319,74 @@ mod tests {
         for &(pid, paused, want, ago, nu, want_line) in cases {
             let (s, now) = st(pid, paused, want, ago);
             assert_eq!(describe(&s, now, nu), want_line);
+        }
+    }
+
+    #[test]
+    fn extension_facts() {
+        let now = Tai64N::from_unix(1_700_000_000, 0).secs;
+        let base = ExtStatus {
+            extended: true,
+            ..ExtStatus::default()
+        };
+        let cases: &[(ExtStatus, bool, &str)] = &[
+            (ExtStatus::default(), false, ""),
+            (
+                ExtStatus {
+                    last_death: Death::Exited(1),
+                    ..ExtStatus::default()
+                },
+                false,
+                "",
+            ),
+            (base, true, ""),
+            (
+                ExtStatus {
+                    ready: Some(Tai64N::from_unix(1_699_999_988, 500)),
+                    ..base
+                },
+                true,
+                ", ready 12 seconds",
+            ),
+            (
+                ExtStatus {
+                    finishing: true,
+                    last_death: Death::Killed(15),
+                    ..base
+                },
+                false,
+                ", finishing, signal SIGTERM",
+            ),
+            (
+                ExtStatus {
+                    permanent_failure: true,
+                    last_death: Death::Exited(2),
+                    ..base
+                },
+                false,
+                ", permanent failure, exitcode 2",
+            ),
+            (
+                ExtStatus {
+                    backoff_wait: true,
+                    delay_ms: 800,
+                    last_death: Death::Exited(0),
+                    ..base
+                },
+                false,
+                ", back-off 800 ms, exitcode 0",
+            ),
+            (
+                ExtStatus {
+                    last_death: Death::Exited(0),
+                    ..base
+                },
+                true,
+                "",
+            ),
+        ];
+        for (ext, up, want) in cases {
+            assert_eq!(describe_ext(ext, *up, now), *want, "{ext:?}");
         }
     }
 

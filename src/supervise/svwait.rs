@@ -341,6 +341,7 @@ mod tests {
                 want: b'u',
             },
             ext,
+            notifies: true,
         }
     }
 

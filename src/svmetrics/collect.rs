@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use rustix::fs::{AtFlags, Dir, FileType};
 
 use super::expo::{unix_seconds, Exposition, Family, Kind};
-use crate::supervise::extstatus::LastDeath;
+use crate::supervise::extstatus::Death;
 use crate::supervise::observe;
 use crate::svlog::files::archive_label;
 use crate::tai64::Tai64N;
@@ -100,15 +100,15 @@ fn service(e: &mut Exposition, name: &str, dir: &OwnedFd) {
     let Some(x) = o.ext else {
         return;
     };
-    if let (true, Some(t)) = (o.ready(), x.ready_at) {
+    if let (true, Some(t)) = (o.ready(), x.ready) {
         e.add(Metric::READY_AT, name, &unix_seconds(t));
     }
     e.add(Metric::DEATHS, name, &x.deaths);
     e.add(Metric::RESTARTS, name, &x.restarts);
     match x.last_death {
-        LastDeath::None => {}
-        LastDeath::Exited(c) => e.add(Metric::EXIT_CODE, name, &c),
-        LastDeath::Signaled(s) => e.add(Metric::SIGNAL, name, &s),
+        Death::None => {}
+        Death::Exited(c) => e.add(Metric::EXIT_CODE, name, &c),
+        Death::Killed(s) => e.add(Metric::SIGNAL, name, &s),
     }
     e.add(Metric::FINISHING, name, &flag(x.finishing));
     let ms = x.delay_ms;

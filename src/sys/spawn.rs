@@ -21,6 +21,9 @@ pub(crate) type FdPlace = (RawFd, RawFd);
 
 /// What a forked child does before exec'ing, in field order.
 pub(crate) struct ChildPlan<'a> {
+    /// `setsid()` first: a new session and process group led by the child
+    /// (supervise's `process-group` file), with its failure prefix.
+    pub(crate) setsid: Option<&'a [u8]>,
     /// Reset SIGCHLD to default and unblock it (supervise's child).
     pub(crate) reset_sigchld: bool,
     /// Reset these signals to their default disposition and clear the signal
@@ -62,6 +65,7 @@ impl<'a> ChildPlan<'a> {
         exec_err: &'a [u8],
     ) -> Self {
         ChildPlan {
+            setsid: None,
             reset_sigchld: false,
             reset_signals: None,
             fchdir: None,
@@ -94,7 +98,7 @@ pub(crate) fn spawn(plan: &ChildPlan<'_>) -> io::Result<i32> {
         );
     }
     // SAFETY: after fork the child only calls async-signal-safe functions
-    // (dup, dup2, fcntl, close, chdir, fchdir, sigaction, sigprocmask,
+    // (setsid, dup, dup2, fcntl, close, chdir, fchdir, sigaction, sigprocmask,
     // execve, writev, _exit) on data prepared by the parent; it never returns into Rust code.
     let pid = unsafe { libc::fork() };
     if pid == -1 {
@@ -107,6 +111,12 @@ pub(crate) fn spawn(plan: &ChildPlan<'_>) -> io::Result<i32> {
 }
 
 fn child(plan: &ChildPlan<'_>) -> ! {
+    if let Some(msg) = plan.setsid {
+        // SAFETY: setsid takes no arguments and cannot break memory safety.
+        if unsafe { libc::setsid() } == -1 {
+            die(msg, errno());
+        }
+    }
     if plan.reset_sigchld {
         super::signals::child_reset_sigchld();
     }
@@ -311,6 +321,26 @@ mod tests {
         let ign = u64::from_str_radix(ign, 16).unwrap();
         assert_eq!(ign & (1 << (libc::SIGPIPE - 1)), 0);
         assert_eq!(read_all(r2), b"four\n");
+    }
+
+    /// `setsid`: the child leads its own session and process group.
+    #[test]
+    fn child_setsid_leads_its_own_group() {
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        let exec = [c"/bin/sh".to_owned()];
+        let script = "set -- $(cut -d' ' -f5,6 /proc/self/stat); echo $$ $1 $2";
+        let argv = CStrArray::from_bytes([&b"sh"[..], b"-c", script.as_bytes()]).unwrap();
+        let envp = CStrArray::new(Vec::new());
+        let pid = spawn(&ChildPlan {
+            setsid: Some(b"setsid: "),
+            fd_move: Some((1, w.as_raw_fd(), b"setup: ")),
+            ..ChildPlan::new(&exec, &argv, &envp, b"exec: ")
+        })
+        .unwrap();
+        drop(w);
+        let out = String::from_utf8(read_all(r)).unwrap();
+        assert_eq!(wait(pid), 0);
+        assert_eq!(out, format!("{pid} {pid} {pid}\n"));
     }
 
     /// A failed exec reports `{prefix}{djb errno text}` and exits 111.

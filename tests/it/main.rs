@@ -20,6 +20,7 @@ mod man;
 mod multilog;
 mod packaging;
 mod supervise;
+mod supervise_ext;
 mod svlog;
 mod svlog_sources;
 mod svmetrics;

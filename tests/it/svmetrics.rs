@@ -3,20 +3,25 @@
 //! directory figures, HTTP paths and methods. The end-to-end test with a
 //! real Prometheus is in `svmetrics_prometheus.rs`.
 //!
-//! Services run under our supervise. The deaths/last-signal figures come
-//! from `supervise/extstatus`, which supervise on this branch does not
-//! write yet: the tests write it by hand ([`write_extstatus`]) and are to
-//! be switched to the real writer once it lands.
+//! Services run under our supervise, whose `supervise/extstatus` gives
+//! the deaths, last death, readiness (a real `notification-fd` newline),
+//! permanent failure (a real `./finish` exiting 125) and restart delay.
+//! Only the 1000-service report writes records by hand, without processes.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use daemontools::supervise::extstatus::{ExtStatus, LastDeath};
+use std::io::Write;
+
+use daemontools::supervise::extstatus::{Death, ExtStatus};
 
 use crate::support::http::{free_port, get, request, Server};
-use crate::support::supervise::{control, service, status, wait_status, write_extstatus, Sup};
+use crate::support::supervise::{
+    control, notifying_service, open_gate, service, status, wait_status, write_extstatus,
+    write_script, Sup,
+};
 use crate::support::{installed, ours, wait_for, SOON};
 
 const SLEEPER: &str = "#!/bin/sh\nexec sleep 100\n";
@@ -136,8 +141,9 @@ fn values_follow_up_down_and_crash() {
         "escaped label"
     );
     assert!(!m.keys().any(|(_, s)| s == ".hidden" || s == "plainfile"));
-    // No extstatus: no counters.
-    assert_eq!(value(&m, "service_deaths_total", "a"), None);
+    // supervise's record: no death yet; no notification-fd, so up is ready.
+    assert_eq!(value(&m, "service_deaths_total", "a").as_deref(), Some("0"));
+    assert_eq!(value(&m, "service_ready_timestamp_seconds", "a"), None);
     // The log directory a/log/main.
     assert_eq!(value(&m, "log_current_bytes", "a").as_deref(), Some("5"));
     assert_eq!(value(&m, "log_archives", "a").as_deref(), Some("2"));
@@ -182,39 +188,32 @@ fn values_follow_up_down_and_crash() {
     );
     assert!(control(&a.dir, b"k"));
     let second = wait_status(&a.dir, "restarted", |s| s.pid != 0 && s.pid != first).pid;
-    write_extstatus(
-        &a.dir,
-        &ExtStatus {
-            deaths: 1,
-            restarts: 1,
-            last_death: LastDeath::Signaled(9),
-            ..ExtStatus::default()
-        },
-    );
+    // Two deaths (svc -d, svc -k) and two restarts (svc -u, after the kill).
+    assert!(wait_for(SOON, || {
+        ExtStatus::read(&a.dir).is_ok_and(|e| e.restarts == 2 && e.last_death == Death::Killed(9))
+    }));
     let r = get(&addr, "/metrics").unwrap();
     promtool_accepts(&r.body);
     let m = samples(&r.body);
     assert_eq!(value(&m, "service_pid", "a"), Some(second.to_string()));
     assert_eq!(value(&m, "service_up", "a").as_deref(), Some("1"));
-    assert_eq!(value(&m, "service_deaths_total", "a").as_deref(), Some("1"));
+    assert_eq!(value(&m, "service_deaths_total", "a").as_deref(), Some("2"));
     assert_eq!(
         value(&m, "service_restarts_total", "a").as_deref(),
-        Some("1")
+        Some("2")
     );
     assert_eq!(value(&m, "service_last_signal", "a").as_deref(), Some("9"));
     assert_eq!(value(&m, "service_last_exit_code", "a"), None);
-    assert_eq!(value(&m, "service_ready", "a").as_deref(), Some("0"));
-    write_extstatus(
-        &b.dir,
-        &ExtStatus {
-            deaths: 4,
-            last_death: LastDeath::Exited(3),
-            permanent_failure: true,
-            delay_ms: 1500,
-            ..ExtStatus::default()
-        },
-    );
+    assert_eq!(value(&m, "service_ready", "a").as_deref(), Some("1"));
+    // b once: ./run exits 3, ./finish exits 125 and b stays down for good.
+    write_script(&b.dir.join("run"), "#!/bin/sh\nexit 3\n");
+    write_script(&b.dir.join("finish"), "#!/bin/sh\nexit 125\n");
+    assert!(control(&b.dir, b"o"));
+    assert!(wait_for(SOON, || {
+        ExtStatus::read(&b.dir).is_ok_and(|e| e.permanent_failure)
+    }));
     let m = scrape(&addr);
+    assert_eq!(value(&m, "service_deaths_total", "b").as_deref(), Some("1"));
     assert_eq!(
         value(&m, "service_last_exit_code", "b").as_deref(),
         Some("3")
@@ -223,10 +222,40 @@ fn values_follow_up_down_and_crash() {
         value(&m, "service_permanent_failure", "b").as_deref(),
         Some("1")
     );
+    // The fixed pause, shortened for the tests (DTOOLS_TEST_SUPERVISE_PAUSE_MS).
     assert_eq!(
         value(&m, "service_restart_delay_seconds", "b").as_deref(),
-        Some("1.500")
+        Some("0.050")
     );
+}
+
+#[test]
+fn ready_follows_the_notification_newline() {
+    let t = tempfile::tempdir().unwrap();
+    let d = notifying_service(t.path(), "n");
+    let _s = Sup::running(&ours("supervise"), &d);
+    wait_status(&d, "up", |s| s.pid != 0);
+    let (_srv, addr) = svmetrics(t.path());
+    let m = scrape(&addr);
+    assert_eq!(value(&m, "service_up", "n").as_deref(), Some("1"));
+    assert_eq!(value(&m, "service_ready", "n").as_deref(), Some("0"));
+    assert_eq!(value(&m, "service_ready_timestamp_seconds", "n"), None);
+    let mut gate = open_gate(&d);
+    gate.write_all(b"\n").unwrap();
+    assert!(wait_for(SOON, || {
+        ExtStatus::read(&d).is_ok_and(|e| e.ready.is_some())
+    }));
+    let m = scrape(&addr);
+    assert_eq!(value(&m, "service_ready", "n").as_deref(), Some("1"));
+    let at: f64 = value(&m, "service_ready_timestamp_seconds", "n")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - at).abs() < 60.0, "{at} vs {now}");
 }
 
 #[test]

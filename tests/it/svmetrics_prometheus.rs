@@ -3,18 +3,15 @@
 //! directory, killed at the end) scrapes svmetrics, and its query API
 //! returns the expected values while a service goes up, down and crashes.
 //!
-//! The deaths/last-signal figures come from `supervise/extstatus`, which
-//! supervise on this branch does not write yet: the test writes it by hand
-//! ([`write_extstatus`]) and is to be switched to the real writer.
+//! The deaths/last-signal figures come from supervise's own
+//! `supervise/extstatus`.
 
 use std::fs;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use daemontools::supervise::extstatus::{ExtStatus, LastDeath};
-
 use crate::support::http::{free_port, get, Server};
-use crate::support::supervise::{control, status, wait_status, write_extstatus};
+use crate::support::supervise::{control, status, wait_status};
 use crate::support::{installed, wait_for, SOON};
 use crate::svmetrics::{scan_dir, svmetrics};
 
@@ -105,15 +102,7 @@ fn prometheus_scrapes_svmetrics() {
     let first_pid = wait_status(&a.dir, "up", |s| s.pid != 0).pid;
     assert!(control(&a.dir, b"k"));
     let new_pid = wait_status(&a.dir, "restarted", |s| s.pid != 0 && s.pid != first_pid).pid;
-    write_extstatus(
-        &a.dir,
-        &ExtStatus {
-            deaths: 1,
-            restarts: 1,
-            last_death: LastDeath::Signaled(9),
-            ..ExtStatus::default()
-        },
-    );
+    // Two deaths: svc -d (TERM) and svc -k (KILL).
     let crashed = wait_for(SOON, || {
         query(&prom_addr, pid_q) == Some(new_pid.to_string())
             && query(&prom_addr, up).as_deref() == Some("1")
@@ -122,7 +111,7 @@ fn prometheus_scrapes_svmetrics() {
                 "daemontools_service_deaths_total{service=\"a\"}",
             )
             .as_deref()
-                == Some("1")
+                == Some("2")
             && query(&prom_addr, "daemontools_service_last_signal{service=\"a\"}").as_deref()
                 == Some("9")
     });

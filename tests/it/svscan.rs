@@ -395,6 +395,36 @@ fn svscanboot_runs_svscan_into_readproctitle() {
     drop(guard);
 }
 
+/// svscan reaps any child (svscan.c's `wait_nohang`, wait4(-1)), also a
+/// `supervise` that moved to another process group: here a stand-in that
+/// leaves through setsid(1) and exits at once; svscan must see each exit
+/// and start it again at the next scan (every 100 ms here).
+#[test]
+fn reaps_a_supervise_in_another_process_group() {
+    let t = tempfile::tempdir().unwrap();
+    let bin = t.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    write_script(
+        &bin.join("supervise"),
+        "#!/bin/sh\necho start >> \"$1/starts\"\nexec setsid true\n",
+    );
+    let scan = t.path().join("scan");
+    fs::create_dir(&scan).unwrap();
+    let a = service(&scan, "a", "#!/bin/sh\nexec sleep 60\n");
+    let _s = Scan::start_env(&ours("svscan"), &scan, &path_with(&bin), 100);
+    let starts = || {
+        fs::read_to_string(a.join("starts"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    assert!(
+        wait_for(SOON, || starts() >= 3),
+        "supervise started {} times",
+        starts()
+    );
+}
+
 /// What inotify cannot see (a dangling symlink whose target appears) is
 /// found by the periodic 5-second rescan.
 #[test]

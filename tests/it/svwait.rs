@@ -1,12 +1,12 @@
 //! svwait: exit codes (0, 99, 100, 102, 111, permanent failures), -a/-o,
 //! waking on state changes and on supervise's exit, and readiness.
 //!
-//! The services run under our supervise (50 ms start pause). supervise on
-//! this branch does not write `supervise/extstatus` yet, so the readiness,
-//! finish and permanent-failure cases write that file by hand
-//! ([`write_extstatus`]) with the format supervise will use; they are to
-//! be switched to the real writer (notification-fd, finish) once it lands.
+//! The services run under our supervise (50 ms start pause), which writes
+//! `supervise/extstatus`: readiness comes from a real `notification-fd`
+//! newline, `-D` and permanent failure from a real `./finish`. Only the
+//! stale-readiness case writes the record by hand ([`write_extstatus`]).
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use daemontools::supervise::extstatus::ExtStatus;
 use daemontools::tai64::Tai64N;
 
-use crate::support::supervise::{control, service, wait_status, write_extstatus, Sup};
+use crate::support::supervise::{
+    control, notifying_service, open_gate, service, wait_status, write_extstatus, write_script, Sup,
+};
 use crate::support::{ours, try_wait_for, wait_limit, SOON};
 
 const SLEEPER: &str = "#!/bin/sh\nexec sleep 100\n";
@@ -86,8 +88,12 @@ fn holds_already_or_times_out() {
     let down = down_service(t.path(), "down");
     assert_eq!(code(&["-u"], &[&up.dir]).0, 0);
     assert_eq!(code(&["-d"], &[&down.dir]).0, 0);
-    assert_eq!(code(&["-D"], &[&down.dir]).0, 0, "no extstatus: -D is -d");
-    assert_eq!(code(&["-U"], &[&up.dir]).0, 0, "no extstatus: -U is -u");
+    assert_eq!(code(&["-D"], &[&down.dir]).0, 0, "no ./finish: -D is -d");
+    assert_eq!(
+        code(&["-U"], &[&up.dir]).0,
+        0,
+        "no notification-fd: -U is -u"
+    );
     let start = Instant::now();
     let (c, err) = code(&["-t", "150"], &[&up.dir, &down.dir]);
     assert_eq!(c, 99, "{err}");
@@ -153,92 +159,86 @@ fn works_with_daemontools_supervise() {
     assert_eq!(wait_limit(&mut w, SOON).code(), Some(0));
 }
 
-fn ready_at(t: Tai64N) -> ExtStatus {
-    ExtStatus {
-        ready_at: Some(t),
-        ready: true,
-        uses_extensions: true,
-        ..ExtStatus::default()
-    }
-}
-
 #[test]
-fn ready_from_extstatus() {
+fn ready_from_notification_fd() {
     let t = tempfile::tempdir().unwrap();
-    let a = up_service(t.path(), "a");
-    let when = crate::support::supervise::status(&a.dir).unwrap().when;
-    let not_ready = ExtStatus {
-        uses_extensions: true,
+    let d = notifying_service(t.path(), "a");
+    let _s = Sup::running(&ours("supervise"), &d);
+    let st = wait_status(&d, "up", |s| s.pid != 0);
+    // Up, no newline yet: not ready.
+    assert_eq!(code(&["-U", "-t", "100"], &[&d]).0, 99);
+    assert_eq!(code(&["-u"], &[&d]).0, 0);
+    // A ready stamp older than the current start (a reader seeing the new
+    // `status` with the previous start's `extstatus`): not ready. Only a
+    // hand-written record can show this state at leisure; supervise
+    // replaces it with its own at the newline below.
+    let stale = ExtStatus {
+        ready: Some(Tai64N {
+            secs: st.when.secs - 5,
+            nanos: 0,
+        }),
+        extended: true,
         ..ExtStatus::default()
     };
-    write_extstatus(&a.dir, &not_ready);
-    assert_eq!(code(&["-U", "-t", "100"], &[&a.dir]).0, 99);
-    assert_eq!(code(&["-u"], &[&a.dir]).0, 0);
-    // Ready before the current start: a stale record, not ready.
-    let stale = Tai64N {
-        secs: when.secs - 5,
-        nanos: 0,
-    };
-    write_extstatus(&a.dir, &ready_at(stale));
-    assert_eq!(code(&["-U", "-t", "100"], &[&a.dir]).0, 99);
+    write_extstatus(&d, &stale);
+    assert_eq!(code(&["-U", "-t", "100"], &[&d]).0, 99);
 
-    let mut w = svwait(&["-U"], &[&a.dir]);
-    write_extstatus(&a.dir, &ready_at(Tai64N::now()));
+    let mut w = svwait(&["-U"], &[&d]);
+    let mut gate = open_gate(&d);
+    gate.write_all(b"\n").unwrap();
     assert_eq!(wait_limit(&mut w, SOON).code(), Some(0));
+    let e = ExtStatus::read(&d).unwrap();
+    assert!(e.ready.is_some_and(|r| r >= st.when), "{e:?}");
+    assert_eq!(code(&["-U"], &[&d]).0, 0);
 }
 
 #[test]
-fn finish_and_permanent_failure_from_extstatus() {
+fn finish_and_permanent_failure() {
     let t = tempfile::tempdir().unwrap();
-    let a = down_service(t.path(), "a");
+    // ./finish waits for the test's go, then asks to stay down (125).
+    let d = service(t.path(), "a", SLEEPER);
+    write_script(&d.join("finish"), "#!/bin/sh\nread x < gate\nexit 125\n");
+    assert!(Command::new("mkfifo")
+        .arg(d.join("gate"))
+        .status()
+        .unwrap()
+        .success());
+    let a = Sup::running(&ours("supervise"), &d);
+    wait_status(&d, "up", |s| s.pid != 0);
     let b = up_service(t.path(), "b");
-    let finishing = ExtStatus {
-        finishing: true,
-        uses_extensions: true,
-        ..ExtStatus::default()
-    };
-    write_extstatus(&a.dir, &finishing);
-    assert_eq!(code(&["-d"], &[&a.dir]).0, 0);
     let mut w = svwait(&["-D"], &[&a.dir]);
-    assert!(try_wait_for(&mut w, Duration::from_millis(100)).is_none());
-    write_extstatus(
-        &a.dir,
-        &ExtStatus {
-            finishing: false,
-            ..finishing
-        },
+    assert!(control(&a.dir, b"d"));
+    assert_eq!(code(&["-d"], &[&a.dir]).0, 0);
+    assert!(
+        ExtStatus::read(&a.dir).is_ok_and(|e| e.finishing),
+        "./finish runs"
     );
+    assert!(try_wait_for(&mut w, Duration::from_millis(100)).is_none());
+    open_gate(&a.dir).write_all(b"\n").unwrap();
     assert_eq!(wait_limit(&mut w, SOON).code(), Some(0));
+    assert!(ExtStatus::read(&a.dir).is_ok_and(|e| e.permanent_failure && !e.finishing));
 
-    let failed = ExtStatus {
-        permanent_failure: true,
-        uses_extensions: true,
-        ..ExtStatus::default()
-    };
-    write_extstatus(&a.dir, &failed);
     assert_eq!(code(&["-u"], &[&a.dir, &b.dir]).0, 1, "-a: one failure");
     assert_eq!(code(&["-u", "-o"], &[&a.dir, &b.dir]).0, 0, "-o: b is up");
     assert_eq!(code(&["-d", "-t", "100"], &[&b.dir]).0, 99);
 }
 
-/// How soon svwait -U sees readiness: time from the rename of
-/// `supervise/extstatus` to svwait's exit, over 50 rounds.
+/// How soon svwait -U sees readiness: time from the service's newline on
+/// its `notification-fd` (the test writes it into the FIFO `./run` copies
+/// to the descriptor) to svwait's exit, over 50 starts.
 /// `cargo test --release --test it svwait::report_ready_latency -- --ignored --nocapture`
 #[test]
 #[ignore = "report"]
 fn report_ready_latency() {
     let t = tempfile::tempdir().unwrap();
-    let a = up_service(t.path(), "a");
+    let d = notifying_service(t.path(), "a");
+    let _s = Sup::running(&ours("supervise"), &d);
     let mut lat = Vec::new();
+    let mut last_pid = 0;
     for _ in 0..50 {
-        write_extstatus(
-            &a.dir,
-            &ExtStatus {
-                uses_extensions: true,
-                ..ExtStatus::default()
-            },
-        );
-        let mut w = svwait(&["-U"], &[&a.dir]);
+        let st = wait_status(&d, "restarted", |s| s.pid != 0 && s.pid != last_pid);
+        last_pid = st.pid;
+        let mut w = svwait(&["-U"], &[&d]);
         // Wait until svwait has its watch: it holds supervise/ok open.
         let ok_fd = |pid: u32| {
             std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -250,15 +250,18 @@ fn report_ready_latency() {
                 .unwrap_or(false)
         };
         assert!(crate::support::wait_for(SOON, || ok_fd(w.id())));
+        let mut gate = open_gate(&d);
         let start = Instant::now();
-        write_extstatus(&a.dir, &ready_at(Tai64N::now()));
-        let st = w.wait().unwrap();
+        gate.write_all(b"\n").unwrap();
+        let code = w.wait().unwrap().code();
         lat.push(start.elapsed());
-        assert_eq!(st.code(), Some(0));
+        assert_eq!(code, Some(0));
+        // Closing the gate ends ./run; supervise starts it again.
+        drop(gate);
     }
     lat.sort();
     println!(
-        "svwait -U: rename of extstatus to exit, 50 rounds: median {:?}, p90 {:?}, max {:?}",
+        "svwait -U: service's newline to exit, 50 starts: median {:?}, p90 {:?}, max {:?}",
         lat[25], lat[45], lat[49]
     );
 }

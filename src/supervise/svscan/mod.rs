@@ -180,8 +180,11 @@ impl Scanner {
 
     /// `doit`: one scan.
     fn doit(&mut self, mode: Mode) {
+        // `wait_nohang` in svscan.c: any child (-1), also a supervise that
+        // left svscan's process group (waitpid(0) would leave it a zombie
+        // and its service never restarted).
         loop {
-            match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+            match rustix::process::wait(WaitOptions::NOHANG) {
                 Ok(Some((pid, _))) => self.table.reaped(pid.as_raw_nonzero().get()),
                 Err(Errno::INTR) => {}
                 Ok(None) | Err(_) => break,

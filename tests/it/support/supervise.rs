@@ -189,10 +189,48 @@ impl Drop for Sup {
 }
 
 /// Write `DIR/supervise/extstatus` by hand, atomically (a new file renamed
-/// over it, as supervise does). Stands in for supervise's own writer in the
-/// svwait and svmetrics tests until supervise writes the file itself.
+/// over it, as supervise does), with the one codec. For the decoding edge
+/// cases supervise never writes on its own (a stale ready stamp); every
+/// other test reads what supervise writes.
 pub fn write_extstatus(dir: &Path, e: &daemontools::supervise::extstatus::ExtStatus) {
-    let new = dir.join("supervise/extstatus.new");
-    fs::write(&new, daemontools::supervise::extstatus::encode(e)).unwrap();
-    fs::rename(&new, dir.join("supervise/extstatus")).unwrap();
+    use daemontools::supervise::extstatus::{EXTSTATUS_NEW_PATH, EXTSTATUS_PATH};
+    let new = dir.join(EXTSTATUS_NEW_PATH);
+    fs::write(&new, e.encode()).unwrap();
+    fs::rename(&new, dir.join(EXTSTATUS_PATH)).unwrap();
+}
+
+/// A service that becomes ready when told: `notification-fd` 5, and
+/// `./run` is `cat` copying the FIFO `DIR/gate` to descriptor 5, so the
+/// newline the test writes with [`open_gate`] is the service's readiness
+/// newline. `./run` ends (and supervise restarts it) when the test closes
+/// the gate.
+pub fn notifying_service(root: &Path, name: &str) -> PathBuf {
+    let d = service(root, name, "#!/bin/sh\nexec cat gate >&5\n");
+    fs::write(d.join("notification-fd"), "5\n").unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(d.join("gate"))
+        .status()
+        .unwrap()
+        .success());
+    d
+}
+
+/// Open `DIR/gate` of a [`notifying_service`] for writing, once its `./run`
+/// has it open for reading (a FIFO refuses a non-blocking writer without a
+/// reader, ENXIO).
+pub fn open_gate(dir: &Path) -> fs::File {
+    let mut gate = None;
+    assert!(
+        super::wait_for(super::SOON, || {
+            gate = fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(dir.join("gate"))
+                .ok();
+            gate.is_some()
+        }),
+        "./run never opened {}/gate",
+        dir.display()
+    );
+    gate.unwrap()
 }
