@@ -57,6 +57,8 @@ impl Engine {
     /// # Errors
     /// The first start-up failure.
     pub fn start(script: &Script, startfd: &OwnedFd) -> Result<Engine, Fatal> {
+        // A script error stops multilog before it touches any file.
+        let regex = RegexSel::new(&script.regexes)?;
         let status = script
             .status_files
             .iter()
@@ -66,7 +68,6 @@ impl Engine {
         for spec in &script.dirs {
             dirs.push(LogDir::start(startfd, spec)?);
         }
-        let regex = RegexSel::new(&script.regexes)?;
         let needs_eval = script.actions.iter().any(|a| !matches!(a, Action::Dir(_)));
         let stamp = match (script.timestamp, script.rfc3339) {
             (true, _) => Stamp::Tai64N,
@@ -363,7 +364,11 @@ impl Engine {
         if !self.timed {
             return None;
         }
-        let now = Instant::now();
+        self.timers_at(Instant::now())
+    }
+
+    /// [`Engine::timers`] as if it were `now`.
+    pub(crate) fn timers_at(&mut self, now: Instant) -> Option<Duration> {
         let mut next: Option<Instant> = None;
         for d in &mut self.dirs {
             d.rotate_if_due(now);

@@ -210,6 +210,8 @@ pub fn absorb(engine: &mut Engine, inbuf: &mut [u8], held: usize, n: usize) -> u
 }
 
 #[cfg(test)]
+mod ext_props;
+#[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -172,7 +172,7 @@ impl LogDir {
             fsync,
         });
         sh.clean_compression()?;
-        sh.finish_rotations()?;
+        let rotated = sh.finish_rotations()?;
         let name = &sh.name;
         let (current, bytes) =
             match rustix::fs::statat(&sh.dirfd, "current", AtFlags::SYMLINK_NOFOLLOW) {
@@ -200,7 +200,7 @@ impl LogDir {
         if bytes > 0 {
             age.wrote();
         }
-        Ok(LogDir {
+        let mut d = LogDir {
             sh,
             size: spec.size,
             current,
@@ -209,7 +209,18 @@ impl LogDir {
             finisher: Finisher::default(),
             age,
             _lock: lock,
-        })
+        };
+        // `Z`: a killed process's complete rotations are compressed in the
+        // background, as its own finisher would have done.
+        for (file, name) in rotated {
+            d.finisher.make_room(MAX_IN_FLIGHT);
+            let job = Job::Archive {
+                file: Arc::new(file),
+                name,
+            };
+            d.finisher.submit(&d.sh, job);
+        }
+        Ok(d)
     }
 
     /// Bytes `current` can still take before it reaches `s` (buffer included).
