@@ -163,10 +163,10 @@ mod tests {
                 res[0].starts_with("ERR")
             );
             for l in lines {
-                for k in 0..res.len() {
+                for (k, re) in res.iter().enumerate() {
                     s.new_line();
-                    let want = Regex::new(res[k]).unwrap().is_match(l);
-                    assert_eq!(s.matches(k, l), want, "{} on {l:?}", res[k]);
+                    let want = Regex::new(re).unwrap().is_match(l);
+                    assert_eq!(s.matches(k, l), want, "{re} on {l:?}");
                 }
             }
         }
