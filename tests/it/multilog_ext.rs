@@ -347,3 +347,34 @@ fn z_survives_sigkill_during_compression() {
 fn count(dir: &Path, suffix: &str) -> usize {
     names(dir).iter().filter(|n| n.ends_with(suffix)).count()
 }
+
+/// The claim the extensions rest on: daemontools 0.76 ignores every one of
+/// their arguments, so a script using them still runs there, as the same
+/// script without them.
+#[test]
+fn daemontools_ignores_the_extension_arguments() {
+    let Some(refbin) = common::reference("multilog") else {
+        return;
+    };
+    // About 17 files of s4096: n10 (the default) keeps 9 archives.
+    let input = text_lines(1000);
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "T", "s4096", "S5000", "R1", "Z", "Z9", "N2", "~+line 1", "~-x", "./d",
+    ];
+    let out = run_input(
+        Command::new(&refbin).args(args).current_dir(tmp.path()),
+        &input,
+        DEADLINE,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+    let d = tmp.path().join("d");
+    let all = names(&d);
+    assert!(all.iter().all(|n| !n.ends_with(".zst")), "{all:?}");
+    // No stamp, nothing deselected, no S cap: n10 alone trims.
+    let got = logged(&d);
+    assert!(got.len() > 9 * 2000);
+    assert!(input.ends_with(&got));
+    assert_eq!(all.iter().filter(|n| n.starts_with('@')).count(), 9);
+}
