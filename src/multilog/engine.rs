@@ -58,7 +58,7 @@ impl Engine {
     /// The first start-up failure.
     pub fn start(script: &Script, startfd: &OwnedFd) -> Result<Engine, Fatal> {
         // A script error stops multilog before it touches any file.
-        let regex = RegexSel::new(&script.regexes)?;
+        let regex = RegexSel::new(&script.regexes, &script.actions)?;
         let status = script
             .status_files
             .iter()

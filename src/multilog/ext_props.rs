@@ -39,7 +39,7 @@ fn script(c: &Case) -> Vec<String> {
         a.push("R1".into());
     }
     if c.regex {
-        a.extend(["-*".into(), "~+E[R]+".into(), "~-^x".into()]);
+        a.extend(["-*".into(), "~+E[R]+".into(), "~+^q".into(), "~-^x".into()]);
     }
     a.push("./d".into());
     a
@@ -104,7 +104,7 @@ fn logged(dir: &std::path::Path) -> (Vec<Vec<u8>>, Vec<u64>, Vec<u8>) {
     (archives, sizes, std::fs::read(dir.join("current")).unwrap())
 }
 
-/// The lines a `-* ~+E[R]+ ~-^x` script keeps (each completed with a
+/// The lines a `-* ~+E[R]+ ~+^q ~-^x` script keeps (each completed with a
 /// newline), decided on their first 1000 bytes.
 fn selected(input: &[u8], regex: bool) -> Vec<u8> {
     let mut v = input.to_vec();
@@ -118,7 +118,8 @@ fn selected(input: &[u8], regex: bool) -> Vec<u8> {
         .filter(|l| {
             let head = &l[..l.len().min(SELECT_BYTES)];
             let head = head.strip_suffix(b"\n").unwrap_or(head);
-            head.windows(2).any(|w| w == b"ER") && head.first() != Some(&b'x')
+            (head.windows(2).any(|w| w == b"ER") || head.first() == Some(&b'q'))
+                && head.first() != Some(&b'x')
         })
         .flatten()
         .copied()
@@ -132,6 +133,7 @@ fn input() -> impl Strategy<Value = Vec<u8>> {
             1 => (0usize..3000, any::<u8>()).prop_map(|(n, b)| vec![b; n]),
             2 => Just(b"ERROR here\n".to_vec()),
             1 => Just(b"xERROR not\n".to_vec()),
+            1 => Just(b"q yes\n".to_vec()),
         ],
         0..60,
     )
