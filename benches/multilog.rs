@@ -80,6 +80,32 @@ fn run_engine(args: &[&str], data: &[u8]) {
     engine.flush();
 }
 
+/// The twenty `~+` expressions of the regex benchmark (also in
+/// benches/compare.py): literals, classes, repetitions, alternations, a
+/// case-insensitive word and an anchor, as a real script might hold.
+pub const TWENTY_REGEXES: [&str; 20] = [
+    "ERROR",
+    "WARN ",
+    "panic",
+    "timeout",
+    r"status=5\d\d",
+    r#"" 5\d\d "#,
+    r"db\.pool",
+    "attempt=[0-9]{3,}",
+    "(?i)fatal",
+    "connection (refused|reset)",
+    r"trace_id=9\d+",
+    "latency_ms=[0-9]{4,}",
+    "user=admin",
+    "POST /api/v1/",
+    r"\[io-\d+\]",
+    "segfault",
+    "out of memory",
+    "deadlock",
+    r"shard=1\d{4}\b",
+    "^tick 99",
+];
+
 fn bench_engine(c: &mut Criterion) {
     let data = corpus();
     let mut g = c.benchmark_group("engine");
@@ -101,6 +127,24 @@ fn bench_engine(c: &mut Criterion) {
         ),
     ] {
         g.bench_function(name, |b| b.iter(|| run_engine(args, black_box(&data))));
+    }
+    let twenty: Vec<String> = TWENTY_REGEXES.iter().map(|r| format!("~+{r}")).collect();
+    let with = |pre: &[&str], post: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = pre.iter().map(|s| (*s).to_string()).collect();
+        v.extend(twenty.iter().cloned());
+        v.extend(post.iter().map(|s| (*s).to_string()));
+        v
+    };
+    for (name, args) in [
+        (
+            "rfc3339 stamp+copy: T s16777215 ./d",
+            ["T", "s16777215", "./d"].map(String::from).to_vec(),
+        ),
+        ("select only: -* ~+ x20 =st", with(&["-*"], &["=st"])),
+        ("select+copy: -* ~+ x20 ./d", with(&["-*"], &["./d"])),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        g.bench_function(name, |b| b.iter(|| run_engine(&args, black_box(&data))));
     }
     g.finish();
 }

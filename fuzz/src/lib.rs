@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 
 use daemontools::multilog::engine::{Engine, SELECT_BYTES, STAMP_LEN};
-use daemontools::multilog::script::{Action, Script};
+use daemontools::multilog::script::{Action, DirExt, Script};
 use daemontools::multilog::{absorb, INBUF};
 
 /// Split off the first `n` bytes (fewer if `data` is shorter).
@@ -104,8 +104,15 @@ pub fn check_pattern(mut data: &[u8]) {
 // Script parser.
 
 /// The settings a directory gets, derived independently of `Script::parse`
-/// from the multilog.c argument loop: `(name, size, num, processor)`.
-type DirOracle = (Vec<u8>, u64, u64, Option<Vec<u8>>);
+/// from the multilog.c argument loop and multilog.8's EXTENSIONS:
+/// `(name, size, num, processor, (S, R, Z, N))`.
+type DirOracle = (
+    Vec<u8>,
+    u64,
+    u64,
+    Option<Vec<u8>>,
+    (u64, u64, Option<i32>, Option<u64>),
+);
 
 // Kept in the shape of the C it transcribes.
 #[allow(clippy::manual_clamp)]
@@ -120,8 +127,10 @@ fn oracle_dirs(args: &[Vec<u8>]) -> (bool, Vec<DirOracle>, usize) {
         }
         v
     };
+    let digits = |s: &[u8]| s.first().is_some_and(u8::is_ascii_digit);
     let timestamp = args.first().is_some_and(|a| a.first() == Some(&b't'));
     let (mut size, mut num, mut proc_) = (99_999u64, 10u64, None::<Vec<u8>>);
+    let mut ext = (0u64, 0u64, None::<i32>, None::<u64>);
     let mut dirs = Vec::new();
     let mut status = 0;
     for a in args {
@@ -142,7 +151,19 @@ fn oracle_dirs(args: &[Vec<u8>]) -> (bool, Vec<DirOracle>, usize) {
                 }
             }
             Some(b'!') => proc_ = Some(a[1..].to_vec()),
-            Some(b'.' | b'/') => dirs.push((a.clone(), size, num, proc_.clone())),
+            Some(b'S') => ext.0 = scan(&a[1..]),
+            Some(b'R') => ext.1 = scan(&a[1..]),
+            Some(b'Z') => {
+                ext.2 = if !digits(&a[1..]) {
+                    Some(1)
+                } else if scan(&a[1..]) == 0 {
+                    None
+                } else {
+                    Some(scan(&a[1..]).min(19) as i32)
+                }
+            }
+            Some(b'N') => ext.3 = digits(&a[1..]).then(|| scan(&a[1..])),
+            Some(b'.' | b'/') => dirs.push((a.clone(), size, num, proc_.clone(), ext)),
             Some(b'=') => status += 1,
             _ => {}
         }
@@ -163,18 +184,38 @@ pub fn check_script(data: &[u8]) {
     let s = Script::parse(&os);
     let (timestamp, dirs, nstatus) = oracle_dirs(&args);
     assert_eq!(s.timestamp, timestamp, "t flag for {args:?}");
+    let rfc = !timestamp && args.first().is_some_and(|a| a.first() == Some(&b'T'));
+    assert_eq!(s.rfc3339, rfc, "T flag for {args:?}");
     let got: Vec<DirOracle> = s
         .dirs
         .iter()
-        .map(|d| (d.name.clone(), d.size, d.num, d.processor.clone()))
+        .map(|d| {
+            let DirExt {
+                space,
+                rotate_secs,
+                zstd,
+                free_keep,
+            } = d.ext;
+            let ext = (space, rotate_secs, zstd, free_keep);
+            (d.name.clone(), d.size, d.num, d.processor.clone(), ext)
+        })
         .collect();
     assert_eq!(got, dirs, "directories for {args:?}");
     assert_eq!(s.status_files.len(), nstatus);
     // The per-line actions, in argv order, with their payloads.
     let mut want = Vec::new();
-    let (mut nd, mut ns) = (0, 0);
+    let (mut nd, mut ns, mut nr) = (0, 0, 0);
     for a in &args {
         match a.first() {
+            Some(b'~') if matches!(a.get(1), Some(b'+' | b'-')) => {
+                assert_eq!(s.regexes[nr], a[2..]);
+                want.push(if a[1] == b'+' {
+                    Action::SelectRe(nr)
+                } else {
+                    Action::DeselectRe(nr)
+                });
+                nr += 1;
+            }
             Some(b'-') => want.push(Action::Deselect(a[1..].to_vec())),
             Some(b'+') => want.push(Action::Select(a[1..].to_vec())),
             Some(b'e') => want.push(Action::Echo),
@@ -191,11 +232,59 @@ pub fn check_script(data: &[u8]) {
         }
     }
     assert_eq!(s.actions, want, "actions for {args:?}");
+    assert_eq!(s.regexes.len(), nr);
     assert_eq!(
         s.has_patterns(),
-        want.iter()
-            .any(|a| matches!(a, Action::Select(_) | Action::Deselect(_)))
+        want.iter().any(|a| matches!(
+            a,
+            Action::Select(_) | Action::Deselect(_) | Action::SelectRe(_) | Action::DeselectRe(_)
+        ))
     );
+}
+
+/// The extended script parser, with arguments biased towards the extension
+/// letters: each argument is a letter chosen by one byte, then up to 7
+/// bytes. Checks [`check_script`]'s properties, then that starting an
+/// engine on the script (its regular expressions compiled, its
+/// directories left out) never panics: a bad expression is a fatal error.
+pub fn check_script_ext(data: &[u8]) {
+    const LETTERS: &[u8] = b"tTSRZN~~+-e=sn!./";
+    let mut data = data;
+    let mut joined: Vec<u8> = Vec::new();
+    while !data.is_empty() {
+        let l = LETTERS[usize::from(byte(&mut data)) % LETTERS.len()];
+        let n = usize::from(byte(&mut data) % 8);
+        if !joined.is_empty() {
+            joined.push(0);
+        }
+        joined.push(l);
+        if l == b'~' {
+            joined.push(if n % 2 == 0 { b'+' } else { b'-' });
+        }
+        joined.extend(
+            take(&mut data, n)
+                .iter()
+                .map(|&c| if c == 0 { b'x' } else { c }),
+        );
+    }
+    check_script(&joined);
+    let args: Vec<OsString> = if joined.is_empty() {
+        Vec::new()
+    } else {
+        joined
+            .split(|&c| c == 0)
+            .map(|a| OsString::from_vec(a.to_vec()))
+            .collect()
+    };
+    let mut script = Script::parse(&args);
+    script.dirs.clear();
+    script.actions.retain(|a| !matches!(a, Action::Dir(_)));
+    // `=` files would be created: none here.
+    script.actions.retain(|a| !matches!(a, Action::Status(_)));
+    script.status_files.clear();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let startfd: OwnedFd = std::fs::File::open(tmp.path()).expect("open").into();
+    let _ = Engine::start(&script, &startfd);
 }
 
 // ---------------------------------------------------------------------------

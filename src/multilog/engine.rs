@@ -9,12 +9,15 @@
 //! holds it in its line buffer.
 
 use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
 
 use memchr::{memchr, memrchr};
 
 use super::logdir::LogDir;
 use super::pattern::matches;
+use super::regexsel::RegexSel;
 use super::script::{Action, Script};
+use super::stamp::{Stamp, MAX_STAMP};
 use super::statusfile::StatusFile;
 use crate::error::Fatal;
 use crate::tai64::Tai64N;
@@ -29,7 +32,11 @@ pub const STAMP_LEN: usize = crate::tai64::STAMP_LEN;
 /// The running multilog: script, outputs and per-line state.
 pub struct Engine {
     actions: Vec<Action>,
+    stamp: Stamp,
     stamp_len: usize,
+    regex: Option<RegexSel>,
+    /// Some directory rotates by age (`R`).
+    timed: bool,
     /// Some action has to be evaluated per line (patterns, `e` or `=`).
     needs_eval: bool,
     dirs: Vec<LogDir>,
@@ -38,8 +45,8 @@ pub struct Engine {
     sel: Vec<bool>,
     long_sel: Vec<bool>,
     in_long: bool,
-    held_stamp: [u8; STAMP_LEN],
-    block_stamp: [u8; STAMP_LEN],
+    held_stamp: [u8; MAX_STAMP],
+    block_stamp: [u8; MAX_STAMP],
     head: Vec<u8>,
 }
 
@@ -50,6 +57,8 @@ impl Engine {
     /// # Errors
     /// The first start-up failure.
     pub fn start(script: &Script, startfd: &OwnedFd) -> Result<Engine, Fatal> {
+        // A script error stops multilog before it touches any file.
+        let regex = RegexSel::new(&script.regexes, &script.actions)?;
         let status = script
             .status_files
             .iter()
@@ -60,9 +69,17 @@ impl Engine {
             dirs.push(LogDir::start(startfd, spec)?);
         }
         let needs_eval = script.actions.iter().any(|a| !matches!(a, Action::Dir(_)));
+        let stamp = match (script.timestamp, script.rfc3339) {
+            (true, _) => Stamp::Tai64N,
+            (false, true) => Stamp::Rfc3339,
+            (false, false) => Stamp::None,
+        };
         Ok(Engine {
             actions: script.actions.clone(),
-            stamp_len: if script.timestamp { STAMP_LEN } else { 0 },
+            stamp,
+            stamp_len: stamp.width(),
+            regex,
+            timed: dirs.iter().any(LogDir::has_timer),
             needs_eval,
             sel: vec![true; dirs.len()],
             long_sel: vec![true; dirs.len()],
@@ -70,8 +87,8 @@ impl Engine {
             status,
             echo: Vec::new(),
             in_long: false,
-            held_stamp: [b' '; STAMP_LEN],
-            block_stamp: [b' '; STAMP_LEN],
+            held_stamp: [b' '; MAX_STAMP],
+            block_stamp: [b' '; MAX_STAMP],
             head: Vec::with_capacity(SELECT_BYTES),
         })
     }
@@ -88,7 +105,7 @@ impl Engine {
     /// passed again, at the start of the next block.
     pub(crate) fn process(&mut self, buf: &[u8], held: usize) -> usize {
         if self.stamp_len > 0 {
-            self.block_stamp = Tai64N::now().stamp();
+            self.block_stamp = self.stamp.at(Tai64N::now());
         }
         let mut pos = 0;
         if self.in_long {
@@ -167,6 +184,11 @@ impl Engine {
         } else {
             text_head
         };
+        // `~` expressions see the text after the stamp.
+        let text = &head[if head_from_scratch { self.stamp_len } else { 0 }..];
+        if let Some(r) = &mut self.regex {
+            r.new_line();
+        }
         let mut selected = true;
         for a in &self.actions {
             match a {
@@ -197,6 +219,16 @@ impl Engine {
                     }
                 }
                 Action::Dir(k) => self.sel[*k] = selected,
+                Action::DeselectRe(k) => {
+                    if selected && self.regex.as_mut().is_some_and(|r| r.matches(*k, text)) {
+                        selected = false;
+                    }
+                }
+                Action::SelectRe(k) => {
+                    if !selected && self.regex.as_mut().is_some_and(|r| r.matches(*k, text)) {
+                        selected = true;
+                    }
+                }
             }
         }
         if self.echo.len() >= 64 * 1024 {
@@ -205,7 +237,7 @@ impl Engine {
     }
 
     /// Build the head in scratch when a timestamp has to precede the text.
-    fn prepare_head(&mut self, stamp: &[u8; STAMP_LEN], text: &[u8]) -> bool {
+    fn prepare_head(&mut self, stamp: &[u8; MAX_STAMP], text: &[u8]) -> bool {
         if self.stamp_len == 0 || !self.needs_eval {
             return false;
         }
@@ -217,7 +249,7 @@ impl Engine {
     }
 
     /// A complete line (without its newline).
-    fn line(&mut self, stamp: &[u8; STAMP_LEN], text: &[u8]) {
+    fn line(&mut self, stamp: &[u8; MAX_STAMP], text: &[u8]) {
         let scratch = self.prepare_head(stamp, text);
         let n = text.len().min(SELECT_BYTES - self.stamp_len);
         self.select(scratch, &text[..n]);
@@ -231,7 +263,7 @@ impl Engine {
     }
 
     /// The first part of a line longer than 1000 bytes.
-    fn start_long(&mut self, stamp: &[u8; STAMP_LEN], part: &[u8]) {
+    fn start_long(&mut self, stamp: &[u8; MAX_STAMP], part: &[u8]) {
         let scratch = self.prepare_head(stamp, part);
         let n = part.len().min(SELECT_BYTES - self.stamp_len);
         self.select(scratch, &part[..n]);
@@ -323,6 +355,28 @@ impl Engine {
         for d in &mut self.dirs {
             d.force_rotate();
         }
+    }
+
+    /// `R`: rotate every directory whose `current` has come of age, and
+    /// say how long until the next one does (`None`: none will without
+    /// more input). Called after [`Engine::flush`], before waiting.
+    pub(crate) fn timers(&mut self) -> Option<Duration> {
+        if !self.timed {
+            return None;
+        }
+        self.timers_at(Instant::now())
+    }
+
+    /// [`Engine::timers`] as if it were `now`.
+    pub(crate) fn timers_at(&mut self, now: Instant) -> Option<Duration> {
+        let mut next: Option<Instant> = None;
+        for d in &mut self.dirs {
+            d.rotate_if_due(now);
+            if let Some(t) = d.deadline() {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next.map(|t| t.saturating_duration_since(now))
     }
 
     /// `c_quit`: flush and close every directory cleanly.

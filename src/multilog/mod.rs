@@ -19,8 +19,10 @@
 pub mod engine;
 pub(crate) mod logdir;
 pub mod pattern;
+pub(crate) mod regexsel;
 pub(crate) mod retry;
 pub mod script;
+pub mod stamp;
 pub(crate) mod statusfile;
 
 use std::ffi::OsString;
@@ -112,15 +114,24 @@ pub(crate) fn multilog(args: Vec<OsString>) -> Result<(), Fatal> {
     Ok(())
 }
 
-/// Block until stdin is readable or a signal arrives; true if stdin is
-/// readable and no signal came (signals are handled before reading more).
-fn wait_input(signals: &Signals) -> bool {
+/// Block until stdin is readable, a signal arrives or `timeout` (an `R`
+/// rotation) passes; true if stdin is readable and no signal came (signals
+/// are handled before reading more).
+fn wait_input(signals: &Signals, timeout: Option<std::time::Duration>) -> bool {
+    let timeout = timeout.map(|t| {
+        // At least a millisecond: a wake-up a little early never spins.
+        let t = t.max(std::time::Duration::from_millis(1));
+        rustix::time::Timespec {
+            tv_sec: i64::try_from(t.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(t.subsec_nanos()),
+        }
+    });
     let stdin = rustix::stdio::stdin();
     let mut fds = [
         PollFd::new(&stdin, PollFlags::IN),
         PollFd::new(&signals.wake, PollFlags::IN),
     ];
-    match rustix::event::poll(&mut fds, None) {
+    match rustix::event::poll(&mut fds, timeout.as_ref()) {
         Ok(_) => {
             if !fds[1].revents().is_empty() {
                 signals.drain();
@@ -152,6 +163,7 @@ fn doit(engine: &mut Engine, signals: &mut Signals) {
         if signals.alarm() {
             engine.rotate_nonempty();
         }
+        let timeout = engine.timers();
         let terminating = signals.terminating();
         if terminating && held == 0 && !engine.in_long_line() {
             break;
@@ -162,7 +174,7 @@ fn doit(engine: &mut Engine, signals: &mut Signals) {
         // lead straight back to read. Polling also lets ALRM rotate while
         // multilog waits for the end of a line after TERM, as daemontools'
         // interrupted read returns to flushread.
-        if !wait_input(signals) {
+        if !wait_input(signals, timeout) {
             continue;
         }
         // After TERM, read one byte at a time so nothing past the current
@@ -197,6 +209,8 @@ pub fn absorb(engine: &mut Engine, inbuf: &mut [u8], held: usize, n: usize) -> u
     end - consumed
 }
 
+#[cfg(test)]
+mod ext_props;
 #[cfg(test)]
 mod tests {
     use super::*;

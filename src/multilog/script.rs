@@ -5,6 +5,13 @@
 //! arguments are ignored, exactly as in daemontools. `t` counts only as the
 //! first argument. `s`, `n` and `!` set the size, count and processor for
 //! the directories named **after** them.
+//!
+//! Extensions (actions daemontools 0.76 ignores, because their first byte is
+//! none of its letters): `T` as the first argument (RFC 3339 stamps instead
+//! of `t`); `S`, `R`, `Z`, `N` set the space cap, rotation age, compression
+//! and space-freeing count for later directories like `s` and `n`; `~+` and
+//! `~-` select and deselect with a regular expression. See `multilog.8`,
+//! EXTENSIONS.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -21,6 +28,12 @@ pub(crate) const MAX_SIZE: u64 = 16_777_215;
 pub(crate) const DEFAULT_NUM: u64 = 10;
 /// Smallest accepted `n`.
 pub(crate) const MIN_NUM: u64 = 2;
+/// Compression level of `Z` without digits: zstd's fastest standard level,
+/// which on log text compresses as well as its default (3) at twice the
+/// speed (BENCHMARKS.md).
+pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
+/// Highest accepted `Z` level (above, zstd needs far more memory).
+pub const MAX_ZSTD_LEVEL: i32 = 19;
 
 /// One log directory named in the script, with the settings in force there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +46,24 @@ pub struct DirSpec {
     pub num: u64,
     /// The processor, if one was set before this directory.
     pub processor: Option<Vec<u8>>,
+    /// The extensions in force for this directory.
+    pub ext: DirExt,
+}
+
+/// Settings of the extension actions for one directory (all off by default,
+/// so a daemontools script gets daemontools' behaviour).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirExt {
+    /// `S<bytes>`: cap on the total size of the archives (0: none).
+    pub space: u64,
+    /// `R<seconds>`: rotate a non-empty `current` at most this long after
+    /// its first byte (0: never).
+    pub rotate_secs: u64,
+    /// `Z[<level>]`: compress finished archives with zstd at this level.
+    pub zstd: Option<i32>,
+    /// `N<count>`: on a full disk, remove the oldest archives while more
+    /// than this many remain.
+    pub free_keep: Option<u64>,
 }
 
 /// One step of the per-line script.
@@ -48,6 +79,10 @@ pub enum Action {
     Status(usize),
     /// A log directory: record the selection for directory number `k`.
     Dir(usize),
+    /// `~-regex`: deselect if selected and regular expression `k` matches.
+    DeselectRe(usize),
+    /// `~+regex`: select if deselected and regular expression `k` matches.
+    SelectRe(usize),
 }
 
 /// A compiled script.
@@ -55,12 +90,17 @@ pub enum Action {
 pub struct Script {
     /// `t` was the first argument.
     pub timestamp: bool,
+    /// `T` was the first argument (RFC 3339 stamps).
+    pub rfc3339: bool,
     /// The per-line actions in order.
     pub actions: Vec<Action>,
     /// Log directories, indexed by `Action::Dir`.
     pub dirs: Vec<DirSpec>,
     /// Status files, indexed by `Action::Status`.
     pub status_files: Vec<Vec<u8>>,
+    /// Regular expressions (source text), indexed by `Action::SelectRe`
+    /// and `Action::DeselectRe`.
+    pub regexes: Vec<Vec<u8>>,
 }
 
 impl Script {
@@ -71,12 +111,14 @@ impl Script {
         let mut size = DEFAULT_SIZE;
         let mut num = DEFAULT_NUM;
         let mut processor: Option<Vec<u8>> = None;
+        let mut ext = DirExt::default();
         for (i, arg) in args.iter().enumerate() {
             let a = arg.clone().into_vec();
             let Some(&first) = a.first() else { continue };
             let rest = a[1..].to_vec();
             match first {
                 b't' if i == 0 => s.timestamp = true,
+                b'T' if i == 0 => s.rfc3339 = true,
                 b'-' => s.actions.push(Action::Deselect(rest)),
                 b'+' => s.actions.push(Action::Select(rest)),
                 b'e' => s.actions.push(Action::Echo),
@@ -87,6 +129,24 @@ impl Script {
                 b's' => size = scan_ulong(&rest).1.clamp(MIN_SIZE, MAX_SIZE),
                 b'n' => num = scan_ulong(&rest).1.max(MIN_NUM),
                 b'!' => processor = Some(rest),
+                b'S' => ext.space = scan_ulong(&rest).1,
+                b'R' => ext.rotate_secs = scan_ulong(&rest).1,
+                b'Z' => ext.zstd = zstd_level(&rest),
+                b'N' => {
+                    let (n, v) = scan_ulong(&rest);
+                    ext.free_keep = (n > 0).then_some(v);
+                }
+                b'~' => match rest.split_first() {
+                    Some((&b'+', re)) => {
+                        s.actions.push(Action::SelectRe(s.regexes.len()));
+                        s.regexes.push(re.to_vec());
+                    }
+                    Some((&b'-', re)) => {
+                        s.actions.push(Action::DeselectRe(s.regexes.len()));
+                        s.regexes.push(re.to_vec());
+                    }
+                    _ => {}
+                },
                 b'.' | b'/' => {
                     s.actions.push(Action::Dir(s.dirs.len()));
                     s.dirs.push(DirSpec {
@@ -94,6 +154,7 @@ impl Script {
                         size,
                         num,
                         processor: processor.clone(),
+                        ext,
                     });
                 }
                 _ => {}
@@ -105,9 +166,25 @@ impl Script {
     /// True when some `+`/`-` action can change the selection.
     #[must_use]
     pub fn has_patterns(&self) -> bool {
-        self.actions
-            .iter()
-            .any(|a| matches!(a, Action::Select(_) | Action::Deselect(_)))
+        self.actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::Select(_)
+                    | Action::Deselect(_)
+                    | Action::SelectRe(_)
+                    | Action::DeselectRe(_)
+            )
+        })
+    }
+}
+
+/// The level of a `Z` argument: none given is zstd's default, `0` turns
+/// compression off, anything else is clamped to 1..=[`MAX_ZSTD_LEVEL`].
+fn zstd_level(rest: &[u8]) -> Option<i32> {
+    match scan_ulong(rest) {
+        (0, _) => Some(DEFAULT_ZSTD_LEVEL),
+        (_, 0) => None,
+        (_, v) => Some(i32::try_from(v).map_or(MAX_ZSTD_LEVEL, |v| v.min(MAX_ZSTD_LEVEL))),
     }
 }
 
@@ -164,7 +241,9 @@ mod tests {
 
     #[test]
     fn unknown_ignored_and_actions_in_order() {
-        let s = p(&["foo", "", "T", "-*", "+*x*", "e", "=st", "./d", "w"]);
+        let s = p(&[
+            "foo", "", "T", "-*", "+*x*", "e", "=st", "./d", "w", "~x", "~",
+        ]);
         assert_eq!(
             s.actions,
             vec![
@@ -178,5 +257,57 @@ mod tests {
         assert_eq!(s.status_files, vec![b"st".to_vec()]);
         assert!(s.has_patterns());
         assert!(!p(&["t", "e", "./d"]).has_patterns());
+        assert!(!s.rfc3339 && !s.timestamp);
+    }
+
+    #[test]
+    fn capital_t_only_first_and_not_t() {
+        let s = p(&["T", "./d"]);
+        assert!(s.rfc3339 && !s.timestamp);
+        assert!(p(&["Tfoo", "./d"]).rfc3339);
+        assert!(!p(&["./d", "T"]).rfc3339);
+        assert!(!p(&["t", "T"]).rfc3339);
+    }
+
+    #[test]
+    fn extensions_apply_to_later_dirs() {
+        let s = p(&[
+            "./a", "S1000", "R60", "Z", "N3", "./b", "Z9", "S0", "./c", "Z0", "R", "N", "./d",
+            "Z99", "./e",
+        ]);
+        let got: Vec<_> = s.dirs.iter().map(|d| d.ext).collect();
+        let ext = |space, rotate_secs, zstd, free_keep| DirExt {
+            space,
+            rotate_secs,
+            zstd,
+            free_keep,
+        };
+        assert_eq!(
+            got,
+            vec![
+                DirExt::default(),
+                ext(1000, 60, Some(DEFAULT_ZSTD_LEVEL), Some(3)),
+                ext(0, 60, Some(9), Some(3)),
+                ext(0, 0, None, None),
+                ext(0, 0, Some(MAX_ZSTD_LEVEL), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn regex_actions_in_order() {
+        let s = p(&["~+ab", "-*", "~-c.d", "./x", "~+", "~*x"]);
+        assert_eq!(
+            s.actions,
+            vec![
+                Action::SelectRe(0),
+                Action::Deselect(b"*".to_vec()),
+                Action::DeselectRe(1),
+                Action::Dir(0),
+                Action::SelectRe(2),
+            ]
+        );
+        assert_eq!(s.regexes, vec![b"ab".to_vec(), b"c.d".to_vec(), Vec::new()]);
+        assert!(p(&["~+x"]).has_patterns());
     }
 }

@@ -48,6 +48,11 @@ fn corpus_script() {
 }
 
 #[test]
+fn corpus_script_ext() {
+    replay("script_ext", fuzzchecks::check_script_ext);
+}
+
+#[test]
 fn corpus_pattern() {
     replay("pattern", fuzzchecks::check_pattern);
 }

@@ -18,6 +18,7 @@ mod faults_supervise;
 mod filters;
 mod man;
 mod multilog;
+mod multilog_ext;
 mod packaging;
 mod supervise;
 mod supervise_ext;

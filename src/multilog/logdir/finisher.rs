@@ -123,7 +123,7 @@ fn spawn(sh: &Arc<Shared>) -> Option<Worker> {
 /// first file, so the file system can commit them together. A fixed pool,
 /// started with the finisher: its memory is the same from the first
 /// rotation on.
-struct Syncers {
+pub(super) struct Syncers {
     files: Sender<(usize, Arc<File>)>,
     results: Receiver<(usize, io::Result<()>)>,
 }
@@ -149,42 +149,90 @@ impl Syncers {
     }
 }
 
+/// fsync `files`, the first here and the others on the pool at the same
+/// time, so the file system can commit them together; results in order.
+pub(super) fn sync_concurrently(
+    pool: Option<&Syncers>,
+    fsync: Fsync,
+    files: &[Arc<File>],
+) -> Vec<io::Result<()>> {
+    let mut synced: Vec<Option<io::Result<()>>> = files.iter().map(|_| None).collect();
+    let mut sent = 0;
+    if let Some(pool) = pool {
+        for (i, f) in files.iter().enumerate().skip(1) {
+            if pool.files.send((i, Arc::clone(f))).is_ok() {
+                sent += 1;
+            }
+        }
+    }
+    for (i, f) in files.iter().enumerate() {
+        if i == 0 || sent == 0 {
+            synced[i] = Some(fsync(f));
+        }
+    }
+    for _ in 0..sent {
+        match pool.map(|p| p.results.recv()) {
+            Some(Ok((i, r))) => synced[i] = Some(r),
+            _ => break,
+        }
+    }
+    synced
+        .into_iter()
+        .zip(files)
+        .map(|(r, f)| r.unwrap_or_else(|| fsync(f)))
+        .collect()
+}
+
 impl Shared {
     /// Finish rotated files in order, after fsyncing them concurrently.
-    fn finish_batch(&self, batch: Vec<Job>, pool: Option<&Syncers>) {
-        let mut synced: Vec<Option<io::Result<()>>> = batch.iter().map(|_| None).collect();
-        let mut sent = 0;
-        if let Some(pool) = pool {
-            for (i, job) in batch.iter().enumerate().skip(1) {
-                if pool.files.send((i, Arc::clone(job.file()))).is_ok() {
-                    sent += 1;
-                }
+    /// With `Z`, rotated files are compressed instead (see
+    /// [`Shared::compress_rotated`]); only those that fail go on here.
+    fn finish_batch(&self, mut batch: Vec<Job>, pool: Option<&Syncers>) {
+        if let Some(level) = self.ext.zstd {
+            let names: Vec<&str> = batch
+                .iter()
+                .filter_map(|job| match job {
+                    Job::Archive { name, .. } => Some(name.as_str()),
+                    Job::Previous(_) => None,
+                })
+                .collect();
+            let done = self.compress_rotated(&names, level, &|files| {
+                sync_concurrently(pool, self.fsync, files)
+            });
+            batch.retain(|job| match job {
+                Job::Archive { name, .. } => !done.contains(name),
+                Job::Previous(_) => true,
+            });
+            if batch.is_empty() {
+                self.sync_dir();
+                return;
             }
         }
-        for (i, job) in batch.iter().enumerate() {
-            if i == 0 || sent == 0 {
-                synced[i] = Some((self.fsync)(job.file()));
-            }
-        }
-        for _ in 0..sent {
-            match pool.map(|p| p.results.recv()) {
-                Some(Ok((i, r))) => synced[i] = Some(r),
-                _ => break,
-            }
-        }
+        let files: Vec<Arc<File>> = batch.iter().map(|j| Arc::clone(j.file())).collect();
+        let synced = sync_concurrently(pool, self.fsync, &files);
+        let mut finished = Vec::new();
         for (job, synced) in batch.into_iter().zip(synced) {
-            let synced = synced.unwrap_or_else(|| (self.fsync)(job.file()));
             match job {
-                Job::Archive { file, name } => self.finish_archive(&file, &name, synced),
-                Job::Previous(file) => self.finish_previous(&file, synced),
+                Job::Archive { file, name } => {
+                    self.finish_archive(&file, &name, synced);
+                }
+                Job::Previous(file) => finished.extend(self.finish_previous(&file, synced)),
             }
         }
         self.sync_dir();
+        // `Z` with a processor: the `.s` made from its output is complete
+        // and on disk before it is compressed.
+        if let Some(level) = self.ext.zstd {
+            for done in finished {
+                self.compress(&done, level);
+            }
+        }
     }
 
     /// The processor path of `fullcurrent`: fsync (pausing and retrying,
-    /// as daemontools does), 0744, then process `previous`.
-    fn finish_previous(&self, file: &File, synced: io::Result<()>) {
+    /// as daemontools does), 0744, then process `previous`. Returns the
+    /// name of the `@….s` made.
+    fn finish_previous(&self, file: &File, synced: io::Result<()>) -> Option<String> {
         let name = &self.name;
         let what = || format!("unable to write {name}/current to disk");
         if let Err(e) = synced {
@@ -205,12 +253,18 @@ impl Shared {
     /// then give it daemontools' 0744 (a crash in between leaves a complete
     /// `.s` in 0754); a file already trimmed away is skipped. If the fsync
     /// failed, the data may be gone although a second fsync would succeed,
-    /// so the file is set to 0644 and stays `.u` for good.
-    pub(super) fn finish_archive(&self, file: &File, target: &str, synced: io::Result<()>) {
+    /// so the file is set to 0644 and stays `.u` for good. Returns the
+    /// `.s` name made.
+    pub(super) fn finish_archive(
+        &self,
+        file: &File,
+        target: &str,
+        synced: io::Result<()>,
+    ) -> Option<String> {
         let name = &self.name;
         if let Err(e) = synced {
             self.leave_unfinished(file, target, &e);
-            return;
+            return None;
         }
         let stem = &target[..target.len() - 1];
         let mut done = format!("{stem}s");
@@ -221,7 +275,7 @@ impl Shared {
             };
             match renamed {
                 Ok(()) => break,
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return None,
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => done = self.next_name(b's'),
                 Err(e) => complain(
                     &format!("unable to rename {target} to {done} in directory {name}"),
@@ -233,6 +287,7 @@ impl Shared {
             || format!("unable to set mode of {name}/{done}"),
             || rustix::fs::fchmod(file, Mode::from_raw_mode(0o744)),
         );
+        Some(done)
     }
 
     /// Warn that `target` stays `.u` and set it to 0644, so no later start

@@ -44,12 +44,15 @@
 //!   "close at the first newline at or past s−2000 bytes, cut at exactly s if
 //!   none", independent of buffering.
 
+mod compress;
 mod finisher;
 mod processor;
 mod recover;
 mod retention;
+mod space;
 #[cfg(test)]
 mod testutil;
+mod timer;
 
 use std::fs::File;
 use std::io;
@@ -60,8 +63,8 @@ use memchr::memchr;
 use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::retry::{self, complain, retry};
-use super::script::DirSpec;
+use super::retry::{complain, retry};
+use super::script::{DirExt, DirSpec};
 use crate::error::{Fatal, Unable};
 use crate::tai64::Tai64N;
 use finisher::{Finisher, Job};
@@ -109,6 +112,8 @@ struct Shared {
     dirfd: OwnedFd,
     num: u64,
     processor: Option<Vec<u8>>,
+    /// The extension settings (`S`, `Z`, `N`; `R` lives in [`LogDir`]).
+    ext: DirExt,
     last_stamp: Mutex<Tai64N>,
     /// Held while listing the directory for `filesfit` and while renaming
     /// `.u` to `.s`, so one listing cannot see a file under both names.
@@ -124,6 +129,7 @@ pub(crate) struct LogDir {
     bytes: u64,
     buf: Vec<u8>,
     finisher: Finisher,
+    age: timer::Age,
     _lock: OwnedFd,
 }
 
@@ -160,11 +166,13 @@ impl LogDir {
             dirfd,
             num: spec.num,
             processor: spec.processor.clone(),
+            ext: spec.ext,
             last_stamp: Mutex::new(Tai64N::default()),
             listing: Mutex::new(()),
             fsync,
         });
-        sh.finish_rotations()?;
+        sh.clean_compression()?;
+        let rotated = sh.finish_rotations()?;
         let name = &sh.name;
         let (current, bytes) =
             match rustix::fs::statat(&sh.dirfd, "current", AtFlags::SYMLINK_NOFOLLOW) {
@@ -188,15 +196,31 @@ impl LogDir {
                     ))
                 }
             };
-        Ok(LogDir {
+        let mut age = timer::Age::new(spec.ext.rotate_secs);
+        if bytes > 0 {
+            age.wrote();
+        }
+        let mut d = LogDir {
             sh,
             size: spec.size,
             current,
             bytes,
             buf: Vec::with_capacity(OUTBUF),
             finisher: Finisher::default(),
+            age,
             _lock: lock,
-        })
+        };
+        // `Z`: a killed process's complete rotations are compressed in the
+        // background, as its own finisher would have done.
+        for (file, name) in rotated {
+            d.finisher.make_room(MAX_IN_FLIGHT);
+            let job = Job::Archive {
+                file: Arc::new(file),
+                name,
+            };
+            d.finisher.submit(&d.sh, job);
+        }
+        Ok(d)
     }
 
     /// Bytes `current` can still take before it reaches `s` (buffer included).
@@ -263,10 +287,8 @@ impl LogDir {
                     rotate_after = true;
                 }
             }
-            let name = &self.sh.name;
-            retry::write_all(&mut self.current, chunk, || {
-                format!("unable to write to {name}/current")
-            });
+            self.age.wrote();
+            space::write_all(&self.sh, &mut self.current, chunk);
             self.bytes += chunk.len() as u64;
             data = &data[chunk.len()..];
             if rotate_after {
@@ -339,6 +361,7 @@ impl LogDir {
         }
         let old = std::mem::replace(&mut self.current, File::from(new));
         self.bytes = 0;
+        self.age.reset();
         let job = match archive {
             Some(name) => Job::Archive {
                 file: Arc::new(old),

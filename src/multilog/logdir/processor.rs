@@ -15,8 +15,9 @@ use crate::multilog::retry::{self, complain, retry};
 use crate::sys::processor::Fds;
 
 impl Shared {
-    /// The processor branch of `fullcurrent` (steps 8a–8h).
-    pub(super) fn process(&self, processor: &[u8]) {
+    /// The processor branch of `fullcurrent` (steps 8a–8h). Returns the
+    /// name of the `@….s` made from `processed`.
+    pub(super) fn process(&self, processor: &[u8]) -> Option<String> {
         let name = &self.name;
         let d = &self.dirfd;
         let shown = String::from_utf8_lossy(processor);
@@ -79,7 +80,7 @@ impl Shared {
             || format!("unable to rename newstate to state in directory {name}"),
             || rustix::fs::renameat(d, "newstate", d, "state"),
         );
-        self.finish("processed", b's');
+        self.finish("processed", b's')
     }
 
     /// Run the processor once: `/bin/sh -c PROC` in the directory with

@@ -49,10 +49,12 @@ impl Shared {
     /// Finish, in label order, every `@….u` in mode [`ROTATED`]: rotations
     /// that were complete when a previous multilog was killed before its
     /// finisher got to them (fsync, `.s` under the same label, 0744). Only
-    /// without a processor, whose rotations never make `.u` files.
-    pub(super) fn finish_rotations(&self) -> Result<(), Fatal> {
+    /// without a processor, whose rotations never make `.u` files. With
+    /// `Z` they are returned instead, for the finishing thread.
+    pub(super) fn finish_rotations(&self) -> Result<Vec<(File, String)>, Fatal> {
+        let mut left = Vec::new();
         if self.processor.is_some() {
-            return Ok(());
+            return Ok(left);
         }
         let name = &self.name;
         let mut found = Vec::new();
@@ -79,6 +81,10 @@ impl Shared {
                 continue;
             }
             let file = File::from(f);
+            if self.ext.zstd.is_some() {
+                left.push((file, target));
+                continue;
+            }
             let synced = (self.fsync)(&file);
             self.finish_archive(&file, &target, synced);
             any = true;
@@ -86,7 +92,7 @@ impl Shared {
         if any {
             self.sync_dir();
         }
-        Ok(())
+        Ok(left)
     }
 }
 

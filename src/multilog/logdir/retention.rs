@@ -43,24 +43,29 @@ impl Shared {
     }
 
     /// `finish`: link `file` to a fresh `@….code` name, remove it, trim.
-    pub(super) fn finish(&self, file: &str, code: u8) {
+    /// Returns the new name (`None` if `file` was gone or already linked).
+    pub(super) fn finish(&self, file: &str, code: u8) -> Option<String> {
         let name = &self.name;
         let d = &self.dirfd;
         let st = loop {
             match rustix::fs::statat(d, file, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) => break st,
-                Err(Errno::NOENT) => return,
+                Err(Errno::NOENT) => return None,
                 Err(e) => complain(
                     &format!("unable to stat {name}/{file}"),
                     &io::Error::from(e),
                 ),
             }
         };
+        let mut made = None;
         if st.st_nlink == 1 {
             loop {
                 let target = self.next_name(code);
                 match rustix::fs::linkat(d, file, d, target.as_str(), AtFlags::empty()) {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        made = Some(target);
+                        break;
+                    }
                     Err(e) => complain(
                         &format!("unable to link to {name}/{target}"),
                         &io::Error::from(e),
@@ -76,59 +81,101 @@ impl Shared {
             },
         );
         self.trim();
+        made
     }
 
     /// `filesfit` until it fits: remove the oldest archives until at most
-    /// `n - 1` remain.
+    /// `n - 1` remain, and (`S`) until their sizes add up to at most the
+    /// cap. With `Z` the size cap waits for the compression (see
+    /// [`Shared::trim_with`]), so a fresh archive counts compressed.
     pub(super) fn trim(&self) {
-        while !self.filesfit() {}
+        self.trim_with(self.ext.zstd.is_none());
     }
 
-    /// One pass of `filesfit`: true when at most `n - 1` archives remain,
-    /// otherwise the oldest is removed and false returned. `.u` files still
-    /// being finished count (and may be removed) like any archive.
-    fn filesfit(&self) -> bool {
-        let name = &self.name;
-        let guard = self.lock_listing();
-        let mut names: Vec<Vec<u8>> = Vec::new();
-        let listing = (|| -> io::Result<()> {
-            let dir = rustix::fs::Dir::read_from(&self.dirfd)?;
-            for ent in dir {
-                let ent = ent?;
-                let n = ent.file_name().to_bytes();
-                if n.len() >= LABEL_LEN && n[0] == b'@' {
-                    names.push(n.to_vec());
-                }
+    /// [`Shared::trim`], applying the `S` cap only if `space`.
+    pub(super) fn trim_with(&self, space: bool) {
+        let cap = if space { self.ext.space } else { 0 };
+        while !self.filesfit(cap) {}
+    }
+
+    /// The archives (`@` + label …), with their sizes on disk if `sizes`.
+    /// The caller holds the listing lock.
+    pub(super) fn archives(&self, sizes: bool) -> io::Result<Vec<(Vec<u8>, u64)>> {
+        let mut found = Vec::new();
+        let dir = rustix::fs::Dir::read_from(&self.dirfd)?;
+        for ent in dir {
+            let ent = ent?;
+            let n = ent.file_name().to_bytes();
+            if n.len() >= LABEL_LEN && n[0] == b'@' {
+                let size = if sizes {
+                    match rustix::fs::statat(&self.dirfd, n, AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(st) => st.st_size as u64,
+                        Err(Errno::NOENT) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                } else {
+                    0
+                };
+                found.push((n.to_vec(), size));
             }
-            Ok(())
-        })();
-        if let Err(e) = listing {
-            drop(guard);
-            complain(&format!("unable to read {name}"), &e);
-            return false;
         }
-        if (names.len() as u64) < self.num {
-            return true;
-        }
-        let Some(oldest) = names.iter().map(|n| &n[..LABEL_LEN]).min() else {
-            return true;
+        Ok(found)
+    }
+
+    /// Remove the oldest of `names` (smallest label). The caller holds
+    /// the listing lock; a failure other than "already gone" is returned.
+    pub(super) fn remove_oldest(&self, names: &[(Vec<u8>, u64)]) -> Result<Vec<u8>, io::Error> {
+        let Some(oldest) = names.iter().map(|n| &n.0[..LABEL_LEN]).min() else {
+            return Ok(Vec::new());
         };
         let victim = names
             .iter()
-            .find(|n| n.starts_with(oldest))
-            .cloned()
+            .find(|n| n.0.starts_with(oldest))
+            .map(|n| n.0.clone())
             .unwrap_or_default();
-        if let Err(e) = rustix::fs::unlinkat(&self.dirfd, &victim[..], AtFlags::empty()) {
-            if e != Errno::NOENT {
+        match rustix::fs::unlinkat(&self.dirfd, &victim[..], AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => Ok(victim),
+            Err(e) => Err(io::Error::from(e)),
+        }
+    }
+
+    /// One pass of `filesfit`: true when at most `n - 1` archives remain
+    /// and their sizes add up to at most `cap` (0: no cap), otherwise the
+    /// oldest is removed and false returned. `.u` files still being
+    /// finished count (and may be removed) like any archive.
+    fn filesfit(&self, cap: u64) -> bool {
+        let name = &self.name;
+        let guard = self.lock_listing();
+        let names = match self.archives(cap > 0) {
+            Ok(n) => n,
+            Err(e) => {
                 drop(guard);
-                complain(
-                    &format!(
-                        "unable to remove {name}/{}",
-                        String::from_utf8_lossy(&victim)
-                    ),
-                    &io::Error::from(e),
-                );
+                complain(&format!("unable to read {name}"), &e);
+                return false;
             }
+        };
+        let total: u64 = names.iter().map(|n| n.1).sum();
+        if (names.len() as u64) < self.num && (cap == 0 || total <= cap) {
+            return true;
+        }
+        if names.is_empty() {
+            return true;
+        }
+        if let Err(e) = self.remove_oldest(&names) {
+            drop(guard);
+            let victim = names
+                .iter()
+                .map(|n| &n.0)
+                .min()
+                .cloned()
+                .unwrap_or_default();
+            complain(
+                &format!(
+                    "unable to remove {name}/{}",
+                    String::from_utf8_lossy(&victim)
+                ),
+                &e,
+            );
         }
         false
     }

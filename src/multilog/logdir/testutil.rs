@@ -10,7 +10,7 @@ use std::path::Path;
 use rustix::fs::{Mode, OFlags};
 
 use super::{Fsync, LogDir};
-use crate::multilog::script::DirSpec;
+use crate::multilog::script::{DirExt, DirSpec};
 
 /// A directory descriptor for `path`, as multilog holds its start directory.
 pub(super) fn open_dir(path: &Path) -> OwnedFd {
@@ -24,11 +24,22 @@ pub(super) fn open_dir(path: &Path) -> OwnedFd {
 
 /// Start `./d` (s4096 n100) with `processor` and `fsync`.
 pub(super) fn start(startfd: &OwnedFd, processor: Option<&str>, fsync: Fsync) -> LogDir {
+    start_ext(startfd, processor, fsync, DirExt::default())
+}
+
+/// [`start`] with extension settings.
+pub(super) fn start_ext(
+    startfd: &OwnedFd,
+    processor: Option<&str>,
+    fsync: Fsync,
+    ext: DirExt,
+) -> LogDir {
     let spec = DirSpec {
         name: b"d".to_vec(),
         size: 4096,
         num: 100,
         processor: processor.map(|p| p.as_bytes().to_vec()),
+        ext,
     };
     LogDir::start_with(startfd, &spec, fsync).unwrap()
 }
