@@ -173,6 +173,9 @@ pub fn cut(f: &Inode, cut: Cut) -> Option<Vec<u8>> {
 pub struct State {
     /// Operations applied.
     pub prefix: usize,
+    /// A power cut (then a new boot); otherwise the process was killed and
+    /// everything written is still there (the page cache survives).
+    pub power: bool,
     pub exists: bool,
     /// name → inode.
     pub names: BTreeMap<String, usize>,
@@ -185,7 +188,7 @@ pub struct State {
 impl State {
     fn key(&self) -> u64 {
         let mut h = DefaultHasher::new();
-        self.exists.hash(&mut h);
+        (self.exists, self.power).hash(&mut h);
         self.names.hash(&mut h);
         for (i, (c, m, _)) in &self.files {
             (i, c, m).hash(&mut h);
@@ -205,7 +208,7 @@ pub enum Explore {
     Product,
 }
 
-const PRODUCT_CAP: usize = 4096;
+const PRODUCT_CAP: usize = 625;
 
 /// The cut vectors over `dirty` files.
 fn choices(n: usize, explore: Explore) -> Vec<Vec<Cut>> {
@@ -239,8 +242,9 @@ fn choices(n: usize, explore: Explore) -> Vec<Vec<Cut>> {
     out
 }
 
-/// Every distinct crash state of `ops` from `init` (prefix 0 to all),
-/// in order; the count before removing duplicates is returned too.
+/// Every distinct crash state of `ops` from `init` (prefix 0 to all), in
+/// order: after each prefix, a kill and the power cuts of `explore`; the
+/// count before removing duplicates is returned too.
 pub fn states(init: &Fs, ops: &[Op], explore: Explore) -> (Vec<State>, usize) {
     let mut fs = init.clone();
     let mut seen = HashSet::new();
@@ -261,6 +265,25 @@ pub fn states(init: &Fs, ops: &[Op], explore: Explore) -> (Vec<State>, usize) {
             .copied()
             .filter(|&i| fs.inodes[i].data != fs.inodes[i].durable)
             .collect();
+        // The kill: every file as written, all of it as good as durable.
+        raw += 1;
+        let st = State {
+            prefix: k,
+            power: false,
+            exists: fs.exists,
+            names: fs.names.clone(),
+            files: live
+                .iter()
+                .map(|&i| {
+                    let f = &fs.inodes[i];
+                    (i, (f.data.clone(), f.mode, f.data.clone()))
+                })
+                .collect(),
+            cuts: Vec::new(),
+        };
+        if seen.insert(st.key()) {
+            out.push(st);
+        }
         for choice in choices(dirty.len(), explore) {
             let mut files = BTreeMap::new();
             let mut ok = true;
@@ -283,6 +306,7 @@ pub fn states(init: &Fs, ops: &[Op], explore: Explore) -> (Vec<State>, usize) {
             raw += 1;
             let st = State {
                 prefix: k,
+                power: true,
                 exists: fs.exists,
                 names: fs.names.clone(),
                 files,
