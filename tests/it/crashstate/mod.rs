@@ -230,13 +230,15 @@ pub struct Report {
     pub raw: usize,
     pub distinct: usize,
     pub checked: usize,
-    /// (state, violation) for each failing state.
+    /// States with at least one violation.
+    pub failing: usize,
+    /// (state, violation) for each violation.
     pub violations: Vec<(String, String)>,
 }
 
 /// Trace `sc`, then check its crash states (at most `cap`, an evenly
 /// spaced sample in trace order, when there are more).
-pub fn explore(sc: &Scenario, explore: Explore, cap: usize) -> Report {
+pub fn explore(sc: &Scenario, how: Explore, cap: usize) -> Report {
     let tmp = tempfile::Builder::new()
         .prefix("crashstate.")
         .tempdir_in(if Path::new("/dev/shm").is_dir() {
@@ -247,7 +249,7 @@ pub fn explore(sc: &Scenario, explore: Explore, cap: usize) -> Report {
         .unwrap();
     let (init, ops) = record(sc, tmp.path());
     let finals = model::finals(&init, &ops);
-    let (states, raw) = model::states(&init, &ops, explore);
+    let (states, raw) = model::states(&init, &ops, how);
     let step = states.len().div_ceil(cap.max(1)).max(1);
     let ctx = Ctx {
         args: sc.args,
@@ -256,11 +258,14 @@ pub fn explore(sc: &Scenario, explore: Explore, cap: usize) -> Report {
     };
     let mut violations = Vec::new();
     let mut checked = 0;
+    let mut failing = 0;
     for st in states.iter().step_by(step) {
         let root = tmp.path().join(format!("s{checked}"));
         std::fs::create_dir(&root).unwrap();
         check::materialise(st, &root);
-        for v in check::check(st, &root, &ctx) {
+        let found = check::check(st, &root, &ctx);
+        failing += usize::from(!found.is_empty());
+        for v in found {
             let cuts: Vec<String> = st
                 .cuts
                 .iter()
@@ -288,6 +293,7 @@ pub fn explore(sc: &Scenario, explore: Explore, cap: usize) -> Report {
         raw,
         distinct: states.len(),
         checked,
+        failing,
         violations,
     }
 }
@@ -299,12 +305,13 @@ fn report(sc: &Scenario, how: Explore, cap: usize) -> (String, bool) {
     let t = std::time::Instant::now();
     let r = explore(sc, how, cap);
     let mut out = format!(
-        "crash states, {}: {} ops, {} states ({} distinct), {} checked, {} violations, {:.1} s\n",
+        "crash states, {}: {} ops, {} states ({} distinct), {} checked, {} failing ({} violations), {:.1} s\n",
         sc.name,
         r.ops,
         r.raw,
         r.distinct,
         r.checked,
+        r.failing,
         r.violations.len(),
         t.elapsed().as_secs_f64()
     );

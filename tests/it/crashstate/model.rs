@@ -93,6 +93,15 @@ impl Fs {
                     f.data.extend_from_slice(data);
                 }
             }
+            Op::WriteAt { name, offset, data } => {
+                if let Some(f) = self.ino(name) {
+                    let at = usize::try_from(*offset).unwrap();
+                    if f.data.len() < at + data.len() {
+                        f.data.resize(at + data.len(), 0);
+                    }
+                    f.data[at..at + data.len()].copy_from_slice(data);
+                }
+            }
             Op::Truncate { name, len } => {
                 if let Some(f) = self.ino(name) {
                     f.data.resize(usize::try_from(*len).unwrap(), 0);

@@ -26,6 +26,12 @@ pub enum Op {
         name: String,
         data: Vec<u8>,
     },
+    /// `pwrite64`: data written at an offset.
+    WriteAt {
+        name: String,
+        offset: u64,
+        data: Vec<u8>,
+    },
     Truncate {
         name: String,
         len: u64,
@@ -188,6 +194,24 @@ fn decode(dir: &[u8], call: &str, args: &str, ret: i64) -> Option<Op> {
                 data,
             }
         }
+        "writev" => {
+            // `[{iov_base="…", iov_len=N}, …]`: the buffers in order.
+            let mut data: Vec<u8> = a[1].split("iov_base=").skip(1).flat_map(string).collect();
+            data.truncate(usize::try_from(ret).ok()?);
+            Op::Write {
+                name: fd_name(dir, a[0])?,
+                data,
+            }
+        }
+        "pwrite64" => {
+            let mut data = string(a[1]);
+            data.truncate(usize::try_from(ret).ok()?);
+            Op::WriteAt {
+                name: fd_name(dir, a[0])?,
+                offset: a[3].parse().ok()?,
+                data,
+            }
+        }
         "ftruncate" => Op::Truncate {
             name: fd_name(dir, a[0])?,
             len: a[1].parse().ok()?,
@@ -223,7 +247,7 @@ fn decode(dir: &[u8], call: &str, args: &str, ret: i64) -> Option<Op> {
         }
         // Not used by multilog, sh or cat today; fail loudly, not
         // silently, if that changes.
-        "pwrite64" | "writev" | "sendfile" if fd_name(dir, a[0]).is_some() => {
+        "sendfile" if fd_name(dir, a[0]).is_some() => {
             panic!("trace: {call} into the log directory is not modelled: {args}")
         }
         "copy_file_range" | "splice" if fd_name(dir, a[2]).is_some() => {
@@ -296,6 +320,8 @@ fn parses_strace_lines() {
         "7 <... write resumed>)     = 2\n",
         "7 renameat2(6<\\x2f\\x64>, \"\\x63\", 6<\\x2f\\x64>, \"\\x65\", RENAME_NOREPLACE) = -1 EEXIST (File exists)\n",
         "7 fchmod(8<\\x2f\\x64\\x2f\\x63>(deleted), 0744) = 0\n",
+        "7 writev(8<\\x2f\\x64\\x2f\\x63>, [{iov_base=\"\\x61\", iov_len=1}, {iov_base=\"\\x62\\x63\", iov_len=2}], 2) = 2\n",
+        "7 pwrite64(8<\\x2f\\x64\\x2f\\x63>, \"\\x7a\", 1, 5) = 1\n",
     );
     let ops = parse(log, b"/d");
     let c = || "c".to_string();
@@ -311,6 +337,15 @@ fn parses_strace_lines() {
             Op::Write {
                 name: c(),
                 data: b"ab".to_vec()
+            },
+            Op::Write {
+                name: c(),
+                data: b"ab".to_vec()
+            },
+            Op::WriteAt {
+                name: c(),
+                offset: 5,
+                data: b"z".to_vec()
             },
         ]
     );
