@@ -127,6 +127,17 @@ pub fn check(st: &State, root: &Path, ctx: &Ctx<'_>) -> Vec<String> {
             bad.push(format!("{n} has mode {:o}, not {want:o}", mode(n)));
         }
     }
+    // After a kill every complete rotation is finished (F5): the only
+    // `.u` left are unfinished files.
+    if !st.power {
+        for n in archives.iter().filter(|n| n.ends_with(".u")) {
+            if mode(n) == 0o754 {
+                bad.push(format!(
+                    "{n}, a complete rotation, left unfinished after a kill"
+                ));
+            }
+        }
+    }
     // Retention.
     if archives.len() + 1 > ctx.num.max(2) {
         bad.push(format!("{} archives with n{}", archives.len(), ctx.num));
