@@ -1,12 +1,16 @@
 //! The crash-state checker (in the manner of ALICE and CrashMonkey): record
 //! every file-system operation the real multilog makes in a log directory
-//! (`strace`), generate every state a power cut could leave after each
-//! prefix of them ([`model`]), run the next start-up on each state and
-//! check the protocol's invariants ([`check`]). docs/faults.md describes
-//! the model and the counts.
+//! (`strace`, parsed by [`trace`]), generate every state a power cut or a
+//! kill could leave after each prefix of them ([`model`]), run the next
+//! start-up on each state and check the protocol's invariants
+//! ([`check`]). docs/faults.md describes the model and the counts.
 //!
 //! A scenario is one entry of [`SCENARIOS`]: multilog's script, the input
-//! it logs while traced, and the directory it starts from.
+//! it logs while traced, and the directory it starts from; the suite test
+//! and the report run every entry. A file name a clean directory may now
+//! hold goes into `check::FILES`; a new archive form (`.s.zst`) is decoded
+//! in `check::check` before the `.s` checks; a new system call into the
+//! directory becomes a `trace::Op` (until then the trace fails loudly).
 
 mod check;
 mod model;
