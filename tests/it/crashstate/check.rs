@@ -180,22 +180,21 @@ pub fn check(st: &State, root: &Path, ctx: &Ctx<'_>) -> Vec<String> {
     if seen.last() != Some(&RESTART) {
         bad.push("the start-up's own line is not last in current".into());
     }
-    // Nothing fsynced is gone, except archives retention may remove (older
-    // than every archive left, when n - 1 are left).
-    let oldest = archives.first().map(|n| label(n).to_string());
+    // Nothing fsynced is gone, except what retention removes: when n - 1
+    // archives are left, lines older than every line left (the start-up's
+    // own archiving of `previous` and `current` trims too, as
+    // daemontools' `finish` does).
     let full = archives.len() + 1 >= ctx.num;
+    let first_left = seen.first().copied().unwrap_or(RESTART);
     for (name, i) in &st.names {
         let kept = ["current", "previous", "processed"].contains(&name.as_str());
         if !kept && !is_archive(name) {
             continue;
         }
-        if is_archive(name) && full && oldest.as_deref().is_none_or(|o| label(name) < o) {
-            continue;
-        }
         let durable = &st.files[i].2;
         for l in durable.split(|&c| c == b'\n') {
             if let Some(k) = number(l) {
-                if seen.binary_search(&k).is_err() {
+                if seen.binary_search(&k).is_err() && !(full && k < first_left) {
                     bad.push(format!("line {k}, on disk in {name}, is gone"));
                     break;
                 }

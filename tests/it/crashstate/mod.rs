@@ -119,6 +119,13 @@ pub const SCENARIOS: &[Scenario] = &[
         before: absent,
     },
     Scenario {
+        name: "processor with retention",
+        args: &["s4096", "n2", "!tr -d '\\r'", "./d"],
+        num: 2,
+        input: 100..300,
+        before: absent,
+    },
+    Scenario {
         name: "recovery",
         args: &["s4096", "n100", "./d"],
         num: 100,
