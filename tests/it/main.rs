@@ -7,6 +7,7 @@ mod support;
 mod chain;
 mod chain_props;
 mod common_selftest;
+mod crashstate;
 mod demo;
 mod faults_corpus;
 mod faults_crash;

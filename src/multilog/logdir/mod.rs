@@ -24,8 +24,9 @@
 //!   [`MAX_IN_FLIGHT`] rotated files wait, and their fsyncs run concurrently
 //!   so the file system commits them together. Exit waits for all of them.
 //!   A `.s` is always complete and on disk. After a crash the next start
-//!   finishes every `.u` in mode 0754; any other `.u` (a killed process's
-//!   `current`) stays `.u`, as in daemontools. A file whose fsync fails is
+//!   finishes every `.u` in mode 0754 marked since the system booted (a
+//!   power cut may have taken the data of one marked before); any other
+//!   `.u` (a killed process's `current`) stays `.u`, as in daemontools. A file whose fsync fails is
 //!   set to 0644 and stays `.u` (a retried fsync could "succeed" after the
 //!   kernel dropped the data).
 //! * `n` is applied when `current` becomes `@….u`, counting files still
