@@ -41,6 +41,13 @@ pub struct Engine {
     held_stamp: [u8; STAMP_LEN],
     block_stamp: [u8; STAMP_LEN],
     head: Vec<u8>,
+    /// Input is taken in steps that end at rotation points (see
+    /// [`super::steps`]): every put is limited so that no directory passes
+    /// a rotation point inside a step, and [`Engine::process`] returns
+    /// right after the first one that reaches one.
+    stepwise: bool,
+    /// Some directory reached a rotation point in this call.
+    stop: bool,
 }
 
 impl Engine {
@@ -50,17 +57,30 @@ impl Engine {
     /// # Errors
     /// The first start-up failure.
     pub fn start(script: &Script, startfd: &OwnedFd) -> Result<Engine, Fatal> {
-        let status = script
-            .status_files
-            .iter()
-            .map(|f| StatusFile::open(startfd, f))
-            .collect::<Result<Vec<_>, _>>()?;
+        let status = Self::open_status(script, startfd)?;
         let mut dirs = Vec::with_capacity(script.dirs.len());
         for spec in &script.dirs {
             dirs.push(LogDir::start(startfd, spec)?);
         }
+        Ok(Self::assemble(script, status, dirs))
+    }
+
+    /// `f_init`: open the status files.
+    pub(crate) fn open_status(
+        script: &Script,
+        startfd: &OwnedFd,
+    ) -> Result<Vec<StatusFile>, Fatal> {
+        script
+            .status_files
+            .iter()
+            .map(|f| StatusFile::open(startfd, f))
+            .collect()
+    }
+
+    /// The engine over opened status files and started directories.
+    pub(crate) fn assemble(script: &Script, status: Vec<StatusFile>, dirs: Vec<LogDir>) -> Engine {
         let needs_eval = script.actions.iter().any(|a| !matches!(a, Action::Dir(_)));
-        Ok(Engine {
+        Engine {
             actions: script.actions.clone(),
             stamp_len: if script.timestamp { STAMP_LEN } else { 0 },
             needs_eval,
@@ -73,7 +93,73 @@ impl Engine {
             held_stamp: [b' '; STAMP_LEN],
             block_stamp: [b' '; STAMP_LEN],
             head: Vec::with_capacity(SELECT_BYTES),
-        })
+            stepwise: false,
+            stop: false,
+        }
+    }
+
+    /// A held line that did not come through [`Engine::process`] in this
+    /// process (carried over a restart) is stamped now.
+    pub(crate) fn restamp_held(&mut self) {
+        if self.stamp_len > 0 {
+            self.held_stamp = Tai64N::now().stamp();
+        }
+    }
+
+    /// Switch to steps that end at rotation points (stdin is a pipe read
+    /// by peeking); directories then rotate only in [`Engine::rotate_due`].
+    pub(crate) fn set_stepwise(&mut self) {
+        self.stepwise = true;
+        for d in &mut self.dirs {
+            d.defer_rotation();
+        }
+    }
+
+    /// The long-line state: inside the overflow of a long line, and the
+    /// directories that line goes to.
+    pub(crate) fn long_state(&self) -> (bool, &[bool]) {
+        (self.in_long, &self.long_sel)
+    }
+
+    /// Restore the long-line state a killed predecessor recorded.
+    pub(crate) fn set_long_state(&mut self, in_long: bool, sel: &[bool]) {
+        self.in_long = in_long;
+        for (d, s) in self.long_sel.iter_mut().zip(sel) {
+            *d = *s;
+        }
+    }
+
+    /// The log directories, in script order.
+    pub(crate) fn dirs(&self) -> &[LogDir] {
+        &self.dirs
+    }
+
+    /// Limit `data` (after `extra` bytes already counted) so that no
+    /// directory selected in `sel` passes a rotation point.
+    fn limit(&self, sel: &[bool], extra: usize, data: &[u8]) -> usize {
+        if !self.stepwise {
+            return data.len();
+        }
+        self.dirs
+            .iter()
+            .zip(sel)
+            .filter(|(_, &on)| on)
+            .map(|(d, _)| d.limit(extra, data))
+            .min()
+            .unwrap_or(data.len())
+    }
+
+    /// After a put to the directories in `sel`: stop if one of them
+    /// reached a rotation point.
+    fn check_stop(&mut self, long: bool) {
+        if self.stepwise {
+            let sel = if long { &self.long_sel } else { &self.sel };
+            self.stop = self
+                .dirs
+                .iter()
+                .zip(sel)
+                .any(|(d, &on)| on && d.rotation_reached());
+        }
     }
 
     /// In the overflow part of a line longer than 1000 bytes?
@@ -86,7 +172,12 @@ impl Engine {
     /// previous call, the rest was just read. Returns how many bytes were
     /// consumed; the remainder (an incomplete line under 1000 bytes) must be
     /// passed again, at the start of the next block.
+    ///
+    /// Stepwise, it returns early, right after the first line (or part of
+    /// a line, cut at exactly `s`) that brings a directory to a rotation
+    /// point.
     pub(crate) fn process(&mut self, buf: &[u8], held: usize) -> usize {
+        self.stop = false;
         if self.stamp_len > 0 {
             self.block_stamp = Tai64N::now().stamp();
         }
@@ -94,14 +185,17 @@ impl Engine {
         if self.in_long {
             match memchr(b'\n', buf) {
                 Some(i) => {
-                    self.emit_long(&buf[..=i]);
+                    let n = self.emit_long(&buf[..=i]);
+                    if n <= i {
+                        return n;
+                    }
                     pos = i + 1;
                     self.in_long = false;
+                    if self.stop {
+                        return pos;
+                    }
                 }
-                None => {
-                    self.emit_long(buf);
-                    return buf.len();
-                }
+                None => return self.emit_long(buf),
             }
         }
         if !self.needs_eval && self.stamp_len == 0 {
@@ -123,11 +217,13 @@ impl Engine {
                 Some(i) => {
                     self.line(&stamp, &rest[..i]);
                     pos += i + 1;
+                    if self.stop {
+                        return pos;
+                    }
                 }
                 None => {
                     if self.stamp_len + rest.len() >= SELECT_BYTES {
-                        self.start_long(&stamp, rest);
-                        return buf.len();
+                        return pos + self.start_long(&stamp, rest);
                     }
                     self.held_stamp = stamp;
                     return pos;
@@ -137,23 +233,24 @@ impl Engine {
     }
 
     /// Every line goes everywhere unchanged: copy all complete lines at once.
+    /// Stepwise, the bytes are limited to the first rotation point.
     fn bulk(&mut self, buf: &[u8]) -> usize {
         let done = memrchr(b'\n', buf).map_or(0, |i| i + 1);
-        if done > 0 {
+        let long = buf.len() - done >= SELECT_BYTES;
+        let data = if long { buf } else { &buf[..done] };
+        let n = self.limit(&self.sel, 0, data);
+        if n > 0 {
             for d in &mut self.dirs {
-                d.put(&buf[..done]);
+                d.put(&data[..n]);
             }
         }
-        let tail = &buf[done..];
-        if tail.len() >= SELECT_BYTES {
-            for d in &mut self.dirs {
-                d.put(tail);
-            }
+        if n > 0 && data[n - 1] != b'\n' {
+            // Cut inside a line (at `s`, or the start of a long line).
             self.long_sel.fill(true);
             self.in_long = true;
-            return buf.len();
         }
-        done
+        self.check_stop(false);
+        n
     }
 
     /// Evaluate the script on `head` (the first 1000 bytes of the line as
@@ -228,13 +325,16 @@ impl Engine {
                 d.put_line(prefix, text);
             }
         }
+        self.check_stop(false);
     }
 
-    /// The first part of a line longer than 1000 bytes.
-    fn start_long(&mut self, stamp: &[u8; STAMP_LEN], part: &[u8]) {
+    /// The first part of a line longer than 1000 bytes; returns how much
+    /// of `part` was put (all of it unless a directory reached `s`).
+    fn start_long(&mut self, stamp: &[u8; STAMP_LEN], part: &[u8]) -> usize {
         let scratch = self.prepare_head(stamp, part);
         let n = part.len().min(SELECT_BYTES - self.stamp_len);
         self.select(scratch, &part[..n]);
+        let part = &part[..self.limit(&self.sel, self.stamp_len, part)];
         self.echo_before_put(self.stamp_len + part.len());
         let prefix = &stamp[..self.stamp_len];
         for (d, &on) in self.dirs.iter_mut().zip(&self.sel) {
@@ -245,22 +345,32 @@ impl Engine {
         }
         self.long_sel.copy_from_slice(&self.sel);
         self.in_long = true;
+        self.check_stop(true);
+        part.len()
     }
 
-    /// More of a long line (possibly ending with its newline).
-    fn emit_long(&mut self, bytes: &[u8]) {
+    /// More of a long line (possibly ending with its newline); returns how
+    /// much was put (all of it unless a directory reached `s`).
+    fn emit_long(&mut self, bytes: &[u8]) -> usize {
+        let bytes = &bytes[..self.limit(&self.long_sel, 0, bytes)];
         self.echo_before_put(bytes.len());
         for (d, &on) in self.dirs.iter_mut().zip(&self.long_sel) {
             if on {
                 d.put(bytes);
             }
         }
+        self.check_stop(true);
+        bytes.len()
     }
 
     /// End of input: complete a pending line with a newline.
     pub fn eof(&mut self, held: &[u8]) {
         if self.in_long {
+            // A directory at exactly `s` takes the newline after its
+            // rotation, as c_write does (stepwise, the caller has rotated).
+            let stepwise = std::mem::replace(&mut self.stepwise, false);
             self.emit_long(b"\n");
+            self.stepwise = stepwise;
             self.in_long = false;
         } else if !held.is_empty() {
             let stamp = self.held_stamp;
@@ -304,6 +414,21 @@ impl Engine {
         }
         for s in &mut self.status {
             s.flush();
+        }
+    }
+
+    /// Does some directory have to rotate before the next step?
+    #[must_use]
+    pub(crate) fn rotation_due(&self) -> bool {
+        self.dirs.iter().any(LogDir::rotation_due)
+    }
+
+    /// Between steps: rotate every directory at a rotation point.
+    pub(crate) fn rotate_due(&mut self) {
+        for d in &mut self.dirs {
+            if d.rotation_due() {
+                d.force_rotate();
+            }
         }
     }
 

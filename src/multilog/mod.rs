@@ -17,11 +17,14 @@
 //! errors). See [`logdir`] for the durability improvements.
 
 pub mod engine;
+pub(crate) mod inflight;
+pub(crate) mod input;
 pub(crate) mod logdir;
 pub mod pattern;
 pub(crate) mod retry;
 pub mod script;
 pub(crate) mod statusfile;
+pub(crate) mod steps;
 
 use std::ffi::OsString;
 use std::io;
@@ -57,7 +60,7 @@ pub fn run(main: MainArgs) -> u8 {
 
 /// SIGTERM and SIGALRM through the process's self-pipe
 /// ([`signals::selfpipe_catch`]).
-struct Signals {
+pub(crate) struct Signals {
     /// The self-pipe's read end.
     wake: OwnedFd,
     /// SIGTERM has arrived.
@@ -106,15 +109,24 @@ pub(crate) fn multilog(args: Vec<OsString>) -> Result<(), Fatal> {
     .unable(|| "switch to current directory".into())?;
     let mut signals = install_signals().unable(|| "install signal handlers".into())?;
     let script = Script::parse(&args);
-    let mut engine = Engine::start(&script, &startfd)?;
-    doit(&mut engine, &mut signals);
-    engine.quit();
+    let (mut engine, stepper) = steps::start(&script, &startfd)?;
+    match stepper {
+        Some(mut st) => {
+            steps::doit(&mut engine, &mut signals, &mut st);
+            engine.quit();
+            st.finish();
+        }
+        None => {
+            doit(&mut engine, &mut signals);
+            engine.quit();
+        }
+    }
     Ok(())
 }
 
 /// Block until stdin is readable or a signal arrives; true if stdin is
 /// readable and no signal came (signals are handled before reading more).
-fn wait_input(signals: &Signals) -> bool {
+pub(crate) fn wait_input(signals: &Signals) -> bool {
     let stdin = rustix::stdio::stdin();
     let mut fds = [
         PollFd::new(&stdin, PollFlags::IN),

@@ -124,7 +124,19 @@ pub(crate) struct LogDir {
     bytes: u64,
     buf: Vec<u8>,
     finisher: Finisher,
+    /// Rotations wait for [`LogDir::force_rotate`] between steps (stdin
+    /// read by peeking): a write never passes a rotation point.
+    defer: bool,
+    /// The last byte written to `current` was a newline (or nothing was).
+    last_nl: bool,
     _lock: OwnedFd,
+}
+
+/// A locked log directory whose `current` has not been looked at yet.
+pub(crate) struct Locked {
+    sh: Arc<Shared>,
+    lock: OwnedFd,
+    size: u64,
 }
 
 impl LogDir {
@@ -139,6 +151,18 @@ impl LogDir {
     }
 
     fn start_with(startfd: &OwnedFd, spec: &DirSpec, fsync: Fsync) -> Result<LogDir, Fatal> {
+        Self::lock_with(startfd, spec, fsync)?.start(false)
+    }
+
+    /// The first half of [`LogDir::start`]: create and lock the directory.
+    ///
+    /// # Errors
+    /// Every failure is fatal with daemontools' message.
+    pub(crate) fn lock(startfd: &OwnedFd, spec: &DirSpec) -> Result<Locked, Fatal> {
+        Self::lock_with(startfd, spec, File::sync_all)
+    }
+
+    fn lock_with(startfd: &OwnedFd, spec: &DirSpec, fsync: Fsync) -> Result<Locked, Fatal> {
         let name = String::from_utf8_lossy(&spec.name).into_owned();
         let _ = rustix::fs::mkdirat(startfd, &spec.name[..], Mode::from_raw_mode(0o700));
         let dirfd = rustix::fs::openat(
@@ -164,6 +188,35 @@ impl LogDir {
             listing: Mutex::new(()),
             fsync,
         });
+        Ok(Locked {
+            sh,
+            lock,
+            size: spec.size,
+        })
+    }
+}
+
+impl Locked {
+    /// The directory's descriptor.
+    pub(crate) fn dirfd(&self) -> &OwnedFd {
+        &self.sh.dirfd
+    }
+
+    /// The directory's name as written in the script.
+    pub(crate) fn name(&self) -> &str {
+        &self.sh.name
+    }
+
+    /// The second half of [`LogDir::start`]: finish complete rotations,
+    /// then resume a cleanly closed `current` or recover after a crash.
+    /// With `keep`, a `current` left by a killed process is known to be
+    /// consistent (the in-flight record has settled it) and is continued
+    /// instead of being archived as `.u`.
+    ///
+    /// # Errors
+    /// Every failure is fatal with daemontools' message.
+    pub(crate) fn start(self, keep: bool) -> Result<LogDir, Fatal> {
+        let Locked { sh, lock, size } = self;
         sh.finish_rotations()?;
         let name = &sh.name;
         let (current, bytes) =
@@ -180,7 +233,8 @@ impl LogDir {
                         .unable(|| format!("set mode of {name}/current"))?;
                     (File::from(f), st.st_size as u64)
                 }
-                Ok(_) | Err(Errno::NOENT) => (sh.recover()?, 0),
+                Ok(st) if keep => (sh.recover(true)?, st.st_size as u64),
+                Ok(_) | Err(Errno::NOENT) => (sh.recover(false)?, 0),
                 Err(e) => {
                     return Err(Fatal::new(
                         format!("unable to stat {name}/current"),
@@ -188,15 +242,80 @@ impl LogDir {
                     ))
                 }
             };
+        // Whether `current` ends at a line boundary decides whether it is
+        // at a rotation point (a killed process's may end inside a line).
+        let mut last = [b'\n'];
+        if bytes > 0 {
+            if let Ok(f) = rustix::fs::openat(&sh.dirfd, "current", READ, Mode::empty()) {
+                let _ = rustix::io::pread(&f, &mut last, bytes - 1);
+            }
+        }
         Ok(LogDir {
+            last_nl: last[0] == b'\n',
             sh,
-            size: spec.size,
+            size,
             current,
             bytes,
             buf: Vec::with_capacity(OUTBUF),
             finisher: Finisher::default(),
+            defer: false,
             _lock: lock,
         })
+    }
+}
+
+impl LogDir {
+    /// Bytes in `current` (written, not buffered).
+    #[must_use]
+    pub(crate) fn written(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Bytes buffered for `current`.
+    #[must_use]
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// See [`LogDir::defer`].
+    pub(crate) fn defer_rotation(&mut self) {
+        self.defer = true;
+    }
+
+    /// How much of `data`, put after `extra` more bytes, keeps `current`
+    /// short of its next rotation point: `s` itself, or the first newline
+    /// at or past `s - 2000` (the rule of [`LogDir::write_through`]).
+    #[must_use]
+    pub(crate) fn limit(&self, extra: usize, data: &[u8]) -> usize {
+        let used = self.bytes + (self.buf.len() + extra) as u64;
+        let room = usize::try_from(self.size.saturating_sub(used)).unwrap_or(usize::MAX);
+        let n = data.len().min(room);
+        let thresh = self.size.saturating_sub(ROTATE_SLACK);
+        let from = usize::try_from(thresh.saturating_sub(used + 1)).unwrap_or(usize::MAX);
+        if from < n {
+            if let Some(j) = memchr(b'\n', &data[from..n]) {
+                return from + j + 1;
+            }
+        }
+        n
+    }
+
+    /// Has what is buffered brought `current` to a rotation point?
+    #[must_use]
+    pub(crate) fn rotation_reached(&self) -> bool {
+        let used = self.bytes + self.buf.len() as u64;
+        used >= self.size
+            || (self.buf.last() == Some(&b'\n') && used >= self.size.saturating_sub(ROTATE_SLACK))
+    }
+
+    /// Is `current` (everything written) at a rotation point? Also true
+    /// for a resumed `current` already past `s - 2000` (after `s` was
+    /// lowered): stepwise, it is rotated before the next line.
+    #[must_use]
+    pub(crate) fn rotation_due(&self) -> bool {
+        self.bytes > 0
+            && (self.bytes >= self.size
+                || (self.last_nl && self.bytes >= self.size.saturating_sub(ROTATE_SLACK)))
     }
 
     /// Bytes `current` can still take before it reaches `s` (buffer included).
@@ -209,6 +328,11 @@ impl LogDir {
     /// Append bytes for `current` (buffered).
     #[inline]
     pub(crate) fn put(&mut self, data: &[u8]) {
+        // Deferred, nothing is written until the step is recorded.
+        if self.defer {
+            self.buf.extend_from_slice(data);
+            return;
+        }
         if self.buf.len() + data.len() > OUTBUF {
             self.flush();
             if data.len() >= OUTBUF {
@@ -223,7 +347,7 @@ impl LogDir {
     #[inline]
     pub(crate) fn put_line(&mut self, prefix: &[u8], text: &[u8]) {
         let n = prefix.len() + text.len() + 1;
-        if self.buf.len() + n > OUTBUF {
+        if self.buf.len() + n > OUTBUF && !self.defer {
             self.put(prefix);
             self.put(text);
             self.put(b"\n");
@@ -268,8 +392,11 @@ impl LogDir {
                 format!("unable to write to {name}/current")
             });
             self.bytes += chunk.len() as u64;
+            self.last_nl = chunk.last() == Some(&b'\n');
             data = &data[chunk.len()..];
-            if rotate_after {
+            // Deferred, the rotation is [`LogDir::rotation_due`] and is
+            // done between steps; a step never goes past one.
+            if rotate_after && !(self.defer && data.is_empty()) {
                 self.rotate();
             }
         }
@@ -339,6 +466,7 @@ impl LogDir {
         }
         let old = std::mem::replace(&mut self.current, File::from(new));
         self.bytes = 0;
+        self.last_nl = true;
         let job = match archive {
             Some(name) => Job::Archive {
                 file: Arc::new(old),
@@ -370,7 +498,7 @@ impl LogDir {
     /// The engine prints pending `e` alerts before any write that might.
     #[must_use]
     pub(crate) fn buffers(&self, n: usize) -> bool {
-        self.buf.len() + n <= OUTBUF
+        self.defer || self.buf.len() + n <= OUTBUF
     }
 }
 

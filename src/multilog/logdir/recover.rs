@@ -13,7 +13,11 @@ impl Shared {
     /// Crash recovery (the non-x-bit branch of `restart`), exactly as
     /// daemontools: `processed` complete → `.s`, else `previous` → `.u`;
     /// `current` → `.u`; empty `state`; new `current`. Also trims first.
-    pub(super) fn recover(&self) -> Result<File, Fatal> {
+    ///
+    /// With `keep_current`, `current` is continued instead of archived:
+    /// the in-flight record has cut it back to the end of the last step
+    /// that was complete (see `multilog::inflight`).
+    pub(super) fn recover(&self, keep_current: bool) -> Result<File, Fatal> {
         let name = &self.name;
         let d = &self.dirfd;
         // A process killed between renaming `current` to `@….u` and
@@ -34,7 +38,9 @@ impl Shared {
             }
             Err(e) => return Err(Fatal::new(format!("unable to stat {name}/processed"), e)),
         }
-        self.finish("current", b'u');
+        if !keep_current {
+            self.finish("current", b'u');
+        }
         let state = rustix::fs::openat(d, "state", TRUNC, Mode::from_raw_mode(0o644))
             .unable(|| format!("write to {name}/state"))?;
         drop(state);
