@@ -33,6 +33,9 @@ pub struct DirSpec {
     pub num: u64,
     /// The processor, if one was set before this directory.
     pub processor: Option<Vec<u8>>,
+    /// `F<ms>` (an extension): fsync `current` at most every this many
+    /// milliseconds from a background thread; 0 (the default) never.
+    pub fsync_ms: u64,
 }
 
 /// One step of the per-line script.
@@ -71,6 +74,7 @@ impl Script {
         let mut size = DEFAULT_SIZE;
         let mut num = DEFAULT_NUM;
         let mut processor: Option<Vec<u8>> = None;
+        let mut fsync_ms = 0;
         for (i, arg) in args.iter().enumerate() {
             let a = arg.clone().into_vec();
             let Some(&first) = a.first() else { continue };
@@ -87,6 +91,7 @@ impl Script {
                 b's' => size = scan_ulong(&rest).1.clamp(MIN_SIZE, MAX_SIZE),
                 b'n' => num = scan_ulong(&rest).1.max(MIN_NUM),
                 b'!' => processor = Some(rest),
+                b'F' => fsync_ms = scan_ulong(&rest).1,
                 b'.' | b'/' => {
                     s.actions.push(Action::Dir(s.dirs.len()));
                     s.dirs.push(DirSpec {
@@ -94,6 +99,7 @@ impl Script {
                         size,
                         num,
                         processor: processor.clone(),
+                        fsync_ms,
                     });
                 }
                 _ => {}
@@ -145,6 +151,13 @@ mod tests {
             got,
             vec![(99_999, 10), (5000, 2), (4096, 2), (16_777_215, 7)]
         );
+    }
+
+    #[test]
+    fn fsync_window_applies_to_later_dirs() {
+        let s = p(&["./a", "F100", "./b", "Fx", "./c", "F1000", "./d"]);
+        let got: Vec<_> = s.dirs.iter().map(|d| d.fsync_ms).collect();
+        assert_eq!(got, vec![0, 100, 0, 1000]);
     }
 
     #[test]

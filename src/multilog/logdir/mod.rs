@@ -48,6 +48,7 @@ mod finisher;
 mod processor;
 mod recover;
 mod retention;
+mod syncer;
 #[cfg(test)]
 mod testutil;
 
@@ -129,6 +130,8 @@ pub(crate) struct LogDir {
     defer: bool,
     /// The last byte written to `current` was a newline (or nothing was).
     last_nl: bool,
+    /// `F<ms>`: the thread that fsyncs `current`.
+    syncer: Option<syncer::Syncer>,
     _lock: OwnedFd,
 }
 
@@ -137,6 +140,7 @@ pub(crate) struct Locked {
     sh: Arc<Shared>,
     lock: OwnedFd,
     size: u64,
+    fsync_ms: u64,
 }
 
 impl LogDir {
@@ -192,6 +196,7 @@ impl LogDir {
             sh,
             lock,
             size: spec.size,
+            fsync_ms: spec.fsync_ms,
         })
     }
 }
@@ -216,7 +221,12 @@ impl Locked {
     /// # Errors
     /// Every failure is fatal with daemontools' message.
     pub(crate) fn start(self, keep: bool) -> Result<LogDir, Fatal> {
-        let Locked { sh, lock, size } = self;
+        let Locked {
+            sh,
+            lock,
+            size,
+            fsync_ms,
+        } = self;
         sh.finish_rotations()?;
         let name = &sh.name;
         let (current, bytes) =
@@ -252,6 +262,7 @@ impl Locked {
         }
         Ok(LogDir {
             last_nl: last[0] == b'\n',
+            syncer: syncer::Syncer::start(&sh, fsync_ms),
             sh,
             size,
             current,
@@ -392,6 +403,10 @@ impl LogDir {
                 format!("unable to write to {name}/current")
             });
             self.bytes += chunk.len() as u64;
+            if let Some(s) = &self.syncer {
+                s.written
+                    .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Release);
+            }
             self.last_nl = chunk.last() == Some(&b'\n');
             data = &data[chunk.len()..];
             // Deferred, the rotation is [`LogDir::rotation_due`] and is
@@ -481,6 +496,7 @@ impl LogDir {
     /// mark it cleanly closed (0744).
     pub(crate) fn quit(&mut self) {
         self.flush();
+        drop(self.syncer.take());
         self.finisher.make_room(1);
         let name = &self.sh.name;
         retry(

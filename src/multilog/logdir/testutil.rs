@@ -29,6 +29,7 @@ pub(super) fn start(startfd: &OwnedFd, processor: Option<&str>, fsync: Fsync) ->
         size: 4096,
         num: 100,
         processor: processor.map(|p| p.as_bytes().to_vec()),
+        fsync_ms: 0,
     };
     LogDir::start_with(startfd, &spec, fsync).unwrap()
 }
