@@ -27,6 +27,12 @@ use rustix::pipe::{PipeFlags, SpliceFlags};
 
 use super::retry::retry;
 
+/// The capacity multilog asks for stdin's pipe (Linux's default limit
+/// for unprivileged users, `/proc/sys/fs/pipe-max-size`).
+pub(crate) const PIPE_SIZE: usize = 1 << 20;
+/// The largest step: input peeked and written at once.
+pub(crate) const STEP: usize = 128 * 1024;
+
 /// stdin as a pipe read by peeking.
 pub(crate) struct PipeInput {
     priv_r: OwnedFd,
@@ -47,7 +53,16 @@ impl PipeInput {
         if FileType::from_raw_mode(st.st_mode) != FileType::Fifo {
             return None;
         }
-        let size = rustix::pipe::fcntl_getpipe_size(stdin).ok()?;
+        let mut size = rustix::pipe::fcntl_getpipe_size(stdin).ok()?;
+        if size < PIPE_SIZE {
+            // Input stays in the pipe until it is written: a larger pipe
+            // lets the writer run ahead while a step is written (and
+            // makes steps, so their system calls, fewer). Not permitted
+            // over the user's pipe limit: then the pipe stays as it is.
+            if let Ok(n) = rustix::pipe::fcntl_setpipe_size(stdin, PIPE_SIZE) {
+                size = n;
+            }
+        }
         let (priv_r, priv_w) =
             rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).ok()?;
         let cap = rustix::pipe::fcntl_setpipe_size(&priv_w, size).ok()?;

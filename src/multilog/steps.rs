@@ -26,10 +26,10 @@ use rustix::io::Errno;
 
 use super::engine::Engine;
 use super::inflight::{Found, Record, Step, MAX_DIRS};
-use super::input::PipeInput;
+use super::input::{PipeInput, STEP};
 use super::logdir::{Locked, LogDir};
 use super::script::Script;
-use super::{wait_input, Signals, INBUF, MIN_READ};
+use super::{wait_input, Signals};
 use crate::error::{Fatal, Unable};
 
 /// The pipe, the record and the carry of a stepwise multilog.
@@ -253,7 +253,7 @@ fn before(engine: &Engine) -> Step {
 /// `doit` for a stdin pipe: returns at EOF, on a read error, or after
 /// SIGTERM at a line boundary.
 pub(crate) fn doit(engine: &mut Engine, signals: &mut Signals, st: &mut Stepper) {
-    let mut inbuf = vec![0u8; INBUF].into_boxed_slice();
+    let mut inbuf = vec![0u8; STEP].into_boxed_slice();
     // inbuf[..c] is the carry; an incomplete line of `held` bytes starts
     // the buffer, of which `held - c` are still in the pipe.
     let mut c = st.carry.len();
@@ -278,7 +278,9 @@ pub(crate) fn doit(engine: &mut Engine, signals: &mut Signals, st: &mut Stepper)
             st.rec.idle();
             engine.rotate_due();
         }
-        let want = engine.room().clamp(MIN_READ, INBUF - c);
+        // No need to stop short of the next rotation point: a step ends
+        // there, and unwritten input stays in the pipe anyway.
+        let want = STEP - c;
         let n = match st.input.peek(&mut inbuf[c..c + want]) {
             Ok(0) => {
                 eof = true;

@@ -252,4 +252,40 @@ mod tests {
             assert_eq!(survey(&d), want, "{}", c.what);
         }
     }
+
+    /// With an in-flight record (`keep`), a killed process's `current` is
+    /// continued, not archived; the processor leftovers still recover as
+    /// daemontools'.
+    #[test]
+    fn kept_current_is_continued() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("d");
+        std::fs::create_dir(&d).unwrap();
+        put_file(&d, "current", b"a\n", 0o644);
+        put_file(&d, "previous", b"p\n", 0o744);
+        put_file(&d, "newstate", b"n\n", 0o644);
+        let spec = crate::multilog::script::DirSpec {
+            name: b"d".to_vec(),
+            size: 4096,
+            num: 100,
+            processor: Some(b"cat".to_vec()),
+            fsync_ms: 0,
+        };
+        let mut dir = super::super::LogDir::lock(&open_dir(tmp.path()), &spec)
+            .unwrap()
+            .start(true)
+            .unwrap();
+        assert_eq!(dir.written(), 2);
+        dir.put(b"b\n");
+        dir.quit();
+        drop(dir);
+        let got = survey(&d);
+        let want: Vec<Entry> = vec![
+            ("@.u".into(), 0o744, b"p\n".to_vec()),
+            ("current".into(), 0o744, b"a\nb\n".to_vec()),
+            ("lock".into(), 0o600, vec![]),
+            ("state".into(), 0o644, vec![]),
+        ];
+        assert_eq!(got, want);
+    }
 }

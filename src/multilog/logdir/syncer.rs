@@ -61,13 +61,17 @@ impl Syncer {
 fn sync_current(sh: &Shared) {
     let r = rustix::fs::openat(&sh.dirfd, "current", READ, Mode::empty())
         .and_then(|f| rustix::fs::fdatasync(&f));
-    if let Err(e) = r {
-        let name = &sh.name;
-        error::warn(
-            "multilog",
-            &format!("unable to write {name}/current to disk"),
-            Some(&e.into()),
-        );
+    match r {
+        // No `current` for a moment during a rotation: nothing to do.
+        Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => {
+            let name = &sh.name;
+            error::warn(
+                "multilog",
+                &format!("unable to write {name}/current to disk"),
+                Some(&e.into()),
+            );
+        }
     }
 }
 
