@@ -25,7 +25,7 @@ use std::os::fd::OwnedFd;
 use rustix::io::Errno;
 
 use super::engine::Engine;
-use super::inflight::{Found, Record, Step, MAX_DIRS};
+use super::inflight::{Found, Record, Step, MAX_DIRS, NAME};
 use super::input::{PipeInput, STEP};
 use super::logdir::{Locked, LogDir};
 use super::script::Script;
@@ -56,7 +56,18 @@ pub(crate) fn start(
         None
     };
     let Some(mut input) = input else {
-        return Ok((Engine::start(script, startfd)?, None));
+        let engine = Engine::start(script, startfd)?;
+        if let Some(d) = script.dirs.first() {
+            // Read as daemontools reads, `current` has just been archived
+            // as `.u` if it was not closed cleanly: a record left by an
+            // earlier run on a pipe no longer describes it, and must not
+            // be applied by a later one.
+            let mut path = d.name.clone();
+            path.extend_from_slice(b"/");
+            path.extend_from_slice(NAME.as_bytes());
+            let _ = rustix::fs::unlinkat(startfd, &path[..], rustix::fs::AtFlags::empty());
+        }
+        return Ok((engine, None));
     };
     let status = Engine::open_status(script, startfd)?;
     let names: Vec<&[u8]> = script.dirs.iter().map(|d| &d.name[..]).collect();
