@@ -317,3 +317,77 @@ fn report_kill_loops() {
         );
     }
 }
+
+/// FNV-1a 64, as docs/durability.md specifies for the record.
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// An `inflight` record, written from the layout in docs/durability.md:
+/// one directory `./d`, a step logging `npipe` stdin bytes with split `j`
+/// and first byte `b0`, `current` going from `a` to `b` bytes; `witness`
+/// bytes already appended.
+fn record(npipe: u64, j: u64, b0: u8, a: u64, b: u64, witness: &[u8]) -> Vec<u8> {
+    let mut h = vec![0u8; 4096];
+    h[..8].copy_from_slice(b"mlinfl1\n");
+    h[8..12].copy_from_slice(&1u32.to_le_bytes());
+    h[12..16].copy_from_slice(&1u32.to_le_bytes());
+    h[16..24].copy_from_slice(&fnv(b"./d\0").to_le_bytes());
+    for (off, v) in [(24, 4096u64), (32, 4096), (40, 0), (48, npipe), (56, j)] {
+        h[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    h[64] = b0;
+    h[72..80].copy_from_slice(&a.to_le_bytes());
+    h[80..88].copy_from_slice(&b.to_le_bytes());
+    let sum = fnv(&h[..96]);
+    h[96..104].copy_from_slice(&sum.to_le_bytes());
+    h.extend_from_slice(witness);
+    h
+}
+
+/// Every point at which a step can be cut, settled by the next start on
+/// the same pipe: the step `L1\nL2\n` (split after `L1\nL2`, witness
+/// `\n`) over `old\n`, then `L3\n` arrives. Each case must end with every
+/// line once.
+#[test]
+fn settles_a_step_cut_at_each_point() {
+    use std::os::unix::fs::PermissionsExt;
+    let cases: [(&str, &[u8], &[u8], &[u8]); 4] = [
+        // (what, current, witness, pipe)
+        ("writes cut short", b"old\nL1", b"", b"L1\nL2\nL3\n"),
+        (
+            "written, nothing taken",
+            b"old\nL1\nL2\n",
+            b"",
+            b"L1\nL2\nL3\n",
+        ),
+        ("unwitnessed part taken", b"old\nL1\nL2\n", b"", b"\nL3\n"),
+        ("all taken", b"old\nL1\nL2\n", b"\n", b"L3\n"),
+    ];
+    for (what, current, witness, pipe) in cases {
+        let root = workdir();
+        let d = root.path().join("d");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("current"), current).unwrap();
+        std::fs::set_permissions(d.join("current"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        std::fs::write(d.join("inflight"), record(6, 5, b'L', 4, 10, witness)).unwrap();
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        std::fs::File::from(w).write_all(pipe).unwrap();
+        let mut child = Reaper(
+            multilog_bin(&ours("multilog"), root.path(), &["./d"])
+                .stdin(Stdio::from(r))
+                .spawn()
+                .unwrap(),
+        );
+        let err = Captured::start(&mut child);
+        let st = wait_limit(&mut child, Duration::from_secs(10));
+        assert!(st.success(), "{what}: {st}: {}", err.text());
+        let lf = read_logdir(&d);
+        assert_eq!(lf.all(), b"old\nL1\nL2\nL3\n", "{what}");
+        assert!(lf.archives.is_empty(), "{what}: current archived");
+        assert_eq!(lf.others, ["lock", "state"], "{what}");
+    }
+}
