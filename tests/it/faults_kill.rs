@@ -354,8 +354,9 @@ fn record(npipe: u64, j: u64, b0: u8, a: u64, b: u64, witness: &[u8]) -> Vec<u8>
 #[test]
 fn settles_a_step_cut_at_each_point() {
     use std::os::unix::fs::PermissionsExt;
-    let cases: [(&str, &[u8], &[u8], &[u8]); 4] = [
-        // (what, current, witness, pipe)
+    // (what, current, witness, pipe)
+    type Case = (&'static str, &'static [u8], &'static [u8], &'static [u8]);
+    let cases: [Case; 4] = [
         ("writes cut short", b"old\nL1", b"", b"L1\nL2\nL3\n"),
         (
             "written, nothing taken",
