@@ -105,13 +105,13 @@ pub fn check_pattern(mut data: &[u8]) {
 
 /// The settings a directory gets, derived independently of `Script::parse`
 /// from the multilog.c argument loop and multilog.8's EXTENSIONS:
-/// `(name, size, num, processor, (S, R, Z, N))`.
+/// `(name, size, num, processor, (S, R, Z, N, F))`.
 type DirOracle = (
     Vec<u8>,
     u64,
     u64,
     Option<Vec<u8>>,
-    (u64, u64, Option<i32>, Option<u64>),
+    (u64, u64, Option<i32>, Option<u64>, u64),
 );
 
 // Kept in the shape of the C it transcribes.
@@ -130,7 +130,7 @@ fn oracle_dirs(args: &[Vec<u8>]) -> (bool, Vec<DirOracle>, usize) {
     let digits = |s: &[u8]| s.first().is_some_and(u8::is_ascii_digit);
     let timestamp = args.first().is_some_and(|a| a.first() == Some(&b't'));
     let (mut size, mut num, mut proc_) = (99_999u64, 10u64, None::<Vec<u8>>);
-    let mut ext = (0u64, 0u64, None::<i32>, None::<u64>);
+    let mut ext = (0u64, 0u64, None::<i32>, None::<u64>, 0u64);
     let mut dirs = Vec::new();
     let mut status = 0;
     for a in args {
@@ -163,6 +163,7 @@ fn oracle_dirs(args: &[Vec<u8>]) -> (bool, Vec<DirOracle>, usize) {
                 }
             }
             Some(b'N') => ext.3 = digits(&a[1..]).then(|| scan(&a[1..])),
+            Some(b'F') => ext.4 = scan(&a[1..]),
             Some(b'.' | b'/') => dirs.push((a.clone(), size, num, proc_.clone(), ext)),
             Some(b'=') => status += 1,
             _ => {}
@@ -195,8 +196,9 @@ pub fn check_script(data: &[u8]) {
                 rotate_secs,
                 zstd,
                 free_keep,
+                fsync_ms,
             } = d.ext;
-            let ext = (space, rotate_secs, zstd, free_keep);
+            let ext = (space, rotate_secs, zstd, free_keep, fsync_ms);
             (d.name.clone(), d.size, d.num, d.processor.clone(), ext)
         })
         .collect();

@@ -9,7 +9,6 @@
 //! holds it in its line buffer.
 
 use std::os::fd::OwnedFd;
-use std::time::{Duration, Instant};
 
 use memchr::{memchr, memrchr};
 
@@ -22,12 +21,17 @@ use super::statusfile::StatusFile;
 use crate::error::Fatal;
 use crate::tai64::Tai64N;
 
+mod stepwise;
+
 /// The matcher, `e` and `=` see at most this many bytes of a line.
 pub const SELECT_BYTES: usize = 1000;
 /// `e` prints at most this many bytes, then `...`.
 pub(crate) const ECHO_BYTES: usize = 200;
 /// Length of the `t` prefix: `@` + 24 hex digits + space.
 pub const STAMP_LEN: usize = crate::tai64::STAMP_LEN;
+
+/// What [`Engine::prepare`] makes before any directory is touched.
+pub(crate) type Prepared = (Option<RegexSel>, Vec<StatusFile>);
 
 /// The running multilog: script, outputs and per-line state.
 pub struct Engine {
@@ -48,6 +52,13 @@ pub struct Engine {
     held_stamp: [u8; MAX_STAMP],
     block_stamp: [u8; MAX_STAMP],
     head: Vec<u8>,
+    /// Input is taken in steps that end at rotation points (see
+    /// [`super::steps`]): every put is limited so that no directory passes
+    /// a rotation point inside a step, and [`Engine::process`] returns
+    /// right after the first one that reaches one.
+    stepwise: bool,
+    /// Some directory reached a rotation point in this call.
+    stop: bool,
 }
 
 impl Engine {
@@ -57,24 +68,43 @@ impl Engine {
     /// # Errors
     /// The first start-up failure.
     pub fn start(script: &Script, startfd: &OwnedFd) -> Result<Engine, Fatal> {
-        // A script error stops multilog before it touches any file.
+        let (regex, status) = Self::prepare(script, startfd)?;
+        let mut dirs = Vec::with_capacity(script.dirs.len());
+        for spec in &script.dirs {
+            dirs.push(LogDir::start(startfd, spec)?);
+        }
+        Ok(Self::assemble(script, regex, status, dirs))
+    }
+
+    /// Compile the `~` expressions (a script error stops multilog before
+    /// it touches any file), then `f_init`: open the status files.
+    ///
+    /// # Errors
+    /// A bad expression, or a status file that cannot be opened.
+    pub(crate) fn prepare(script: &Script, startfd: &OwnedFd) -> Result<Prepared, Fatal> {
         let regex = RegexSel::new(&script.regexes, &script.actions)?;
         let status = script
             .status_files
             .iter()
             .map(|f| StatusFile::open(startfd, f))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut dirs = Vec::with_capacity(script.dirs.len());
-        for spec in &script.dirs {
-            dirs.push(LogDir::start(startfd, spec)?);
-        }
+        Ok((regex, status))
+    }
+
+    /// The engine over a [`Engine::prepare`]d script and started directories.
+    pub(crate) fn assemble(
+        script: &Script,
+        regex: Option<RegexSel>,
+        status: Vec<StatusFile>,
+        dirs: Vec<LogDir>,
+    ) -> Engine {
         let needs_eval = script.actions.iter().any(|a| !matches!(a, Action::Dir(_)));
         let stamp = match (script.timestamp, script.rfc3339) {
             (true, _) => Stamp::Tai64N,
             (false, true) => Stamp::Rfc3339,
             (false, false) => Stamp::None,
         };
-        Ok(Engine {
+        Engine {
             actions: script.actions.clone(),
             stamp,
             stamp_len: stamp.width(),
@@ -90,7 +120,9 @@ impl Engine {
             held_stamp: [b' '; MAX_STAMP],
             block_stamp: [b' '; MAX_STAMP],
             head: Vec::with_capacity(SELECT_BYTES),
-        })
+            stepwise: false,
+            stop: false,
+        }
     }
 
     /// In the overflow part of a line longer than 1000 bytes?
@@ -103,7 +135,12 @@ impl Engine {
     /// previous call, the rest was just read. Returns how many bytes were
     /// consumed; the remainder (an incomplete line under 1000 bytes) must be
     /// passed again, at the start of the next block.
+    ///
+    /// Stepwise, it returns early, right after the first line (or part of
+    /// a line, cut at exactly `s`) that brings a directory to a rotation
+    /// point.
     pub(crate) fn process(&mut self, buf: &[u8], held: usize) -> usize {
+        self.stop = false;
         if self.stamp_len > 0 {
             self.block_stamp = self.stamp.at(Tai64N::now());
         }
@@ -111,14 +148,17 @@ impl Engine {
         if self.in_long {
             match memchr(b'\n', buf) {
                 Some(i) => {
-                    self.emit_long(&buf[..=i]);
+                    let n = self.emit_long(&buf[..=i]);
+                    if n <= i {
+                        return n;
+                    }
                     pos = i + 1;
                     self.in_long = false;
+                    if self.stop {
+                        return pos;
+                    }
                 }
-                None => {
-                    self.emit_long(buf);
-                    return buf.len();
-                }
+                None => return self.emit_long(buf),
             }
         }
         if !self.needs_eval && self.stamp_len == 0 {
@@ -140,11 +180,13 @@ impl Engine {
                 Some(i) => {
                     self.line(&stamp, &rest[..i]);
                     pos += i + 1;
+                    if self.stop {
+                        return pos;
+                    }
                 }
                 None => {
                     if self.stamp_len + rest.len() >= SELECT_BYTES {
-                        self.start_long(&stamp, rest);
-                        return buf.len();
+                        return pos + self.start_long(&stamp, rest);
                     }
                     self.held_stamp = stamp;
                     return pos;
@@ -154,23 +196,24 @@ impl Engine {
     }
 
     /// Every line goes everywhere unchanged: copy all complete lines at once.
+    /// Stepwise, the bytes are limited to the first rotation point.
     fn bulk(&mut self, buf: &[u8]) -> usize {
         let done = memrchr(b'\n', buf).map_or(0, |i| i + 1);
-        if done > 0 {
+        let long = buf.len() - done >= SELECT_BYTES;
+        let data = if long { buf } else { &buf[..done] };
+        let n = self.limit(&self.sel, 0, data);
+        if n > 0 {
             for d in &mut self.dirs {
-                d.put(&buf[..done]);
+                d.put(&data[..n]);
             }
         }
-        let tail = &buf[done..];
-        if tail.len() >= SELECT_BYTES {
-            for d in &mut self.dirs {
-                d.put(tail);
-            }
+        if n > 0 && data[n - 1] != b'\n' {
+            // Cut inside a line (at `s`, or the start of a long line).
             self.long_sel.fill(true);
             self.in_long = true;
-            return buf.len();
         }
-        done
+        self.check_stop(false);
+        n
     }
 
     /// Evaluate the script on `head` (the first 1000 bytes of the line as
@@ -260,13 +303,16 @@ impl Engine {
                 d.put_line(prefix, text);
             }
         }
+        self.check_stop(false);
     }
 
-    /// The first part of a line longer than 1000 bytes.
-    fn start_long(&mut self, stamp: &[u8; MAX_STAMP], part: &[u8]) {
+    /// The first part of a line longer than 1000 bytes; returns how much
+    /// of `part` was put (all of it unless a directory reached `s`).
+    fn start_long(&mut self, stamp: &[u8; MAX_STAMP], part: &[u8]) -> usize {
         let scratch = self.prepare_head(stamp, part);
         let n = part.len().min(SELECT_BYTES - self.stamp_len);
         self.select(scratch, &part[..n]);
+        let part = &part[..self.limit(&self.sel, self.stamp_len, part)];
         self.echo_before_put(self.stamp_len + part.len());
         let prefix = &stamp[..self.stamp_len];
         for (d, &on) in self.dirs.iter_mut().zip(&self.sel) {
@@ -277,22 +323,32 @@ impl Engine {
         }
         self.long_sel.copy_from_slice(&self.sel);
         self.in_long = true;
+        self.check_stop(true);
+        part.len()
     }
 
-    /// More of a long line (possibly ending with its newline).
-    fn emit_long(&mut self, bytes: &[u8]) {
+    /// More of a long line (possibly ending with its newline); returns how
+    /// much was put (all of it unless a directory reached `s`).
+    fn emit_long(&mut self, bytes: &[u8]) -> usize {
+        let bytes = &bytes[..self.limit(&self.long_sel, 0, bytes)];
         self.echo_before_put(bytes.len());
         for (d, &on) in self.dirs.iter_mut().zip(&self.long_sel) {
             if on {
                 d.put(bytes);
             }
         }
+        self.check_stop(true);
+        bytes.len()
     }
 
     /// End of input: complete a pending line with a newline.
     pub fn eof(&mut self, held: &[u8]) {
         if self.in_long {
+            // A directory at exactly `s` takes the newline after its
+            // rotation, as c_write does (stepwise, the caller has rotated).
+            let stepwise = std::mem::replace(&mut self.stepwise, false);
             self.emit_long(b"\n");
+            self.stepwise = stepwise;
             self.in_long = false;
         } else if !held.is_empty() {
             let stamp = self.held_stamp;
@@ -355,28 +411,6 @@ impl Engine {
         for d in &mut self.dirs {
             d.force_rotate();
         }
-    }
-
-    /// `R`: rotate every directory whose `current` has come of age, and
-    /// say how long until the next one does (`None`: none will without
-    /// more input). Called after [`Engine::flush`], before waiting.
-    pub(crate) fn timers(&mut self) -> Option<Duration> {
-        if !self.timed {
-            return None;
-        }
-        self.timers_at(Instant::now())
-    }
-
-    /// [`Engine::timers`] as if it were `now`.
-    pub(crate) fn timers_at(&mut self, now: Instant) -> Option<Duration> {
-        let mut next: Option<Instant> = None;
-        for d in &mut self.dirs {
-            d.rotate_if_due(now);
-            if let Some(t) = d.deadline() {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-        }
-        next.map(|t| t.saturating_duration_since(now))
     }
 
     /// `c_quit`: flush and close every directory cleanly.

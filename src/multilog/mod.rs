@@ -17,6 +17,8 @@
 //! errors). See [`logdir`] for the durability improvements.
 
 pub mod engine;
+pub(crate) mod inflight;
+pub(crate) mod input;
 pub(crate) mod logdir;
 pub mod pattern;
 pub(crate) mod regexsel;
@@ -24,6 +26,7 @@ pub(crate) mod retry;
 pub mod script;
 pub mod stamp;
 pub(crate) mod statusfile;
+pub(crate) mod steps;
 
 use std::ffi::OsString;
 use std::io;
@@ -59,7 +62,7 @@ pub fn run(main: MainArgs) -> u8 {
 
 /// SIGTERM and SIGALRM through the process's self-pipe
 /// ([`signals::selfpipe_catch`]).
-struct Signals {
+pub(crate) struct Signals {
     /// The self-pipe's read end.
     wake: OwnedFd,
     /// SIGTERM has arrived.
@@ -108,16 +111,25 @@ pub(crate) fn multilog(args: Vec<OsString>) -> Result<(), Fatal> {
     .unable(|| "switch to current directory".into())?;
     let mut signals = install_signals().unable(|| "install signal handlers".into())?;
     let script = Script::parse(&args);
-    let mut engine = Engine::start(&script, &startfd)?;
-    doit(&mut engine, &mut signals);
-    engine.quit();
+    let (mut engine, stepper) = steps::start(&script, &startfd)?;
+    match stepper {
+        Some(mut st) => {
+            steps::doit(&mut engine, &mut signals, &mut st);
+            engine.quit();
+            st.finish();
+        }
+        None => {
+            doit(&mut engine, &mut signals);
+            engine.quit();
+        }
+    }
     Ok(())
 }
 
 /// Block until stdin is readable, a signal arrives or `timeout` (an `R`
 /// rotation) passes; true if stdin is readable and no signal came (signals
 /// are handled before reading more).
-fn wait_input(signals: &Signals, timeout: Option<std::time::Duration>) -> bool {
+pub(crate) fn wait_input(signals: &Signals, timeout: Option<std::time::Duration>) -> bool {
     let timeout = timeout.map(|t| {
         // At least a millisecond: a wake-up a little early never spins.
         let t = t.max(std::time::Duration::from_millis(1));

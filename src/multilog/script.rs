@@ -64,6 +64,9 @@ pub struct DirExt {
     /// `N<count>`: on a full disk, remove the oldest archives while more
     /// than this many remain.
     pub free_keep: Option<u64>,
+    /// `F<ms>`: fsync `current` at most every this many milliseconds from
+    /// a background thread (0: never).
+    pub fsync_ms: u64,
 }
 
 /// One step of the per-line script.
@@ -147,6 +150,7 @@ impl Script {
                     }
                     _ => {}
                 },
+                b'F' => ext.fsync_ms = scan_ulong(&rest).1,
                 b'.' | b'/' => {
                     s.actions.push(Action::Dir(s.dirs.len()));
                     s.dirs.push(DirSpec {
@@ -225,6 +229,13 @@ mod tests {
     }
 
     #[test]
+    fn fsync_window_applies_to_later_dirs() {
+        let s = p(&["./a", "F100", "./b", "Fx", "./c", "F1000", "./d"]);
+        let got: Vec<_> = s.dirs.iter().map(|d| d.ext.fsync_ms).collect();
+        assert_eq!(got, vec![0, 100, 0, 1000]);
+    }
+
+    #[test]
     fn processor_sticks_and_empty_is_a_processor() {
         let s = p(&["./a", "!", "./b", "!gzip", "./c", "./d"]);
         let got: Vec<_> = s.dirs.iter().map(|d| d.processor.clone()).collect();
@@ -281,6 +292,7 @@ mod tests {
             rotate_secs,
             zstd,
             free_keep,
+            fsync_ms: 0,
         };
         assert_eq!(
             got,

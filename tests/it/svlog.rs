@@ -606,8 +606,9 @@ fn u_files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// A killed multilog leaves `current` without its x bit; the next start
-/// archives it as `.u` (link, then unlink) and opens a new `current`.
+/// A killed multilog leaves `current` without its x bit; without an
+/// in-flight record the next start archives it as `.u` (link, then unlink)
+/// and opens a new `current`.
 /// svlog keeps reading the killed file through its descriptor and does not
 /// read the `.u` (the same inode) again. The directory (nothing deleted:
 /// large `n`) is the truth.
@@ -629,6 +630,11 @@ fn follow_across_multilog_restart() {
     ml.kill().unwrap();
     ml.wait().unwrap();
     drop(stdin);
+    // Reading a pipe, the killed multilog left an in-flight record, with
+    // which the next start continues `current`; without it (stdin not a
+    // pipe, or daemontools' directory) `current` is archived as `.u`,
+    // the case followed here.
+    std::fs::remove_file(dir.join("inflight")).unwrap();
     let mut ml = multilog(&["s4096", "n10000"], &dir);
     let mut stdin = ml.stdin.take().unwrap();
     let second = follow_input(3000, 300);
@@ -666,6 +672,11 @@ fn follow_across_multilog_kill_mid_rotation() {
     ml.kill().unwrap();
     ml.wait().unwrap();
     drop(stdin);
+    // Reading a pipe, the killed multilog left an in-flight record, with
+    // which the next start continues `current`; without it (stdin not a
+    // pipe, or daemontools' directory) `current` is archived as `.u`,
+    // the case followed here.
+    std::fs::remove_file(dir.join("inflight")).unwrap();
     let mut ml = multilog(&["s4096", "n10000"], &dir);
     let mut stdin = ml.stdin.take().unwrap();
     let second = follow_input(3000, 300);

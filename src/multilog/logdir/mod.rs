@@ -7,7 +7,10 @@
 //! (`c_write`, `fullcurrent`, `c_quit`); `recover` is `restart`'s crash
 //! branch plus the finishing of complete rotations at start-up; `finisher`
 //! is the background thread; `retention` is `finish` and `filesfit`;
-//! `processor` is the `!processor` protocol.
+//! `processor` is the `!processor` protocol; `startup` is `restart` in two
+//! halves (lock, then resume or recover). Extensions: `timer` (`R`),
+//! `space` (`N`), `compress` (`Z`), `syncer` (`F`), and `stepwise`, what
+//! stdin read in steps (`multilog::steps`) needs.
 //!
 //! The on-disk protocol is daemontools': `current` is 0644 while written and
 //! 0744 after a clean exit; a rotated file goes `current` → `previous`
@@ -51,6 +54,9 @@ mod processor;
 mod recover;
 mod retention;
 mod space;
+mod startup;
+mod stepwise;
+mod syncer;
 #[cfg(test)]
 mod testutil;
 mod timer;
@@ -61,15 +67,15 @@ use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use memchr::memchr;
-use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags};
-use rustix::io::Errno;
+use rustix::fs::{Mode, OFlags};
 
 use super::retry::{complain, retry};
-use super::script::{DirExt, DirSpec};
-use crate::error::{Fatal, Unable};
+use super::script::DirExt;
 use crate::tai64::Tai64N;
 use finisher::{Finisher, Job};
+pub(crate) use recover::booted;
 use retention::rename_noreplace;
+pub(crate) use startup::Locked;
 
 /// A file is closed at the first newline once it is within this many bytes of `s`.
 pub(crate) const ROTATE_SLACK: u64 = 2000;
@@ -131,99 +137,17 @@ pub(crate) struct LogDir {
     buf: Vec<u8>,
     finisher: Finisher,
     age: timer::Age,
+    /// Rotations wait for [`LogDir::force_rotate`] between steps (stdin
+    /// read by peeking): a write never passes a rotation point.
+    defer: bool,
+    /// The last byte written to `current` was a newline (or nothing was).
+    last_nl: bool,
+    /// `F<ms>`: the thread that fsyncs `current`.
+    syncer: Option<syncer::Syncer>,
     _lock: OwnedFd,
 }
 
 impl LogDir {
-    /// Set up the directory as `restart` does: create, lock, resume a cleanly
-    /// closed `current` or recover after a crash; then finish the complete
-    /// rotations a killed process left as `.u`.
-    ///
-    /// # Errors
-    /// Every failure is fatal with daemontools' message.
-    pub(crate) fn start(startfd: &OwnedFd, spec: &DirSpec) -> Result<LogDir, Fatal> {
-        Self::start_with(startfd, spec, File::sync_all)
-    }
-
-    fn start_with(startfd: &OwnedFd, spec: &DirSpec, fsync: Fsync) -> Result<LogDir, Fatal> {
-        let name = String::from_utf8_lossy(&spec.name).into_owned();
-        let _ = rustix::fs::mkdirat(startfd, &spec.name[..], Mode::from_raw_mode(0o700));
-        let dirfd = rustix::fs::openat(
-            startfd,
-            &spec.name[..],
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .unable(|| format!("open directory {name}"))?;
-        let lock = rustix::fs::openat(&dirfd, "lock", APPEND, Mode::from_raw_mode(0o600))
-            .unable(|| format!("lock directory {name}"))?;
-        rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive)
-            .unable(|| format!("lock directory {name}"))?;
-        rustix::fs::fcntl_lock(&lock, FlockOperation::NonBlockingLockExclusive)
-            .unable(|| format!("lock directory {name}"))?;
-
-        let sh = Arc::new(Shared {
-            name,
-            dirfd,
-            num: spec.num,
-            processor: spec.processor.clone(),
-            ext: spec.ext,
-            last_stamp: Mutex::new(Tai64N::default()),
-            listing: Mutex::new(()),
-            fsync,
-        });
-        sh.clean_compression()?;
-        let rotated = sh.finish_rotations()?;
-        let name = &sh.name;
-        let (current, bytes) =
-            match rustix::fs::statat(&sh.dirfd, "current", AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(st) if st.st_mode & COMPLETE != 0 => {
-                    let f = rustix::fs::openat(
-                        &sh.dirfd,
-                        "current",
-                        APPEND,
-                        Mode::from_raw_mode(0o600),
-                    )
-                    .unable(|| format!("append to {name}/current"))?;
-                    rustix::fs::fchmod(&f, Mode::from_raw_mode(0o644))
-                        .unable(|| format!("set mode of {name}/current"))?;
-                    (File::from(f), st.st_size as u64)
-                }
-                Ok(_) | Err(Errno::NOENT) => (sh.recover()?, 0),
-                Err(e) => {
-                    return Err(Fatal::new(
-                        format!("unable to stat {name}/current"),
-                        io::Error::from(e),
-                    ))
-                }
-            };
-        let mut age = timer::Age::new(spec.ext.rotate_secs);
-        if bytes > 0 {
-            age.wrote();
-        }
-        let mut d = LogDir {
-            sh,
-            size: spec.size,
-            current,
-            bytes,
-            buf: Vec::with_capacity(OUTBUF),
-            finisher: Finisher::default(),
-            age,
-            _lock: lock,
-        };
-        // `Z`: a killed process's complete rotations are compressed in the
-        // background, as its own finisher would have done.
-        for (file, name) in rotated {
-            d.finisher.make_room(MAX_IN_FLIGHT);
-            let job = Job::Archive {
-                file: Arc::new(file),
-                name,
-            };
-            d.finisher.submit(&d.sh, job);
-        }
-        Ok(d)
-    }
-
     /// Bytes `current` can still take before it reaches `s` (buffer included).
     #[must_use]
     pub(crate) fn room(&self) -> usize {
@@ -234,6 +158,11 @@ impl LogDir {
     /// Append bytes for `current` (buffered).
     #[inline]
     pub(crate) fn put(&mut self, data: &[u8]) {
+        // Deferred, nothing is written until the step is recorded.
+        if self.defer {
+            self.buf.extend_from_slice(data);
+            return;
+        }
         if self.buf.len() + data.len() > OUTBUF {
             self.flush();
             if data.len() >= OUTBUF {
@@ -248,7 +177,7 @@ impl LogDir {
     #[inline]
     pub(crate) fn put_line(&mut self, prefix: &[u8], text: &[u8]) {
         let n = prefix.len() + text.len() + 1;
-        if self.buf.len() + n > OUTBUF {
+        if self.buf.len() + n > OUTBUF && !self.defer {
             self.put(prefix);
             self.put(text);
             self.put(b"\n");
@@ -291,8 +220,15 @@ impl LogDir {
             self.age.wrote();
             space::write_all(&self.sh, &mut self.current, chunk);
             self.bytes += chunk.len() as u64;
+            if let Some(s) = &self.syncer {
+                s.written
+                    .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Release);
+            }
+            self.last_nl = chunk.last() == Some(&b'\n');
             data = &data[chunk.len()..];
-            if rotate_after {
+            // Deferred, the rotation is [`LogDir::rotation_due`] and is
+            // done between steps; a step never goes past one.
+            if rotate_after && !(self.defer && data.is_empty()) {
                 self.rotate();
             }
         }
@@ -363,6 +299,7 @@ impl LogDir {
         let old = std::mem::replace(&mut self.current, File::from(new));
         self.bytes = 0;
         self.age.reset();
+        self.last_nl = true;
         let job = match archive {
             Some(name) => Job::Archive {
                 file: Arc::new(old),
@@ -377,6 +314,7 @@ impl LogDir {
     /// mark it cleanly closed (0744).
     pub(crate) fn quit(&mut self) {
         self.flush();
+        drop(self.syncer.take());
         self.finisher.make_room(1);
         let name = &self.sh.name;
         retry(
@@ -394,7 +332,7 @@ impl LogDir {
     /// The engine prints pending `e` alerts before any write that might.
     #[must_use]
     pub(crate) fn buffers(&self, n: usize) -> bool {
-        self.buf.len() + n <= OUTBUF
+        self.defer || self.buf.len() + n <= OUTBUF
     }
 }
 

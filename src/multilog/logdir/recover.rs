@@ -13,7 +13,11 @@ impl Shared {
     /// Crash recovery (the non-x-bit branch of `restart`), exactly as
     /// daemontools: `processed` complete → `.s`, else `previous` → `.u`;
     /// `current` → `.u`; empty `state`; new `current`. Also trims first.
-    pub(super) fn recover(&self) -> Result<File, Fatal> {
+    ///
+    /// With `keep_current`, `current` is continued instead of archived:
+    /// the in-flight record has cut it back to the end of the last step
+    /// that was complete (see `multilog::inflight`).
+    pub(super) fn recover(&self, keep_current: bool) -> Result<File, Fatal> {
         let name = &self.name;
         let d = &self.dirfd;
         // A process killed between renaming `current` to `@….u` and
@@ -34,7 +38,9 @@ impl Shared {
             }
             Err(e) => return Err(Fatal::new(format!("unable to stat {name}/processed"), e)),
         }
-        self.finish("current", b'u');
+        if !keep_current {
+            self.finish("current", b'u');
+        }
         let state = rustix::fs::openat(d, "state", TRUNC, Mode::from_raw_mode(0o644))
             .unable(|| format!("write to {name}/state"))?;
         drop(state);
@@ -144,7 +150,7 @@ impl Shared {
 /// (seconds, nanoseconds) since the epoch; `DTOOLS_TEST_BOOT_TIME`
 /// (seconds) overrides it for the crash-state tests, whose states stand
 /// for a power cut just before the start-up.
-fn booted() -> (i64, i64) {
+pub(crate) fn booted() -> (i64, i64) {
     if let Some(t) = std::env::var("DTOOLS_TEST_BOOT_TIME")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -342,5 +348,41 @@ mod tests {
                 .collect();
             assert_eq!(survey(&d), want, "{}", c.what);
         }
+    }
+
+    /// With an in-flight record (`keep`), a killed process's `current` is
+    /// continued, not archived; the processor leftovers still recover as
+    /// daemontools'.
+    #[test]
+    fn kept_current_is_continued() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("d");
+        std::fs::create_dir(&d).unwrap();
+        put_file(&d, "current", b"a\n", 0o644);
+        put_file(&d, "previous", b"p\n", 0o744);
+        put_file(&d, "newstate", b"n\n", 0o644);
+        let spec = crate::multilog::script::DirSpec {
+            name: b"d".to_vec(),
+            size: 4096,
+            num: 100,
+            processor: Some(b"cat".to_vec()),
+            ext: Default::default(),
+        };
+        let mut dir = super::super::LogDir::lock(&open_dir(tmp.path()), &spec)
+            .unwrap()
+            .start(true)
+            .unwrap();
+        assert_eq!(dir.written(), 2);
+        dir.put(b"b\n");
+        dir.quit();
+        drop(dir);
+        let got = survey(&d);
+        let want: Vec<Entry> = vec![
+            ("@.u".into(), 0o744, b"p\n".to_vec()),
+            ("current".into(), 0o744, b"a\nb\n".to_vec()),
+            ("lock".into(), 0o600, vec![]),
+            ("state".into(), 0o644, vec![]),
+        ];
+        assert_eq!(got, want);
     }
 }
