@@ -121,3 +121,36 @@ impl Engine {
         next.map(|t| t.saturating_duration_since(now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::os::fd::OwnedFd;
+
+    use super::Engine;
+    use crate::multilog::script::Script;
+
+    fn engine(first: &str, dir: &std::path::Path) -> Engine {
+        let startfd: OwnedFd = std::fs::File::open(dir).unwrap().into();
+        let args: Vec<OsString> = [first, "./d"].iter().map(OsString::from).collect();
+        Engine::start(&Script::parse(&args), &startfd).unwrap()
+    }
+
+    /// A line carried over a restart is stamped in the script's kind.
+    #[test]
+    fn restamp_held_uses_the_scripts_stamp() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut t = engine("t", tmp.path());
+        t.restamp_held();
+        let s = &t.held_stamp[..t.stamp_len];
+        assert!(s.len() == 26 && s[0] == b'@' && s[25] == b' ', "{s:?}");
+        t.quit();
+        drop(t);
+        let mut rfc = engine("T", tmp.path());
+        rfc.restamp_held();
+        let s = &rfc.held_stamp[..rfc.stamp_len];
+        assert!(s.len() == 31 && s[4] == b'-' && s[10] == b'T', "{s:?}");
+        assert_eq!(&s[29..], b"Z ");
+        rfc.quit();
+    }
+}
