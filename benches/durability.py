@@ -4,7 +4,7 @@ multilog before the change (BEFORE=path to that build), ours, ours with
 F100 and ours with F1000, on benches/compare.py's four workloads, in
 alternation, through a pipe (so ours reads by peeking).
 
-usage: BEFORE=/path/to/old/multilog benches/durability.py [--reps 5] [--size 100M]
+usage: BEFORE=/path/to/old/multilog benches/durability.py [--reps 5] [--size 100M] [--ext]
 """
 import argparse
 import os
@@ -25,11 +25,19 @@ WORKLOADS = [
     ("-* +*ERROR*", ["-*", "+*ERROR*"], ["./d"]),
 ]
 
+# --ext: the extensions that change what is written or finished.
+EXT_WORKLOADS = [
+    ("t s16777215 n10 Z", ["t", "s16777215", "n10", "Z"], ["./d"]),
+    ("T s16777215 n10", ["T", "s16777215", "n10"], ["./d"]),
+    ("t s250000 n5 S1000000 R1 N3", ["t", "s250000", "n5", "S1000000", "R1", "N3"], ["./d"]),
+]
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="100M")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--ext", action="store_true", help="the extension workloads instead")
     a = ap.parse_args()
     before = os.environ.get("BEFORE")
     scratch = tempfile.mkdtemp(prefix="mlbench.", dir=os.getcwd())
@@ -38,7 +46,7 @@ def main():
     nbytes = os.path.getsize(infile)
     print(f"# input: {nbytes} bytes, reps {a.reps}, {time.strftime('%Y-%m-%d %H:%M')}")
     try:
-        for name, head, tail in WORKLOADS:
+        for name, head, tail in EXT_WORKLOADS if a.ext else WORKLOADS:
             contenders = []
             if before:
                 contenders.append(("before", [before] + head + tail))
