@@ -43,6 +43,7 @@ use std::os::fd::OwnedFd;
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 
+use super::logdir::Freer;
 use super::retry::retry;
 use crate::error::{Fatal, Unable};
 
@@ -103,6 +104,8 @@ pub(crate) struct Record {
     pub(crate) long: (bool, Vec<bool>),
     buf: Vec<u8>,
     dir: String,
+    /// `N` of the first directory: frees space for the record's writes.
+    pub(crate) free: Option<Freer>,
 }
 
 /// FNV-1a, 64 bits.
@@ -158,6 +161,7 @@ impl Record {
             long: (false, vec![false; names.len()]),
             buf: vec![0; HDR as usize],
             dir: dir.to_string(),
+            free: None,
         };
         let found = if end < HDR {
             // New (or cut short): start from an empty record.
@@ -316,9 +320,15 @@ impl Record {
         let sum = fnv(&b[..used], FNV0);
         b[used..used + 8].copy_from_slice(&sum.to_le_bytes());
         let (file, data, dir) = (&self.file, &self.buf[..used + 8], &self.dir);
+        let free = &self.free;
         retry(
             || format!("unable to write to {dir}/{NAME}"),
-            || rustix::io::pwrite(file, data, 0),
+            || loop {
+                match rustix::io::pwrite(file, data, 0).map_err(std::io::Error::from) {
+                    Err(e) if free.as_ref().is_some_and(|f| f(&e)) => {}
+                    r => return r,
+                }
+            },
         );
         self.idle_at = if step.is_none() {
             Some(self.logged)

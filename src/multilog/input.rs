@@ -17,7 +17,6 @@
 //! pipe as large as stdin's can be made, multilog reads as daemontools does
 //! and none of this applies.
 
-use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
 
@@ -25,7 +24,8 @@ use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::pipe::{PipeFlags, SpliceFlags};
 
-use super::retry::retry;
+use super::inflight::Record;
+use super::retry::complain;
 
 /// The capacity multilog asks for stdin's pipe (Linux's default limit
 /// for unprivileged users, `/proc/sys/fs/pipe-max-size`).
@@ -106,36 +106,37 @@ impl PipeInput {
     }
 
     /// Remove `j + w` bytes from stdin: `j` into nothing (atomically, see
-    /// the module doc), then `w` appended to `file` at `*end`, which
-    /// advances with what was written.
-    pub(crate) fn consume(&mut self, j: usize, w: usize, file: &File, end: &mut u64) {
+    /// the module doc), then `w` appended to the record's file at its
+    /// end, which advances with what was written. A full disk frees
+    /// space as `N` says ([`Record::free`]), else pauses and retries.
+    pub(crate) fn consume(&mut self, j: usize, w: usize, rec: &mut Record) {
         if j > 0 {
             self.discard(j);
         }
         let mut left = w;
         while left > 0 {
-            let n = retry(
-                || "unable to write to the in-flight record".to_string(),
-                || {
-                    rustix::pipe::splice(
-                        rustix::stdio::stdin(),
-                        None,
-                        file,
-                        Some(&mut *end),
-                        left,
-                        SpliceFlags::empty(),
-                    )
-                    .map_err(io::Error::from)
-                    .and_then(|n| {
-                        if n == 0 {
-                            Err(io::Error::from(Errno::PIPE))
-                        } else {
-                            Ok(n)
-                        }
-                    })
-                },
+            let got = rustix::pipe::splice(
+                rustix::stdio::stdin(),
+                None,
+                &rec.file,
+                Some(&mut rec.end),
+                left,
+                SpliceFlags::empty(),
             );
-            left -= n;
+            match got {
+                Ok(0) => complain(
+                    "unable to write to the in-flight record",
+                    &io::Error::from(Errno::PIPE),
+                ),
+                Ok(n) => left -= n,
+                Err(Errno::INTR) => {}
+                Err(e) => {
+                    let e = io::Error::from(e);
+                    if !rec.free.as_ref().is_some_and(|f| f(&e)) {
+                        complain("unable to write to the in-flight record", &e);
+                    }
+                }
+            }
         }
     }
 

@@ -103,6 +103,7 @@ pub(crate) fn start(
     let first = first.expect("at least one directory");
     let (mut rec, found) = Record::open(&first, &dir_name(&script.dirs[0].name), &names)?;
     let mut engine = Engine::assemble(script, regex, status, dirs);
+    rec.free = engine.dirs()[0].space_freer(NAME);
     engine.set_stepwise();
     match found {
         Found::Step(s) => settle(&mut engine, &mut input, &mut rec, &s, complete),
@@ -212,7 +213,7 @@ fn settle(engine: &mut Engine, input: &mut PipeInput, rec: &mut Record, s: &Step
         usize::try_from(j).unwrap_or(0),
         usize::try_from(left).unwrap_or(0),
     );
-    input.consume(j, left, &rec.file, &mut rec.end);
+    input.consume(j, left, rec);
     rec.logged = rec.end;
 }
 
@@ -254,8 +255,7 @@ fn commit(engine: &mut Engine, st: &mut Stepper, step: &mut Step, pipe_bytes: &[
     engine.flush();
     if step.npipe > 0 {
         let j = usize::try_from(j).unwrap_or(0);
-        st.input
-            .consume(j, pipe_bytes.len() - j, &st.rec.file, &mut st.rec.end);
+        st.input.consume(j, pipe_bytes.len() - j, &mut st.rec);
         st.rec.logged = st.rec.end;
     } else {
         st.rec.logged += step.carry_used;
@@ -333,7 +333,7 @@ pub(crate) fn doit(engine: &mut Engine, signals: &mut Signals, st: &mut Stepper)
             // Only the incomplete line: take it into the carry, so that
             // poll waits for more.
             st.rec.idle();
-            st.input.consume(0, n, &st.rec.file, &mut st.rec.end);
+            st.input.consume(0, n, &mut st.rec);
             c += n;
             continue;
         }

@@ -75,6 +75,7 @@ use crate::tai64::Tai64N;
 use finisher::{Finisher, Job};
 pub(crate) use recover::booted;
 use retention::rename_noreplace;
+pub(crate) use space::Freer;
 pub(crate) use startup::Locked;
 
 /// A file is closed at the first newline once it is within this many bytes of `s`.

@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 
-use super::Shared;
+use super::{LogDir, Shared};
 use crate::error;
 use crate::multilog::retry::{self, complain};
 
@@ -29,16 +29,35 @@ pub(super) fn write_all(sh: &Shared, current: &mut File, mut data: &[u8]) {
             Ok(0) => complain(&what(), &io::Error::from_raw_os_error(0)),
             Ok(n) => data = &data[n..],
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_full(&e) && sh.free_oldest(keep, &e) => {}
+            Err(e) if is_full(&e) && sh.free_oldest(keep, "current", &e) => {}
             Err(e) => complain(&what(), &e),
         }
     }
 }
 
+/// What frees space for a write into the log directory other than
+/// `current`: true if an archive went and the write should be tried again.
+pub(crate) type Freer = Box<dyn Fn(&io::Error) -> bool>;
+
+impl LogDir {
+    /// `N` for the in-flight record (`file`, which lives in this
+    /// directory): its writes free space as those to `current` do.
+    /// Archives only are removed, never `current`, so the sizes of
+    /// `current` the record holds stay true.
+    pub(crate) fn space_freer(&self, file: &'static str) -> Option<Freer> {
+        let keep = self.sh.ext.free_keep?;
+        let sh = std::sync::Arc::clone(&self.sh);
+        Some(Box::new(move |e| {
+            is_full(e) && sh.free_oldest(keep, file, e)
+        }))
+    }
+}
+
 impl Shared {
     /// Remove the oldest archive if more than `keep` remain, with a
-    /// warning naming it and `why` the write failed. True if one went.
-    pub(super) fn free_oldest(&self, keep: u64, why: &io::Error) -> bool {
+    /// warning naming it and `why` the write to `file` failed. True if one
+    /// went.
+    pub(super) fn free_oldest(&self, keep: u64, file: &str, why: &io::Error) -> bool {
         let name = &self.name;
         let guard = self.lock_listing();
         let Ok(names) = self.archives(false) else {
@@ -54,7 +73,7 @@ impl Shared {
                 let victim = String::from_utf8_lossy(&victim);
                 error::warn(
                     "multilog",
-                    &format!("unable to write to {name}/current, removing {name}/{victim}"),
+                    &format!("unable to write to {name}/{file}, removing {name}/{victim}"),
                     Some(why),
                 );
                 true
@@ -90,9 +109,9 @@ mod tests {
         };
         let d = start_ext(&open_dir(tmp.path()), None, real_fsync, ext);
         let full = io::Error::from_raw_os_error(libc::ENOSPC);
-        assert!(d.sh.free_oldest(2, &full));
-        assert!(d.sh.free_oldest(2, &full));
-        assert!(!d.sh.free_oldest(2, &full));
+        assert!(d.sh.free_oldest(2, "current", &full));
+        assert!(d.sh.free_oldest(2, "current", &full));
+        assert!(!d.sh.free_oldest(2, "current", &full));
         let mut left: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

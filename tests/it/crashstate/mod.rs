@@ -126,6 +126,13 @@ pub const SCENARIOS: &[Scenario] = &[
         before: absent,
     },
     Scenario {
+        name: "Z",
+        args: &["s4096", "n100", "Z", "./d"],
+        num: 100,
+        input: 100..400,
+        before: absent,
+    },
+    Scenario {
         name: "recovery",
         args: &["s4096", "n100", "./d"],
         num: 100,
