@@ -21,6 +21,7 @@
 //! | `pgrphack` | [`chain::pgrphack`] |
 //! | `fghack` | [`chain::fghack`] |
 //! | `svlog` | [`svlog`] |
+//! | `logship` | [`logship`] |
 //!
 //! # Entry convention
 //!
@@ -54,6 +55,8 @@ pub mod chain;
 pub mod djb;
 pub mod error;
 pub mod filters;
+pub(crate) mod follow;
+pub mod logship;
 pub mod multilog;
 pub mod supervise;
 pub mod svlog;
