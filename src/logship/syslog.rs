@@ -206,7 +206,7 @@ mod tests {
             },
             &mut v,
         );
-        assert_eq!(v, b"<191>1 1970-01-01T00:00:00.000000Z h_o_ - - -");
+        assert_eq!(v, b"<191>1 1970-01-01T00:00:00.000000Z h_o_ - - - -");
         v.clear();
         message(
             &h,
