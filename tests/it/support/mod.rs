@@ -9,6 +9,7 @@
 pub mod faults;
 pub mod logdir;
 pub mod procstate;
+pub mod rsyslog;
 pub mod supervise;
 
 pub use logdir::{mask, Entry};
