@@ -178,7 +178,7 @@ fn delivers_across_rotations_as_rfc5424_and_resumes() {
     ship.stop();
     lg.finish();
     // What rsyslog parsed: the label's time, host, app-name, text.
-    let labels: Vec<String> = std::fs::read_dir(&lg_dir(root.path()))
+    let labels: Vec<String> = std::fs::read_dir(lg_dir(root.path()))
         .unwrap()
         .map(|e| e.unwrap().path())
         .flat_map(|p| {
