@@ -108,9 +108,9 @@ impl Conn {
                 Err(e) => last = e,
             }
         }
-        let sock = sock.ok_or(Trouble::Io("connect", last))?;
+        let sock = sock.ok_or(Trouble::Io("connect to", last))?;
         sock.set_nodelay(true)
-            .map_err(|e| Trouble::Io("connect", e))?;
+            .map_err(|e| Trouble::Io("connect to", e))?;
         let mut c = Conn {
             sock,
             proto: dest.proto,
@@ -126,7 +126,7 @@ impl Conn {
         }
         c.sock
             .set_nonblocking(true)
-            .map_err(|e| Trouble::Io("connect", e))?;
+            .map_err(|e| Trouble::Io("connect to", e))?;
         Ok(c)
     }
 
@@ -138,7 +138,7 @@ impl Conn {
         relp::write_frame(&mut f, 1, b"open", relp::OPEN_OFFERS);
         self.sock
             .write_all(&f)
-            .map_err(|e| Trouble::Io("write", e))?;
+            .map_err(|e| Trouble::Io("write to", e))?;
         let until = Instant::now() + CONNECT_TIMEOUT;
         loop {
             if let Some((fr, _)) = parse_frame(&self.inbuf).map_err(|_| proto_err("bad frame"))? {
@@ -165,13 +165,13 @@ impl Conn {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Trouble::Io(
-                    "open",
+                    "open a session with",
                     io::Error::from_raw_os_error(libc::ETIMEDOUT),
                 ));
             }
             self.sock
                 .set_read_timeout(Some(left))
-                .map_err(|e| Trouble::Io("read", e))?;
+                .map_err(|e| Trouble::Io("read from", e))?;
             self.fill_in()?;
         }
     }
@@ -188,6 +188,11 @@ impl Conn {
             }
             Ok(n) => {
                 self.inbuf.truncate(at + n);
+                // Acknowledge at once: a receiver that answers with many
+                // small writes (librelp, one `rsp` each) waits under
+                // Nagle's algorithm for our ACK, which Linux delays (by
+                // 40 ms and more) while we have nothing to send.
+                let _ = rustix::net::sockopt::set_tcp_quickack(&self.sock, true);
                 Ok(true)
             }
             Err(e) => {
@@ -195,10 +200,10 @@ impl Conn {
                 match e.kind() {
                     io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
                     io::ErrorKind::TimedOut => Err(Trouble::Io(
-                        "open",
+                        "open a session with",
                         io::Error::from_raw_os_error(libc::ETIMEDOUT),
                     )),
-                    _ => Err(Trouble::Io("read", e)),
+                    _ => Err(Trouble::Io("read from", e)),
                 }
             }
         }
@@ -255,7 +260,7 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Trouble::Io("write", e)),
+                Err(e) => return Err(Trouble::Io("write to", e)),
             }
         }
         if self.out_at == self.out.len() {

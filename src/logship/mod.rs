@@ -159,6 +159,15 @@ impl Ship {
         self.last_save = Instant::now();
     }
 
+    /// Whether the cursors lag enough to be saved: half a window, nothing
+    /// in flight, or [`SAVE_EVERY`] since the last save.
+    fn save_due(&self) -> bool {
+        self.unsaved > 0
+            && (self.unsaved * 2 >= self.window
+                || self.inflight.is_empty()
+                || self.last_save.elapsed() >= SAVE_EVERY)
+    }
+
     fn fail(&mut self, t: &Trouble) {
         warn_trouble(&self.dest, t);
         self.conn = None;
@@ -284,13 +293,13 @@ impl Ship {
     fn run(&mut self, sig_r: &OwnedFd) -> Result<(), Fatal> {
         loop {
             self.connect();
+            // Saved first, so the window the save frees is filled at once.
+            if self.save_due() {
+                self.save();
+            }
             self.fill()?;
             self.warn_lost();
-            let due = self.unsaved > 0
-                && (self.unsaved * 2 >= self.window
-                    || self.inflight.is_empty()
-                    || self.last_save.elapsed() >= SAVE_EVERY);
-            if due {
+            if self.save_due() {
                 self.save();
             }
             // Woken by the socket, the directories or a signal; at the
