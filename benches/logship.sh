@@ -36,7 +36,7 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
 fi
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# rsyslog NAME EXTRA-CONFIG: start rsyslogd NAME in $WORK/NAME.
+# rsyslog NAME EXTRA-CONFIG: start rsyslogd NAME in $WORK/NAME; its pid in RPID.
 rsyslog() {
     local d=$WORK/$1
     mkdir -p "$d/work"
@@ -46,13 +46,13 @@ main_queue(queue.size="1000000" queue.timeoutEnqueue="60000")
 $2
 CONF
     "$RSYSLOGD" -n -f "$d/conf" -i "$d/pid" >"$d/log" 2>&1 &
-    PIDS+=($!)
-    echo $!
+    RPID=$!
+    PIDS+=($RPID)
 }
 receiver() {
     printf '%s\n' 'module(load="imrelp")' \
         "input(type=\"imrelp\" port=\"$1\" address=\"127.0.0.1\")" \
-        'template(name="m" type="string" string="%msg%\n")' \
+        'template(name="m" type="string" string=".\n")' \
         "action(type=\"omfile\" file=\"$2\" template=\"m\")"
 }
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
@@ -60,17 +60,19 @@ cpu() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$1/stat"; }
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.1; done; }
 
 PA=$(port); PC=$(port)
-rsyslog A "$(receiver "$PA" "$WORK/A.out")" >/dev/null
-rsyslog C "$(receiver "$PC" "$WORK/C.out")" >/dev/null
+rsyslog A "$(receiver "$PA" "$WORK/A.out")"
+A=$RPID
+rsyslog C "$(receiver "$PC" "$WORK/C.out")"
 wait_port "$PA"; wait_port "$PC"
 LOG=$WORK/svc/log/main
 mkdir -p "$LOG"
 # multilog makes `current`; imfile and logship start on it.
 : | "$BIN/multilog" t s16777215 n100 "$LOG"
-B=$(rsyslog B "module(load=\"imfile\" mode=\"inotify\")
+rsyslog B "module(load=\"imfile\" mode=\"inotify\")
 input(type=\"imfile\" file=\"$LOG/current\" tag=\"app\" readMode=\"0\" freshStartTail=\"off\")
 module(load=\"omrelp\")
-action(type=\"omrelp\" target=\"127.0.0.1\" port=\"$PC\" windowSize=\"1024\")")
+action(type=\"omrelp\" target=\"127.0.0.1\" port=\"$PC\" windowSize=\"1024\")"
+B=$RPID
 (cd "$WORK" && exec "$BIN/logship" "relp://127.0.0.1:$PA" "$LOG") &
 L=$!
 PIDS+=($L)
@@ -126,3 +128,16 @@ while [ "$(lines "$WORK/A.out")" -lt "$want" ]; do sleep 0.1; done
 t1=$(date +%s.%N); c1=$(cpu $L)
 printf 'logship CPU: %.2f s over %.2f s = %.1f%% of a core\n' "$(echo "$c1 - $c0" | bc)" "$(echo "$t1 - $t0" | bc)" "$(echo "100 * ($c1 - $c0) / ($t1 - $t0)" | bc -l)"
 grep VmHWM "/proc/$L/status"
+
+echo
+echo "## backlog: the whole directory again, with a fresh cursor, to A"
+total=$((LINES + SECS * 10000))
+a0=$(lines "$WORK/A.out")
+mkdir -p "$WORK/c2"
+t0=$(date +%s.%N); ca0=$(cpu $A)
+"$BIN/logship" -c "$WORK/c2" "relp://127.0.0.1:$PA" "$LOG" &
+L2=$!
+PIDS+=($L2)
+while [ "$(lines "$WORK/A.out")" -lt $((a0 + total)) ]; do sleep 0.05; done
+t1=$(date +%s.%N)
+printf 'logship: %d lines in %.2f s = %.0f lines/s, CPU %s s; receiving rsyslogd CPU %.2f s\n' "$total" "$(echo "$t1 - $t0" | bc)" "$(echo "$total / ($t1 - $t0)" | bc -l)" "$(cpu $L2)" "$(echo "$(cpu $A) - $ca0" | bc)"

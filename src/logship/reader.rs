@@ -148,3 +148,61 @@ impl Reader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::follow::Start;
+
+    /// Lines of any length, some stamped, through pieces of at most `max`
+    /// bytes: joined again they are the lines; the stamp of a cut line is
+    /// on every piece; the end positions rise to the file's end.
+    #[test]
+    fn pieces_rebuild_the_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let t = Tai64N::from_unix(1_796_117_068, 5);
+        let label = String::from_utf8(t.label().to_vec()).unwrap();
+        let mut want: Vec<(Option<String>, String)> = Vec::new();
+        let mut data = String::new();
+        for i in 0..200usize {
+            let text: String = "abcdefghij"
+                .repeat(i % 23)
+                .chars()
+                .take(i * 7 % 230)
+                .collect();
+            let stamp = (i % 3 != 0).then(|| label.clone());
+            match &stamp {
+                Some(s) => data.push_str(&format!("{s} {text}\n")),
+                None => data.push_str(&format!("{text}\n")),
+            }
+            want.push((stamp, text));
+        }
+        std::fs::write(d.path().join("current"), &data).unwrap();
+        let f = Follower::open("test", d.path(), Start::All).unwrap();
+        let max = 64;
+        let mut r = Reader::new(f, max);
+        let mut got: Vec<(Option<String>, String)> = Vec::new();
+        let mut last_end = 0;
+        let mut open_part = 0;
+        while let Some(n) = r.next().unwrap() {
+            let p = n.piece;
+            assert!(n.end.off > last_end);
+            last_end = n.end.off;
+            let stamp = p.stamp.map(|s| String::from_utf8(s.to_vec()).unwrap());
+            if stamp.is_some() {
+                assert_eq!(p.time, t);
+            }
+            let text = String::from_utf8(p.text.to_vec()).unwrap();
+            if p.part <= 1 {
+                got.push((stamp, text));
+            } else {
+                assert_eq!(p.part, open_part + 1);
+                assert_eq!(got.last().unwrap().0, stamp);
+                got.last_mut().unwrap().1.push_str(&text);
+            }
+            open_part = p.part;
+        }
+        assert_eq!(last_end, data.len() as u64);
+        assert_eq!(got, want);
+    }
+}

@@ -366,3 +366,126 @@ fn reports_data_deleted_before_it_was_read() {
     ship.stop();
     lg.finish();
 }
+
+/// Wait (up to `limit`) until every line of `0..n` was received; the
+/// duplicates.
+fn wait_all_long(r: &Rsyslog, n: usize, limit: Duration) -> usize {
+    let start = std::time::Instant::now();
+    loop {
+        if r.count() >= n {
+            if let Some(d) = all_received(r, n) {
+                return d;
+            }
+        }
+        let c = counts(r);
+        assert!(
+            start.elapsed() < limit,
+            "{} of {n} lines received after {limit:?}",
+            c.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The peak RSS of a process, in kB.
+fn vm_hwm(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The fault figures (long: run with `--ignored --nocapture`): 20 kills of
+/// logship at pseudo-random moments while multilog rotates at `s4096`
+/// under a fast writer; 10 restarts of rsyslog mid-stream; rsyslog down
+/// for 30 s while 100 MB is logged, with logship's peak RSS.
+#[test]
+#[ignore = "a report: several minutes"]
+fn fault_report() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(mut r) = Rsyslog::start(&root.path().join("rsyslog")) else {
+        return;
+    };
+    let url = format!("relp://127.0.0.1:{}", r.relp);
+    let window = 1024;
+    // 1. 20 kills.
+    let mut lg = Logger::start(&root.path().join("k"), &["t", "s4096", "n100000"]);
+    let dir = lg.dir.to_str().unwrap().to_string();
+    let kargs = ["-c", "..", url.as_str(), dir.as_str()];
+    let cwd = root.path().join("k");
+    let (kills, per) = (20, 10_000);
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let t = std::time::Instant::now();
+    for k in 0..kills {
+        let ship = Ship::start(&kargs, &cwd);
+        lg.write(k * per, (k + 1) * per);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(20 + seed % 200));
+        ship.kill();
+    }
+    let ship = Ship::start(&kargs, &cwd);
+    let n = kills * per;
+    let dups = wait_all_long(&r, n, Duration::from_secs(120));
+    ship.stop();
+    lg.finish();
+    eprintln!(
+        "kills: {kills} SIGKILLs over {n} lines (s4096, {:.1} s): all received, {dups} duplicates (at most {} allowed)",
+        t.elapsed().as_secs_f64(),
+        kills * window
+    );
+    assert!(dups <= kills * window);
+    // 2. 10 rsyslog restarts (a new output file for this part).
+    std::fs::remove_file(r.out()).unwrap();
+    r.restart();
+    let mut lg = Logger::start(&root.path().join("r"), &["t", "s4096", "n100000"]);
+    let dir = lg.dir.to_str().unwrap().to_string();
+    let ship = Ship::start(&[&url, &dir], &root.path().join("r"));
+    let (restarts, per) = (10, 10_000);
+    for k in 0..restarts {
+        lg.write(k * per, (k + 1) * per);
+        assert!(wait_for(SOON, || r.count() > k * per));
+        r.restart();
+    }
+    let n = restarts * per;
+    let dups = wait_all_long(&r, n, Duration::from_secs(120));
+    ship.stop();
+    lg.finish();
+    eprintln!(
+        "restarts: {restarts} rsyslog restarts over {n} lines: all received, {dups} duplicates"
+    );
+    // 3. 30 s outage while 100 MB is logged.
+    r.stop();
+    std::fs::remove_file(r.out()).unwrap();
+    r.restart();
+    let mut lg = Logger::start(&root.path().join("o"), &["t", "s16777215", "n100"]);
+    let dir = lg.dir.to_str().unwrap().to_string();
+    let ship = Ship::start(&[&url, &dir], &root.path().join("o"));
+    let n = 1_170_000; // 86 bytes a line with the label: about 100 MB
+    let t = std::time::Instant::now();
+    r.stop();
+    lg.write(0, n);
+    let logged = t.elapsed();
+    std::thread::sleep(Duration::from_secs(30).saturating_sub(logged));
+    let hwm_down = vm_hwm(ship.child.id());
+    r.restart();
+    let back = std::time::Instant::now();
+    let dups = wait_all_long(&r, n, Duration::from_secs(300));
+    let hwm = vm_hwm(ship.child.id());
+    let err = ship.stop();
+    lg.finish();
+    let bytes: u64 = std::fs::read_dir(lg_dir(&root.path().join("o")))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    eprintln!(
+        "outage: rsyslog down {:.1} s while {n} lines ({:.0} MB) were logged in {:.1} s; all received {:.1} s after it returned, {dups} duplicates; logship peak RSS {hwm_down} kB while down, {hwm} kB at the end; {} warnings",
+        (back - t).as_secs_f64(),
+        bytes as f64 / 1e6,
+        logged.as_secs_f64(),
+        back.elapsed().as_secs_f64(),
+        err.lines().count()
+    );
+}
