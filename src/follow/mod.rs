@@ -327,3 +327,57 @@ impl Follower {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(f: &mut Follower) -> (Vec<u8>, Option<Pos>) {
+        let mut buf = vec![0u8; 7];
+        let mut out = Vec::new();
+        let mut end = None;
+        while let Got::Data { n, at } = f.read(&mut buf).unwrap() {
+            out.extend_from_slice(&buf[..n]);
+            end = Some(Pos {
+                off: at.off + n as u64,
+                ..at
+            });
+        }
+        (out, end)
+    }
+
+    fn label(n: i64) -> String {
+        let t = Tai64N::from_unix(1_796_117_068 + n, 0);
+        format!("{}.s", String::from_utf8_lossy(&t.label()))
+    }
+
+    /// A position taken in `current` is found again in its archive after a
+    /// rotation; one whose file has gone goes on after its label, with the
+    /// loss noted.
+    #[test]
+    fn positions_survive_rotation() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        std::fs::write(p.join(label(0)), b"old\n").unwrap();
+        std::fs::write(p.join("current"), b"a\nb\n").unwrap();
+        let mut f = Follower::open("test", p, Start::All).unwrap();
+        let (got, end) = read_all(&mut f);
+        assert_eq!(got, b"old\na\nb\n");
+        let mut pos = end.unwrap();
+        assert_eq!(pos.off, 4);
+        pos.off = 2;
+        drop(f);
+        // Rotations while nobody follows.
+        std::fs::rename(p.join("current"), p.join(label(1))).unwrap();
+        std::fs::write(p.join(label(2)), b"c\n").unwrap();
+        std::fs::write(p.join("current"), b"d\n").unwrap();
+        let mut f = Follower::open("test", p, Start::At(pos)).unwrap();
+        assert_eq!(read_all(&mut f).0, b"b\nc\nd\n");
+        assert!(f.take_lost().is_empty());
+        // Its file deleted: the archives after its label, and the loss.
+        std::fs::remove_file(p.join(label(1))).unwrap();
+        let mut f = Follower::open("test", p, Start::At(pos)).unwrap();
+        assert_eq!(read_all(&mut f).0, b"c\nd\n");
+        assert!(f.take_lost().cursor);
+    }
+}
