@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::inotify;
@@ -106,8 +107,7 @@ impl Follower {
     pub(crate) fn open(prog: &'static str, dir: &Path, start: Start) -> Result<Follower, Fatal> {
         // The watch first: every name made after the listing is heard of.
         let ino = watch(dir)?;
-        let l = listing(dir)?;
-        let seen = l.archives.iter().filter_map(|a| a.label).max();
+        let mut l = listing(dir)?;
         let pending = usize::from(l.prev.is_some());
         let mut f = Follower {
             prog,
@@ -116,7 +116,7 @@ impl Follower {
             queue: VecDeque::new(),
             cur_id: l.cur_id,
             cur_done: false,
-            seen,
+            seen: None,
             new: BTreeMap::new(),
             ino,
             held: 0,
@@ -125,6 +125,11 @@ impl Follower {
             pending,
             lost: Lost::default(),
         };
+        let later = f.missed(&mut l)?;
+        f.seen = l.archives.iter().filter_map(|a| a.label).max();
+        for n in later {
+            f.note(&n);
+        }
         let prev_path = dir.join("previous");
         let (cur, cid) = (l.cur, l.cur_id);
         let mut tail = None;
@@ -160,6 +165,47 @@ impl Follower {
             f.trim_tail(t);
         }
         Ok(f)
+    }
+
+    /// Archives the listing missed: a name renamed while the directory is
+    /// read (the finisher's `.u` → `.s`) may be returned under neither
+    /// name (readdir(3) leaves it unspecified). The watch was made before
+    /// the listing, so every such rename is in the events: an archive
+    /// heard of, not listed and older than `current`'s own archive (which
+    /// has `current`'s inode) joins the listing. The names from
+    /// `current`'s archive on are returned, to be noted as new.
+    fn missed(&mut self, l: &mut Listing) -> Result<Vec<Vec<u8>>, Fatal> {
+        let names = self.event_names()?;
+        let listed: std::collections::BTreeSet<_> =
+            l.archives.iter().filter_map(|a| a.label).collect();
+        let mut heard: BTreeMap<crate::tai64::Tai64N, Vec<u8>> = BTreeMap::new();
+        let mut other = Vec::new();
+        for n in names {
+            match crate::svlog::archive_label(&n) {
+                Some(lb) if !listed.contains(&lb) => {
+                    heard.insert(lb, n);
+                }
+                Some(_) => {}
+                None => other.push(n),
+            }
+        }
+        let mut later = other;
+        let mut future = false;
+        for (lb, n) in heard {
+            let path = self.dir.join(std::ffi::OsStr::from_bytes(&n));
+            let id = stat_archive(&path).map(|(i, _)| i);
+            future = future || id == Some(l.cur_id);
+            if future || id.is_none() {
+                later.push(n);
+            } else {
+                l.archives.push(LogFile {
+                    path,
+                    label: Some(lb),
+                });
+            }
+        }
+        l.archives.sort_by_key(|a| a.label);
+        Ok(later)
     }
 
     /// From a saved position: its file and what follows it. If no archive,

@@ -54,7 +54,7 @@ pub(super) fn stable(dir: &Path, p1: Option<Id>) -> bool {
 type Snapshot = (File, Id, Option<Id>, Vec<LogFile>);
 
 impl Follower {
-    fn note(&mut self, name: &[u8]) {
+    pub(super) fn note(&mut self, name: &[u8]) {
         if name == b"previous" || name == b"processed" {
             self.processor = true;
             return;
@@ -97,11 +97,12 @@ impl Follower {
         );
     }
 
-    /// Take in the directory's events: open the archives made since.
+    /// The names the directory's events report as made (created or
+    /// renamed to), in order.
     ///
     /// # Errors
     /// The inotify instance cannot be read.
-    pub(crate) fn events(&mut self) -> Result<(), Fatal> {
+    pub(super) fn event_names(&mut self) -> Result<Vec<Vec<u8>>, Fatal> {
         let mut evbuf = [MaybeUninit::<u8>::uninit(); 16 * 1024];
         let mut r = inotify::Reader::new(&self.ino, &mut evbuf);
         let mut names: Vec<Vec<u8>> = Vec::new();
@@ -130,7 +131,15 @@ impl Follower {
                 }
             }
         }
-        for n in names {
+        Ok(names)
+    }
+
+    /// Take in the directory's events: open the archives made since.
+    ///
+    /// # Errors
+    /// The inotify instance cannot be read.
+    pub(crate) fn events(&mut self) -> Result<(), Fatal> {
+        for n in self.event_names()? {
             self.note(&n);
         }
         Ok(())
