@@ -31,6 +31,11 @@
 //!   names gone before even their size could be known. Callers report it
 //!   ([`Lost::warn`]), never skip it silently.
 //!
+//! At the start (`start.rs`) the directory is watched, then listed until
+//! `current` is the same file before and after the listing; archives the
+//! listing missed (readdir(3) may return a file renamed meanwhile, the
+//! finisher's `.u` → `.s`, under neither name) are taken from the events.
+//!
 //! A position ([`Pos`]) names a file by (device, inode), which a rotation
 //! keeps, and an offset in it, plus the newest archive label accounted for
 //! when it was taken. [`Follower::open`] with [`Start::At`] finds the file

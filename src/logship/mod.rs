@@ -4,15 +4,15 @@
 //!
 //! `logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] URL DIR...`
 //!
-//! * Each DIR is read by the shared follower ([`crate::follow`]) from its
+//! * Each DIR is read by the shared follower (`src/follow/`) from its
 //!   cursor, or from its oldest archive when it has none yet.
-//! * Each line becomes an RFC 5424 message ([`syslog`]), cut into pieces
+//! * Each line becomes an RFC 5424 message (`syslog.rs`), cut into pieces
 //!   of at most `-m` bytes (default 8192, rsyslog's default
 //!   `maxMessageSize`) when longer.
 //! * `relp://`: each message is a RELP `syslog` transaction ([`relp`],
-//!   [`conn`]); it is delivered once rsyslog acknowledged it. `tcp://`:
+//!   `conn.rs`); it is delivered once rsyslog acknowledged it. `tcp://`:
 //!   RFC 6587 octet counting; delivered once the kernel took its bytes.
-//! * The cursor of each DIR ([`cursor`]) only moves to positions whose
+//! * The cursor of each DIR (`cursor.rs`) only moves to positions whose
 //!   every message was acknowledged. At most `-w` messages (default 1024)
 //!   are sent and not yet both acknowledged and saved in the cursor, so a
 //!   restart sends again at most one window of messages.
