@@ -111,39 +111,6 @@ fn open_archive(f: &LogFile) -> Option<File> {
     None
 }
 
-/// The files of a log directory, opened: archives then `current`.
-/// `current` is opened first, and an archive that turns out to be the same
-/// file is left out.
-///
-/// # Errors
-/// `current` cannot be opened, or the directory cannot be read.
-pub(crate) fn open_all(dir: &Path) -> Result<Vec<(LogFile, File)>, Fatal> {
-    let cur_path = dir.join("current");
-    let cur = File::open(&cur_path)
-        .map_err(|e| Fatal::new(format!("unable to open {}", cur_path.display()), e))?;
-    let cur_id = cur
-        .metadata()
-        .map(|m| (m.dev(), m.ino()))
-        .map_err(|e| Fatal::new(format!("unable to stat {}", cur_path.display()), e))?;
-    let mut v = Vec::new();
-    for a in archives(dir)? {
-        if let Some(f) = open_archive(&a) {
-            if f.metadata().is_ok_and(|m| (m.dev(), m.ino()) == cur_id) {
-                continue;
-            }
-            v.push((a, f));
-        }
-    }
-    v.push((
-        LogFile {
-            path: cur_path,
-            label: None,
-        },
-        cur,
-    ));
-    Ok(v)
-}
-
 /// A file of a log directory as listed, opened only when it is read.
 #[derive(Debug)]
 pub(crate) struct Entry {

@@ -61,9 +61,9 @@ pub mod timeexpr;
 mod walk;
 
 pub(crate) use args::{parse_args, Opts};
-pub(crate) use files::{archive_label, archives, open_all, LogFile};
+pub(crate) use files::{archive_label, archives, LogFile};
 pub(crate) use out::{Format, Out, Stop};
-pub(crate) use service::resolve;
+pub(crate) use service::{resolve, service_name};
 pub(crate) use tail::find_tail;
 
 const PROG: &str = "svlog";

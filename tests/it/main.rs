@@ -17,6 +17,7 @@ mod faults_hostile;
 mod faults_locks;
 mod faults_supervise;
 mod filters;
+mod logship;
 mod man;
 mod multilog;
 mod multilog_ext;
