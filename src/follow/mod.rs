@@ -11,7 +11,8 @@
 //! archive is the same inode), and the archives written since are worked
 //! out before the new `current` is followed from offset 0 (`switch.rs`):
 //!
-//! * Every archive name (`@<label>.u`/`.s`) with a label above the newest
+//! * Every archive name (`@<label>.u`/`.s`/`.s.zst`, the last read
+//!   decompressed, [`crate::svlog::files::decompress`]) with a label above the newest
 //!   one accounted for is opened as soon as the follower hears of it
 //!   (inotify `IN_MOVED_TO`/`IN_CREATE`, or the listing at the switch) and
 //!   held open (at most [`MAX_HELD`]), so retention cannot take its bytes.
@@ -50,6 +51,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{self, Fatal};
+use crate::svlog::files::decompress;
 use crate::tai64::Tai64N;
 
 mod start;
@@ -77,6 +79,10 @@ pub(crate) struct Pos {
     /// The newest archive label before the file or, for an archive, its
     /// own: where to go on if the file has gone.
     pub after: Option<Tai64N>,
+    /// `after` is the file's own label (it is an archive): if its inode
+    /// has gone, `@<after>.s.zst` is the same bytes compressed, and the
+    /// offset (in the decompressed bytes) goes on in it.
+    pub own: bool,
 }
 
 /// Where to start.
@@ -176,6 +182,10 @@ struct Src {
     /// An archive that turns out to have this identity is the `current`
     /// queued after it: it is not read twice.
     not: Option<Id>,
+    /// `file` holds a `.s.zst` still compressed: it is decompressed when
+    /// its turn comes (held compressed, so retention cannot take it).
+    /// `id` stays the compressed file's, the durable one.
+    zst: bool,
 }
 
 /// An archive heard of.
@@ -271,13 +281,15 @@ impl Follower {
             };
             if src.file.is_none() {
                 match switch::open_archive(&src.path) {
-                    Some(f) if id_of(&f).is_some_and(|i| Some(i) == src.not) => {
+                    Some((f, _)) if id_of(&f).is_some_and(|i| Some(i) == src.not) => {
                         self.queue.pop_front();
                         continue;
                     }
-                    Some(f) => {
+                    Some((f, p)) => {
                         src.id = id_of(&f);
                         src.file = Some(f);
+                        src.zst = switch::is_zst(&p);
+                        src.path = p;
                     }
                     None => {
                         match src.size {
@@ -288,6 +300,12 @@ impl Follower {
                         continue;
                     }
                 }
+            }
+            if std::mem::take(&mut src.zst) {
+                // Its bytes as multilog wrote them: offsets in a `.s.zst`
+                // are offsets in the archive it was.
+                let raw = src.file.take();
+                src.file = raw.and_then(|f| decompress(self.prog, &src.path, f));
             }
             let (Some(f), Some(id)) = (&src.file, src.id) else {
                 self.queue.pop_front();
@@ -301,6 +319,7 @@ impl Follower {
                         ino: id.1,
                         off: src.off,
                         after: src.label.or(seen),
+                        own: src.label.is_some(),
                     };
                     src.off += n as u64;
                     return Ok(Got::Data { n, at });
@@ -334,55 +353,4 @@ impl Follower {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read_all(f: &mut Follower) -> (Vec<u8>, Option<Pos>) {
-        let mut buf = vec![0u8; 7];
-        let mut out = Vec::new();
-        let mut end = None;
-        while let Got::Data { n, at } = f.read(&mut buf).unwrap() {
-            out.extend_from_slice(&buf[..n]);
-            end = Some(Pos {
-                off: at.off + n as u64,
-                ..at
-            });
-        }
-        (out, end)
-    }
-
-    fn label(n: i64) -> String {
-        let t = Tai64N::from_unix(1_796_117_068 + n, 0);
-        format!("{}.s", String::from_utf8_lossy(&t.label()))
-    }
-
-    /// A position taken in `current` is found again in its archive after a
-    /// rotation; one whose file has gone goes on after its label, with the
-    /// loss noted.
-    #[test]
-    fn positions_survive_rotation() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path();
-        std::fs::write(p.join(label(0)), b"old\n").unwrap();
-        std::fs::write(p.join("current"), b"a\nb\n").unwrap();
-        let mut f = Follower::open("test", p, Start::All).unwrap();
-        let (got, end) = read_all(&mut f);
-        assert_eq!(got, b"old\na\nb\n");
-        let mut pos = end.unwrap();
-        assert_eq!(pos.off, 4);
-        pos.off = 2;
-        drop(f);
-        // Rotations while nobody follows.
-        std::fs::rename(p.join("current"), p.join(label(1))).unwrap();
-        std::fs::write(p.join(label(2)), b"c\n").unwrap();
-        std::fs::write(p.join("current"), b"d\n").unwrap();
-        let mut f = Follower::open("test", p, Start::At(pos)).unwrap();
-        assert_eq!(read_all(&mut f).0, b"b\nc\nd\n");
-        assert!(f.take_lost().is_empty());
-        // Its file deleted: the archives after its label, and the loss.
-        std::fs::remove_file(p.join(label(1))).unwrap();
-        let mut f = Follower::open("test", p, Start::At(pos)).unwrap();
-        assert_eq!(read_all(&mut f).0, b"c\nd\n");
-        assert!(f.take_lost().cursor);
-    }
-}
+mod tests;

@@ -13,8 +13,9 @@ use rustix::fs::inotify;
 use crate::error::Fatal;
 use crate::svlog::{archives, find_tail, LogFile};
 
-use super::switch::{open_archive, stable, stat_archive};
+use super::switch::{is_zst, open_archive, stable, stat_archive};
 use super::{id_of, stat_id, Follower, Id, Lost, Pos, Src, Start, SNAPSHOT_TRIES};
+use crate::svlog::files::decompress;
 
 /// The inotify instance watching `dir` for the names multilog makes.
 fn watch(dir: &Path) -> Result<rustix::fd::OwnedFd, Fatal> {
@@ -93,6 +94,7 @@ fn lazy(a: LogFile, not: Id) -> Src {
         size: None,
         off: 0,
         not: Some(not),
+        zst: false,
     }
 }
 
@@ -181,7 +183,7 @@ impl Follower {
         let mut heard: BTreeMap<crate::tai64::Tai64N, Vec<u8>> = BTreeMap::new();
         let mut other = Vec::new();
         for n in names {
-            match crate::svlog::archive_label(&n) {
+            match crate::svlog::files::archive_kind(&n).map(|k| k.0) {
                 Some(lb) if !listed.contains(&lb) => {
                     heard.insert(lb, n);
                 }
@@ -230,6 +232,20 @@ impl Follower {
                 }
             }
             None => {
+                // An archive's bytes compressed since: the same offsets.
+                let zst = list.iter().position(|a| {
+                    pos.own && a.label.is_some() && a.label == pos.after && is_zst(&a.path)
+                });
+                if let Some(k) = zst {
+                    for (i, a) in list.into_iter().enumerate().skip(k) {
+                        let mut s = lazy(a, cid);
+                        if i == k {
+                            s.off = pos.off;
+                        }
+                        self.queue.push_back(s);
+                    }
+                    return;
+                }
                 self.lost.cursor = true;
                 for a in list {
                     if pos.after.is_none_or(|l| a.label.is_some_and(|x| x > l)) {
@@ -253,10 +269,16 @@ impl Follower {
     ) -> Result<(usize, u64, u64), Fatal> {
         let cid = id_of(cur);
         for a in list {
-            if let Some(file) = open_archive(&a.path) {
+            if let Some((file, path)) = open_archive(&a.path) {
                 let id = id_of(&file);
-                if id != cid {
-                    let mut s = Src::opened(a.path, file, id);
+                // Read backwards now: a `.s.zst` decompressed now.
+                let file = if is_zst(&path) {
+                    decompress(self.prog, &path, file)
+                } else {
+                    Some(file)
+                };
+                if let Some(file) = file.filter(|_| id != cid) {
+                    let mut s = Src::opened(path, file, id);
                     s.label = a.label;
                     self.queue.push_back(s);
                 }

@@ -6,38 +6,56 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustix::fs::inotify;
 use rustix::io::Errno;
 
 use crate::error::Fatal;
-use crate::svlog::{archive_label, archives, LogFile};
-use crate::tai64::Tai64N;
+use crate::svlog::files::archive_kind;
+use crate::svlog::{archives, LogFile};
+use crate::tai64::{Tai64N, LABEL_LEN};
 
 use super::{id_of, stat_id, Follower, Heard, Id, Src, MAX_HELD, MAX_NAMES, SNAPSHOT_TRIES};
 
-/// Open archive `path`; a `.u` gone is looked for as its `.s` (the
-/// finisher's rename).
-pub(super) fn open_archive(path: &Path) -> Option<File> {
-    match File::open(path) {
-        Ok(f) => Some(f),
-        Err(_) if path.extension().is_some_and(|x| x == "u") => {
-            File::open(path.with_extension("s")).ok()
+/// The names archive `path` may have, in the order a finished archive
+/// takes them: itself, its `.s` (the finisher's rename of a `.u`) and its
+/// `.s.zst` (the compressor's copy, made before the `.s` or `.u` goes).
+fn names(path: &Path) -> Vec<PathBuf> {
+    let mut v = vec![path.to_path_buf()];
+    let name = path.file_name().map_or(&[][..], |n| n.as_bytes());
+    if name.len() >= LABEL_LEN {
+        for suffix in [&b".s"[..], b".s.zst"] {
+            let mut n = name[..LABEL_LEN].to_vec();
+            n.extend_from_slice(suffix);
+            let p = path.with_file_name(std::ffi::OsStr::from_bytes(&n));
+            if !v.contains(&p) {
+                v.push(p);
+            }
         }
-        Err(_) => None,
     }
+    v
 }
 
-/// Identity and size of archive `path` (or its `.s`), without opening it.
+/// Whether `path` names a compressed archive.
+pub(super) fn is_zst(path: &Path) -> bool {
+    path.as_os_str().as_bytes().ends_with(b".s.zst")
+}
+
+/// Open archive `path` under the first of its [`names`] still there, and
+/// which (a `.s.zst` is returned compressed).
+pub(super) fn open_archive(path: &Path) -> Option<(File, PathBuf)> {
+    names(path)
+        .into_iter()
+        .find_map(|p| File::open(&p).ok().map(|f| (f, p)))
+}
+
+/// Identity and size of archive `path` under the first of its [`names`]
+/// still there, without opening it (a `.s.zst`'s compressed size).
 pub(super) fn stat_archive(path: &Path) -> Option<(Id, u64)> {
-    let m = std::fs::metadata(path).ok().or_else(|| {
-        if path.extension().is_some_and(|x| x == "u") {
-            std::fs::metadata(path.with_extension("s")).ok()
-        } else {
-            None
-        }
-    })?;
+    let m = names(path)
+        .into_iter()
+        .find_map(|p| std::fs::metadata(p).ok())?;
     Some(((m.dev(), m.ino()), m.len()))
 }
 
@@ -59,7 +77,7 @@ impl Follower {
             self.processor = true;
             return;
         }
-        let Some(l) = archive_label(name) else {
+        let Some((l, _)) = archive_kind(name) else {
             return;
         };
         if self.seen.is_some_and(|s| l <= s) {
@@ -73,10 +91,12 @@ impl Follower {
             return;
         }
         let path = self.dir.join(std::ffi::OsStr::from_bytes(name));
-        let file = if self.held < MAX_HELD {
-            open_archive(&path)
-        } else {
-            None
+        let (file, name) = match open_archive(&path).filter(|_| self.held < MAX_HELD) {
+            Some((f, p)) => (
+                Some(f),
+                p.file_name().map_or(name, |n| n.as_bytes()).to_vec(),
+            ),
+            None => (None, name.to_vec()),
         };
         let (id, size) = match &file {
             Some(f) => match f.metadata() {
@@ -89,7 +109,7 @@ impl Follower {
         self.new.insert(
             l,
             Heard {
-                name: name.to_vec(),
+                name,
                 file,
                 id,
                 size,
@@ -224,8 +244,10 @@ impl Follower {
                 self.lost.archives += 1;
                 continue;
             }
+            let path = self.dir.join(std::ffi::OsStr::from_bytes(&h.name));
             self.queue.push_back(Src {
-                path: self.dir.join(std::ffi::OsStr::from_bytes(&h.name)),
+                zst: h.file.is_some() && is_zst(&path),
+                path,
                 label: Some(l),
                 file: h.file,
                 id: h.id,
@@ -264,6 +286,7 @@ impl Src {
             size: None,
             off: 0,
             not: None,
+            zst: false,
         }
     }
 }

@@ -6,11 +6,14 @@
 //! pairs never share a file. Content, one line:
 //!
 //! ```text
-//! logship-cursor 1 DEV INO OFF AFTER
+//! logship-cursor 1 DEV INO OFF AFTER [own]
 //! ```
 //!
 //! DEV, INO, OFF decimal; AFTER the newest archive label before the file
-//! (24 hex digits) or `-` ([`crate::follow::Pos`]). Written as
+//! (24 hex digits) or `-` ([`crate::follow::Pos`]); `own` when AFTER is
+//! the file's own label (an archive's), so that the position goes on in
+//! its `.s.zst` once compressed (OFF counts decompressed bytes). A cursor
+//! without `own` (written before it existed) reads as one in `current`. Written as
 //! `NAME.tmp`, fsynced, then renamed over NAME: a reader sees the old or
 //! the new position, never a mix, also after a crash of the machine.
 
@@ -50,7 +53,8 @@ pub fn format(p: &Pos) -> String {
         || "-".to_string(),
         |t| String::from_utf8_lossy(&t.hex()).into_owned(),
     );
-    format!("{MAGIC} {} {} {} {after}\n", p.dev, p.ino, p.off)
+    let own = if p.own { " own" } else { "" };
+    format!("{MAGIC} {} {} {} {after}{own}\n", p.dev, p.ino, p.off)
 }
 
 /// The position in a cursor file's content; `None` if it is not one.
@@ -75,6 +79,11 @@ pub fn parse(s: &str) -> Option<Pos> {
         "-" => None,
         h => Some(Tai64N::from_hex(h.as_bytes()).filter(|_| h.len() == 24)?),
     };
+    let own = match w.next() {
+        None => false,
+        Some("own") if after.is_some() => true,
+        Some(_) => return None,
+    };
     if w.next().is_some() {
         return None;
     }
@@ -83,6 +92,7 @@ pub fn parse(s: &str) -> Option<Pos> {
         ino,
         off,
         after,
+        own,
     })
 }
 
@@ -122,21 +132,27 @@ mod tests {
     #[test]
     fn round_trip_and_refusals() {
         let t = Tai64N::from_unix(1_796_117_068, 5);
-        for after in [None, Some(t)] {
+        for (after, own) in [(None, false), (Some(t), false), (Some(t), true)] {
             let p = Pos {
                 dev: 2049,
                 ino: 123,
                 off: 4096,
                 after,
+                own,
             };
             assert_eq!(parse(&format(&p)), Some(p));
         }
+        // Written before `own` existed.
+        let old = "logship-cursor 1 1 2 3 400000006b0e3d7400000000\n";
+        assert_eq!(parse(old).map(|p| p.own), Some(false));
         for bad in [
             "",
             "logship-cursor 1 1 2 3 -",
             "logship-cursor 1 1 2 3\n",
             "logship-cursor 1 1 2 x -\n",
             "logship-cursor 1 1 2 3 - 4\n",
+            "logship-cursor 1 1 2 3 - own\n",
+            "logship-cursor 1 1 2 3 400000006b0e3d7400000000 own x\n",
             "logship-cursor 2 1 2 3 -\n",
             "logship-cursor 1 1 2 3 4000\n",
         ] {
@@ -151,6 +167,7 @@ mod tests {
             ino: 2,
             off: 3,
             after: None,
+            own: false,
         };
         save(&p, &pos).unwrap();
         assert_eq!(load(&p).unwrap(), Some(pos));
