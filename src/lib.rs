@@ -24,6 +24,7 @@
 //! | `svlog` | [`svlog`] |
 //! | `svwait` | [`supervise::svwait`] |
 //! | `svmetrics` | [`svmetrics`] |
+//! | `logship` | [`logship`] |
 //!
 //! # Entry convention
 //!
@@ -58,6 +59,8 @@ pub mod chain;
 pub mod djb;
 pub mod error;
 pub mod filters;
+pub(crate) mod follow;
+pub mod logship;
 pub mod multilog;
 pub mod supervise;
 pub mod svlog;

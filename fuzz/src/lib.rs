@@ -783,3 +783,28 @@ pub fn check_timeexpr(mut data: &[u8]) {
         assert_eq!(got, Some(want), "{s:?}");
     }
 }
+
+/// logship's RELP response reader (`logship::relp::parse_frame` and
+/// `rsp_status`) on any bytes: no panic; a frame found ends with its LF
+/// inside the input, has at most 9-digit numbers and `MAX_DATA` bytes of
+/// data, writes back to the same bytes when its numbers have no leading
+/// zeros, and every shorter prefix of it reads as incomplete.
+pub fn check_relp(data: &[u8]) {
+    use daemontools::logship::relp::{parse_frame, rsp_status, write_frame, MAX_DATA, MAX_TXNR};
+    let mut rest = data;
+    while let Ok(Some((f, n))) = parse_frame(rest) {
+        assert!(n > 0 && n <= rest.len() && rest[n - 1] == b'\n');
+        assert!(f.txnr <= MAX_TXNR && f.data.len() <= MAX_DATA);
+        let _ = rsp_status(f.data);
+        let mut again = Vec::new();
+        write_frame(&mut again, f.txnr, f.command, f.data);
+        let canonical = !rest.starts_with(b"0") || rest.starts_with(b"0 ");
+        if canonical && again.len() == n {
+            assert_eq!(&again[..], &rest[..n]);
+        }
+        for k in 0..n.min(200) {
+            assert_eq!(parse_frame(&rest[..k]), Ok(None), "prefix {k}");
+        }
+        rest = &rest[n..];
+    }
+}

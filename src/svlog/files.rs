@@ -58,8 +58,10 @@ pub(crate) fn archive_label(name: &[u8]) -> Option<Tai64N> {
     Tai64N::from_hex(&name[1..LABEL_LEN])
 }
 
-/// The archives of `dir`, in name order; of a `.u` and `.s` with the same
-/// label only the `.s`.
+/// The archives of `dir`, in label order, one per label: of a `.s`, a
+/// `.u` and a `.s.zst` with the same label (a finisher's or a compressor's
+/// rename in progress) the first of these, the uncompressed file keeping
+/// the inode `current` had.
 ///
 /// # Errors
 /// The directory cannot be read.
@@ -67,22 +69,26 @@ pub(crate) fn archives(dir: &Path) -> Result<Vec<LogFile>, Fatal> {
     use std::os::unix::ffi::OsStrExt;
     let rd = std::fs::read_dir(dir)
         .map_err(|e| Fatal::new(format!("unable to read directory {}", dir.display()), e))?;
-    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut names: Vec<(Tai64N, u8, Vec<u8>)> = Vec::new();
     for e in rd {
         let e =
             e.map_err(|e| Fatal::new(format!("unable to read directory {}", dir.display()), e))?;
         let n = e.file_name().as_bytes().to_vec();
-        if archive_label(&n).is_some() {
-            names.push(n);
+        if let Some((t, k)) = archive_kind(&n) {
+            let pref = match k {
+                Kind::S => 0,
+                Kind::U => 1,
+                Kind::Zst => 2,
+            };
+            names.push((t, pref, n));
         }
     }
-    names.sort();
-    // `@X.s` sorts before `@X.u`: drop a `.u` right after its `.s`.
-    names.dedup_by(|b, a| a[..LABEL_LEN] == b[..LABEL_LEN]);
+    names.sort_unstable_by_key(|a| (a.0, a.1));
+    names.dedup_by_key(|a| a.0);
     Ok(names
         .into_iter()
-        .map(|n| LogFile {
-            label: archive_label(&n),
+        .map(|(t, _, n)| LogFile {
+            label: Some(t),
             path: dir.join(std::ffi::OsStr::from_bytes(&n)),
         })
         .collect())
@@ -109,39 +115,6 @@ fn open_archive(f: &LogFile) -> Option<File> {
         }
     }
     None
-}
-
-/// The files of a log directory, opened: archives then `current`.
-/// `current` is opened first, and an archive that turns out to be the same
-/// file is left out.
-///
-/// # Errors
-/// `current` cannot be opened, or the directory cannot be read.
-pub(crate) fn open_all(dir: &Path) -> Result<Vec<(LogFile, File)>, Fatal> {
-    let cur_path = dir.join("current");
-    let cur = File::open(&cur_path)
-        .map_err(|e| Fatal::new(format!("unable to open {}", cur_path.display()), e))?;
-    let cur_id = cur
-        .metadata()
-        .map(|m| (m.dev(), m.ino()))
-        .map_err(|e| Fatal::new(format!("unable to stat {}", cur_path.display()), e))?;
-    let mut v = Vec::new();
-    for a in archives(dir)? {
-        if let Some(f) = open_archive(&a) {
-            if f.metadata().is_ok_and(|m| (m.dev(), m.ino()) == cur_id) {
-                continue;
-            }
-            v.push((a, f));
-        }
-    }
-    v.push((
-        LogFile {
-            path: cur_path,
-            label: None,
-        },
-        cur,
-    ));
-    Ok(v)
 }
 
 /// A file of a log directory as listed, opened only when it is read.
@@ -188,7 +161,7 @@ impl Entry {
         }
         let f = open_archive(&self.lf)?;
         if self.kind == Some(Kind::Zst) {
-            decompress(&self.lf.path, f)
+            decompress(PROG, &self.lf.path, f)
         } else {
             Some(f)
         }
@@ -204,13 +177,14 @@ fn key_of(m: &std::fs::Metadata) -> (u64, u64, i64) {
 }
 
 /// A zstd archive decompressed into a memory file (all its frames); a
-/// damaged or cut one gives a warning and what could be decompressed.
-fn decompress(path: &Path, f: File) -> Option<File> {
+/// damaged or cut one gives a warning (`prog: warning: ...`) and what
+/// could be decompressed. The one zstd reader of svlog and the follower.
+pub(crate) fn decompress(prog: &str, path: &Path, f: File) -> Option<File> {
     let fd = match rustix::fs::memfd_create("svlog", rustix::fs::MemfdFlags::CLOEXEC) {
         Ok(fd) => fd,
         Err(e) => {
             let e = io::Error::from(e);
-            error::warn(PROG, "unable to create memory file", Some(&e));
+            error::warn(prog, "unable to create memory file", Some(&e));
             return None;
         }
     };
@@ -218,7 +192,7 @@ fn decompress(path: &Path, f: File) -> Option<File> {
     let r = zstd::stream::read::Decoder::new(f).and_then(|mut d| io::copy(&mut d, &mut out));
     if let Err(e) = r {
         let what = format!("unable to decompress {}", path.display());
-        error::warn(PROG, &what, Some(&e));
+        error::warn(prog, &what, Some(&e));
     }
     Some(out)
 }

@@ -61,9 +61,9 @@ pub mod timeexpr;
 mod walk;
 
 pub(crate) use args::{parse_args, Opts};
-pub(crate) use files::{archive_label, archives, open_all, LogFile};
+pub(crate) use files::{archives, LogFile};
 pub(crate) use out::{Format, Out, Stop};
-pub(crate) use service::resolve;
+pub(crate) use service::{resolve, service_name};
 pub(crate) use tail::find_tail;
 
 const PROG: &str = "svlog";
@@ -227,6 +227,7 @@ pub fn run(main: MainArgs) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    use super::files::archive_label;
     use super::*;
 
     #[test]

@@ -82,6 +82,11 @@ fn corpus_timeexpr() {
     replay("timeexpr", fuzzchecks::check_timeexpr);
 }
 
+#[test]
+fn corpus_relp() {
+    replay("relp", fuzzchecks::check_relp);
+}
+
 /// The spec's matcher table (§2.3) through the transcribed oracle, so the
 /// oracle itself is known to be djb's.
 #[test]

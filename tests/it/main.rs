@@ -18,6 +18,7 @@ mod faults_kill;
 mod faults_locks;
 mod faults_supervise;
 mod filters;
+mod logship;
 mod man;
 mod multilog;
 mod multilog_ext;

@@ -786,3 +786,34 @@ fn follow_through_a_processor() {
     assert_eq!(cat_dir(&dir), input);
     f.expect_exactly(&input, "through a processor");
 }
+
+/// Archives compressed by multilog's `Z` while svlog -f is stopped (so it
+/// hears of them only as `.s.zst`) are read decompressed: nothing lost.
+#[test]
+fn follow_reads_compressed_archives() {
+    use std::io::Write;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("d");
+    let mut ml = multilog(&["s4096", "n200", "Z"], &dir);
+    assert!(wait_for(SOON, || dir.join("current").exists()));
+    let f = Follow::start(&["-f", dir.to_str().unwrap()]);
+    let mut stdin = ml.stdin.take().unwrap();
+    let first = follow_input(0, 10);
+    stdin.write_all(&first).unwrap();
+    f.wait_len(first.len());
+    signal(f.child.id(), rustix::process::Signal::STOP);
+    let rest = follow_input(10, 2000);
+    stdin.write_all(&rest).unwrap();
+    drop(stdin);
+    assert!(wait_limit(&mut ml, SOON).success());
+    let zst = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            let e = e.as_ref().unwrap();
+            e.file_name().to_string_lossy().ends_with(".s.zst")
+        })
+        .count();
+    assert!(zst > 10, "{zst} compressed archives");
+    signal(f.child.id(), rustix::process::Signal::CONT);
+    f.expect_exactly(&[first, rest].concat(), "with compressed archives");
+}

@@ -10,6 +10,7 @@ pub mod faults;
 pub mod http;
 pub mod logdir;
 pub mod procstate;
+pub mod rsyslog;
 pub mod supervise;
 
 pub use logdir::{mask, Entry};

@@ -1,0 +1,2 @@
+//! The `logship` program; see [`daemontools::logship`].
+daemontools::std_main!(daemontools::logship);

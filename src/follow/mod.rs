@@ -1,0 +1,356 @@
+//! The follower of a multilog log directory: every byte multilog writes, in
+//! order, across rotations, processor runs, retention deletions and
+//! restarts, with a durable position. Used by `svlog -f` and `logship`.
+//!
+//! The follower reads a queue of files: archives not read yet, then the
+//! *followed* file, the `current` it opened. At the end of the followed
+//! file it compares it with the directory's `current` by (device, inode).
+//! When they differ (a rotation, or a restart that archived `current` as
+//! `.u`), nothing more is written to the followed file: it is read to its
+//! end once more through the descriptor held, never again by name (its
+//! archive is the same inode), and the archives written since are worked
+//! out before the new `current` is followed from offset 0 (`switch.rs`):
+//!
+//! * Every archive name (`@<label>.u`/`.s`/`.s.zst`, the last read
+//!   decompressed, [`crate::svlog::files::decompress`]) with a label above the newest
+//!   one accounted for is opened as soon as the follower hears of it
+//!   (inotify `IN_MOVED_TO`/`IN_CREATE`, or the listing at the switch) and
+//!   held open (at most [`MAX_HELD`]), so retention cannot take its bytes.
+//!   Beyond that its identity and size are noted, and it is opened when its
+//!   turn comes.
+//! * The followed file's archive is the one with its inode; the archives
+//!   after it are rotations not read yet: they are queued in name order
+//!   before the new `current`.
+//! * If no archive has its inode, the followed file was deleted by
+//!   retention (its archive was the oldest new name), or went through a
+//!   processor (`previous` → `processed` → `@….s`, a new inode): its
+//!   archive is the first new name, or will be; such pending archives are
+//!   counted and not read. An unread `previous` (more than a rotation
+//!   behind) is read.
+//! * Data deleted before it was read is counted ([`Lost`]): the size of
+//!   each archive noted but gone when its turn came, and the number of
+//!   names gone before even their size could be known. Callers report it
+//!   ([`Lost::warn`]), never skip it silently.
+//!
+//! At the start (`start.rs`) the directory is watched, then listed until
+//! `current` is the same file before and after the listing; archives the
+//! listing missed (readdir(3) may return a file renamed meanwhile, the
+//! finisher's `.u` → `.s`, under neither name) are taken from the events.
+//!
+//! A position ([`Pos`]) names a file by (device, inode), which a rotation
+//! keeps, and an offset in it, plus the newest archive label accounted for
+//! when it was taken. [`Follower::open`] with [`Start::At`] finds the file
+//! again among the archives, `previous` and `current`; if it has gone, the
+//! archives named after that label are read and the loss is reported.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{self, Fatal};
+use crate::svlog::files::decompress;
+use crate::tai64::Tai64N;
+
+mod start;
+mod switch;
+
+/// A file's identity: (device, inode).
+pub(crate) type Id = (u64, u64);
+
+/// Archives held open at most (beyond, names are kept without a file).
+const MAX_HELD: usize = 256;
+/// Archive names remembered at most between two rotations of `current`.
+const MAX_NAMES: usize = 100_000;
+/// Attempts at a listing during which `current` stays the same file.
+const SNAPSHOT_TRIES: usize = 1000;
+
+/// A durable position in a log directory's stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pos {
+    /// The file's device.
+    pub dev: u64,
+    /// The file's inode.
+    pub ino: u64,
+    /// The offset in it.
+    pub off: u64,
+    /// The newest archive label before the file or, for an archive, its
+    /// own: where to go on if the file has gone.
+    pub after: Option<Tai64N>,
+    /// `after` is the file's own label (it is an archive): if its inode
+    /// has gone, `@<after>.s.zst` is the same bytes compressed, and the
+    /// offset (in the decompressed bytes) goes on in it.
+    pub own: bool,
+}
+
+/// Where to start.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Start {
+    /// The oldest archive.
+    All,
+    /// The last N lines.
+    Tail(u64),
+    /// A position saved before.
+    At(Pos),
+}
+
+/// Data deleted before it was read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Lost {
+    /// Bytes of archives gone when their turn came.
+    pub bytes: u64,
+    /// Archives gone before their size could be known.
+    pub archives: usize,
+    /// The inotify queue overflowed: names may be missing from the counts.
+    pub names: bool,
+    /// The file of a saved position had gone: the bytes after that
+    /// position in it are lost, how many is not known.
+    pub cursor: bool,
+}
+
+impl Lost {
+    /// Whether there is anything to report.
+    #[must_use]
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Lost::default()
+    }
+
+    /// Report as `prog: warning: ...` lines, one per kind of loss, each
+    /// starting with `what` (a directory's name) if it is not empty.
+    pub(crate) fn warn(&self, prog: &str, what: &str) {
+        let pre = if what.is_empty() {
+            String::new()
+        } else {
+            format!("{what}: ")
+        };
+        if self.bytes > 0 {
+            let text = format!("{pre}{} bytes deleted before they were read", self.bytes);
+            error::warn(prog, &text, None);
+        }
+        if self.archives > 0 {
+            let text = format!(
+                "{pre}{} archives deleted before they could be read",
+                self.archives
+            );
+            error::warn(prog, &text, None);
+        }
+        if self.cursor {
+            let text = format!(
+                "{pre}the file of the saved position was deleted before it was read to its end"
+            );
+            error::warn(prog, &text, None);
+        }
+        if self.names {
+            let text = format!(
+                "{pre}inotify events lost: archives deleted unread may not have been reported"
+            );
+            error::warn(prog, &text, None);
+        }
+    }
+}
+
+/// What [`Follower::read`] got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Got {
+    /// `n` bytes, the first at `at`.
+    Data {
+        /// How many bytes were read into the buffer.
+        n: usize,
+        /// Where the first of them is.
+        at: Pos,
+    },
+    /// Nothing more for now.
+    Idle,
+}
+
+/// A file in the reading queue.
+struct Src {
+    path: PathBuf,
+    /// The archive's label (`None`: `current` or `previous`).
+    label: Option<Tai64N>,
+    /// The file, once opened (archives are opened when their turn comes
+    /// unless they are held).
+    file: Option<File>,
+    /// Its identity as noted when heard of.
+    id: Option<Id>,
+    /// Its size as noted when heard of (for the count of lost bytes).
+    size: Option<u64>,
+    /// Where reading goes on.
+    off: u64,
+    /// An archive that turns out to have this identity is the `current`
+    /// queued after it: it is not read twice.
+    not: Option<Id>,
+    /// `file` holds a `.s.zst` still compressed: it is decompressed when
+    /// its turn comes (held compressed, so retention cannot take it).
+    /// `id` stays the compressed file's, the durable one.
+    zst: bool,
+}
+
+/// An archive heard of.
+struct Heard {
+    name: Vec<u8>,
+    file: Option<File>,
+    id: Option<Id>,
+    size: Option<u64>,
+}
+
+/// A log directory being followed.
+pub(crate) struct Follower {
+    prog: &'static str,
+    dir: PathBuf,
+    cur_path: PathBuf,
+    /// Files to read; the last is the followed `current`.
+    queue: VecDeque<Src>,
+    /// The followed file's identity.
+    cur_id: Id,
+    /// `current` is another file: the followed one is complete.
+    cur_done: bool,
+    /// The newest archive label accounted for.
+    seen: Option<Tai64N>,
+    /// Archives heard of since.
+    new: BTreeMap<Tai64N, Heard>,
+    /// The inotify instance watching the directory.
+    ino: OwnedFd,
+    held: usize,
+    /// Names were lost (inotify queue overflow, or too many).
+    names_lost: bool,
+    /// A processor runs (`previous` or `processed` seen).
+    processor: bool,
+    /// Files read whose processed archive has not appeared yet.
+    pending: usize,
+    lost: Lost,
+}
+
+fn id_of(f: &File) -> Option<Id> {
+    f.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+fn stat_id(p: &Path) -> Option<Id> {
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// `read_at` retried when interrupted; `None` after a warning for any
+/// other error.
+fn read_at(prog: &str, f: &File, path: &Path, buf: &mut [u8], off: u64) -> Option<usize> {
+    loop {
+        match f.read_at(buf, off) {
+            Ok(n) => return Some(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                error::warn(
+                    prog,
+                    &format!("unable to read {}", path.display()),
+                    Some(&e),
+                );
+                return None;
+            }
+        }
+    }
+}
+
+impl Follower {
+    /// The descriptor to poll for readability: the directory changed.
+    #[must_use]
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.ino.as_fd()
+    }
+
+    /// What was lost since the last call.
+    pub(crate) fn take_lost(&mut self) -> Lost {
+        if std::mem::take(&mut self.names_lost) {
+            self.lost.names = true;
+        }
+        std::mem::take(&mut self.lost)
+    }
+
+    /// Read the next bytes into `buf`: from the queue's first file, else
+    /// [`Got::Idle`] when the followed file is at its end and `current` is
+    /// still that file (or not stable yet). Call [`Follower::events`] when
+    /// [`Follower::fd`] is readable, even while not reading.
+    ///
+    /// # Errors
+    /// The directory or the inotify events cannot be read.
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> Result<Got, Fatal> {
+        loop {
+            let last = self.queue.len() == 1;
+            let seen = self.seen;
+            let Some(src) = self.queue.front_mut() else {
+                return Ok(Got::Idle);
+            };
+            if src.file.is_none() {
+                match switch::open_archive(&src.path) {
+                    Some((f, _)) if id_of(&f).is_some_and(|i| Some(i) == src.not) => {
+                        self.queue.pop_front();
+                        continue;
+                    }
+                    Some((f, p)) => {
+                        src.id = id_of(&f);
+                        src.file = Some(f);
+                        src.zst = switch::is_zst(&p);
+                        src.path = p;
+                    }
+                    None => {
+                        match src.size {
+                            Some(s) => self.lost.bytes += s,
+                            None => self.lost.archives += 1,
+                        }
+                        self.queue.pop_front();
+                        continue;
+                    }
+                }
+            }
+            if std::mem::take(&mut src.zst) {
+                // Its bytes as multilog wrote them: offsets in a `.s.zst`
+                // are offsets in the archive it was.
+                let raw = src.file.take();
+                src.file = raw.and_then(|f| decompress(self.prog, &src.path, f));
+            }
+            let (Some(f), Some(id)) = (&src.file, src.id) else {
+                self.queue.pop_front();
+                continue;
+            };
+            match read_at(self.prog, f, &src.path, buf, src.off) {
+                Some(0) => {}
+                Some(n) => {
+                    let at = Pos {
+                        dev: id.0,
+                        ino: id.1,
+                        off: src.off,
+                        after: src.label.or(seen),
+                        own: src.label.is_some(),
+                    };
+                    src.off += n as u64;
+                    return Ok(Got::Data { n, at });
+                }
+                // Warned; an archive is given up, `current` tried again.
+                None if last => return Ok(Got::Idle),
+                None => {}
+            }
+            if !last {
+                self.queue.pop_front();
+                continue;
+            }
+            if self.cur_done {
+                if !self.switch()? {
+                    return Ok(Got::Idle);
+                }
+                self.cur_done = false;
+                continue;
+            }
+            match stat_id(&self.cur_path) {
+                // `current` is another file: nothing more is written to the
+                // followed one. Whatever reached it after the last read is
+                // taken from the open file, never from its archive.
+                Some(id) if id != self.cur_id => self.cur_done = true,
+                // Unchanged, or briefly missing (a restart between
+                // archiving `current` and creating it anew).
+                _ => return Ok(Got::Idle),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,321 @@
+//! The follower's start: `current` opened and the archives listed with
+//! `current` the same file throughout, then the queue from the start asked
+//! for (everything, the last lines, or a saved position).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use rustix::fs::inotify;
+
+use crate::error::Fatal;
+use crate::svlog::{archives, find_tail, LogFile};
+
+use super::switch::{is_zst, open_archive, stable, stat_archive};
+use super::{id_of, stat_id, Follower, Id, Lost, Pos, Src, Start, SNAPSHOT_TRIES};
+use crate::svlog::files::decompress;
+
+/// The inotify instance watching `dir` for the names multilog makes.
+fn watch(dir: &Path) -> Result<rustix::fd::OwnedFd, Fatal> {
+    let ino = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)
+        .map_err(|e| Fatal::new("unable to create inotify instance", io::Error::from(e)))?;
+    let mask = inotify::WatchFlags::MODIFY
+        | inotify::WatchFlags::CREATE
+        | inotify::WatchFlags::MOVED_TO
+        | inotify::WatchFlags::MOVED_FROM
+        | inotify::WatchFlags::DELETE
+        | inotify::WatchFlags::CLOSE_WRITE
+        | inotify::WatchFlags::ONLYDIR;
+    inotify::add_watch(&ino, dir, mask).map_err(|e| {
+        Fatal::new(
+            format!("unable to watch {}", dir.display()),
+            io::Error::from(e),
+        )
+    })?;
+    Ok(ino)
+}
+
+/// The directory at one moment: `current` (opened), `previous` (opened,
+/// if any) and the archives' names.
+struct Listing {
+    cur: File,
+    cur_id: Id,
+    prev: Option<(File, Id)>,
+    archives: Vec<LogFile>,
+}
+
+/// `current` opened, then `previous` and the archives, again until
+/// neither changed meanwhile (so nothing listed is newer than `current`).
+///
+/// # Errors
+/// `current` cannot be opened (`NotFound` while a multilog starts), or
+/// the directory cannot be read.
+fn listing(dir: &Path) -> Result<Listing, Fatal> {
+    let cur_path = dir.join("current");
+    let prev_path = dir.join("previous");
+    let mut tries = 0;
+    loop {
+        let p1 = stat_id(&prev_path);
+        let cur = File::open(&cur_path)
+            .map_err(|e| Fatal::new(format!("unable to open {}", cur_path.display()), e))?;
+        let cur_id = id_of(&cur).ok_or_else(|| {
+            Fatal::new(
+                format!("unable to stat {}", cur_path.display()),
+                io::Error::last_os_error(),
+            )
+        })?;
+        let list = archives(dir)?;
+        let prev = File::open(&prev_path)
+            .ok()
+            .and_then(|f| id_of(&f).map(|i| (f, i)));
+        tries += 1;
+        let same = stat_id(&cur_path) == Some(cur_id)
+            && prev.as_ref().map(|p| p.1) == p1
+            && stable(dir, p1);
+        if same || tries >= SNAPSHOT_TRIES {
+            return Ok(Listing {
+                cur,
+                cur_id,
+                prev,
+                archives: list,
+            });
+        }
+    }
+}
+
+fn lazy(a: LogFile, not: Id) -> Src {
+    Src {
+        path: a.path,
+        label: a.label,
+        file: None,
+        id: None,
+        size: None,
+        off: 0,
+        not: Some(not),
+        zst: false,
+    }
+}
+
+impl Follower {
+    /// Start following log directory `dir` (resolved: it has `current`)
+    /// from `start`; `prog` names the program in warnings.
+    ///
+    /// # Errors
+    /// `current` cannot be opened (a `NotFound` cause while a multilog
+    /// starts: the caller may try again), the directory cannot be read or
+    /// watched.
+    pub(crate) fn open(prog: &'static str, dir: &Path, start: Start) -> Result<Follower, Fatal> {
+        // The watch first: every name made after the listing is heard of.
+        let ino = watch(dir)?;
+        let mut l = listing(dir)?;
+        let pending = usize::from(l.prev.is_some());
+        let mut f = Follower {
+            prog,
+            dir: dir.to_path_buf(),
+            cur_path: dir.join("current"),
+            queue: VecDeque::new(),
+            cur_id: l.cur_id,
+            cur_done: false,
+            seen: None,
+            new: BTreeMap::new(),
+            ino,
+            held: 0,
+            names_lost: false,
+            processor: pending > 0 || dir.join("processed").exists(),
+            pending,
+            lost: Lost::default(),
+        };
+        let later = f.missed(&mut l)?;
+        f.seen = l.archives.iter().filter_map(|a| a.label).max();
+        for n in later {
+            f.note(&n);
+        }
+        let prev_path = dir.join("previous");
+        let (cur, cid) = (l.cur, l.cur_id);
+        let mut tail = None;
+        match start {
+            Start::All => {
+                for a in l.archives {
+                    f.queue.push_back(lazy(a, cid));
+                }
+            }
+            Start::Tail(n) => tail = Some(f.queue_tail(l.archives, n, &l.prev, &cur)?),
+            Start::At(pos) => f.queue_at(l.archives, pos, &l.prev, cid),
+        }
+        let at_cur = matches!(start, Start::At(p) if (p.dev, p.ino) == cid);
+        let at_prev =
+            matches!((start, &l.prev), (Start::At(p), Some((_, i))) if (p.dev, p.ino) == *i);
+        if let Some((pf, pid)) = l.prev {
+            if !at_cur {
+                // `previous` (a processor works on it) goes between the
+                // archives and `current`; its archive, to come, is not read.
+                let mut s = Src::opened(prev_path, pf, Some(pid));
+                if let (true, Start::At(p)) = (at_prev, start) {
+                    s.off = p.off;
+                }
+                f.queue.push_back(s);
+            }
+        }
+        let mut s = Src::opened(f.cur_path.clone(), cur, Some(cid));
+        if let (true, Start::At(p)) = (at_cur, start) {
+            s.off = p.off;
+        }
+        f.queue.push_back(s);
+        if let Some(t) = tail {
+            f.trim_tail(t);
+        }
+        Ok(f)
+    }
+
+    /// Archives the listing missed: a name renamed while the directory is
+    /// read (the finisher's `.u` → `.s`) may be returned under neither
+    /// name (readdir(3) leaves it unspecified). The watch was made before
+    /// the listing, so every such rename is in the events: an archive
+    /// heard of, not listed and older than `current`'s own archive (which
+    /// has `current`'s inode) joins the listing. The names from
+    /// `current`'s archive on are returned, to be noted as new.
+    fn missed(&mut self, l: &mut Listing) -> Result<Vec<Vec<u8>>, Fatal> {
+        let names = self.event_names()?;
+        let listed: std::collections::BTreeSet<_> =
+            l.archives.iter().filter_map(|a| a.label).collect();
+        let mut heard: BTreeMap<crate::tai64::Tai64N, Vec<u8>> = BTreeMap::new();
+        let mut other = Vec::new();
+        for n in names {
+            match crate::svlog::files::archive_kind(&n).map(|k| k.0) {
+                Some(lb) if !listed.contains(&lb) => {
+                    heard.insert(lb, n);
+                }
+                Some(_) => {}
+                None => other.push(n),
+            }
+        }
+        let mut later = other;
+        let mut future = false;
+        for (lb, n) in heard {
+            let path = self.dir.join(std::ffi::OsStr::from_bytes(&n));
+            let id = stat_archive(&path).map(|(i, _)| i);
+            future = future || id == Some(l.cur_id);
+            if future || id.is_none() {
+                later.push(n);
+            } else {
+                l.archives.push(LogFile {
+                    path,
+                    label: Some(lb),
+                });
+            }
+        }
+        l.archives.sort_by_key(|a| a.label);
+        Ok(later)
+    }
+
+    /// From a saved position: its file and what follows it. If no archive,
+    /// `previous` or `current` has its identity, the archives named after
+    /// `pos.after`, with the loss noted.
+    fn queue_at(&mut self, list: Vec<LogFile>, pos: Pos, prev: &Option<(File, Id)>, cid: Id) {
+        let want = (pos.dev, pos.ino);
+        if want == cid || prev.as_ref().is_some_and(|p| p.1 == want) {
+            return;
+        }
+        let found = list
+            .iter()
+            .position(|a| stat_archive(&a.path).is_some_and(|(id, _)| id == want));
+        match found {
+            Some(k) => {
+                for (i, a) in list.into_iter().enumerate().skip(k) {
+                    let mut s = lazy(a, cid);
+                    if i == k {
+                        s.off = pos.off;
+                    }
+                    self.queue.push_back(s);
+                }
+            }
+            None => {
+                // An archive's bytes compressed since: the same offsets.
+                let zst = list.iter().position(|a| {
+                    pos.own && a.label.is_some() && a.label == pos.after && is_zst(&a.path)
+                });
+                if let Some(k) = zst {
+                    for (i, a) in list.into_iter().enumerate().skip(k) {
+                        let mut s = lazy(a, cid);
+                        if i == k {
+                            s.off = pos.off;
+                        }
+                        self.queue.push_back(s);
+                    }
+                    return;
+                }
+                self.lost.cursor = true;
+                for a in list {
+                    if pos.after.is_none_or(|l| a.label.is_some_and(|x| x > l)) {
+                        self.queue.push_back(lazy(a, cid));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The last `n` lines: every file opened now, and read backwards.
+    /// `current` and `previous` are queued by the caller, then the files
+    /// before the start are dropped ([`Follower::trim_tail`]): where the
+    /// start is (file index, offset) and the size of `current` seen.
+    fn queue_tail(
+        &mut self,
+        list: Vec<LogFile>,
+        n: u64,
+        prev: &Option<(File, Id)>,
+        cur: &File,
+    ) -> Result<(usize, u64, u64), Fatal> {
+        let cid = id_of(cur);
+        for a in list {
+            if let Some((file, path)) = open_archive(&a.path) {
+                let id = id_of(&file);
+                // Read backwards now: a `.s.zst` decompressed now.
+                let file = if is_zst(&path) {
+                    decompress(self.prog, &path, file)
+                } else {
+                    Some(file)
+                };
+                if let Some(file) = file.filter(|_| id != cid) {
+                    let mut s = Src::opened(path, file, id);
+                    s.label = a.label;
+                    self.queue.push_back(s);
+                }
+            }
+        }
+        let mut sized: Vec<(u64, &File)> = self
+            .queue
+            .iter()
+            .filter_map(|s| s.file.as_ref())
+            .map(|f| (f.metadata().map_or(0, |m| m.len()), f))
+            .collect();
+        if let Some((p, _)) = prev {
+            sized.push((p.metadata().map_or(0, |m| m.len()), p));
+        }
+        let cur_len = cur.metadata().map_or(0, |m| m.len());
+        sized.push((cur_len, cur));
+        let mut buf = vec![0u8; 128 * 1024];
+        let (first, from) = find_tail(&sized, n, &mut buf)
+            .map_err(|e| Fatal::new(format!("unable to read {}", self.dir.display()), e))?;
+        Ok((first, from, cur_len))
+    }
+
+    /// Drop the files before the start [`Follower::queue_tail`] found.
+    fn trim_tail(&mut self, (first, from, cur_len): (usize, u64, u64)) {
+        if first >= self.queue.len() {
+            // Nothing to print: follow `current` from the end seen.
+            let mut last = self.queue.pop_back();
+            if let Some(s) = last.as_mut() {
+                s.off = cur_len;
+            }
+            self.queue.clear();
+            self.queue.extend(last);
+            return;
+        }
+        self.queue.drain(..first);
+        if let Some(s) = self.queue.front_mut() {
+            s.off = from;
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The follower's directory events and its switch from a complete
+//! followed file to the archives after it and the new `current`.
+
+use std::fs::File;
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::inotify;
+use rustix::io::Errno;
+
+use crate::error::Fatal;
+use crate::svlog::files::archive_kind;
+use crate::svlog::{archives, LogFile};
+use crate::tai64::{Tai64N, LABEL_LEN};
+
+use super::{id_of, stat_id, Follower, Heard, Id, Src, MAX_HELD, MAX_NAMES, SNAPSHOT_TRIES};
+
+/// The names archive `path` may have, in the order a finished archive
+/// takes them: itself, its `.s` (the finisher's rename of a `.u`) and its
+/// `.s.zst` (the compressor's copy, made before the `.s` or `.u` goes).
+fn names(path: &Path) -> Vec<PathBuf> {
+    let mut v = vec![path.to_path_buf()];
+    let name = path.file_name().map_or(&[][..], |n| n.as_bytes());
+    if name.len() >= LABEL_LEN {
+        for suffix in [&b".s"[..], b".s.zst"] {
+            let mut n = name[..LABEL_LEN].to_vec();
+            n.extend_from_slice(suffix);
+            let p = path.with_file_name(std::ffi::OsStr::from_bytes(&n));
+            if !v.contains(&p) {
+                v.push(p);
+            }
+        }
+    }
+    v
+}
+
+/// Whether `path` names a compressed archive.
+pub(super) fn is_zst(path: &Path) -> bool {
+    path.as_os_str().as_bytes().ends_with(b".s.zst")
+}
+
+/// Open archive `path` under the first of its [`names`] still there, and
+/// which (a `.s.zst` is returned compressed).
+pub(super) fn open_archive(path: &Path) -> Option<(File, PathBuf)> {
+    names(path)
+        .into_iter()
+        .find_map(|p| File::open(&p).ok().map(|f| (f, p)))
+}
+
+/// Identity and size of archive `path` under the first of its [`names`]
+/// still there, without opening it (a `.s.zst`'s compressed size).
+pub(super) fn stat_archive(path: &Path) -> Option<(Id, u64)> {
+    let m = names(path)
+        .into_iter()
+        .find_map(|p| std::fs::metadata(p).ok())?;
+    Some(((m.dev(), m.ino()), m.len()))
+}
+
+/// `previous` is still `p1`, and not gone while `processed` is there: a
+/// processor's output between the removal of `previous` and its archive
+/// (`processed` → `@….s`) is in no file the follower lists.
+pub(super) fn stable(dir: &Path, p1: Option<Id>) -> bool {
+    let p2 = stat_id(&dir.join("previous"));
+    p2 == p1 && (p2.is_some() || !dir.join("processed").exists())
+}
+
+/// The new `current` opened, its identity, that of `previous`, and the
+/// archives, listed with neither name changing meanwhile.
+type Snapshot = (File, Id, Option<Id>, Vec<LogFile>);
+
+impl Follower {
+    pub(super) fn note(&mut self, name: &[u8]) {
+        if name == b"previous" || name == b"processed" {
+            self.processor = true;
+            return;
+        }
+        let Some((l, _)) = archive_kind(name) else {
+            return;
+        };
+        if self.seen.is_some_and(|s| l <= s) {
+            return;
+        }
+        if self.new.get(&l).is_some_and(|h| h.file.is_some()) {
+            return;
+        }
+        if self.new.len() >= MAX_NAMES && !self.new.contains_key(&l) {
+            self.names_lost = true;
+            return;
+        }
+        let path = self.dir.join(std::ffi::OsStr::from_bytes(name));
+        let (file, name) = match open_archive(&path).filter(|_| self.held < MAX_HELD) {
+            Some((f, p)) => (
+                Some(f),
+                p.file_name().map_or(name, |n| n.as_bytes()).to_vec(),
+            ),
+            None => (None, name.to_vec()),
+        };
+        let (id, size) = match &file {
+            Some(f) => match f.metadata() {
+                Ok(m) => (Some((m.dev(), m.ino())), Some(m.len())),
+                Err(_) => (None, None),
+            },
+            None => stat_archive(&path).map_or((None, None), |(i, s)| (Some(i), Some(s))),
+        };
+        self.held += usize::from(file.is_some());
+        self.new.insert(
+            l,
+            Heard {
+                name,
+                file,
+                id,
+                size,
+            },
+        );
+    }
+
+    /// The names the directory's events report as made (created or
+    /// renamed to), in order.
+    ///
+    /// # Errors
+    /// The inotify instance cannot be read.
+    pub(super) fn event_names(&mut self) -> Result<Vec<Vec<u8>>, Fatal> {
+        let mut evbuf = [MaybeUninit::<u8>::uninit(); 16 * 1024];
+        let mut r = inotify::Reader::new(&self.ino, &mut evbuf);
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        loop {
+            match r.next() {
+                Ok(ev) => {
+                    if ev.events().contains(inotify::ReadFlags::QUEUE_OVERFLOW) {
+                        self.names_lost = true;
+                    }
+                    if ev
+                        .events()
+                        .intersects(inotify::ReadFlags::MOVED_TO | inotify::ReadFlags::CREATE)
+                    {
+                        if let Some(n) = ev.file_name() {
+                            names.push(n.to_bytes().to_vec());
+                        }
+                    }
+                }
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => break,
+                Err(e) => {
+                    return Err(Fatal::new(
+                        "unable to read inotify events",
+                        io::Error::from(e),
+                    ));
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// Take in the directory's events: open the archives made since.
+    ///
+    /// # Errors
+    /// The inotify instance cannot be read.
+    pub(crate) fn events(&mut self) -> Result<(), Fatal> {
+        for n in self.event_names()? {
+            self.note(&n);
+        }
+        Ok(())
+    }
+
+    /// A snapshot, not in the moment a processor's output is only
+    /// `processed` (see [`stable`]).
+    fn snapshot(&mut self) -> Result<Option<Snapshot>, Fatal> {
+        let prev_path = self.dir.join("previous");
+        for _ in 0..SNAPSHOT_TRIES {
+            let Ok(cur) = File::open(&self.cur_path) else {
+                return Ok(None);
+            };
+            let Some(cid) = id_of(&cur) else {
+                return Ok(None);
+            };
+            let p1 = stat_id(&prev_path);
+            let list = archives(&self.dir)?;
+            if p1.is_some() || self.dir.join("processed").exists() {
+                self.processor = true;
+            }
+            if stable(&self.dir, p1) && stat_id(&self.cur_path) == Some(cid) {
+                return Ok(Some((cur, cid, p1, list)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Queue the archives between the complete followed file and the new
+    /// `current`, then that. `false`: not now (no stable `current`).
+    pub(super) fn switch(&mut self) -> Result<bool, Fatal> {
+        let Some((cur, cid, prev, list)) = self.snapshot()? else {
+            return Ok(false);
+        };
+        for a in &list {
+            if let Some(name) = a.path.file_name() {
+                self.note(name.as_bytes());
+            }
+        }
+        // Every name made before the snapshot is heard of now (inotify
+        // queues an event with the change), so the first new name is the
+        // followed file's archive when nothing has its inode.
+        self.events()?;
+        let mut order: Vec<(Tai64N, Heard)> = std::mem::take(&mut self.new).into_iter().collect();
+        self.held = 0;
+        // Names made since (the new `current` rotated already: its archive
+        // and later ones) wait for the next switch.
+        if let Some(k) = order.iter().position(|(_, h)| h.id == Some(cid)) {
+            for (l, h) in order.drain(k..) {
+                self.held += usize::from(h.file.is_some());
+                self.new.insert(l, h);
+            }
+        }
+        if let Some((l, _)) = order.last() {
+            self.seen = Some(self.seen.map_or(*l, |s| s.max(*l)));
+        }
+        // Processed archives of files already read come first.
+        let skip = self.pending.min(order.len());
+        self.pending -= skip;
+        order.drain(..skip);
+        let mine = order.iter().position(|(_, h)| h.id == Some(self.cur_id));
+        let from = if let Some(p) = mine {
+            p + 1
+        } else if prev == Some(self.cur_id) {
+            // Still `previous`: its archive is yet to come.
+            self.processor = true;
+            self.pending += 1;
+            order.len()
+        } else if order.is_empty() {
+            if self.processor {
+                self.pending += 1;
+            }
+            0
+        } else {
+            // Deleted by retention, or processed: the first new name.
+            1
+        };
+        self.queue.clear();
+        for (l, h) in order.into_iter().skip(from) {
+            if h.id.is_none() && h.file.is_none() {
+                // Gone before even its size was known.
+                self.lost.archives += 1;
+                continue;
+            }
+            let path = self.dir.join(std::ffi::OsStr::from_bytes(&h.name));
+            self.queue.push_back(Src {
+                zst: h.file.is_some() && is_zst(&path),
+                path,
+                label: Some(l),
+                file: h.file,
+                id: h.id,
+                size: h.size,
+                off: 0,
+                not: Some(cid),
+            });
+        }
+        if self.processor {
+            if let Some(p) = prev.filter(|p| *p != self.cur_id && *p != cid) {
+                // `previous` is a rotation not seen as `current`.
+                let path = self.dir.join("previous");
+                if let Ok(f) = File::open(&path) {
+                    if id_of(&f) == Some(p) {
+                        self.queue.push_back(Src::opened(path, f, Some(p)));
+                        self.pending += 1;
+                    }
+                }
+            }
+        }
+        self.queue
+            .push_back(Src::opened(self.cur_path.clone(), cur, Some(cid)));
+        self.cur_id = cid;
+        Ok(true)
+    }
+}
+
+impl Src {
+    /// An open file that is not an archive, read from 0.
+    pub(super) fn opened(path: std::path::PathBuf, f: File, id: Option<Id>) -> Src {
+        Src {
+            path,
+            label: None,
+            file: Some(f),
+            id,
+            size: None,
+            off: 0,
+            not: None,
+            zst: false,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Tests of the follower on directories made by hand.
+
+use super::*;
+
+fn read_all(f: &mut Follower) -> (Vec<u8>, Option<Pos>) {
+    let mut buf = vec![0u8; 7];
+    let mut out = Vec::new();
+    let mut end = None;
+    while let Got::Data { n, at } = f.read(&mut buf).unwrap() {
+        out.extend_from_slice(&buf[..n]);
+        end = Some(Pos {
+            off: at.off + n as u64,
+            ..at
+        });
+    }
+    (out, end)
+}
+
+fn stamp(n: i64) -> Tai64N {
+    Tai64N::from_unix(1_796_117_068 + n, 0)
+}
+
+fn label(n: i64) -> String {
+    format!("{}.s", String::from_utf8_lossy(&stamp(n).label()))
+}
+
+/// A position taken in `current` is found again in its archive after a
+/// rotation; one whose file has gone goes on after its label, with the
+/// loss noted.
+#[test]
+fn positions_survive_rotation() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join(label(0)), b"old\n").unwrap();
+    std::fs::write(p.join("current"), b"a\nb\n").unwrap();
+    let mut f = Follower::open("test", p, Start::All).unwrap();
+    let (got, end) = read_all(&mut f);
+    assert_eq!(got, b"old\na\nb\n");
+    let mut pos = end.unwrap();
+    assert_eq!(pos.off, 4);
+    pos.off = 2;
+    drop(f);
+    // Rotations while nobody follows.
+    std::fs::rename(p.join("current"), p.join(label(1))).unwrap();
+    std::fs::write(p.join(label(2)), b"c\n").unwrap();
+    std::fs::write(p.join("current"), b"d\n").unwrap();
+    let mut f = Follower::open("test", p, Start::At(pos)).unwrap();
+    assert_eq!(read_all(&mut f).0, b"b\nc\nd\n");
+    assert!(f.take_lost().is_empty());
+    // Its file deleted: the archives after its label, and the loss.
+    std::fs::remove_file(p.join(label(1))).unwrap();
+    let mut f = Follower::open("test", p, Start::At(pos)).unwrap();
+    assert_eq!(read_all(&mut f).0, b"c\nd\n");
+    assert!(f.take_lost().cursor);
+}
+
+/// `.s.zst` archives are listed with the others (the uncompressed
+/// name first while both exist) and read decompressed; a position in
+/// an archive goes on in its `.s.zst` at the same offset.
+#[test]
+fn compressed_archives() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let zst = |n: i64| p.join(format!("{}.zst", label(n)));
+    let u = |n: i64| p.join(label(n)).with_extension("u");
+    std::fs::write(zst(0), zstd::encode_all(&b"old\n"[..], 3).unwrap()).unwrap();
+    std::fs::write(u(1), b"mid1\nmid2\n").unwrap();
+    std::fs::write(zst(1), zstd::encode_all(&b"mid1\nmid2\n"[..], 3).unwrap()).unwrap();
+    std::fs::write(p.join("current"), b"cur\n").unwrap();
+    let names: Vec<_> = crate::svlog::archives(p)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.path)
+        .collect();
+    assert_eq!(names, [zst(0), u(1)]);
+    let m = std::fs::metadata(u(1)).unwrap();
+    let pos = Pos {
+        dev: m.dev(),
+        ino: m.ino(),
+        off: 5,
+        after: Some(stamp(1)),
+        own: true,
+    };
+    // The compressor's removal of the `.u`.
+    std::fs::remove_file(u(1)).unwrap();
+    let mut f = Follower::open("test", p, Start::All).unwrap();
+    let (got, _) = read_all(&mut f);
+    assert_eq!(got, b"old\nmid1\nmid2\ncur\n");
+    assert!(f.take_lost().is_empty());
+    let mut f = Follower::open("test", p, Start::At(pos)).unwrap();
+    let (got, end) = read_all(&mut f);
+    assert_eq!(got, b"mid2\ncur\n");
+    assert!(f.take_lost().is_empty());
+    // A position read in a `.s.zst` names the compressed file.
+    let mut f = Follower::open("test", p, Start::At(pos)).unwrap();
+    let mut buf = [0u8; 3];
+    let Got::Data { at, .. } = f.read(&mut buf).unwrap() else {
+        panic!("no data");
+    };
+    let z = std::fs::metadata(zst(1)).unwrap();
+    assert_eq!((at.ino, at.off, at.own), (z.ino(), 5, true));
+    let mut f = Follower::open("test", p, Start::At(Pos { off: 6, ..at })).unwrap();
+    assert_eq!(read_all(&mut f).0, b"id2\ncur\n");
+    assert!(f.take_lost().is_empty());
+    assert!(end.is_some_and(|e| !e.own));
+    // In `current`, AFTER is the label before: not the file's bytes.
+    let mut f = Follower::open("test", p, Start::At(Pos { own: false, ..pos })).unwrap();
+    assert_eq!(read_all(&mut f).0, b"cur\n");
+    assert!(f.take_lost().cursor);
+}

@@ -1,0 +1,354 @@
+//! `logship`: ship multilog log directories to a syslog receiver (rsyslog,
+//! syslog-ng) so that every line logged arrives, across crashes of either
+//! side (a new program; daemontools has no counterpart).
+//!
+//! `logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] URL DIR...`
+//!
+//! * Each DIR is read by the shared follower (`src/follow/`) from its
+//!   cursor, or from its oldest archive when it has none yet.
+//! * Each line becomes an RFC 5424 message (`syslog.rs`), cut into pieces
+//!   of at most `-m` bytes (default 8192, rsyslog's default
+//!   `maxMessageSize`) when longer.
+//! * `relp://`: each message is a RELP `syslog` transaction ([`relp`],
+//!   `conn.rs`); it is delivered once rsyslog acknowledged it. `tcp://`:
+//!   RFC 6587 octet counting; delivered once the kernel took its bytes.
+//! * The cursor of each DIR (`cursor.rs`) only moves to positions whose
+//!   every message was acknowledged. At most `-w` messages (default 1024)
+//!   are sent and not yet both acknowledged and saved in the cursor, so a
+//!   restart sends again at most one window of messages.
+//! * A connection failure or a broken session: `logship: warning: unable
+//!   to …, pausing: …`, a capped exponential backoff (0.1 s doubling up to
+//!   [`BACKOFF_MAX`]), then the messages not acknowledged are sent again
+//!   in order on the new session. Memory stays bounded: at most a window
+//!   of messages is held, whatever the backlog on disk.
+//! * Data deleted by retention before it was read: `logship: warning:
+//!   DIR: N bytes deleted before they were read`.
+//! * SIGTERM/SIGINT: the messages in flight get up to [`DRAIN`] to be
+//!   acknowledged, the cursors are saved, the session is closed; exit 0.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+
+use crate::error::{self, Fatal};
+use crate::follow::Pos;
+use crate::sys::cmain::MainArgs;
+use crate::sys::signals::{self, Sigpipe};
+
+mod args;
+mod conn;
+mod cursor;
+mod reader;
+pub mod relp;
+mod start;
+mod syslog;
+
+use conn::{Conn, Dest, Proto, Trouble};
+use reader::Reader;
+use syslog::Header;
+
+const PROG: &str = "logship";
+/// The usage line.
+pub const USAGE: &str = "logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] URL DIR...";
+/// The first pause after a failure.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// The longest pause.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long messages in flight may take to be acknowledged at the end.
+pub const DRAIN: Duration = Duration::from_secs(2);
+/// The safety-net wake-up (as svlog's).
+const WAKE: Duration = Duration::from_millis(100);
+/// Cursors are saved at least this often while they lag.
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+
+/// One log directory being shipped.
+struct Dir {
+    name: String,
+    reader: Reader,
+    header: Header,
+    cursor: PathBuf,
+    /// The position after the last message acknowledged in order.
+    acked: Option<Pos>,
+    saved: Option<Pos>,
+}
+
+/// A message sent and not acknowledged yet.
+struct Inflight {
+    dir: usize,
+    end: Pos,
+    msg: Vec<u8>,
+    txnr: u32,
+    /// The stream offset its last byte reaches (TCP).
+    stream_end: u64,
+    acked: bool,
+}
+
+/// The shipping state.
+struct Ship {
+    dest: Dest,
+    dirs: Vec<Dir>,
+    window: usize,
+    inflight: VecDeque<Inflight>,
+    /// Messages acknowledged whose positions are not in the cursors yet.
+    unsaved: usize,
+    last_save: Instant,
+    conn: Option<Conn>,
+    retry_at: Instant,
+    backoff: Duration,
+    rr: usize,
+}
+
+fn warn_trouble(dest: &Dest, t: &Trouble) {
+    match t {
+        Trouble::Io(what, e) => error::warn(
+            PROG,
+            &format!("unable to {what} {}, pausing", dest.url),
+            Some(e),
+        ),
+        Trouble::Protocol(s) => error::warn(PROG, &format!("{}: {s}, pausing", dest.url), None),
+    }
+}
+
+impl Ship {
+    /// Take in acknowledgements: mark, then move the acknowledged prefix's
+    /// positions to the directories.
+    fn ack(&mut self, txnrs: &[u32], written: Option<u64>) {
+        for &t in txnrs {
+            if let Some(m) = self.inflight.iter_mut().find(|m| m.txnr == t && !m.acked) {
+                m.acked = true;
+            }
+        }
+        if let Some(w) = written {
+            for m in self.inflight.iter_mut().take_while(|m| m.stream_end <= w) {
+                m.acked = true;
+            }
+        }
+        while self.inflight.front().is_some_and(|m| m.acked) {
+            if let Some(m) = self.inflight.pop_front() {
+                self.dirs[m.dir].acked = Some(m.end);
+                self.unsaved += 1;
+            }
+        }
+    }
+
+    /// Save the cursors that moved.
+    fn save(&mut self) {
+        let mut ok = true;
+        for d in &mut self.dirs {
+            if d.acked != d.saved {
+                if let Some(p) = d.acked {
+                    match cursor::save(&d.cursor, &p) {
+                        Ok(()) => d.saved = Some(p),
+                        Err(e) => {
+                            ok = false;
+                            let what = format!("unable to write {}", d.cursor.display());
+                            error::warn(PROG, &what, Some(&e));
+                        }
+                    }
+                }
+            }
+        }
+        if ok {
+            self.unsaved = 0;
+        }
+        self.last_save = Instant::now();
+    }
+
+    /// Whether the cursors lag enough to be saved: half a window, nothing
+    /// in flight, or [`SAVE_EVERY`] since the last save.
+    fn save_due(&self) -> bool {
+        self.unsaved > 0
+            && (self.unsaved * 2 >= self.window
+                || self.inflight.is_empty()
+                || self.last_save.elapsed() >= SAVE_EVERY)
+    }
+
+    fn fail(&mut self, t: &Trouble) {
+        warn_trouble(&self.dest, t);
+        self.conn = None;
+        self.retry_at = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+    }
+
+    /// Connect if it is time; on success send again what is in flight.
+    fn connect(&mut self) {
+        if self.conn.is_some() || Instant::now() < self.retry_at {
+            return;
+        }
+        match Conn::connect(&self.dest) {
+            Ok(mut c) => {
+                for m in &mut self.inflight {
+                    (m.txnr, m.stream_end) = c.send(&m.msg);
+                }
+                self.conn = Some(c);
+            }
+            Err(t) => self.fail(&t),
+        }
+    }
+
+    /// Send new messages while the window allows.
+    fn fill(&mut self) -> Result<(), Fatal> {
+        let Some(c) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        let n = self.dirs.len();
+        let mut idle = 0;
+        while self.inflight.len() + self.unsaved < self.window && idle < n && c.backlog() < 1 << 20
+        {
+            let k = self.rr % n;
+            self.rr = self.rr.wrapping_add(1);
+            let d = &mut self.dirs[k];
+            let Some(next) = d.reader.next()? else {
+                idle += 1;
+                continue;
+            };
+            idle = 0;
+            let mut msg = Vec::with_capacity(next.piece.text.len() + 128);
+            syslog::message(&d.header, &next.piece, &mut msg);
+            let end = next.end;
+            let (txnr, stream_end) = c.send(&msg);
+            self.inflight.push_back(Inflight {
+                dir: k,
+                end,
+                msg,
+                txnr,
+                stream_end,
+                acked: false,
+            });
+        }
+        Ok(())
+    }
+
+    fn warn_lost(&mut self) {
+        for d in &mut self.dirs {
+            let lost = d.reader.follower.take_lost();
+            if !lost.is_empty() {
+                lost.warn(PROG, &d.name);
+            }
+        }
+    }
+
+    /// Write, wait for the socket, the directories, a signal or the
+    /// timeout, then read acknowledgements. True if a signal to end came.
+    fn step(&mut self, sig_r: &OwnedFd, timeout: Duration) -> Result<bool, Fatal> {
+        if let Some(c) = self.conn.as_mut() {
+            if let Err(t) = c.flush() {
+                self.fail(&t);
+            }
+        }
+        let mut fds = vec![PollFd::new(sig_r, PollFlags::IN)];
+        for d in &self.dirs {
+            fds.push(PollFd::from_borrowed_fd(
+                d.reader.follower.fd(),
+                PollFlags::IN,
+            ));
+        }
+        if let Some(c) = &self.conn {
+            let mut fl = PollFlags::IN;
+            if c.wants_write() {
+                fl |= PollFlags::OUT;
+            }
+            fds.push(PollFd::from_borrowed_fd(c.sock().as_fd(), fl));
+        }
+        let t = Timespec::try_from(timeout).unwrap_or(Timespec {
+            tv_sec: 0,
+            tv_nsec: 100_000_000,
+        });
+        match poll(&mut fds, Some(&t)) {
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => return Err(Fatal::new("unable to poll", io::Error::from(e))),
+        }
+        drop(fds);
+        let mut b = [0u8; 64];
+        while matches!(rustix::io::read(sig_r, &mut b), Ok(n) if n > 0) {}
+        for d in &mut self.dirs {
+            d.reader.follower.events()?;
+        }
+        let mut acks = Vec::new();
+        let mut written = None;
+        if let Some(c) = self.conn.as_mut() {
+            let r = c.flush().and_then(|()| c.recv(&mut acks));
+            if c.written() > 0 && self.dest.proto == Proto::Tcp {
+                written = Some(c.written());
+            }
+            if let Err(t) = r {
+                self.ack(&acks, written);
+                self.fail(&t);
+                acks.clear();
+                written = None;
+            } else if !acks.is_empty() {
+                self.backoff = BACKOFF_MIN;
+            }
+        }
+        self.ack(&acks, written);
+        Ok(signals::caught(libc::SIGTERM) || signals::caught(libc::SIGINT))
+    }
+
+    /// The main loop, until a signal to end.
+    fn run(&mut self, sig_r: &OwnedFd) -> Result<(), Fatal> {
+        loop {
+            self.connect();
+            // Saved first, so the window the save frees is filled at once.
+            if self.save_due() {
+                self.save();
+            }
+            self.fill()?;
+            self.warn_lost();
+            if self.save_due() {
+                self.save();
+            }
+            // Woken by the socket, the directories or a signal; at the
+            // latest when it is time to connect again.
+            let mut timeout = WAKE;
+            if self.conn.is_none() {
+                timeout = timeout.min(self.retry_at.saturating_duration_since(Instant::now()));
+            }
+            if self.step(sig_r, timeout)? {
+                return self.finish(sig_r);
+            }
+        }
+    }
+
+    /// At the end: wait a little for acknowledgements, save, close.
+    fn finish(&mut self, sig_r: &OwnedFd) -> Result<(), Fatal> {
+        let until = Instant::now() + DRAIN;
+        while !self.inflight.is_empty() && self.conn.is_some() && Instant::now() < until {
+            self.step(sig_r, Duration::from_millis(20))?;
+        }
+        self.save();
+        if let Some(c) = self.conn.take() {
+            c.close();
+        }
+        Ok(())
+    }
+}
+
+/// A closed connection shows as a write error, never a signal.
+pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
+
+/// The program (see the crate's entry convention).
+#[must_use]
+pub fn run(main: MainArgs) -> u8 {
+    let Some(o) = args::parse(&main.argv) else {
+        return error::usage(PROG, USAGE);
+    };
+    let r = (|| {
+        let (sig_r, sig_w) = rustix::pipe::pipe_with(
+            rustix::pipe::PipeFlags::NONBLOCK | rustix::pipe::PipeFlags::CLOEXEC,
+        )
+        .map_err(|e| Fatal::new("unable to create pipe", io::Error::from(e)))?;
+        signals::selfpipe_catch(&[libc::SIGINT, libc::SIGTERM], sig_w)
+            .map_err(|e| Fatal::new("unable to catch signals", e))?;
+        let mut ship = start::start(o)?;
+        ship.run(&sig_r)
+    })();
+    match r {
+        Ok(()) => 0,
+        Err(f) => f.report(PROG),
+    }
+}

@@ -1,0 +1,81 @@
+//! logship's start: the log directories resolved (waiting a moment for a
+//! `current` being replaced), their cursors loaded and their followers
+//! opened there.
+
+use std::collections::VecDeque;
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::error::Fatal;
+use crate::follow::{Follower, Start};
+use crate::svlog::{resolve, service_name};
+
+use super::reader::Reader;
+use super::syslog::Header;
+use super::{args, cursor, Dir, Ship, BACKOFF_MIN, PROG};
+
+/// The host's name (`uname -n`).
+fn hostname() -> Vec<u8> {
+    rustix::system::uname().nodename().to_bytes().to_vec()
+}
+
+/// `f()`, again while it fails because a file does not exist (multilog
+/// renamed `current` and has not made the new one yet), every 10 ms for
+/// at most 1 s.
+fn missing_retried<T>(mut f: impl FnMut() -> Result<T, Fatal>) -> Result<T, Fatal> {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Err(e)
+                if tries < 100
+                    && e.cause
+                        .as_ref()
+                        .is_some_and(|c| c.kind() == io::ErrorKind::NotFound) =>
+            {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Start: directories resolved, followers opened at their cursors.
+pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
+    let host = o.host.clone().unwrap_or_else(hostname);
+    let mut dirs = Vec::new();
+    for d in &o.dirs {
+        let dir = missing_retried(|| resolve(d))?;
+        let abs = std::fs::canonicalize(&dir)
+            .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
+        let cpath = cursor::path(&o.cursors, &o.dest.url, &abs);
+        let saved = cursor::load(&cpath)
+            .map_err(|e| Fatal::new(format!("unable to read {}", cpath.display()), e))?;
+        let start = saved.map_or(Start::All, Start::At);
+        let follower = missing_retried(|| Follower::open(PROG, &abs, start))?;
+        let name = service_name(&abs);
+        let app = o.app.clone().unwrap_or_else(|| name.clone().into_bytes());
+        let header = Header::new(o.pri, &host, &app);
+        let max = o.max - header.overhead();
+        dirs.push(Dir {
+            name: d.display().to_string(),
+            reader: Reader::new(follower, max),
+            header,
+            cursor: cpath,
+            acked: saved,
+            saved,
+        });
+    }
+    Ok(Ship {
+        dest: o.dest,
+        dirs,
+        window: o.window,
+        inflight: VecDeque::new(),
+        unsaved: 0,
+        last_save: Instant::now(),
+        conn: None,
+        retry_at: Instant::now(),
+        backoff: BACKOFF_MIN,
+        rr: 0,
+    })
+}
