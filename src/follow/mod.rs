@@ -45,13 +45,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
-use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{self, Fatal};
-use crate::svlog::files::decompress;
+use crate::svlog::files::{decompress, read_at_as};
 use crate::tai64::Tai64N;
 
 mod start;
@@ -231,25 +230,6 @@ fn stat_id(p: &Path) -> Option<Id> {
     std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// `read_at` retried when interrupted; `None` after a warning for any
-/// other error.
-fn read_at(prog: &str, f: &File, path: &Path, buf: &mut [u8], off: u64) -> Option<usize> {
-    loop {
-        match f.read_at(buf, off) {
-            Ok(n) => return Some(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                error::warn(
-                    prog,
-                    &format!("unable to read {}", path.display()),
-                    Some(&e),
-                );
-                return None;
-            }
-        }
-    }
-}
-
 impl Follower {
     /// The descriptor to poll for readability: the directory changed.
     #[must_use]
@@ -311,7 +291,7 @@ impl Follower {
                 self.queue.pop_front();
                 continue;
             };
-            match read_at(self.prog, f, &src.path, buf, src.off) {
+            match read_at_as(self.prog, f, &src.path, buf, src.off) {
                 Some(0) => {}
                 Some(n) => {
                     let at = Pos {

@@ -284,13 +284,24 @@ pub(crate) fn will_read(f: &File) {
 /// interrupted: `Some(n)` (0 at end of file), or `None` after a warning
 /// for any other error, so that the rest of the directory is still read.
 pub(crate) fn read_at(f: &File, path: &Path, buf: &mut [u8], off: u64) -> Option<usize> {
+    read_at_as(PROG, f, path, buf, off)
+}
+
+/// [`read_at`] for program `prog` (the follower serves logship too).
+pub(crate) fn read_at_as(
+    prog: &str,
+    f: &File,
+    path: &Path,
+    buf: &mut [u8],
+    off: u64,
+) -> Option<usize> {
     loop {
         match f.read_at(buf, off) {
             Ok(n) => return Some(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 error::warn(
-                    PROG,
+                    prog,
                     &format!("unable to read {}", path.display()),
                     Some(&e),
                 );
