@@ -11,7 +11,7 @@ use std::path::Path;
 use rustix::fs::inotify;
 
 use crate::error::Fatal;
-use crate::svlog::{archives, find_tail, LogFile};
+use crate::svlog::{archives, tail_start, LogFile};
 
 use super::switch::{is_zst, open_archive, stable, stat_archive};
 use super::{id_of, stat_id, Follower, Id, Lost, Pos, Src, Start, SNAPSHOT_TRIES};
@@ -256,10 +256,15 @@ impl Follower {
         }
     }
 
-    /// The last `n` lines: every file opened now, and read backwards.
-    /// `current` and `previous` are queued by the caller, then the files
-    /// before the start are dropped ([`Follower::trim_tail`]): where the
-    /// start is (file index, offset) and the size of `current` seen.
+    /// The last `n` lines, reading backwards from `current` (then
+    /// `previous`, then the archives from the newest): an archive is opened
+    /// (a `.s.zst` decompressed) only when the search reaches it, so the
+    /// descriptors and memory held do not grow with the directory. The
+    /// archive the start lies in is queued open; the newer ones, read
+    /// whole, are queued to be opened in their turn. `current` and
+    /// `previous` are queued by the caller, then the files before the
+    /// start are dropped ([`Follower::trim_tail`]): where the start is (file
+    /// index, offset) and the size of `current` seen.
     fn queue_tail(
         &mut self,
         list: Vec<LogFile>,
@@ -268,37 +273,57 @@ impl Follower {
         cur: &File,
     ) -> Result<(usize, u64, u64), Fatal> {
         let cid = id_of(cur);
-        for a in list {
-            if let Some((file, path)) = open_archive(&a.path) {
-                let id = id_of(&file);
-                // Read backwards now: a `.s.zst` decompressed now.
-                let file = if is_zst(&path) {
-                    decompress(self.prog, &path, file)
-                } else {
-                    Some(file)
-                };
-                if let Some(file) = file.filter(|_| id != cid) {
-                    let mut s = Src::opened(path, file, id);
-                    s.label = a.label;
-                    self.queue.push_back(s);
-                }
+        let cur_len = cur.metadata().map_or(0, |m| m.len());
+        if n == 0 {
+            return Ok((usize::MAX, 0, cur_len));
+        }
+        let dir = self.dir.display().to_string();
+        let bad = |e| Fatal::new(format!("unable to read {dir}"), e);
+        let (mut need, mut skip_nl) = (n, true);
+        let mut buf = vec![0u8; 128 * 1024];
+        let mut last: Vec<(u64, &File)> = Vec::new();
+        if let Some((p, _)) = prev {
+            last.push((p.metadata().map_or(0, |m| m.len()), p));
+        }
+        last.push((cur_len, cur));
+        for (i, (size, f)) in last.iter().enumerate().rev() {
+            if let Some(off) =
+                tail_start(f, *size, &mut need, &mut skip_nl, &mut buf).map_err(bad)?
+            {
+                return Ok((i, off, cur_len));
             }
         }
-        let mut sized: Vec<(u64, &File)> = self
-            .queue
-            .iter()
-            .filter_map(|s| s.file.as_ref())
-            .map(|f| (f.metadata().map_or(0, |m| m.len()), f))
-            .collect();
-        if let Some((p, _)) = prev {
-            sized.push((p.metadata().map_or(0, |m| m.len()), p));
+        let mut newer = Vec::new();
+        let mut from = 0;
+        for a in list.into_iter().rev() {
+            let Some((file, path)) = open_archive(&a.path) else {
+                continue;
+            };
+            let id = id_of(&file);
+            let file = if is_zst(&path) {
+                decompress(self.prog, &path, file)
+            } else {
+                Some(file)
+            };
+            let Some(file) = file.filter(|_| id != cid) else {
+                continue;
+            };
+            let size = file.metadata().map_or(0, |m| m.len());
+            if let Some(off) =
+                tail_start(&file, size, &mut need, &mut skip_nl, &mut buf).map_err(bad)?
+            {
+                let mut s = Src::opened(path, file, id);
+                s.label = a.label;
+                self.queue.push_back(s);
+                from = off;
+                break;
+            }
+            newer.push(a);
         }
-        let cur_len = cur.metadata().map_or(0, |m| m.len());
-        sized.push((cur_len, cur));
-        let mut buf = vec![0u8; 128 * 1024];
-        let (first, from) = find_tail(&sized, n, &mut buf)
-            .map_err(|e| Fatal::new(format!("unable to read {}", self.dir.display()), e))?;
-        Ok((first, from, cur_len))
+        let not = cid.unwrap_or_default();
+        self.queue
+            .extend(newer.into_iter().rev().map(|a| lazy(a, not)));
+        Ok((0, from, cur_len))
     }
 
     /// Drop the files before the start [`Follower::queue_tail`] found.

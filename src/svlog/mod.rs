@@ -64,7 +64,7 @@ pub(crate) use args::{parse_args, Opts};
 pub(crate) use files::{archives, LogFile};
 pub(crate) use out::{Format, Out, Stop};
 pub(crate) use service::{resolve, service_name};
-pub(crate) use tail::find_tail;
+pub(crate) use tail::tail_start;
 
 const PROG: &str = "svlog";
 /// The usage line.

@@ -43,33 +43,29 @@ pub(crate) fn tail_start(
     Ok(None)
 }
 
-/// Where the last `n` lines of `files` (sizes and files, oldest first, read
-/// as one stream) start: a file's index and an offset in it
-/// (`files.len()` when `n` is 0).
-///
-/// # Errors
-/// A read error.
-pub(crate) fn find_tail(
-    files: &[(u64, &File)],
-    n: u64,
-    buf: &mut [u8],
-) -> io::Result<(usize, u64)> {
-    if n == 0 {
-        return Ok((files.len(), 0));
-    }
-    let mut need = n;
-    let mut skip_nl = true;
-    for (i, (size, f)) in files.iter().enumerate().rev() {
-        if let Some(off) = tail_start(f, *size, &mut need, &mut skip_nl, buf)? {
-            return Ok((i, off));
-        }
-    }
-    Ok((0, 0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`tail_start`] over several files, as the follower drives it: where the last `n` lines of `files` (sizes and files, oldest first, read
+    /// as one stream) start: a file's index and an offset in it
+    /// (`files.len()` when `n` is 0).
+    ///
+    /// # Errors
+    /// A read error.
+    fn find_tail(files: &[(u64, &File)], n: u64, buf: &mut [u8]) -> io::Result<(usize, u64)> {
+        if n == 0 {
+            return Ok((files.len(), 0));
+        }
+        let mut need = n;
+        let mut skip_nl = true;
+        for (i, (size, f)) in files.iter().enumerate().rev() {
+            if let Some(off) = tail_start(f, *size, &mut need, &mut skip_nl, buf)? {
+                return Ok((i, off));
+            }
+        }
+        Ok((0, 0))
+    }
     use std::io::Write;
 
     fn tmpfile(data: &[u8]) -> File {

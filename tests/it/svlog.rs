@@ -422,8 +422,21 @@ fn signal(pid: u32, sig: rustix::process::Signal) {
 
 impl Follow {
     fn start(args: &[&str]) -> Follow {
-        let mut child = Command::new(ours("svlog"))
-            .args(args)
+        let mut cmd = Command::new(ours("svlog"));
+        cmd.args(args);
+        Follow::spawn(cmd)
+    }
+    /// svlog with at most `fds` open descriptors.
+    fn start_with_fds(fds: u32, args: &[&str]) -> Follow {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {fds} && exec \"$0\" \"$@\""))
+            .arg(ours("svlog"))
+            .args(args);
+        Follow::spawn(cmd)
+    }
+    fn spawn(mut cmd: Command) -> Follow {
+        let mut child = cmd
             .env("TZ", "UTC")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -816,4 +829,33 @@ fn follow_reads_compressed_archives() {
     assert!(zst > 10, "{zst} compressed archives");
     signal(f.child.id(), rustix::process::Signal::CONT);
     f.expect_exactly(&[first, rest].concat(), "with compressed archives");
+}
+
+#[test]
+fn follow_tail_opens_only_the_archives_it_reaches() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("d");
+    let input: String = (1..=100_000).map(|i| format!("{i}\n")).collect();
+    let out = run_input(
+        Command::new(ours("multilog"))
+            .args(["s4096", "n2000"])
+            .arg(&dir),
+        input.as_bytes(),
+        SOON,
+    );
+    assert!(out.status.success());
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert!(files > 200, "{files} files");
+    // Fewer descriptors than archives: -n must not open them all.
+    let tail: String = (100_000 - 2999..=100_000)
+        .map(|i| format!("{i}\n"))
+        .collect();
+    let f = Follow::start_with_fds(
+        64,
+        &["-f", "-o", "raw", "-n", "3000", dir.to_str().unwrap()],
+    );
+    f.expect_exactly(
+        tail.as_bytes(),
+        "-n 3000 over 300 archives with 64 descriptors",
+    );
 }
