@@ -5,15 +5,12 @@
 //! limits hold at the end.
 
 use std::ffi::OsString;
-use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use rustix::fs::{Mode, OFlags};
 
-use super::engine::{Engine, SELECT_BYTES};
-use super::script::Script;
-use super::{absorb, INBUF};
+use super::engine::SELECT_BYTES;
+use super::tests::run_chunked_with;
 
 /// One run's settings.
 #[derive(Debug, Clone)]
@@ -47,34 +44,14 @@ fn script(c: &Case) -> Vec<String> {
 
 /// Run the script over `input` in `chunks`-sized reads; the directory.
 fn run(c: &Case, input: &[u8], chunks: &[usize]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let startfd: OwnedFd = rustix::fs::open(
-        dir.path(),
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .unwrap();
     let args: Vec<OsString> = script(c).into_iter().map(OsString::from).collect();
-    let mut engine = Engine::start(&Script::parse(&args), &startfd).unwrap();
-    let mut inbuf = vec![0u8; INBUF];
-    let (mut held, mut rest, mut i) = (0, input, 0);
-    while !rest.is_empty() {
-        let want = chunks[i % chunks.len()]
-            .clamp(1, INBUF - held)
-            .min(rest.len());
-        inbuf[held..held + want].copy_from_slice(&rest[..want]);
-        held = absorb(&mut engine, &mut inbuf, held, want);
-        rest = &rest[want..];
-        i += 1;
+    run_chunked_with(&args, input, chunks, |engine, i| {
         if c.timer_every.is_some_and(|k| i % k == 0) {
             engine.flush();
             let late = Instant::now() + Duration::from_secs(3600);
             assert_eq!(engine.timers_at(late), None);
         }
-    }
-    engine.eof(&inbuf[..held]);
-    engine.quit();
-    dir
+    })
 }
 
 /// Archives in label order (decompressed), their sizes on disk, and

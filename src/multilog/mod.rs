@@ -224,13 +224,24 @@ pub fn absorb(engine: &mut Engine, inbuf: &mut [u8], held: usize, n: usize) -> u
 #[cfg(test)]
 mod ext_props;
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::ffi::OsString;
 
     /// Run a script in-process over `input` delivered in `chunks`-sized reads.
     fn run_chunked(args: &[&str], input: &[u8], chunks: &[usize]) -> tempfile::TempDir {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        run_chunked_with(&args, input, chunks, |_, _| {})
+    }
+
+    /// [`run_chunked`] with `each(engine, k)` called after the `k`-th read.
+    pub(super) fn run_chunked_with(
+        args: &[OsString],
+        input: &[u8],
+        chunks: &[usize],
+        mut each: impl FnMut(&mut Engine, usize),
+    ) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let startfd: OwnedFd = rustix::fs::open(
             dir.path(),
@@ -238,12 +249,9 @@ mod tests {
             Mode::empty(),
         )
         .unwrap();
-        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
-        let mut engine = Engine::start(&Script::parse(&args), &startfd).unwrap();
+        let mut engine = Engine::start(&Script::parse(args), &startfd).unwrap();
         let mut inbuf = vec![0u8; INBUF];
-        let mut held = 0;
-        let mut rest = input;
-        let mut i = 0;
+        let (mut held, mut rest, mut i) = (0, input, 0);
         while !rest.is_empty() {
             let want = chunks[i % chunks.len()]
                 .clamp(1, INBUF - held)
@@ -252,6 +260,7 @@ mod tests {
             held = absorb(&mut engine, &mut inbuf, held, want);
             rest = &rest[want..];
             i += 1;
+            each(&mut engine, i);
         }
         engine.eof(&inbuf[..held]);
         engine.quit();
