@@ -647,21 +647,7 @@ fn follow_across_multilog_restart() {
     // which the next start continues `current`; without it (stdin not a
     // pipe, or daemontools' directory) `current` is archived as `.u`,
     // the case followed here.
-    std::fs::remove_file(dir.join("inflight")).unwrap();
-    let mut ml = multilog(&["s4096", "n10000"], &dir);
-    let mut stdin = ml.stdin.take().unwrap();
-    let second = follow_input(3000, 300);
-    stdin.write_all(&second[..100]).unwrap();
-    assert!(
-        wait_for(SOON, || !u_files(&dir).is_empty()),
-        "no .u recovery"
-    );
-    stdin.write_all(&second[100..]).unwrap();
-    drop(stdin);
-    assert!(wait_limit(&mut ml, SOON).success());
-    let all = cat_dir(&dir);
-    assert_eq!(all.len(), first.len() + second.len());
-    f.expect_exactly(&all, "output differs across a restart");
+    restart_with_u_recovery(&dir, first.len(), f, &[]);
 }
 
 /// As above, but killed with rotations not yet finished (`.u` in flight):
@@ -689,20 +675,28 @@ fn follow_across_multilog_kill_mid_rotation() {
     // which the next start continues `current`; without it (stdin not a
     // pipe, or daemontools' directory) `current` is archived as `.u`,
     // the case followed here.
+    restart_with_u_recovery(&dir, first.len(), f, &before);
+}
+
+/// The second half of the restart tests: multilog started again on `dir`
+/// (after `first` bytes) without the in-flight record, so that it archives
+/// `current` as a `.u` not among `before`; `f` must print the directory.
+fn restart_with_u_recovery(dir: &Path, first: usize, f: Follow, before: &[String]) {
+    use std::io::Write;
     std::fs::remove_file(dir.join("inflight")).unwrap();
-    let mut ml = multilog(&["s4096", "n10000"], &dir);
+    let mut ml = multilog(&["s4096", "n10000"], dir);
     let mut stdin = ml.stdin.take().unwrap();
     let second = follow_input(3000, 300);
     stdin.write_all(&second[..100]).unwrap();
     assert!(
-        wait_for(SOON, || u_files(&dir).iter().any(|u| !before.contains(u))),
+        wait_for(SOON, || u_files(dir).iter().any(|u| !before.contains(u))),
         "no .u recovery"
     );
     stdin.write_all(&second[100..]).unwrap();
     drop(stdin);
     assert!(wait_limit(&mut ml, SOON).success());
-    let all = cat_dir(&dir);
-    assert_eq!(all.len(), first.len() + second.len());
+    let all = cat_dir(dir);
+    assert_eq!(all.len(), first + second.len());
     f.expect_exactly(&all, "output differs across a restart");
 }
 
