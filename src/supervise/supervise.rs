@@ -111,6 +111,10 @@ struct Supervise {
     want: Want,
     exit: bool,
     retry_start: bool,
+    /// An `svc -u` or `svc -o` came while `./run` could not be started
+    /// (`./finish` running, or the delay before a restart): start it when
+    /// that is over, even for `-o` (want once).
+    start_requested: bool,
     run_argv: CStrArray,
     run_names: [CString; 1],
     envp: CStrArray,
@@ -187,6 +191,7 @@ impl Supervise {
             want,
             exit: false,
             retry_start: false,
+            start_requested: false,
             run_argv: CStrArray::new(vec![CString::from(servicedir::RUN_EXEC)]),
             run_names: [CString::from(servicedir::RUN_EXEC)],
             envp: CStrArray::new(envp),
@@ -294,6 +299,7 @@ impl Supervise {
         match spawn::spawn(&plan) {
             Ok(pid) => {
                 self.retry_start = false;
+                self.start_requested = false;
                 self.paused = false;
                 self.pid = pid;
                 self.ext.started(notify.map(|(r, _)| r));

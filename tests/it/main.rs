@@ -25,6 +25,7 @@ mod multilog_ext;
 mod packaging;
 mod supervise;
 mod supervise_ext;
+mod supervise_restart;
 mod svlog;
 mod svlog_sources;
 mod svmetrics;

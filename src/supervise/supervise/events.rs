@@ -50,21 +50,28 @@ impl Supervise {
         false
     }
 
-    /// `./run` and `./finish` are both done: restart if wanted.
+    /// `./run` and `./finish` are both done: restart if wanted (want up, or
+    /// an `svc -u`/`-o` that came while `./finish` ran). With extension
+    /// files the restart waits for the delay counted from the last start
+    /// ([`Ext::died`](super::super::ext::Ext::died)) if it is still running;
+    /// a delay that ran out while `./finish` ran (its timer cleared
+    /// `restart_at`, see [`Supervise::timers`]) is over: start at once.
     fn down_done(&mut self) {
-        if self.want != Want::Up {
+        let wanted = self.want == Want::Up || self.start_requested;
+        if !wanted {
             self.ext.restart_at = None;
         } else if !self.cfg.extended {
             // daemontools: at once (the pause came after the start).
             self.ext.restart_at = None;
             self.trystart();
-        } else {
-            let waiting = self.ext.restart_at.is_some_and(|t| t > Instant::now());
-            if waiting && self.cfg.backoff.is_some() {
+        } else if self.ext.restart_at.is_some_and(|t| t > Instant::now()) {
+            if self.cfg.backoff.is_some() {
                 self.ext.rec.backoff_wait = true;
                 self.publish();
             }
-            self.timers();
+        } else {
+            self.ext.restart_at = None;
+            self.trystart();
         }
     }
 
@@ -110,7 +117,9 @@ impl Supervise {
     /// supervise should exit.
     pub(super) fn finish_done(&mut self, d: Death) -> bool {
         if self.ext.finished(d) {
+            // Exit 125 wins over an `svc -u` sent while `./finish` ran (s6).
             self.want = Want::Down;
+            self.start_requested = false;
             self.ext.restart_at = None;
             self.announce();
         }
@@ -147,6 +156,10 @@ impl Supervise {
             }
         }
         if self.ext.restart_at.is_some_and(|t| t <= now) {
+            // The delay is over. If `./finish` still runs, the restart is
+            // `finish_done`'s (through `down_done`, which starts at once
+            // without a pending `restart_at`); leaving the timer set would
+            // make the poll spin until then.
             self.ext.restart_at = None;
             self.ext.rec.backoff_wait = false;
             if self.pid == 0 && self.ext.finish_pid == 0 && self.want != Want::Down {
@@ -161,6 +174,7 @@ impl Supervise {
         match cmd {
             Command::Down => {
                 self.want = Want::Down;
+                self.start_requested = false;
                 self.ext.restart_at = None;
                 self.ext.rec.backoff_wait = false;
                 if self.pid != 0 {
@@ -184,8 +198,13 @@ impl Supervise {
                     Want::Once
                 };
                 self.announce();
-                if self.pid == 0 && self.ext.finish_pid == 0 && self.ext.restart_at.is_none() {
-                    self.trystart();
+                if self.pid == 0 {
+                    if self.ext.finish_pid == 0 && self.ext.restart_at.is_none() {
+                        self.trystart();
+                    } else {
+                        // After `./finish`, or when the delay ends.
+                        self.start_requested = true;
+                    }
                 }
             }
             Command::Exit => {

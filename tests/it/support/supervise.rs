@@ -119,6 +119,11 @@ impl Sup {
         Sup::spawn(bin, dir, None)
     }
 
+    /// [`Sup::running`] with a pause of `pause_ms` after each start.
+    pub fn running_with_pause(bin: &Path, dir: &Path, pause_ms: &str) -> Sup {
+        Sup::wait_running(Sup::spawn(bin, dir, Some(pause_ms)))
+    }
+
     fn spawn(bin: &Path, dir: &Path, pause_ms: Option<&str>) -> Sup {
         let stderr = dir.with_extension("err");
         let err = fs::File::create(&stderr).unwrap();
