@@ -224,16 +224,29 @@ pub(crate) fn scrape(scan: &OwnedFd) -> rustix::io::Result<String> {
     }
     let chunk = names.len().div_ceil(threads);
     let parts: Vec<Exposition> = std::thread::scope(|s| {
-        let workers: Vec<_> = names
-            .chunks(chunk)
-            .map(|part| s.spawn(move || services(scan, part)))
-            .collect();
-        workers
+        // A part whose thread cannot be created (EAGAIN: RLIMIT_NPROC,
+        // memory) is done here, after the others have been started.
+        let mut workers = Vec::new();
+        let mut here = Vec::new();
+        for (i, part) in names.chunks(chunk).enumerate() {
+            match std::thread::Builder::new().spawn_scoped(s, move || services(scan, part)) {
+                Ok(w) => workers.push((i, w)),
+                Err(_) => here.push((i, part)),
+            }
+        }
+        let mut parts: Vec<(usize, Exposition)> = here
             .into_iter()
-            // A worker that panicked contributes nothing rather than
-            // taking the server down.
-            .filter_map(|w| w.join().ok())
-            .collect()
+            .map(|(i, part)| (i, services(scan, part)))
+            .collect();
+        // A worker that panicked contributes nothing rather than taking
+        // the server down.
+        parts.extend(
+            workers
+                .into_iter()
+                .filter_map(|(i, w)| w.join().ok().map(|e| (i, e))),
+        );
+        parts.sort_by_key(|(i, _)| *i);
+        parts.into_iter().map(|(_, e)| e).collect()
     });
     let mut all = Exposition::new(FAMILIES);
     for p in parts {

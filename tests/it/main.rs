@@ -28,6 +28,7 @@ mod supervise_ext;
 mod svlog;
 mod svlog_sources;
 mod svmetrics;
+mod svmetrics_hostile;
 mod svmetrics_prometheus;
 mod svscan;
 mod svwait;

@@ -269,7 +269,20 @@ fn only_get_metrics_is_served() {
     assert_eq!(get(&addr, "/metricsx").unwrap().code, 404);
     let r = request(&addr, "POST", "/metrics").unwrap();
     assert_eq!(r.code, 405);
-    assert!(r.head.contains("Allow: GET"), "{}", r.head);
+    assert!(r.head.contains("\r\nAllow: GET, HEAD\r\n"), "{}", r.head);
+    assert!(r.head.contains("\r\nConnection: close"), "{}", r.head);
+    // HEAD: the head of the GET answer, its length included, no body.
+    let r = request(&addr, "HEAD", "/metrics").unwrap();
+    assert_eq!(r.code, 200);
+    assert!(r.body.is_empty(), "{r:?}");
+    let len: usize = r
+        .head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(len > 1000, "{}", r.head);
+    assert_eq!(request(&addr, "HEAD", "/x").unwrap().code, 404);
 }
 
 #[test]
