@@ -15,7 +15,7 @@ use rustix::fs::{AtFlags, Dir, FileType};
 use super::expo::{unix_seconds, Exposition, Family, Kind};
 use crate::supervise::extstatus::Death;
 use crate::supervise::observe;
-use crate::svlog::files::archive_label;
+use crate::svlog::files::archive_kind;
 use crate::tai64::Tai64N;
 
 macro_rules! families {
@@ -62,9 +62,9 @@ families! {
     LOG_CURRENT = "daemontools_log_current_bytes", Gauge,
         "Size of the log directory's current file.";
     LOG_ARCHIVES = "daemontools_log_archives", Gauge,
-        "Number of archived log files (@*.s, @*.u).";
+        "Number of archived log files (@*.s, @*.u, @*.s.zst).";
     LOG_ARCHIVE_BYTES = "daemontools_log_archive_bytes", Gauge,
-        "Total size of the archived log files.";
+        "Total size of the archived log files on disk (compressed as they are).";
     LOG_WRITE = "daemontools_log_last_write_timestamp_seconds", Gauge,
         "Unix time of the last write to current (its mtime).";
 }
@@ -133,7 +133,7 @@ fn logdir(e: &mut Exposition, name: &str, main: OwnedFd) {
     };
     let mut archives = Vec::new();
     while let Some(Ok(ent)) = dir.read() {
-        if archive_label(ent.file_name().to_bytes()).is_some() {
+        if archive_kind(ent.file_name().to_bytes()).is_some() {
             archives.push(ent.file_name().to_owned());
         }
     }
