@@ -808,3 +808,37 @@ pub fn check_relp(data: &[u8]) {
         rest = &rest[n..];
     }
 }
+
+// ---------------------------------------------------------------------------
+// svmetrics' HTTP request head.
+
+/// svmetrics' request-head reader (`svmetrics::http::parse`) on any bytes:
+/// no panic; a complete head ends with its LF within `HEAD_MAX` bytes,
+/// reads the same alone, and each of its shorter prefixes reads as
+/// incomplete; its path is a piece of the input without `?`; a refused
+/// head stays refused whatever follows; an incomplete one is shorter than
+/// `HEAD_MAX`.
+pub fn check_http(data: &[u8]) {
+    use daemontools::svmetrics::http::{parse, Parse, HEAD_MAX};
+    match parse(data) {
+        Parse::Done(r) => {
+            assert!(r.len > 0 && r.len <= data.len().min(HEAD_MAX));
+            assert_eq!(data[r.len - 1], b'\n');
+            assert_eq!(parse(&data[..r.len]), Parse::Done(r));
+            assert!(!r.path.contains(&b'?'));
+            let range = data.as_ptr_range();
+            assert!(r.path.is_empty() || range.contains(&r.path.as_ptr()));
+            // Every prefix, or a sample of them for long heads.
+            let step = (r.len / 256).max(1);
+            for k in (0..r.len).step_by(step) {
+                assert_eq!(parse(&data[..k]), Parse::Partial, "prefix {k}");
+            }
+        }
+        Parse::Refused(_) => {
+            let mut more = data.to_vec();
+            more.extend_from_slice(b"\r\nHost: x\r\n\r\n");
+            assert!(matches!(parse(&more), Parse::Refused(_)));
+        }
+        Parse::Partial => assert!(data.len() < HEAD_MAX),
+    }
+}

@@ -15,7 +15,7 @@ use rustix::fs::{AtFlags, Dir, FileType};
 use super::expo::{unix_seconds, Exposition, Family, Kind};
 use crate::supervise::extstatus::Death;
 use crate::supervise::observe;
-use crate::svlog::files::archive_label;
+use crate::svlog::files::archive_kind;
 use crate::tai64::Tai64N;
 
 macro_rules! families {
@@ -62,9 +62,9 @@ families! {
     LOG_CURRENT = "daemontools_log_current_bytes", Gauge,
         "Size of the log directory's current file.";
     LOG_ARCHIVES = "daemontools_log_archives", Gauge,
-        "Number of archived log files (@*.s, @*.u).";
+        "Number of archived log files (@*.s, @*.u, @*.s.zst).";
     LOG_ARCHIVE_BYTES = "daemontools_log_archive_bytes", Gauge,
-        "Total size of the archived log files.";
+        "Total size of the archived log files on disk (compressed as they are).";
     LOG_WRITE = "daemontools_log_last_write_timestamp_seconds", Gauge,
         "Unix time of the last write to current (its mtime).";
 }
@@ -133,7 +133,7 @@ fn logdir(e: &mut Exposition, name: &str, main: OwnedFd) {
     };
     let mut archives = Vec::new();
     while let Some(Ok(ent)) = dir.read() {
-        if archive_label(ent.file_name().to_bytes()).is_some() {
+        if archive_kind(ent.file_name().to_bytes()).is_some() {
             archives.push(ent.file_name().to_owned());
         }
     }
@@ -224,16 +224,29 @@ pub(crate) fn scrape(scan: &OwnedFd) -> rustix::io::Result<String> {
     }
     let chunk = names.len().div_ceil(threads);
     let parts: Vec<Exposition> = std::thread::scope(|s| {
-        let workers: Vec<_> = names
-            .chunks(chunk)
-            .map(|part| s.spawn(move || services(scan, part)))
-            .collect();
-        workers
+        // A part whose thread cannot be created (EAGAIN: RLIMIT_NPROC,
+        // memory) is done here, after the others have been started.
+        let mut workers = Vec::new();
+        let mut here = Vec::new();
+        for (i, part) in names.chunks(chunk).enumerate() {
+            match std::thread::Builder::new().spawn_scoped(s, move || services(scan, part)) {
+                Ok(w) => workers.push((i, w)),
+                Err(_) => here.push((i, part)),
+            }
+        }
+        let mut parts: Vec<(usize, Exposition)> = here
             .into_iter()
-            // A worker that panicked contributes nothing rather than
-            // taking the server down.
-            .filter_map(|w| w.join().ok())
-            .collect()
+            .map(|(i, part)| (i, services(scan, part)))
+            .collect();
+        // A worker that panicked contributes nothing rather than taking
+        // the server down.
+        parts.extend(
+            workers
+                .into_iter()
+                .filter_map(|(i, w)| w.join().ok().map(|e| (i, e))),
+        );
+        parts.sort_by_key(|(i, _)| *i);
+        parts.into_iter().map(|(_, e)| e).collect()
     });
     let mut all = Exposition::new(FAMILIES);
     for p in parts {

@@ -3,14 +3,15 @@
 //! `127.0.0.1:10707` by default. No counterpart in daemontools.
 //!
 //! Read-only: `GET /metrics` (a query string is ignored) answers with the
-//! text exposition format ([`expo`]); `/metrics` with another method gets
-//! 405, any other path 404. Nothing can be controlled over HTTP. Each
-//! request reads the directories afresh ([`collect`]); there is no cache
-//! and no background thread of ours.
+//! text exposition format ([`expo`]); `HEAD /metrics` with its head;
+//! `/metrics` with another method gets 405, any other path 404. Nothing
+//! can be controlled over HTTP. Each request reads the directories afresh
+//! ([`collect`]); there is no cache.
 //!
-//! HTTP is `tiny_http`'s (request parsing, keep-alive, chunking); the
-//! listening socket is bound here so that a failure reads in daemontools'
-//! words.
+//! HTTP is our own, GET only, one request per connection: the request
+//! head is read by [`http`], the connections are served by `server.rs`'s
+//! single-threaded poll loop (connection cap, deadlines, no request body
+//! ever read), the answers written by `reply.rs`.
 //!
 //! The default port: the Prometheus project's list of exporter ports
 //! (9100–9999) is fully allocated, so any default inside it would collide
@@ -19,17 +20,24 @@
 
 pub(crate) mod collect;
 pub(crate) mod expo;
+pub mod http;
+mod rare;
+mod reply;
+mod server;
 
 use std::ffi::OsString;
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::djb::getopt::Getopt;
 use crate::error::{self, usage, Fatal, Kind};
 use crate::supervise::observe;
 use crate::sys::cmain::MainArgs;
 use crate::sys::signals::Sigpipe;
+
+use reply::Reply;
 
 const PROG: &str = "svmetrics";
 const USAGE: &str = "svmetrics [ -l addr:port ] [ dir ]";
@@ -75,46 +83,32 @@ fn parse(args: &[OsString]) -> Result<Opts, u8> {
     Ok(Opts { listen, dir })
 }
 
-/// Answer one request.
-fn answer(req: tiny_http::Request, dir: &Path) {
-    let path = req.url().split('?').next().unwrap_or("");
-    let resp = if path != "/metrics" {
-        tiny_http::Response::from_string("not found\n").with_status_code(404)
-    } else if *req.method() != tiny_http::Method::Get {
-        let r = tiny_http::Response::from_string("method not allowed\n").with_status_code(405);
-        with(r, "Allow", "GET")
-    } else {
-        match observe::open_dir_at(rustix::fs::CWD, dir).and_then(|fd| collect::scrape(&fd)) {
-            Ok(text) => with(
-                tiny_http::Response::from_string(text),
-                "Content-Type",
-                CONTENT_TYPE,
-            ),
-            Err(e) => {
-                let msg = format!(
-                    "unable to read directory {}: {}\n",
-                    dir.display(),
-                    error::reason_errno(e)
-                );
-                error::say(PROG, Kind::Warning, &[msg.trim_end().as_bytes()], None);
-                tiny_http::Response::from_string(msg).with_status_code(500)
-            }
+/// The answer to a well-formed request.
+fn answer(req: http::Request<'_>, dir: &Path) -> Reply {
+    if req.path != b"/metrics" {
+        return Reply::text(404, "Not Found", "not found\n");
+    }
+    if req.method == http::Method::Other {
+        let mut r = Reply::text(405, "Method Not Allowed", "method not allowed\n");
+        r.fields.push(("Allow", "GET, HEAD"));
+        return r;
+    }
+    match observe::open_dir_at(rustix::fs::CWD, dir).and_then(|fd| collect::scrape(&fd)) {
+        Ok(text) => Reply {
+            code: 200,
+            reason: "OK",
+            fields: vec![("Content-Type", CONTENT_TYPE)],
+            body: Rc::from(text.into_bytes()),
+        },
+        Err(e) => {
+            let msg = format!(
+                "unable to read directory {}: {}\n",
+                dir.display(),
+                error::reason_errno(e)
+            );
+            error::say(PROG, Kind::Warning, &[msg.trim_end().as_bytes()], None);
+            Reply::text(500, "Internal Server Error", &msg)
         }
-    };
-    // A scraper that went away is its own business.
-    let _ = req.respond(resp);
-}
-
-/// `resp` with the header `name: value` (fixed ASCII: cannot fail, and
-/// would only be left out if it did).
-fn with<R: std::io::Read>(
-    resp: tiny_http::Response<R>,
-    name: &str,
-    value: &str,
-) -> tiny_http::Response<R> {
-    match tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-        Ok(h) => resp.with_header(h),
-        Err(()) => resp,
     }
 }
 
@@ -129,22 +123,14 @@ pub fn run(main: MainArgs) -> u8 {
         let what = [b"unable to open directory ", o.dir.as_os_str().as_bytes()].concat();
         return Fatal::new(what, e).report(PROG);
     }
-    let listener = match TcpListener::bind(o.listen) {
+    let listener = match TcpListener::bind(o.listen).and_then(|l| {
+        l.set_nonblocking(true)?;
+        Ok(l)
+    }) {
         Ok(l) => l,
         Err(e) => return Fatal::new(format!("unable to listen on {}", o.listen), e).report(PROG),
     };
-    let server = match tiny_http::Server::from_listener(listener, None) {
-        Ok(s) => s,
-        Err(e) => {
-            return Fatal::plain(format!("unable to listen on {}: {e}", o.listen)).report(PROG)
-        }
-    };
-    loop {
-        match server.recv() {
-            Ok(req) => answer(req, &o.dir),
-            Err(e) => {
-                error::warn(PROG, "unable to accept a request", Some(&e));
-            }
-        }
-    }
+    let dir = o.dir;
+    let mut handler = |req: http::Request<'_>| answer(req, &dir);
+    server::Server::new(listener.into(), &mut handler).run()
 }

@@ -87,6 +87,11 @@ fn corpus_relp() {
     replay("relp", fuzzchecks::check_relp);
 }
 
+#[test]
+fn corpus_http() {
+    replay("http", fuzzchecks::check_http);
+}
+
 /// The spec's matcher table (§2.3) through the transcribed oracle, so the
 /// oracle itself is known to be djb's.
 #[test]

@@ -29,6 +29,7 @@ mod supervise_restart;
 mod svlog;
 mod svlog_sources;
 mod svmetrics;
+mod svmetrics_hostile;
 mod svmetrics_prometheus;
 mod svscan;
 mod svwait;

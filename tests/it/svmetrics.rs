@@ -269,7 +269,20 @@ fn only_get_metrics_is_served() {
     assert_eq!(get(&addr, "/metricsx").unwrap().code, 404);
     let r = request(&addr, "POST", "/metrics").unwrap();
     assert_eq!(r.code, 405);
-    assert!(r.head.contains("Allow: GET"), "{}", r.head);
+    assert!(r.head.contains("\r\nAllow: GET, HEAD\r\n"), "{}", r.head);
+    assert!(r.head.contains("\r\nConnection: close"), "{}", r.head);
+    // HEAD: the head of the GET answer, its length included, no body.
+    let r = request(&addr, "HEAD", "/metrics").unwrap();
+    assert_eq!(r.code, 200);
+    assert!(r.body.is_empty(), "{r:?}");
+    let len: usize = r
+        .head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(len > 1000, "{}", r.head);
+    assert_eq!(request(&addr, "HEAD", "/x").unwrap().code, 404);
 }
 
 #[test]
@@ -424,4 +437,27 @@ fn report_scrape_1000() {
         times[29],
         ticks * 10 / 30
     );
+}
+
+/// The log directory's archives of every kind multilog leaves: `.s`,
+/// `.u` and compressed `.s.zst` (`Z`), counted with their bytes on disk;
+/// other names are not archives.
+#[test]
+fn log_archives_include_compressed() {
+    let t = tempfile::tempdir().unwrap();
+    let main = t.path().join("a/log/main");
+    fs::create_dir_all(&main).unwrap();
+    fs::create_dir_all(t.path().join("a/supervise")).unwrap();
+    fs::write(main.join("current"), "1").unwrap();
+    fs::write(main.join("@400000006b050f393447a0fc.s"), "abc").unwrap();
+    fs::write(main.join("@400000006b050f403447a0fc.s.zst"), "zstd!!!").unwrap();
+    fs::write(main.join("@400000006b050f413447a0fc.s.zst"), "zz").unwrap();
+    fs::write(main.join("@400000006b050f423447a0fc.u"), "de").unwrap();
+    for other in ["@400000006b050f433447a0fc.zst", "@nothex.s.zst", "state"] {
+        fs::write(main.join(other), "xxxxxxxxxx").unwrap();
+    }
+    let (_srv, addr) = svmetrics(t.path());
+    let m = scrape(&addr);
+    assert_eq!(value(&m, "log_archives", "a").as_deref(), Some("4"));
+    assert_eq!(value(&m, "log_archive_bytes", "a").as_deref(), Some("14"));
 }
