@@ -27,6 +27,7 @@ mod supervise;
 mod supervise_ext;
 mod svlog;
 mod svlog_sources;
+mod svlog_trust;
 mod svmetrics;
 mod svmetrics_prometheus;
 mod svscan;
