@@ -2,15 +2,19 @@
 //! its lines are prefixed with when several are merged.
 //!
 //! DIR is a log directory if it has `current`. Otherwise it is a service
-//! directory, and the log directory is the one its running logger writes:
-//! the logger is the process `DIR/log/supervise/status` names (supervise's
-//! 18-byte record, [`crate::supervise::status`]); if its
-//! `/proc/PID/cmdline` is multilog's, the log directory is multilog's last
-//! directory argument (one starting with `.` or `/`), a relative one taken
-//! from the logger's working directory (`/proc/PID/cwd`, else `DIR/log`,
-//! where supervise starts it). If there is no running logger, or it is not
-//! multilog, or its directory has no `current`, the log directory is
-//! `DIR/log/main`.
+//! directory (`SERVICE`) or a log service directory (`SERVICE/log`), and
+//! the log directory is the one its running logger writes every line to:
+//! the logger is the process `SERVICE/log/supervise/status` names
+//! (supervise's 18-byte record, [`crate::supervise::status`]); if its
+//! `/proc/PID/cmdline` is multilog's, the log directory is the first of
+//! multilog's directories ([`full_dir`]: one starting with `.` or `/`) that
+//! no `-` or `~-` action before it keeps lines from, else simply the first
+//! (with `multilog t ./main '-*' '+*ERR*' ./errors`, `./main`; the later
+//! directories get a selection), a relative one taken from the logger's
+//! working directory (`/proc/PID/cwd`, else `SERVICE/log`, where supervise
+//! starts it). If there is no running logger, or it is not multilog, or
+//! its directory has no `current`, the log directory is
+//! `SERVICE/log/main`.
 
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -19,28 +23,55 @@ use std::path::{Path, PathBuf};
 use crate::error::Fatal;
 use crate::supervise::status::Status;
 
-/// The log directory of service directory `svc` its running multilog
-/// writes, if that can be found.
+/// Of multilog's script `args` (its argv after the program name), the
+/// directory that receives every line: the first directory (an argument
+/// starting with `.` or `/`) before which every line is selected, else
+/// the first directory. Multilog selects every line at first; a `-`
+/// pattern (or the regex extension's `~-`) may deselect some, and only
+/// `+*` (`*` matches any line, `match.c`) selects all of them again.
 #[must_use]
-pub(crate) fn logger_dir(svc: &Path) -> Option<PathBuf> {
-    let log = svc.join("log");
+pub(crate) fn full_dir<'a>(args: &[&'a [u8]]) -> Option<&'a [u8]> {
+    let mut all = true;
+    let mut first = None;
+    for &a in args {
+        match a.first() {
+            Some(b'.' | b'/') => {
+                if all {
+                    return Some(a);
+                }
+                first = first.or(Some(a));
+            }
+            Some(b'-') => all = false,
+            Some(b'~') if a.get(1) == Some(&b'-') => all = false,
+            Some(b'+') if a == b"+*" => all = true,
+            _ => {}
+        }
+    }
+    first
+}
+
+/// The log directory that the running multilog of log service directory
+/// `log` writes every line to, if that can be found.
+#[must_use]
+pub(crate) fn logger_dir(log: &Path) -> Option<PathBuf> {
     let st = Status::decode(&std::fs::read(log.join("supervise/status")).ok()?)?;
     if st.pid == 0 {
         return None;
     }
     let proc = PathBuf::from(format!("/proc/{}", st.pid));
     let cmdline = std::fs::read(proc.join("cmdline")).ok()?;
+    let cmdline = cmdline.strip_suffix(b"\0").unwrap_or(&cmdline);
     let mut args = cmdline.split(|&c| c == 0);
     let prog = args.next()?;
     if !prog.rsplit(|&c| c == b'/').next()?.ends_with(b"multilog") {
         return None;
     }
-    let dir = args.rfind(|a| matches!(a.first(), Some(b'.' | b'/')))?;
-    let dir = Path::new(std::ffi::OsStr::from_bytes(dir));
+    let script: Vec<&[u8]> = args.collect();
+    let dir = Path::new(std::ffi::OsStr::from_bytes(full_dir(&script)?));
     if dir.is_absolute() {
         return Some(dir.to_path_buf());
     }
-    let cwd = std::fs::read_link(proc.join("cwd")).unwrap_or(log);
+    let cwd = std::fs::read_link(proc.join("cwd")).unwrap_or_else(|_| log.to_path_buf());
     Some(cwd.join(dir))
 }
 
@@ -53,7 +84,8 @@ pub(crate) fn resolve(dir: &Path) -> Result<PathBuf, Fatal> {
 }
 
 /// [`resolve`], and the name of DIR's service: the service directory's
-/// name when DIR is one, else [`service_name`] of the log directory.
+/// name when DIR is one (or is its `log`), else [`service_name`] of the
+/// log directory.
 ///
 /// # Errors
 /// As [`resolve`].
@@ -63,13 +95,26 @@ pub(crate) fn resolve_named(dir: &Path) -> Result<(PathBuf, String), Fatal> {
     if dir.join("current").exists() {
         return Ok((dir.to_path_buf(), service_name(dir)));
     }
-    let name = || last_name(dir);
-    if let Some(d) = logger_dir(dir).filter(|d| d.join("current").exists()) {
-        return Ok((d, name()));
+    // A service directory, else a log service directory (`SERVICE/log`,
+    // whose service is the parent).
+    let svc = dir.to_path_buf();
+    let parent = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    let mut tries = vec![(svc.join("log"), svc.clone())];
+    if let Some(p) = parent.filter(|_| !svc.join("log").is_dir()) {
+        tries.push((svc.clone(), p));
     }
-    let main = dir.join("log/main");
-    if main.join("current").exists() {
-        return Ok((main, name()));
+    for (log, owner) in &tries {
+        if let Some(d) = logger_dir(log).filter(|d| d.join("current").exists()) {
+            return Ok((d, last_name(owner)));
+        }
+    }
+    for (log, owner) in &tries {
+        let main = log.join("main");
+        if main.join("current").exists() {
+            return Ok((main, last_name(owner)));
+        }
     }
     let e = io::Error::from_raw_os_error(libc::ENOENT);
     Err(Fatal::new(
@@ -100,4 +145,44 @@ pub(crate) fn service_name(dir: &Path) -> String {
         return names[n - 3].clone();
     }
     names.last().cloned().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::full_dir;
+
+    fn pick(script: &[&str]) -> Option<String> {
+        let v: Vec<&[u8]> = script.iter().map(|s| s.as_bytes()).collect();
+        full_dir(&v).map(|d| String::from_utf8_lossy(d).into_owned())
+    }
+
+    #[test]
+    fn the_directory_that_gets_every_line() {
+        let p = |s: &[&str]| pick(s);
+        assert_eq!(p(&["t", "./main"]).as_deref(), Some("./main"));
+        assert_eq!(
+            p(&["t", "./main", "-*", "+*ERR*", "./errors"]).as_deref(),
+            Some("./main")
+        );
+        assert_eq!(
+            p(&[
+                "t",
+                "-*",
+                "+*ERR*",
+                "./errors",
+                "+*",
+                "s100",
+                "/var/log/all"
+            ])
+            .as_deref(),
+            Some("/var/log/all")
+        );
+        // None gets every line: the first.
+        assert_eq!(
+            p(&["-*debug*", "./a", "~-x", "./b"]).as_deref(),
+            Some("./a")
+        );
+        assert_eq!(p(&["e", "=status", "!proc", "t"]), None);
+        assert_eq!(p(&["~-^x", "+*", "./c"]).as_deref(), Some("./c"));
+    }
 }

@@ -28,6 +28,7 @@ mod supervise_ext;
 mod supervise_restart;
 mod svlog;
 mod svlog_sources;
+mod svlog_trust;
 mod svmetrics;
 mod svmetrics_hostile;
 mod svmetrics_prometheus;

@@ -146,14 +146,13 @@ fn current_lines(dir: &Path) -> usize {
     std::fs::read(dir.join("current")).map_or(0, |v| v.iter().filter(|&&c| c == b'\n').count())
 }
 
-#[test]
-fn service_directory_through_its_running_logger() {
-    let root = tempfile::tempdir().unwrap();
-    let svc = root.path().join("svc");
-    let log = svc.join("log");
+/// Service directory `root/svc` whose logger, our multilog run by our
+/// supervise with `script`, reads a FIFO: the supervise, and the FIFO
+/// opened for writing (read-write: the open does not wait for multilog,
+/// and multilog never sees the end of its input while it is held).
+fn logged_service(root: &Path, script: &str) -> (Sup, std::fs::File) {
+    let log = root.join("svc/log");
     std::fs::create_dir_all(log.join("main")).unwrap();
-    // A decoy: log/main is not where this logger writes.
-    std::fs::write(log.join("main/current"), b"decoy\n").unwrap();
     let fifo = log.join("fifo");
     assert!(Command::new("mkfifo")
         .arg(&fifo)
@@ -163,18 +162,26 @@ fn service_directory_through_its_running_logger() {
     write_script(
         &log.join("run"),
         &format!(
-            "#!/bin/sh\nexec <fifo\nexec {} t s100000 ./store\n",
+            "#!/bin/sh\nexec <fifo\nexec {} {script}\n",
             ours("multilog").display()
         ),
     );
-    // Read-write: the open does not wait for multilog, and multilog never
-    // sees the end of its input while the test holds it.
-    let mut w = std::fs::OpenOptions::new()
+    let w = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(&fifo)
         .unwrap();
-    let sup = Sup::running(&ours("supervise"), &log);
+    (Sup::running(&ours("supervise"), &log), w)
+}
+
+#[test]
+fn service_directory_through_its_running_logger() {
+    let root = tempfile::tempdir().unwrap();
+    let svc = root.path().join("svc");
+    let log = svc.join("log");
+    let (sup, mut w) = logged_service(root.path(), "t s100000 ./store");
+    // A decoy: log/main is not where this logger writes.
+    std::fs::write(log.join("main/current"), b"decoy\n").unwrap();
     for i in 0..100 {
         writeln!(w, "hello {i}").unwrap();
     }
@@ -203,4 +210,105 @@ fn service_directory_through_its_running_logger() {
     drop(w);
     let got = svlog(&[s], "UTC");
     assert_eq!(got.stdout, b"decoy\n");
+}
+
+/// A logger with a selection after its first directory
+/// (`multilog t ./main '-*' '+*ERR*' ./errors`): svlog and logship given
+/// the service directory, or its `log`, read `./main`, which gets every
+/// line, not the last directory.
+#[test]
+fn service_directory_means_the_directory_with_every_line() {
+    let root = tempfile::tempdir().unwrap();
+    let svc = root.path().join("svc");
+    let log = svc.join("log");
+    let (sup, mut w) = logged_service(root.path(), "t s100000 ./main '-*' '+*ERR*' ./errors");
+    for i in 0..50 {
+        writeln!(w, "hello {i}").unwrap();
+        if i % 10 == 0 {
+            writeln!(w, "ERR {i}").unwrap();
+        }
+    }
+    let (main, errors) = (log.join("main"), log.join("errors"));
+    assert!(
+        wait_for(SOON, || current_lines(&main) == 55
+            && current_lines(&errors) == 5),
+        "multilog did not write: {}",
+        sup.stderr()
+    );
+    let direct = svlog(&[main.to_str().unwrap()], "UTC");
+    assert!(direct.stdout.ends_with(b" hello 49\n"));
+    for d in [&svc, &log] {
+        let got = svlog(&[d.to_str().unwrap()], "UTC");
+        assert!(got.status.success(), "{got:?}");
+        assert!(
+            got.stdout == direct.stdout,
+            "svlog {}: {}",
+            d.display(),
+            String::from_utf8_lossy(&got.stdout)
+        );
+    }
+    // Merged, `svc/log` is named as its service.
+    let merged = svlog(&[log.to_str().unwrap(), errors.to_str().unwrap()], "UTC");
+    assert!(String::from_utf8_lossy(&merged.stdout).contains("svc: "));
+
+    // logship to a plain TCP receiver gets every line too.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("tcp://{}", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        let Ok((mut c, _)) = listener.accept() else {
+            return;
+        };
+        let mut b = [0u8; 4096];
+        while let Ok(n @ 1..) = std::io::Read::read(&mut c, &mut b) {
+            sink.lock().unwrap().extend_from_slice(&b[..n]);
+        }
+    });
+    let mut ship = Command::new(ours("logship"))
+        .args(["-H", "h", &url, svc.to_str().unwrap()])
+        .current_dir(root.path())
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let hellos = || {
+        frames(&got.lock().unwrap())
+            .iter()
+            .filter_map(|m| {
+                m.split_once(" hello ")
+                    .map(|(_, n)| n.trim_end().to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    let all = wait_for(SOON, || hellos().len() >= 50);
+    let _ = ship.kill();
+    let out = ship.wait_with_output().unwrap();
+    let want: Vec<String> = (0..50).map(|i| i.to_string()).collect();
+    assert!(
+        all && hellos() == want,
+        "logship sent {:?}; said {}",
+        hellos(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(sup);
+}
+
+/// The messages of an octet-counted stream (RFC 6587: `LEN SP MSG`).
+fn frames(mut b: &[u8]) -> Vec<String> {
+    let mut v = Vec::new();
+    while let Some(sp) = b.iter().position(|&c| c == b' ') {
+        let Some(n) = std::str::from_utf8(&b[..sp])
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            break;
+        };
+        let Some(m) = b.get(sp + 1..sp + 1 + n) else {
+            break;
+        };
+        v.push(String::from_utf8_lossy(m).into_owned());
+        b = &b[sp + 1 + n..];
+    }
+    v
 }
