@@ -53,8 +53,11 @@ use crate::error::{self, Fatal};
 use crate::svlog::files::{decompress, read_at_as};
 use crate::tai64::Tai64N;
 
+mod resume;
 mod start;
 mod switch;
+
+pub(crate) use resume::{CursorLoss, HEAD};
 
 /// A file's identity: (device, inode).
 pub(crate) type Id = (u64, u64);
@@ -82,6 +85,15 @@ pub(crate) struct Pos {
     /// has gone, `@<after>.s.zst` is the same bytes compressed, and the
     /// offset (in the decompressed bytes) goes on in it.
     pub own: bool,
+    /// The file's birth time (seconds, nanoseconds), where the file
+    /// system keeps one ([`resume`]).
+    pub born: Option<(i64, u32)>,
+    /// The length and checksum of the file's first bytes (at most
+    /// [`resume::HEAD`]; not kept for archives, which `after` names).
+    pub head: Option<(u32, u64)>,
+    /// The file's size as known when the position was taken (at least
+    /// `off`): what is lost at least if the file goes unread.
+    pub size: u64,
 }
 
 /// Where to start.
@@ -104,9 +116,9 @@ pub(crate) struct Lost {
     pub archives: usize,
     /// The inotify queue overflowed: names may be missing from the counts.
     pub names: bool,
-    /// The file of a saved position had gone: the bytes after that
-    /// position in it are lost, how many is not known.
-    pub cursor: bool,
+    /// The file of a saved position had gone before it was read to its
+    /// end.
+    pub cursor: Option<CursorLoss>,
 }
 
 impl Lost {
@@ -135,11 +147,8 @@ impl Lost {
             );
             error::warn(prog, &text, None);
         }
-        if self.cursor {
-            let text = format!(
-                "{pre}the file of the saved position was deleted before it was read to its end"
-            );
-            error::warn(prog, &text, None);
+        if let Some(c) = &self.cursor {
+            error::warn(prog, &format!("{pre}{}", c.text()), None);
         }
         if self.names {
             let text = format!(
@@ -185,6 +194,14 @@ struct Src {
     /// its turn comes (held compressed, so retention cannot take it).
     /// `id` stays the compressed file's, the durable one.
     zst: bool,
+    /// Its birth time, once opened (`born_known`).
+    born: Option<(i64, u32)>,
+    born_known: bool,
+    /// The checksum of its first bytes read so far (`current` and
+    /// `previous`: an archive is known by its label).
+    head: Option<(u32, u64)>,
+    /// Its size as known: read up to there, or an archive's whole size.
+    end: u64,
 }
 
 /// An archive heard of.
@@ -220,6 +237,9 @@ pub(crate) struct Follower {
     /// Files read whose processed archive has not appeared yet.
     pending: usize,
     lost: Lost,
+    /// The saved position started from was damaged (past the end of its
+    /// file): started from the oldest archive instead.
+    bad: bool,
 }
 
 fn id_of(f: &File) -> Option<Id> {
@@ -235,6 +255,14 @@ impl Follower {
     #[must_use]
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.ino.as_fd()
+    }
+
+    /// Whether the saved position given to [`Follower::open`] was
+    /// damaged (beyond the end of its file), so that reading started from
+    /// the oldest archive.
+    #[must_use]
+    pub(crate) fn bad_position(&self) -> bool {
+        self.bad
     }
 
     /// What was lost since the last call.
@@ -281,6 +309,10 @@ impl Follower {
                     }
                 }
             }
+            if !src.born_known {
+                src.born_known = true;
+                src.born = src.file.as_ref().and_then(resume::born);
+            }
             if std::mem::take(&mut src.zst) {
                 // Its bytes as multilog wrote them: offsets in a `.s.zst`
                 // are offsets in the archive it was.
@@ -294,14 +326,27 @@ impl Follower {
             match read_at_as(self.prog, f, &src.path, buf, src.off) {
                 Some(0) => {}
                 Some(n) => {
+                    let upto = src.off + n as u64;
+                    if src.label.is_none()
+                        && src.head.map_or(0, |h| u64::from(h.0)) < upto.min(resume::HEAD)
+                    {
+                        src.head = resume::head(f, upto);
+                    }
+                    if src.label.is_some() && src.end == 0 {
+                        src.end = f.metadata().map_or(0, |m| m.len());
+                    }
+                    src.end = src.end.max(upto);
                     let at = Pos {
                         dev: id.0,
                         ino: id.1,
                         off: src.off,
                         after: src.label.or(seen),
                         own: src.label.is_some(),
+                        born: src.born,
+                        head: src.head,
+                        size: src.end,
                     };
-                    src.off += n as u64;
+                    src.off = upto;
                     return Ok(Got::Data { n, at });
                 }
                 // Warned; an archive is given up, `current` tried again.

@@ -13,8 +13,9 @@ use rustix::fs::inotify;
 use crate::error::Fatal;
 use crate::svlog::{archives, tail_start, LogFile};
 
+use super::resume::Resumed;
 use super::switch::{is_zst, open_archive, stable, stat_archive};
-use super::{id_of, stat_id, Follower, Id, Lost, Pos, Src, Start, SNAPSHOT_TRIES};
+use super::{id_of, stat_id, Follower, Id, Lost, Src, Start, SNAPSHOT_TRIES};
 use crate::svlog::files::decompress;
 
 /// The inotify instance watching `dir` for the names multilog makes.
@@ -85,7 +86,7 @@ fn listing(dir: &Path) -> Result<Listing, Fatal> {
     }
 }
 
-fn lazy(a: LogFile, not: Id) -> Src {
+pub(super) fn lazy(a: LogFile, not: Id) -> Src {
     Src {
         path: a.path,
         label: a.label,
@@ -95,6 +96,10 @@ fn lazy(a: LogFile, not: Id) -> Src {
         off: 0,
         not: Some(not),
         zst: false,
+        born: None,
+        born_known: false,
+        head: None,
+        end: 0,
     }
 }
 
@@ -126,6 +131,7 @@ impl Follower {
             processor: pending > 0 || dir.join("processed").exists(),
             pending,
             lost: Lost::default(),
+            bad: false,
         };
         let later = f.missed(&mut l)?;
         f.seen = l.archives.iter().filter_map(|a| a.label).max();
@@ -135,6 +141,7 @@ impl Follower {
         let prev_path = dir.join("previous");
         let (cur, cid) = (l.cur, l.cur_id);
         let mut tail = None;
+        let mut resumed = Resumed::Queued;
         match start {
             Start::All => {
                 for a in l.archives {
@@ -142,11 +149,11 @@ impl Follower {
                 }
             }
             Start::Tail(n) => tail = Some(f.queue_tail(l.archives, n, &l.prev, &cur)?),
-            Start::At(pos) => f.queue_at(l.archives, pos, &l.prev, cid),
+            Start::At(pos) => resumed = f.queue_at(l.archives, pos, &l.prev, &cur, cid),
         }
-        let at_cur = matches!(start, Start::At(p) if (p.dev, p.ino) == cid);
-        let at_prev =
-            matches!((start, &l.prev), (Start::At(p), Some((_, i))) if (p.dev, p.ino) == *i);
+        f.bad = resumed == Resumed::Bad;
+        let at_cur = resumed == Resumed::Cur;
+        let at_prev = resumed == Resumed::Prev;
         if let Some((pf, pid)) = l.prev {
             if !at_cur {
                 // `previous` (a processor works on it) goes between the
@@ -208,52 +215,6 @@ impl Follower {
         }
         l.archives.sort_by_key(|a| a.label);
         Ok(later)
-    }
-
-    /// From a saved position: its file and what follows it. If no archive,
-    /// `previous` or `current` has its identity, the archives named after
-    /// `pos.after`, with the loss noted.
-    fn queue_at(&mut self, list: Vec<LogFile>, pos: Pos, prev: &Option<(File, Id)>, cid: Id) {
-        let want = (pos.dev, pos.ino);
-        if want == cid || prev.as_ref().is_some_and(|p| p.1 == want) {
-            return;
-        }
-        let found = list
-            .iter()
-            .position(|a| stat_archive(&a.path).is_some_and(|(id, _)| id == want));
-        match found {
-            Some(k) => {
-                for (i, a) in list.into_iter().enumerate().skip(k) {
-                    let mut s = lazy(a, cid);
-                    if i == k {
-                        s.off = pos.off;
-                    }
-                    self.queue.push_back(s);
-                }
-            }
-            None => {
-                // An archive's bytes compressed since: the same offsets.
-                let zst = list.iter().position(|a| {
-                    pos.own && a.label.is_some() && a.label == pos.after && is_zst(&a.path)
-                });
-                if let Some(k) = zst {
-                    for (i, a) in list.into_iter().enumerate().skip(k) {
-                        let mut s = lazy(a, cid);
-                        if i == k {
-                            s.off = pos.off;
-                        }
-                        self.queue.push_back(s);
-                    }
-                    return;
-                }
-                self.lost.cursor = true;
-                for a in list {
-                    if pos.after.is_none_or(|l| a.label.is_some_and(|x| x > l)) {
-                        self.queue.push_back(lazy(a, cid));
-                    }
-                }
-            }
-        }
     }
 
     /// The last `n` lines, reading backwards from `current` (then

@@ -254,6 +254,10 @@ impl Follower {
                 size: h.size,
                 off: 0,
                 not: Some(cid),
+                born: None,
+                born_known: false,
+                head: None,
+                end: 0,
             });
         }
         if self.processor {
@@ -287,6 +291,10 @@ impl Src {
             off: 0,
             not: None,
             zst: false,
+            born: None,
+            born_known: false,
+            head: None,
+            end: 0,
         }
     }
 }

@@ -51,7 +51,7 @@ fn positions_survive_rotation() {
     std::fs::remove_file(p.join(label(1))).unwrap();
     let mut f = Follower::open("test", p, Start::At(pos)).unwrap();
     assert_eq!(read_all(&mut f).0, b"c\nd\n");
-    assert!(f.take_lost().cursor);
+    assert!(f.take_lost().only_cursor());
 }
 
 /// `.s.zst` archives are listed with the others (the uncompressed
@@ -80,6 +80,9 @@ fn compressed_archives() {
         off: 5,
         after: Some(stamp(1)),
         own: true,
+        born: None,
+        head: None,
+        size: 10,
     };
     // The compressor's removal of the `.u`.
     std::fs::remove_file(u(1)).unwrap();
@@ -106,5 +109,69 @@ fn compressed_archives() {
     // In `current`, AFTER is the label before: not the file's bytes.
     let mut f = Follower::open("test", p, Start::At(Pos { own: false, ..pos })).unwrap();
     assert_eq!(read_all(&mut f).0, b"cur\n");
-    assert!(f.take_lost().cursor);
+    assert!(f.take_lost().only_cursor());
+}
+
+/// A position in `current` whose inode a later `current` got (retention
+/// deleted the file's archive): not resumed in the new file at the old
+/// offset, but after its label, with the loss counted.
+#[test]
+fn reused_inode_is_not_the_saved_file() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join("current"), b"a\nb\n").unwrap();
+    let mut f = Follower::open("test", p, Start::All).unwrap();
+    let (_, end) = read_all(&mut f);
+    let pos = end.unwrap();
+    assert_eq!((pos.off, pos.size, pos.head.map(|h| h.0)), (4, 4, Some(4)));
+    drop(f);
+    std::fs::rename(p.join("current"), p.join(label(1))).unwrap();
+    std::fs::write(p.join(label(2)), b"c\n").unwrap();
+    std::fs::remove_file(p.join(label(1))).unwrap();
+    // The new `current` as if it had the old inode: the same start, not
+    // the same life.
+    std::fs::write(p.join("current"), b"a\nb\nd\n").unwrap();
+    let m = std::fs::metadata(p.join("current")).unwrap();
+    let other = Pos {
+        ino: m.ino(),
+        dev: m.dev(),
+        ..pos
+    };
+    let mut f = Follower::open("test", p, Start::At(other)).unwrap();
+    assert_eq!(read_all(&mut f).0, b"c\na\nb\nd\n");
+    let lost = f.take_lost().cursor.unwrap();
+    assert!(lost.reused);
+    // Written by an older logship (no birth time, no checksum): an
+    // archive after its label says its file was rotated.
+    let old = Pos {
+        born: None,
+        head: None,
+        ..other
+    };
+    let mut f = Follower::open("test", p, Start::At(old)).unwrap();
+    assert_eq!(read_all(&mut f).0, b"c\na\nb\nd\n");
+    assert!(f.take_lost().cursor.is_some());
+    // Without that archive, it is trusted.
+    std::fs::remove_file(p.join(label(2))).unwrap();
+    let mut f = Follower::open("test", p, Start::At(old)).unwrap();
+    assert_eq!(read_all(&mut f).0, b"d\n");
+    assert!(f.take_lost().is_empty());
+    // Past the end of the file its birth time names: damaged.
+    std::fs::write(p.join("current"), b"x\n").unwrap();
+    let mut f = Follower::open("test", p, Start::All).unwrap();
+    let (_, end) = read_all(&mut f);
+    let pos = end.unwrap();
+    if pos.born.is_some() {
+        let f = Follower::open(
+            "test",
+            p,
+            Start::At(Pos {
+                off: 99,
+                size: 99,
+                ..pos
+            }),
+        )
+        .unwrap();
+        assert!(f.bad_position());
+    }
 }

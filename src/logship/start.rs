@@ -49,8 +49,17 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         let abs = std::fs::canonicalize(&dir)
             .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
         let cpath = cursor::path(&o.cursors, &o.dest.url, &abs);
-        let saved = cursor::load(&cpath)
+        let loaded = cursor::load(&cpath)
             .map_err(|e| Fatal::new(format!("unable to read {}", cpath.display()), e))?;
+        if loaded.is_some_and(|l| l.1) {
+            let what = format!(
+                "{}: cursor {} in the older form: its file is known by inode, labels and size only",
+                d.display(),
+                cpath.display()
+            );
+            crate::error::warn(PROG, &what, None);
+        }
+        let saved = loaded.map(|l| l.0);
         let start = saved.map_or(Start::All, Start::At);
         let follower = missing_retried(|| Follower::open(PROG, &abs, start))?;
         let name = service_name(&abs);

@@ -352,7 +352,10 @@ fn reports_data_deleted_before_it_was_read() {
     let f: Vec<&str> = text.split(' ').collect();
     std::fs::write(
         &cursor,
-        format!("{} {} {} 999999999 {} -\n", f[0], f[1], f[2], f[4]),
+        format!(
+            "{} {} {} 999999999 {} {} - - - -\n",
+            f[0], f[1], f[2], f[4], f[5]
+        ),
     )
     .unwrap();
     let ship = Ship::start(&[&url, &dir], root.path());

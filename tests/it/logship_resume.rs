@@ -1,0 +1,292 @@
+//! logship resuming from its cursor in log directories made by hand,
+//! against a plain TCP receiver (RFC 6587 octet counting) of the test's
+//! own: an inode reused for a new `current` (issue 20 item 2), bad cursors
+//! and links (item 10), what the follower holds open (item 11), one
+//! inotify instance for many directories (item 12).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::support::{ours, try_wait_for, wait_for, wait_limit, SOON};
+
+/// A test line: its number, padded so lines are 60 bytes.
+pub fn line(n: usize) -> String {
+    format!("line {n:08} the quick brown fox jumps over the lazy dog\n")
+}
+
+/// Lines `from..to`.
+pub fn lines(from: usize, to: usize) -> String {
+    (from..to).map(line).collect()
+}
+
+/// An archive name for label number `n` (increasing with `n`).
+pub fn archive(n: u64) -> String {
+    format!("@40000000690000{n:02x}00000000.s")
+}
+
+/// A plain TCP receiver: every message of every connection, in order.
+pub struct Receiver {
+    pub port: u16,
+    msgs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let msgs = Arc::new(Mutex::new(Vec::new()));
+        let m = msgs.clone();
+        std::thread::spawn(move || {
+            for c in l.incoming() {
+                let Ok(mut c) = c else { return };
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    let mut b = [0u8; 65536];
+                    while let Ok(n) = c.read(&mut b) {
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&b[..n]);
+                        // RFC 6587 octet counting: LEN SP MSG.
+                        while let Some(sp) = buf.iter().position(|&x| x == b' ') {
+                            let len: usize =
+                                std::str::from_utf8(&buf[..sp]).unwrap().parse().unwrap();
+                            if buf.len() < sp + 1 + len {
+                                break;
+                            }
+                            let msg =
+                                String::from_utf8_lossy(&buf[sp + 1..sp + 1 + len]).into_owned();
+                            m.lock().unwrap().push(msg);
+                            buf.drain(..sp + 1 + len);
+                        }
+                    }
+                });
+            }
+        });
+        Receiver { port, msgs }
+    }
+
+    pub fn url(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// Times each line number was received.
+    pub fn counts(&self) -> HashMap<usize, usize> {
+        let mut c = HashMap::new();
+        for m in self.msgs.lock().unwrap().iter() {
+            if let Some(i) = m.find("line ") {
+                if let Some(n) = m.get(i + 5..i + 13).and_then(|s| s.parse().ok()) {
+                    *c.entry(n).or_insert(0) += 1;
+                }
+            }
+        }
+        c
+    }
+
+    /// Forget what was received.
+    pub fn clear(&self) {
+        self.msgs.lock().unwrap().clear();
+    }
+}
+
+/// A running logship; killed when dropped.
+pub struct Ship {
+    pub child: Child,
+    err: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Ship {
+    pub fn start(args: &[&str]) -> Ship {
+        Ship::spawn(Command::new(ours("logship")).args(args))
+    }
+
+    pub fn spawn(cmd: &mut Command) -> Ship {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = Arc::new(Mutex::new(Vec::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let e = err.clone();
+        std::thread::spawn(move || {
+            let mut b = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut b) {
+                if n == 0 {
+                    break;
+                }
+                e.lock().unwrap().extend_from_slice(&b[..n]);
+            }
+        });
+        Ship { child, err }
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
+    }
+
+    /// SIGTERM: exit 0; its stderr.
+    pub fn stop(mut self) -> String {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        let st = wait_limit(&mut self.child, SOON);
+        assert!(st.success(), "logship: {st:?}: {}", self.stderr());
+        self.stderr()
+    }
+}
+
+impl Drop for Ship {
+    fn drop(&mut self) {
+        if try_wait_for(&mut self.child, Duration::ZERO).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Wait until every line of `want` was received; fail with what is missing.
+pub fn wait_lines(r: &Receiver, want: impl Iterator<Item = usize> + Clone, ship: &Ship) {
+    let ok = wait_for(SOON, || {
+        let c = r.counts();
+        want.clone().all(|i| c.contains_key(&i))
+    });
+    let c = r.counts();
+    let missing: Vec<usize> = want.filter(|i| !c.contains_key(i)).take(8).collect();
+    assert!(ok, "missing e.g. {missing:?}; logship: {}", ship.stderr());
+}
+
+/// The one cursor file in `dir`.
+pub fn cursor_in(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with("logship-") && !n.ends_with(".tmp") && !n.ends_with(".bad")
+        })
+        .unwrap()
+}
+
+/// Put `text` in a new file at `path`; its inode.
+fn create(path: &Path, text: &str) -> u64 {
+    std::fs::write(path, text).unwrap();
+    std::fs::metadata(path).unwrap().ino()
+}
+
+/// Issue 20 item 2: while logship is stopped, its cursor's file (`current`)
+/// is rotated, its archive deleted by retention and the next `current`
+/// gets its inode (ext4 gives a freed inode to the next file at once; here
+/// the new file is made until it has that inode). logship must not resume
+/// in the new file at the old offset: the archive after the saved file,
+/// then the new `current` from its start, and the loss warned with a count.
+#[test]
+fn r20_reused_inode_resumes_after_the_saved_file() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("log");
+    std::fs::create_dir(&dir).unwrap();
+    let r = Receiver::start();
+    let url = r.url();
+    let d = dir.to_str().unwrap();
+    let c = root.path().to_str().unwrap();
+    let f_ino = create(&dir.join("current"), &lines(0, 10));
+    let ship = Ship::start(&["-c", c, &url, d]);
+    wait_lines(&r, 0..10, &ship);
+    let err = ship.stop();
+    assert!(err.is_empty(), "{err}");
+    // While stopped: 5 more lines, a rotation, the next file's life.
+    std::fs::write(dir.join("current"), lines(0, 15)).unwrap();
+    std::fs::rename(dir.join("current"), dir.join(archive(1))).unwrap();
+    create(&dir.join("current"), &lines(15, 20));
+    std::fs::rename(dir.join("current"), dir.join(archive(2))).unwrap();
+    // Retention deletes the oldest archive; the next `current` gets its
+    // inode (files made meanwhile are kept, so that each try is a new
+    // inode, then removed).
+    std::fs::remove_file(dir.join(archive(1))).unwrap();
+    let mut spare = Vec::new();
+    let mut reused = false;
+    for k in 0..200 {
+        let p = dir.join(format!("spare{k}"));
+        if create(&p, &lines(20, 40)) == f_ino {
+            std::fs::rename(&p, dir.join("current")).unwrap();
+            reused = true;
+            break;
+        }
+        spare.push(p);
+    }
+    for p in spare {
+        std::fs::remove_file(p).unwrap();
+    }
+    if !reused {
+        // The file system would not give the inode again: the cursor is
+        // made to name the new `current`, as if it had.
+        let ino = create(&dir.join("current"), &lines(20, 40));
+        let cur = cursor_in(root.path());
+        let text = std::fs::read_to_string(&cur).unwrap();
+        let mut w: Vec<String> = text.split(' ').map(str::to_string).collect();
+        w[3] = ino.to_string();
+        std::fs::write(&cur, w.join(" ")).unwrap();
+    }
+    let ship = Ship::start(&["-c", c, &url, d]);
+    wait_lines(&r, (0..10).chain(15..40), &ship);
+    assert!(
+        wait_for(SOON, || ship.stderr().contains("saved position")),
+        "no loss reported: {}",
+        ship.stderr()
+    );
+    let err = ship.stop();
+    let counts = r.counts();
+    let twice: Vec<_> = counts
+        .iter()
+        .filter(|(_, &n)| n > 1)
+        .map(|(l, _)| *l)
+        .collect();
+    assert!(twice.is_empty(), "sent twice: {twice:?}");
+    assert!(err.contains("inode is another file's now"), "{err}");
+}
+
+/// A cursor written by an older logship (no identity but the inode) that
+/// names the inode of a `current` which is not its file: there are archives
+/// after its label, so its file was rotated; the archives after the label,
+/// then `current` from its start.
+#[test]
+fn r20_old_cursor_in_a_reused_inode() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("log");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join(archive(0)), lines(0, 5)).unwrap();
+    std::fs::write(dir.join(archive(2)), lines(10, 20)).unwrap();
+    std::fs::write(dir.join("current"), lines(20, 30)).unwrap();
+    let m = std::fs::metadata(dir.join("current")).unwrap();
+    let r = Receiver::start();
+    let url = r.url();
+    let d = std::fs::canonicalize(&dir).unwrap();
+    // Saved in the file after @…00 at 3 lines: an older logship's form.
+    let label = &archive(0)[1..25];
+    let c = root.path().join("cursors");
+    std::fs::create_dir(&c).unwrap();
+    let ship = Ship::start(&["-c", c.to_str().unwrap(), &url, d.to_str().unwrap()]);
+    wait_lines(&r, (0..5).chain(10..30), &ship);
+    ship.stop();
+    let cur = cursor_in(&c);
+    std::fs::write(
+        &cur,
+        format!("logship-cursor 1 {} {} 180 {label}\n", m.dev(), m.ino()),
+    )
+    .unwrap();
+    r.clear();
+    let ship = Ship::start(&["-c", c.to_str().unwrap(), &url, d.to_str().unwrap()]);
+    wait_lines(&r, 10..30, &ship);
+    let err = ship.stop();
+    let counts = r.counts();
+    assert!((0..5).all(|i| !counts.contains_key(&i)), "{counts:?} {err}");
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert!(err.contains("older"), "{err}");
+    assert!(err.contains("saved position"), "{err}");
+}
