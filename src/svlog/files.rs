@@ -49,15 +49,6 @@ pub(crate) struct LogFile {
     pub label: Option<Tai64N>,
 }
 
-/// The archive label of a directory entry name (`@` + 24 hex + `.s`/`.u`).
-#[must_use]
-pub(crate) fn archive_label(name: &[u8]) -> Option<Tai64N> {
-    if name.len() != 27 || name[0] != b'@' || !(name.ends_with(b".s") || name.ends_with(b".u")) {
-        return None;
-    }
-    Tai64N::from_hex(&name[1..LABEL_LEN])
-}
-
 /// The archives of `dir`, in label order, one per label: of a `.s`, a
 /// `.u` and a `.s.zst` with the same label (a finisher's or a compressor's
 /// rename in progress) the first of these, the uncompressed file keeping

@@ -26,7 +26,7 @@ mod reply;
 mod server;
 
 use std::ffi::OsString;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -58,20 +58,46 @@ struct Opts {
     dir: PathBuf,
 }
 
+/// `-l`'s argument: `addr:port` (`[v6]:port` for IPv6), or
+/// `localhost:port` for `127.0.0.1:port` (no resolver is asked).
+fn listen_addr(s: &str) -> Option<SocketAddr> {
+    if let Some(port) = s.strip_prefix("localhost:") {
+        return port
+            .parse()
+            .ok()
+            .map(|p| SocketAddr::from((Ipv4Addr::LOCALHOST, p)));
+    }
+    s.parse().ok()
+}
+
 fn parse(args: &[OsString]) -> Result<Opts, u8> {
     let mut g = Getopt::new(args, "l:");
     let mut listen = DEFAULT_LISTEN.to_string();
-    while let Some(o) = g.next_opt() {
-        match o {
-            Ok((_, Some(a))) => listen = a.to_string_lossy().into_owned(),
-            Ok(_) => return Err(usage(PROG, USAGE)),
-            Err(e) => {
+    loop {
+        let at = g.optind();
+        match g.next_opt() {
+            None => {
+                // djb's getopt ends the options at any word starting with
+                // `--` and drops it: only `--` itself may do that here, so
+                // that `--help` or `--port=1` is not taken for nothing.
+                let ended = args.get(at..g.optind()).unwrap_or_default();
+                if ended.iter().any(|w| {
+                    let w = w.as_bytes();
+                    w.starts_with(b"--") && w.len() > 2
+                }) {
+                    return Err(usage(PROG, USAGE));
+                }
+                break;
+            }
+            Some(Ok((_, Some(a)))) => listen = a.to_string_lossy().into_owned(),
+            Some(Ok(_)) => return Err(usage(PROG, USAGE)),
+            Some(Err(e)) => {
                 e.print(args);
                 return Err(usage(PROG, USAGE));
             }
         }
     }
-    let Ok(listen) = listen.parse::<SocketAddr>() else {
+    let Some(listen) = listen_addr(&listen) else {
         return Err(usage(PROG, USAGE));
     };
     let rest = args.get(g.optind()..).unwrap_or_default();

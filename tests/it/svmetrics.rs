@@ -302,6 +302,22 @@ fn usage_and_start_up_failures() {
     assert_eq!(c, Some(100));
     assert!(err.contains("svmetrics: usage: svmetrics"), "{err}");
     assert_eq!(run(&["-q"]).0, Some(100));
+    // Unknown options, short or long, are refused (djb's getopt would end
+    // the options at `--help` and take the default directory).
+    for bad in [
+        &["--help"][..],
+        &["--down", "/"],
+        &["--listen=127.0.0.1:1", "/"],
+        &["-l", "127.0.0.1:0", "--x", "/"],
+        &["-x", "/"],
+    ] {
+        let (c, err) = run(bad);
+        assert_eq!(c, Some(100), "{bad:?}: {err}");
+        assert!(
+            err.contains("svmetrics: usage: svmetrics"),
+            "{bad:?}: {err}"
+        );
+    }
     let missing = t.path().join("none");
     let (c, err) = run(&["-l", "127.0.0.1:0", missing.to_str().unwrap()]);
     assert_eq!(c, Some(111));
@@ -460,4 +476,23 @@ fn log_archives_include_compressed() {
     let m = scrape(&addr);
     assert_eq!(value(&m, "log_archives", "a").as_deref(), Some("4"));
     assert_eq!(value(&m, "log_archive_bytes", "a").as_deref(), Some("14"));
+}
+
+/// `-l localhost:PORT` listens on 127.0.0.1 (no resolver asked); `--`
+/// still ends the options.
+#[test]
+fn listens_on_localhost_port() {
+    let t = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _srv = Server(
+        Command::new(ours("svmetrics"))
+            .args(["-l", &format!("localhost:{port}"), "--"])
+            .arg(t.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let addr = format!("127.0.0.1:{port}");
+    assert!(wait_for(SOON, || get(&addr, "/metrics").is_ok_and(|r| r.code == 200)));
 }
