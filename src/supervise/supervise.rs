@@ -302,10 +302,13 @@ impl Supervise {
                 self.start_requested = false;
                 self.paused = false;
                 self.pid = pid;
-                self.ext.started(notify.map(|(r, _)| r));
                 self.pidchange();
-                self.announce();
+                self.ext.started(notify.map(|(r, _)| r), self.when);
+                // `extstatus` before `status`: a reader takes `status`
+                // first, so the `extstatus` it then reads is never the
+                // previous start's ([`super::observe::Observed::ready`]).
                 self.publish();
+                self.announce();
                 if !self.cfg.extended {
                     deepsleep(start_pause());
                 }
@@ -433,6 +436,12 @@ fn warn_bad(dir: &[u8], name: Name, bad: Bad) {
             PROG,
             Kind::Warning,
             &[&head[..], &[b": bad format"]].concat(),
+            None,
+        ),
+        Bad::NotRegular => error::say(
+            PROG,
+            Kind::Warning,
+            &[&head[..], &[b": not a regular file"]].concat(),
             None,
         ),
     }
