@@ -163,8 +163,12 @@ fn finish_gets_256_and_the_signal_and_is_killed_after_timeout_finish() {
     let t0 = Instant::now();
     svc(&dir, "-d");
     wait_ext(&dir, "finishing", |e| e.finishing);
+    // `extstatus` is renamed before `status` (so that `svwait -D` never
+    // sees down without finishing): wait for both.
+    wait_status(&dir, "down", |s| s.pid == 0);
     let fpid = pid_in(&t.path().join("finish.pid"));
-    assert!(svstat("svstat", &dir).contains(", finishing, signal SIGTERM"));
+    let line = svstat("svstat", &dir);
+    assert!(line.contains(", finishing, signal SIGTERM"), "{line}");
     let e = wait_ext(&dir, "finish done", |e| !e.finishing);
     assert!(t0.elapsed() >= Duration::from_millis(1000));
     assert!(wait_for(SOON, || !alive(fpid)), "finish survived");

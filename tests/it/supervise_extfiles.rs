@@ -72,9 +72,11 @@ fn backoff_cannot_go_below_the_pause() {
         .filter_map(|l| l.parse().ok())
         .collect();
     let span_ms = (stamps[4] - stamps[0]) / 1_000_000;
-    // Less the start-up jitter of `sh` and `date` at both ends.
+    // Four pauses, less a generous allowance for the start-up jitter of
+    // `sh` and `date` at both ends on a loaded machine (without the floor:
+    // about 100 ms for all five).
     assert!(
-        span_ms >= 4 * PAUSE_MS - 40,
+        span_ms >= 3 * PAUSE_MS,
         "5 starts in {span_ms} ms ({} in all)",
         stamps.len()
     );
