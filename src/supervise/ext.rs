@@ -65,17 +65,20 @@ impl Ext {
     pub(crate) fn configure(&mut self, cfg: &Config, pause: Duration) {
         self.rec.extended = cfg.extended;
         if self.quick == 0 {
-            self.rec.delay_ms = ms(cfg.backoff.map_or(pause, |b| b.min));
+            self.rec.delay_ms = ms(cfg.backoff.map_or(pause, |b| b.min).max(pause));
         }
     }
 
-    /// `./run` was started.
-    pub(crate) fn started(&mut self, notify: Option<OwnedFd>) {
+    /// `./run` was started at `when` (the stamp of `status`), with our end
+    /// of its readiness pipe if it has one. Without one it is ready from
+    /// its start: the record's ready flag is then the one answer for every
+    /// reader ([`super::observe::Observed::ready`]).
+    pub(crate) fn started(&mut self, notify: Option<OwnedFd>, when: Tai64N) {
         if self.started_at.is_some() {
             self.rec.restarts = self.rec.restarts.wrapping_add(1);
         }
         self.started_at = Some(Instant::now());
-        self.rec.ready = None;
+        self.rec.ready = if notify.is_none() { Some(when) } else { None };
         self.rec.permanent_failure = false;
         self.rec.backoff_wait = false;
         self.restart_at = None;
@@ -84,6 +87,8 @@ impl Ext {
 
     /// `./run` died with `status`: count it, and work out when it may be
     /// started again (from its start, as daemontools' pause after a start).
+    /// The pause is a floor whatever `backoff` says: at most one start per
+    /// pause (1 s), as daemontools' `deepsleep(1)` after each start.
     pub(crate) fn died(&mut self, d: Death, cfg: &Config, pause: Duration) {
         self.rec.deaths = self.rec.deaths.wrapping_add(1);
         self.rec.last_death = d;
@@ -101,7 +106,8 @@ impl Ext {
                 b.delay(self.quick)
             }
             None => pause,
-        };
+        }
+        .max(pause);
         self.rec.delay_ms = ms(delay);
         self.restart_at = Some(started + delay);
     }
@@ -204,14 +210,14 @@ mod tests {
             extended: true,
             ..Config::default()
         };
-        let pause = Duration::from_secs(1);
+        let pause = Duration::from_millis(50);
         let mut e = Ext::new(&cfg, pause);
         assert_eq!(e.rec.delay_ms, 100);
         assert!(e.rec.extended);
         let mut delays = Vec::new();
         for _ in 0..5 {
             e.configure(&cfg, pause);
-            e.started(None);
+            e.started(None, Tai64N::from_unix(1000, 500));
             e.died(exited(3), &cfg, pause);
             delays.push(e.rec.delay_ms);
         }
@@ -226,6 +232,40 @@ mod tests {
     }
 
     #[test]
+    fn the_pause_is_a_floor_under_any_backoff() {
+        let cfg = Config {
+            backoff: parse_backoff(b"1 1 1"),
+            extended: true,
+            ..Config::default()
+        };
+        let pause = Duration::from_secs(1);
+        let mut e = Ext::new(&cfg, pause);
+        assert_eq!(e.rec.delay_ms, 1000);
+        for _ in 0..3 {
+            e.configure(&cfg, pause);
+            e.started(None, Tai64N::from_unix(1000, 500));
+            let started = e.started_at.unwrap();
+            e.died(exited(1), &cfg, pause);
+            assert_eq!(e.rec.delay_ms, 1000);
+            assert!(e.restart_at.unwrap() >= started + pause);
+        }
+    }
+
+    #[test]
+    fn ready_at_the_start_without_a_readiness_pipe() {
+        let cfg = Config::default();
+        let mut e = Ext::new(&cfg, Duration::from_secs(1));
+        let at = Tai64N::from_unix(1000, 500);
+        e.started(None, at);
+        assert_eq!(e.rec.ready, Some(at));
+        e.died(exited(0), &cfg, Duration::from_secs(1));
+        assert_eq!(e.rec.ready, None);
+        let (r, _w) = rustix::pipe::pipe().unwrap();
+        e.started(Some(r), at);
+        assert_eq!(e.rec.ready, None, "waits for the newline");
+    }
+
+    #[test]
     fn finish_125_is_a_permanent_failure() {
         let cfg = Config::default();
         let mut e = Ext::new(&cfg, Duration::from_secs(1));
@@ -234,7 +274,7 @@ mod tests {
         assert!(!e.rec.permanent_failure);
         assert!(e.finished(exited(125)));
         assert!(e.rec.permanent_failure && !e.rec.finishing);
-        e.started(None);
+        e.started(None, Tai64N::from_unix(1000, 500));
         assert!(!e.rec.permanent_failure);
         assert_eq!(e.rec.delay_ms, 1000);
         assert!(!e.rec.extended);

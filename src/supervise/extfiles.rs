@@ -13,7 +13,8 @@
 //! | `backoff` | `MIN MAX RESET` milliseconds | capped exponential restart delay (see [`Backoff`]) |
 //!
 //! Numbers are decimal, surrounded by optional white space. A file that
-//! cannot be parsed is reported by supervise and treated as absent.
+//! cannot be parsed, or is not a regular file (a FIFO is never waited
+//! on), is reported by supervise and treated as absent.
 //!
 //! Differences from daemontools: daemontools has none of these files.
 
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use rustix::io::Errno;
 
-use super::servicedir::{self, Name};
+use super::servicedir::{self, Name, SmallError};
 
 /// The default `timeout-finish` (s6's).
 pub(crate) const DEFAULT_TIMEOUT_FINISH: Duration = Duration::from_millis(5000);
@@ -31,7 +32,9 @@ pub(crate) const DEFAULT_TIMEOUT_FINISH: Duration = Duration::from_millis(5000);
 /// The restart delay counts from the start of `./run`, like daemontools'
 /// one-second pause after each start. When `./run` dies after less than
 /// `reset`, the delay doubles for each such death in a row, from `min` up
-/// to `max`; a death after `reset` or more puts it back to `min`.
+/// to `max`; a death after `reset` or more puts it back to `min`. The
+/// pause stays a floor ([`super::ext::Ext::died`]): `1 1 1` still restarts
+/// a crashing service once a second, not hundreds of times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Backoff {
     /// The first delay.
@@ -101,6 +104,9 @@ pub(crate) enum Bad {
     Read(Errno),
     /// Its content is not what the table above says.
     Format,
+    /// It is not a regular file (a FIFO, a directory, a device): never
+    /// opened for reading in a way that could block.
+    NotRegular,
 }
 
 impl Config {
@@ -118,7 +124,13 @@ impl Config {
                 }
                 Err(e) => {
                     c.extended = true;
-                    bad(name, Bad::Read(e));
+                    bad(
+                        name,
+                        match e {
+                            SmallError::Sys(e) => Bad::Read(e),
+                            SmallError::NotRegular => Bad::NotRegular,
+                        },
+                    );
                     None
                 }
             }

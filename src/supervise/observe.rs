@@ -1,10 +1,11 @@
 //! Reading a service's state from outside, relative to an open service
 //! directory: the status record, the extended record, the `down` file and
 //! whether supervise runs. Used by `svwait` and `svmetrics`, which look at
-//! many directories and so use `openat` instead of svstat's `chdir`.
+//! many directories and so use `openat` instead of svstat's `chdir`; svstat
+//! and svstat-json build the same [`Observed`].
 //!
-//! The rules that combine the two records live here once:
-//! [`Observed::ready`] and [`Observed::finishing`].
+//! The rules that combine the two records live here once, for every
+//! reader: [`Observed::ready`] (readiness) and [`Observed::finishing`].
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
@@ -15,6 +16,7 @@ use rustix::io::Errno;
 use super::extstatus::{ExtStatus, EXTSTATUS_CPATH, EXTSTATUS_LEN};
 use super::servicedir::{DOWN, NOTIFICATION_FD, OK, STATUS};
 use super::status::Status;
+use crate::tai64::Tai64N;
 
 /// What the two records of one service say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,8 +26,8 @@ pub(crate) struct Observed {
     /// The 32-byte record, `None` when absent or unreadable (daemontools'
     /// supervise writes none).
     pub(crate) ext: Option<ExtStatus>,
-    /// The service directory has a `notification-fd` file: readiness
-    /// comes from the service's newline, not from being up.
+    /// The service directory has a `notification-fd` file (see
+    /// [`Observed::ready`] for the one use of it).
     pub(crate) notifies: bool,
 }
 
@@ -36,22 +38,41 @@ impl Observed {
         self.status.pid != 0
     }
 
-    /// Up and ready. Ready needs the ready flag **and** a ready stamp no
-    /// older than the last pid change in `status`: the two files are
-    /// renamed one after the other, so a reader may see a new `status`
-    /// with the previous start's `extstatus`, and must not take the old
-    /// readiness for the new process's. Without `extstatus` (daemontools'
-    /// supervise) or without `notification-fd` up counts as ready, as s6
-    /// does for a service without `notification-fd`.
+    /// Up and ready: the one definition of readiness, for `svwait -U`,
+    /// svstat, svstat-json and svmetrics alike.
+    ///
+    /// * Without `extstatus` (daemontools' supervise, which knows nothing
+    ///   of readiness), up counts as ready.
+    /// * Otherwise the record's ready flag says. Our supervise sets it at
+    ///   the service's newline on its `notification-fd`, and at the start
+    ///   itself for a `./run` it gave no readiness pipe (no
+    ///   `notification-fd` file then).
+    /// * A record that says not ready while the directory has no
+    ///   `notification-fd` file comes from a supervise older than that rule
+    ///   (one still running after an upgrade): up counts as ready there too,
+    ///   or `svwait -U` would wait for a newline nobody can write.
+    ///
+    /// No clock is compared (a backward step between the start and the
+    /// newline must not hide readiness): supervise renames `extstatus`
+    /// into place before `status` at a start, and every reader reads
+    /// `status` first, so the `extstatus` read is never older than the
+    /// start `status` shows.
     #[must_use]
     pub(crate) fn ready(&self) -> bool {
         if !self.up() {
             return false;
         }
         match &self.ext {
-            Some(e) if self.notifies => e.ready.is_some_and(|t| t >= self.status.when),
-            _ => true,
+            Some(e) => e.ready.is_some() || !self.notifies,
+            None => true,
         }
+    }
+
+    /// When the service became ready, if [`Observed::ready`] and the record
+    /// has the moment.
+    #[must_use]
+    pub(crate) fn ready_at(&self) -> Option<Tai64N> {
+        self.ext.and_then(|e| e.ready).filter(|_| self.ready())
     }
 
     /// Is `./finish` running? Unknown (false) without `extstatus`.
@@ -160,7 +181,6 @@ pub(crate) fn normally_up_at(dir: impl AsFd) -> Result<bool, Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tai64::Tai64N;
 
     fn obs(pid: u32, ext: Option<ExtStatus>) -> Observed {
         Observed {
@@ -179,23 +199,28 @@ mod tests {
     fn readiness_rules() {
         assert!(obs(5, None).ready(), "no extstatus: up counts as ready");
         assert!(!obs(0, None).ready());
+        assert_eq!(obs(5, None).ready_at(), None);
         let ready_at = |unix| ExtStatus {
             ready: Some(Tai64N::from_unix(unix, 500)),
             ..ExtStatus::default()
         };
         assert!(obs(5, Some(ready_at(1001))).ready());
         assert!(obs(5, Some(ready_at(1000))).ready());
-        assert!(
-            !obs(5, Some(ready_at(999))).ready(),
-            "stale: previous start"
+        // The clock stepped back between the start and the newline.
+        assert!(obs(5, Some(ready_at(999))).ready(), "no clock comparison");
+        assert_eq!(
+            obs(5, Some(ready_at(999))).ready_at(),
+            Some(Tai64N::from_unix(999, 500))
         );
         assert!(!obs(5, Some(ExtStatus::default())).ready());
         assert!(!obs(0, Some(ready_at(1001))).ready());
-        let plain = Observed {
+        assert_eq!(obs(0, Some(ready_at(1001))).ready_at(), None);
+        let legacy = Observed {
             notifies: false,
             ..obs(5, Some(ExtStatus::default()))
         };
-        assert!(plain.ready(), "no notification-fd: up counts as ready");
+        assert!(legacy.ready(), "no notification-fd, no flag: up is ready");
+        assert_eq!(legacy.ready_at(), None);
         assert!(!Observed {
             notifies: false,
             ..obs(0, None)

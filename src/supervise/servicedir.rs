@@ -265,24 +265,44 @@ pub(crate) fn write_extstatus(rec: &[u8]) -> Result<(), Errno> {
     rustix::fs::rename(EXTSTATUS_NEW_CPATH, EXTSTATUS_CPATH)
 }
 
+/// Why [`read_small`] read nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SmallError {
+    /// `open`, `fstat` or `read` failed.
+    Sys(Errno),
+    /// It is not a regular file (a FIFO, a directory, a device).
+    NotRegular,
+}
+
 /// Read a small service-directory file (at most `buf.len()` bytes) into
 /// `buf`: `Ok(None)` if it does not exist, `Ok(Some(n))` bytes otherwise.
 ///
+/// The open never blocks (`O_NONBLOCK`: a FIFO without a writer would hang
+/// supervise before every start) and what is not a regular file is
+/// refused before any read. Symbolic links are followed, as for `run`:
+/// a service directory's files are its administrator's, and linking them
+/// to shared ones is common.
+///
 /// # Errors
-/// Any other errno of `open` or `read`.
-pub(crate) fn read_small(name: Name, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
-    let fd = match rustix::fs::open(name.path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+/// Any other errno of `open`, `fstat` or `read`; [`SmallError::NotRegular`].
+pub(crate) fn read_small(name: Name, buf: &mut [u8]) -> Result<Option<usize>, SmallError> {
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = match rustix::fs::open(name.path, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) => return Err(SmallError::Sys(e)),
     };
+    let st = rustix::fs::fstat(&fd).map_err(SmallError::Sys)?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(SmallError::NotRegular);
+    }
     let mut n = 0;
     while n < buf.len() {
         match rustix::io::read(&fd, &mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(SmallError::Sys(e)),
         }
     }
     Ok(Some(n))

@@ -22,6 +22,7 @@ use rustix::io::Errno;
 
 use super::extfiles::signal_name;
 use super::extstatus::{Death, ExtStatus, EXTSTATUS_CPATH, EXTSTATUS_LEN};
+use super::observe::Observed;
 use super::servicedir::{self, DOWN, OK, STATUS};
 use super::status::{Status, STATUS_LEN};
 use crate::error::{reason_errno, Fatal};
@@ -61,17 +62,19 @@ pub(crate) fn describe(st: &Status, now: u64, normally_up: bool) -> String {
 }
 
 /// The extension facts appended to [`describe`]'s text, in this order:
-/// `, ready S seconds` (up and ready; S since the newline), `, finishing`,
-/// `, permanent failure`, `, back-off D ms` (waiting D ms from the last
-/// start before restarting), and when down after a death `, exitcode N` or
-/// `, signal SIGNAME`. Empty unless the service uses an extension file.
+/// `, ready S seconds` (ready as [`Observed::ready`] says; S since the
+/// moment the record gives), `, finishing`, `, permanent failure`,
+/// `, back-off D ms` (waiting D ms from the last start before restarting),
+/// and when down after a death `, exitcode N` or `, signal SIGNAME`. Empty
+/// unless the service uses an extension file.
 #[must_use]
-pub(crate) fn describe_ext(ext: &ExtStatus, up: bool, now: u64) -> String {
+pub(crate) fn describe_ext(obs: &Observed, now: u64) -> String {
     let mut s = String::new();
-    if !ext.extended {
+    let Some(ext) = obs.ext.filter(|e| e.extended) else {
         return s;
-    }
-    if let Some(t) = ext.ready.filter(|_| up) {
+    };
+    let up = obs.up();
+    if let Some(t) = obs.ready_at() {
         s.push_str(&format!(", ready {} seconds", now.saturating_sub(t.secs)));
     }
     if ext.finishing {
@@ -99,12 +102,11 @@ pub(crate) enum Report {
     Error(String),
     /// The records and the `down` file.
     Status {
-        /// `supervise/status`.
-        st: Status,
+        /// `supervise/status`, `supervise/extstatus` (if there is a valid
+        /// one) and the `notification-fd` file.
+        obs: Observed,
         /// No `down` file.
         normally_up: bool,
-        /// `supervise/extstatus`, if there is a valid one.
-        ext: Option<ExtStatus>,
         /// Now, as a TAI64 seconds label.
         now: u64,
     },
@@ -136,10 +138,15 @@ pub(crate) fn inspect_here() -> Report {
         },
     };
     let now = Tai64N::from_unix(unix_now(), 0).secs;
-    Report::Status {
-        st,
-        normally_up,
+    // `status` was read first (see `Observed::ready`).
+    let obs = Observed {
+        status: st,
         ext: read_ext(),
+        notifies: servicedir::exists(servicedir::NOTIFICATION_FD),
+    };
+    Report::Status {
+        obs,
+        normally_up,
         now,
     }
 }
@@ -172,15 +179,12 @@ fn doit_here() -> String {
     match inspect_here() {
         Report::Error(e) => e,
         Report::Status {
-            st,
+            obs,
             normally_up,
-            ext,
             now,
         } => {
-            let mut s = describe(&st, now, normally_up);
-            if let Some(ext) = ext {
-                s.push_str(&describe_ext(&ext, st.pid != 0, now));
-            }
+            let mut s = describe(&obs.status, now, normally_up);
+            s.push_str(&describe_ext(&obs, now));
             s
         }
     }
@@ -386,7 +390,17 @@ mod tests {
             ),
         ];
         for (ext, up, want) in cases {
-            assert_eq!(describe_ext(ext, *up, now), *want, "{ext:?}");
+            let obs = Observed {
+                status: Status {
+                    when: Tai64N::from_unix(1_699_999_980, 500),
+                    pid: if *up { 9 } else { 0 },
+                    paused: false,
+                    want: b'u',
+                },
+                ext: Some(*ext),
+                notifies: true,
+            };
+            assert_eq!(describe_ext(&obs, now), *want, "{ext:?}");
         }
     }
 

@@ -5,16 +5,22 @@
 //!
 //! Keys of each object (see `docs/supervise.md`): `dir`; then either
 //! `error` (svstat's text for the failure) or `up`, `pid`, `seconds`,
-//! `normally_up`, `paused`, `want` (`"up"`, `"down"` or `"once"`), and,
-//! when supervise wrote `supervise/extstatus` ([`super::extstatus`]):
-//! `extended`, `ready`, `ready_seconds`, `deaths`, `restarts`,
+//! `normally_up`, `paused`, `want` (`"up"`, `"down"` or `"once"`),
+//! `ready` and `ready_seconds` (readiness as `svwait -U` and svmetrics
+//! see it: [`super::observe::Observed::ready`]), and, when supervise wrote
+//! `supervise/extstatus` ([`super::extstatus`]): `extended`, `deaths`,
+//! `restarts`,
 //! `last_death` (`null`, `{"exitcode": N}` or `{"signal": "SIGTERM",
 //! "signum": 15}`), `permanent_failure`, `finishing`, `backoff`,
 //! `restart_delay_ms`.
 //!
+//! It has no options: a leading argument that starts with `-` is a usage
+//! error (exit 100) rather than a directory, so a mistyped option is never
+//! taken for one; `--` ends the options.
+//!
 //! Differences from daemontools: a new program.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 use serde_json::{json, Map, Value};
@@ -23,11 +29,14 @@ use super::extfiles::signal_name;
 use super::extstatus::{Death, ExtStatus};
 use super::status::Status;
 use super::svstat::{for_each_dir, inspect_here, Report};
-use crate::error::reason_errno;
+use super::svwait::swallowed_long_option;
+use crate::djb::getopt::Getopt;
+use crate::error::{reason_errno, usage};
 use crate::sys::cmain::MainArgs;
 use crate::sys::signals::Sigpipe;
 
 const PROG: &str = "svstat-json";
+const USAGE: &str = "svstat-json [ -- ] dir ...";
 
 /// This program's `SIGPIPE` policy (applied by its entry point).
 pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
@@ -36,7 +45,11 @@ pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 /// code (0, or 111 as svstat's).
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
-    for_each_dir(PROG, &main.argv, |dir, out| {
+    let args = match operands(&main.argv) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    for_each_dir(PROG, &args, |dir, out| {
         let mut obj = Map::new();
         obj.insert("dir".into(), String::from_utf8_lossy(dir).into());
         match rustix::process::chdir(OsStr::from_bytes(dir)) {
@@ -51,25 +64,44 @@ pub fn run(main: MainArgs) -> u8 {
     })
 }
 
+/// `argv` without its options: it has none, so a leading word that starts
+/// with `-` (but `-` itself) is a usage error, and `--` ends the options
+/// (for a directory whose name starts with `-`). Element 0 stays.
+fn operands(argv: &[OsString]) -> Result<Vec<OsString>, u8> {
+    let mut g = Getopt::new(argv, "");
+    let before = g.optind();
+    match g.next_opt() {
+        None if !swallowed_long_option(argv, before, g.optind()) => {}
+        Some(Err(e)) => {
+            e.print(argv);
+            return Err(usage(PROG, USAGE));
+        }
+        _ => return Err(usage(PROG, USAGE)),
+    }
+    let mut out = Vec::with_capacity(argv.len());
+    out.extend(argv.first().cloned());
+    out.extend(argv.get(g.optind()..).unwrap_or_default().iter().cloned());
+    Ok(out)
+}
+
 /// Add the keys for one report.
 pub(crate) fn facts(report: Report, obj: &mut Map<String, Value>) {
-    let (st, normally_up, ext, now) = match report {
+    let (obs, normally_up, now) = match report {
         Report::Error(e) => {
             obj.insert("error".into(), e.into());
             return;
         }
         Report::Status {
-            st,
+            obs,
             normally_up,
-            ext,
             now,
-        } => (st, normally_up, ext, now),
+        } => (obs, normally_up, now),
     };
     let Status {
         when, pid, paused, ..
-    } = st;
+    } = obs.status;
     let up = pid != 0;
-    let want = match st.want {
+    let want = match obs.status.want {
         b'u' => "up",
         b'd' => "down",
         _ => "once",
@@ -81,14 +113,20 @@ pub(crate) fn facts(report: Report, obj: &mut Map<String, Value>) {
         ("normally_up".into(), normally_up.into()),
         ("paused".into(), (up && paused).into()),
         ("want".into(), want.into()),
+        // The one definition (svwait -U, svstat, svmetrics).
+        ("ready".into(), obs.ready().into()),
+        (
+            "ready_seconds".into(),
+            obs.ready_at()
+                .map_or(Value::Null, |t| now.saturating_sub(t.secs).into()),
+        ),
     ]);
-    if let Some(e) = ext {
-        ext_facts(&e, up, now, obj);
+    if let Some(e) = obs.ext {
+        ext_facts(&e, obj);
     }
 }
 
-fn ext_facts(e: &ExtStatus, up: bool, now: u64, obj: &mut Map<String, Value>) {
-    let ready = e.ready.filter(|_| up);
+fn ext_facts(e: &ExtStatus, obj: &mut Map<String, Value>) {
     let last = match e.last_death {
         Death::None => Value::Null,
         Death::Exited(c) => json!({ "exitcode": c }),
@@ -96,11 +134,6 @@ fn ext_facts(e: &ExtStatus, up: bool, now: u64, obj: &mut Map<String, Value>) {
     };
     obj.extend([
         ("extended".into(), e.extended.into()),
-        ("ready".into(), ready.is_some().into()),
-        (
-            "ready_seconds".into(),
-            ready.map_or(Value::Null, |t| now.saturating_sub(t.secs).into()),
-        ),
         ("deaths".into(), e.deaths.into()),
         ("restarts".into(), e.restarts.into()),
         ("last_death".into(), last),
@@ -114,7 +147,24 @@ fn ext_facts(e: &ExtStatus, up: bool, now: u64, obj: &mut Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::supervise::observe::Observed;
     use crate::tai64::Tai64N;
+
+    #[test]
+    fn options_are_refused() {
+        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(operands(&a(&["j", "x", "-y"])), Ok(a(&["j", "x", "-y"])));
+        assert_eq!(operands(&a(&["j", "--", "-y"])), Ok(a(&["j", "-y"])));
+        assert_eq!(operands(&a(&["j", "-", "x"])), Ok(a(&["j", "-", "x"])));
+        assert_eq!(operands(&a(&["j"])), Ok(a(&["j"])));
+        for bad in [
+            &["j", "-x", "d"][..],
+            &["j", "--help"],
+            &["j", "--json", "d"],
+        ] {
+            assert_eq!(operands(&a(bad)), Err(100), "{bad:?}");
+        }
+    }
 
     #[test]
     fn objects() {
@@ -125,19 +175,20 @@ mod tests {
             paused: false,
             want: b'u',
         };
-        let mut o = Map::new();
-        facts(
-            Report::Status {
-                st,
-                normally_up: true,
-                ext: None,
-                now,
+        let report = |ext, notifies| Report::Status {
+            obs: Observed {
+                status: st,
+                ext,
+                notifies,
             },
-            &mut o,
-        );
+            normally_up: true,
+            now,
+        };
+        let mut o = Map::new();
+        facts(report(None, false), &mut o);
         assert_eq!(
             Value::Object(o).to_string(),
-            r#"{"normally_up":true,"paused":false,"pid":42,"seconds":10,"up":true,"want":"up"}"#
+            r#"{"normally_up":true,"paused":false,"pid":42,"ready":true,"ready_seconds":null,"seconds":10,"up":true,"want":"up"}"#
         );
         let ext = ExtStatus {
             ready: Some(Tai64N::from_unix(1_699_999_995, 500)),
@@ -148,19 +199,19 @@ mod tests {
             ..ExtStatus::default()
         };
         let mut o = Map::new();
-        facts(
-            Report::Status {
-                st,
-                normally_up: true,
-                ext: Some(ext),
-                now,
-            },
-            &mut o,
-        );
+        facts(report(Some(ext), true), &mut o);
+        assert_eq!(o["ready"], json!(true));
         assert_eq!(o["ready_seconds"], json!(5));
         assert_eq!(o["last_death"], json!({"signal": "SIGKILL", "signum": 9}));
         assert_eq!(o["deaths"], json!(3));
         assert_eq!(o["restart_delay_ms"], json!(1000));
+        let waiting = ExtStatus { ready: None, ..ext };
+        let mut o = Map::new();
+        facts(report(Some(waiting), true), &mut o);
+        assert_eq!(
+            (&o["ready"], &o["ready_seconds"]),
+            (&json!(false), &Value::Null)
+        );
         let mut o = Map::new();
         facts(Report::Error("supervise not running".into()), &mut o);
         assert_eq!(o["error"], json!("supervise not running"));

@@ -2,16 +2,19 @@
 //! up, up and ready, down, or down with `finish` done. The options and exit
 //! codes are s6-svwait's; no counterpart in daemontools.
 //!
-//! It never polls. Each `DIR/supervise` is watched with inotify
+//! It does not poll. Each `DIR/supervise` is watched with inotify
 //! (`IN_MOVED_TO`, `IN_CLOSE_WRITE`: supervise renames `status` and
-//! `extstatus` into place), and `DIR/supervise/ok` is held open for
-//! writing: when supervise exits, the FIFO loses its reader and `poll`
-//! reports `POLLERR` on that descriptor. After every wake-up all the
-//! directories are read again, so no order of events can be missed; the
-//! watch is set up before the first read.
+//! `extstatus` into place), one instance for all of them, and
+//! `DIR/supervise/ok` is held open for writing: when supervise exits, the
+//! FIFO loses its reader and `poll` reports `POLLERR` on that descriptor.
+//! After every wake-up all the directories are read again, so no order of
+//! events can be missed; the watch is set up before the first read. When
+//! inotify is not to be had (the per-user limits on instances or watches,
+//! EMFILE or ENOSPC), svwait says so and reads them every 200 ms instead.
 //!
 //! Exit codes: 0 the condition holds (at once if it already does); 99
-//! timed out; 100 usage; 102 supervise is not running in a DIR, or
+//! timed out; 100 usage (an unknown option, long ones included: `--`
+//! alone ends the options); 102 supervise is not running in a DIR, or
 //! stopped before the condition held; 111 a system call failed; N (1–98)
 //! with `-u`/`-U`: N services went down for good (`finish` exited 125) so
 //! the condition can no longer hold. No DIR: exit 0 at once, as s6-svwait.
@@ -30,6 +33,9 @@ use rustix::fs::inotify;
 use rustix::io::Errno;
 
 use super::observe::{self, Observed, StatusError};
+use judge::{judge, Verdict, Want};
+
+mod judge;
 use crate::djb::getopt::Getopt;
 use crate::djb::scan::scan_ulong;
 use crate::error::{self, usage, Fatal, Kind, EXIT_TEMP};
@@ -44,77 +50,8 @@ const USAGE: &str = "svwait [ -u | -U | -d | -D ] [ -t ms ] [ -a | -o ] dir ..."
 pub const EXIT_TIMEOUT: u8 = 99;
 /// Exit code when supervise is not running or stopped.
 pub const EXIT_SUPERVISE_GONE: u8 = 102;
-/// The largest permanent-failure count reported as an exit code.
-const MAX_FAILED: usize = 98;
-
 /// This program's `SIGPIPE` policy (applied by its entry point).
 pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
-
-/// The state waited for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Want {
-    /// `-u`: up (a pid in `status`).
-    Up,
-    /// `-U`: up and ready.
-    Ready,
-    /// `-d`: down.
-    Down,
-    /// `-D`: down and `finish` not running.
-    Finished,
-}
-
-impl Want {
-    /// Does `o` satisfy this?
-    #[must_use]
-    pub(crate) fn holds(self, o: &Observed) -> bool {
-        match self {
-            Want::Up => o.up(),
-            Want::Ready => o.ready(),
-            Want::Down => !o.up(),
-            Want::Finished => !o.up() && !o.finishing(),
-        }
-    }
-
-    /// Can `o` never satisfy this (down for good while waiting for up)?
-    #[must_use]
-    pub(crate) fn hopeless(self, o: &Observed) -> bool {
-        matches!(self, Want::Up | Want::Ready) && o.permanent_failure()
-    }
-}
-
-/// The verdict on a set of observations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// Keep waiting.
-    Wait,
-    /// Exit with this code.
-    Exit(u8),
-}
-
-/// `-a` (all, `any == false`) or `-o` (one): is the wait over?
-#[must_use]
-pub(crate) fn judge(want: Want, any: bool, seen: &[Observed]) -> Verdict {
-    let holding = seen.iter().filter(|o| want.holds(o)).count();
-    let failed = seen.iter().filter(|o| want.hopeless(o)).count();
-    let done = if any {
-        holding > 0 || seen.is_empty()
-    } else {
-        holding == seen.len()
-    };
-    if done {
-        return Verdict::Exit(0);
-    }
-    let lost = if any {
-        failed == seen.len()
-    } else {
-        failed > 0
-    };
-    if lost {
-        // `failed` > 0 here; capped below the codes with other meanings.
-        return Verdict::Exit(u8::try_from(failed.min(MAX_FAILED)).unwrap_or(1));
-    }
-    Verdict::Wait
-}
 
 struct Opts {
     want: Want,
@@ -123,10 +60,28 @@ struct Opts {
     dirs: Vec<OsString>,
 }
 
+/// Did the call to [`Getopt::next_opt`] that ended the options (`optind`
+/// `before` it, `after` it) swallow a long option? djb's getopt ends the
+/// options at any word starting with `--` and drops that word, so
+/// `svwait --down DIR` would wait for up. Only `--` itself may end them.
+pub(crate) fn swallowed_long_option(args: &[OsString], before: usize, after: usize) -> bool {
+    after > before
+        && args
+            .get(after - 1)
+            .is_some_and(|w| w.as_bytes().starts_with(b"--") && w.len() > 2)
+}
+
 fn parse(args: &[OsString]) -> Result<Opts, u8> {
     let mut g = Getopt::new(args, "uUdDaot:");
     let (mut want, mut any, mut timeout) = (Want::Up, false, None);
-    while let Some(o) = g.next_opt() {
+    loop {
+        let before = g.optind();
+        let Some(o) = g.next_opt() else {
+            if swallowed_long_option(args, before, g.optind()) {
+                return Err(usage(PROG, USAGE));
+            }
+            break;
+        };
         match o {
             Ok((b'u', _)) => want = Want::Up,
             Ok((b'U', _)) => want = Want::Ready,
@@ -182,19 +137,55 @@ fn gone(name: &OsString) -> u8 {
     EXIT_SUPERVISE_GONE
 }
 
-/// Set up the watches and open every directory; `Err` is the exit code.
-fn watch(dirs: &[OsString], ino: &OwnedFd) -> Result<Vec<Watched>, u8> {
+/// How often the directories are read again when inotify is not to be
+/// had: its instances are counted per user (128 by default, shared with
+/// svscan and `svlog -f`), so many svwaits at once can run out of them.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// `svwait: warning: unable to WHAT, polling every 200 ms: REASON`.
+fn warn_polling(what: &[u8], e: Errno) {
+    error::say(
+        PROG,
+        Kind::Warning,
+        &[b"unable to ", what, b", polling every 200 ms: "],
+        Some(error::reason_errno(e)),
+    );
+}
+
+/// The inotify instance of this process (one for every DIR), or none:
+/// then the directories are read every [`POLL_INTERVAL`].
+fn inotify_instance() -> Option<OwnedFd> {
+    match inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC) {
+        Ok(fd) => Some(fd),
+        // EMFILE: the per-user limit on instances (or on descriptors).
+        Err(e) => {
+            warn_polling(b"initialise inotify", e);
+            None
+        }
+    }
+}
+
+/// Set up the watches on the one instance `ino` and open every directory;
+/// `Err` is the exit code. When the per-user limit on watches is reached
+/// (ENOSPC), `ino` is dropped and the caller polls.
+fn watch(dirs: &[OsString], ino: &mut Option<OwnedFd>) -> Result<Vec<Watched>, u8> {
     let mut out = Vec::with_capacity(dirs.len());
     for name in dirs {
         let dir = observe::open_dir_at(rustix::fs::CWD, name.as_os_str())
             .map_err(|e| fail(b"unable to open ", name, e).report(PROG))?;
         let mut sup = name.as_bytes().to_vec();
         sup.extend_from_slice(b"/supervise");
-        let flags = inotify::WatchFlags::MOVED_TO | inotify::WatchFlags::CLOSE_WRITE;
-        match inotify::add_watch(ino, sup.as_slice(), flags) {
-            Ok(_) => {}
-            Err(Errno::NOENT) => return Err(gone(name)),
-            Err(e) => return Err(fail(b"unable to watch ", name, e).report(PROG)),
+        if let Some(fd) = ino.as_ref() {
+            let flags = inotify::WatchFlags::MOVED_TO | inotify::WatchFlags::CLOSE_WRITE;
+            match inotify::add_watch(fd, sup.as_slice(), flags) {
+                Ok(_) => {}
+                Err(Errno::NOENT) => return Err(gone(name)),
+                Err(e @ (Errno::NOSPC | Errno::NOMEM)) => {
+                    warn_polling(b"watch with inotify", e);
+                    *ino = None;
+                }
+                Err(e) => return Err(fail(b"unable to watch ", name, e).report(PROG)),
+            }
         }
         let ok = match observe::open_ok_at(&dir) {
             Ok(fd) => fd,
@@ -251,22 +242,23 @@ fn timespec(d: Duration) -> rustix::time::Timespec {
 }
 
 fn wait(o: &Opts) -> u8 {
-    let ino = match inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC) {
-        Ok(fd) => fd,
-        Err(e) => return Fatal::new("unable to initialise inotify", e).report(PROG),
-    };
-    let code = wait_with(o, &ino);
-    // Closing the watches costs the kernel a grace period (8-20 ms): let a
-    // child pay it after our exit (see `sys::outlive`).
-    outlive::hand_over(ino.as_fd());
+    let mut ino = inotify_instance();
+    let code = wait_with(o, &mut ino);
+    if let Some(fd) = &ino {
+        // Closing the watches costs the kernel a grace period (8-20 ms):
+        // let a child pay it after our exit (see `sys::outlive`; svwait
+        // starts no thread).
+        outlive::hand_over_if_single_threaded(fd.as_fd());
+    }
     code
 }
 
-fn wait_with(o: &Opts, ino: &OwnedFd) -> u8 {
+fn wait_with(o: &Opts, ino: &mut Option<OwnedFd>) -> u8 {
     let ws = match watch(&o.dirs, ino) {
         Ok(ws) => ws,
         Err(code) => return code,
     };
+    let ino = ino.as_ref();
     let deadline = o.timeout.map(|t| Instant::now() + t);
     loop {
         let seen = match look(&ws) {
@@ -279,25 +271,33 @@ fn wait_with(o: &Opts, ino: &OwnedFd) -> u8 {
         let left = match deadline {
             None => None,
             Some(d) => match d.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => Some(timespec(left)),
+                Some(left) if !left.is_zero() => Some(left),
                 _ => {
                     error::say(PROG, Kind::Fatal, &[b"timed out"], None);
                     return EXIT_TIMEOUT;
                 }
             },
         };
+        // Without inotify, look again after a while.
+        let left = match (ino, left) {
+            (Some(_), l) => l,
+            (None, l) => Some(l.map_or(POLL_INTERVAL, |l| l.min(POLL_INTERVAL))),
+        };
         let mut fds = Vec::with_capacity(ws.len() + 1);
-        fds.push(PollFd::new(ino, PollFlags::IN));
+        fds.extend(ino.map(|fd| PollFd::new(fd, PollFlags::IN)));
+        let first_ok = fds.len();
         // No events asked for: only POLLERR (reader gone) wakes us.
         fds.extend(ws.iter().map(|w| PollFd::new(&w.ok, PollFlags::empty())));
-        match poll(&mut fds, left.as_ref()) {
+        match poll(&mut fds, left.map(timespec).as_ref()) {
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => return Fatal::new("unable to poll", e).report(PROG),
         }
-        let dead = fds[1..]
+        let dead = fds[first_ok..]
             .iter()
             .position(|f| f.revents().intersects(PollFlags::ERR | PollFlags::HUP));
-        drain(ino);
+        if let Some(fd) = ino {
+            drain(fd);
+        }
         if let Some(i) = dead {
             // Its last status (written before it exited) may satisfy us.
             let seen = match look(&ws) {
@@ -328,54 +328,6 @@ pub fn run(main: MainArgs) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervise::extstatus::ExtStatus;
-    use crate::supervise::status::Status;
-    use crate::tai64::Tai64N;
-
-    fn o(pid: u32, ext: Option<ExtStatus>) -> Observed {
-        Observed {
-            status: Status {
-                when: Tai64N::from_unix(1000, 500),
-                pid,
-                paused: false,
-                want: b'u',
-            },
-            ext,
-            notifies: true,
-        }
-    }
-
-    #[test]
-    fn all_one_and_permanent_failures() {
-        let pf = Some(ExtStatus {
-            permanent_failure: true,
-            ..ExtStatus::default()
-        });
-        let (up, down, dead) = (o(7, None), o(0, None), o(0, pf));
-        assert_eq!(judge(Want::Up, false, &[up, up]), Verdict::Exit(0));
-        assert_eq!(judge(Want::Up, false, &[up, down]), Verdict::Wait);
-        assert_eq!(judge(Want::Up, true, &[up, down]), Verdict::Exit(0));
-        assert_eq!(judge(Want::Down, false, &[down, dead]), Verdict::Exit(0));
-        assert_eq!(judge(Want::Up, false, &[up, dead]), Verdict::Exit(1));
-        assert_eq!(judge(Want::Ready, false, &[dead, dead]), Verdict::Exit(2));
-        assert_eq!(judge(Want::Up, true, &[down, dead]), Verdict::Wait);
-        assert_eq!(judge(Want::Up, true, &[dead, dead]), Verdict::Exit(2));
-        assert_eq!(judge(Want::Up, true, &[]), Verdict::Exit(0));
-        let many = vec![dead; 300];
-        assert_eq!(judge(Want::Up, false, &many), Verdict::Exit(98));
-    }
-
-    #[test]
-    fn finished_needs_finish_done() {
-        let fin = Some(ExtStatus {
-            finishing: true,
-            ..ExtStatus::default()
-        });
-        assert!(Want::Down.holds(&o(0, fin)));
-        assert!(!Want::Finished.holds(&o(0, fin)));
-        assert!(Want::Finished.holds(&o(0, None)));
-        assert!(!Want::Finished.holds(&o(3, None)));
-    }
 
     #[test]
     fn options() {
@@ -391,5 +343,16 @@ mod tests {
             .ok()
             .unwrap();
         assert_eq!((p.want, p.any, p.timeout), (Want::Finished, false, None));
+        let p = parse(&a(&["svwait", "-d", "--", "--x"])).ok().unwrap();
+        assert_eq!((p.want, p.dirs), (Want::Down, a(&["--x"])));
+        for bad in [
+            &["svwait", "--down", "x"][..],
+            &["svwait", "-d", "--down", "x"],
+            &["svwait", "-t", "5", "--help"],
+            &["svwait", "-ud", "--timeout=5", "x"],
+            &["svwait", "-q", "x"],
+        ] {
+            assert_eq!(parse(&a(bad)).err(), Some(100), "{bad:?}");
+        }
     }
 }

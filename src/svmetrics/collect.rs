@@ -100,7 +100,7 @@ fn service(e: &mut Exposition, name: &str, dir: &OwnedFd) {
     let Some(x) = o.ext else {
         return;
     };
-    if let (true, Some(t)) = (o.ready(), x.ready) {
+    if let Some(t) = o.ready_at() {
         e.add(Metric::READY_AT, name, &unix_seconds(t));
     }
     e.add(Metric::DEATHS, name, &x.deaths);

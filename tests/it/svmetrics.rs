@@ -141,9 +141,13 @@ fn values_follow_up_down_and_crash() {
         "escaped label"
     );
     assert!(!m.keys().any(|(_, s)| s == ".hidden" || s == "plainfile"));
-    // supervise's record: no death yet; no notification-fd, so up is ready.
+    // supervise's record: no death yet; no notification-fd, so ready from
+    // the start.
     assert_eq!(value(&m, "service_deaths_total", "a").as_deref(), Some("0"));
-    assert_eq!(value(&m, "service_ready_timestamp_seconds", "a"), None);
+    assert_eq!(
+        value(&m, "service_ready_timestamp_seconds", "a"),
+        value(&m, "service_state_change_timestamp_seconds", "a")
+    );
     // The log directory a/log/main.
     assert_eq!(value(&m, "log_current_bytes", "a").as_deref(), Some("5"));
     assert_eq!(value(&m, "log_archives", "a").as_deref(), Some("2"));

@@ -4,7 +4,7 @@
 //! The services run under our supervise (50 ms start pause), which writes
 //! `supervise/extstatus`: readiness comes from a real `notification-fd`
 //! newline, `-D` and permanent failure from a real `./finish`. Only the
-//! stale-readiness case writes the record by hand ([`write_extstatus`]).
+//! clock-step case writes the record by hand ([`write_extstatus`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -41,14 +41,30 @@ fn code(args: &[&str], dirs: &[&Path]) -> (i32, String) {
     )
 }
 
-fn up_service(root: &Path, name: &str) -> Sup {
+/// svstat-json's object for `dir`.
+fn svstat_json(dir: &Path) -> serde_json::Value {
+    let out = crate::support::run(&ours("svstat-json"), &[dir.as_os_str()]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What each reader says of `dir`'s readiness: (`svwait -U` exits 0 within
+/// 300 ms, svstat-json's `ready`, svstat shows `, ready `).
+fn readers(dir: &Path) -> (bool, bool, bool) {
+    let svwait = code(&["-U", "-t", "300"], &[dir]).0 == 0;
+    let json = svstat_json(dir)["ready"] == serde_json::json!(true);
+    let line = crate::support::run(&ours("svstat"), &[dir.as_os_str()]).stdout;
+    let svstat = String::from_utf8_lossy(&line).contains(", ready ");
+    (svwait, json, svstat)
+}
+
+pub(crate) fn up_service(root: &Path, name: &str) -> Sup {
     let d = service(root, name, SLEEPER);
     let s = Sup::running(&ours("supervise"), &d);
     wait_status(&d, "up", |s| s.pid != 0);
     s
 }
 
-fn down_service(root: &Path, name: &str) -> Sup {
+pub(crate) fn down_service(root: &Path, name: &str) -> Sup {
     let d = service(root, name, SLEEPER);
     std::fs::write(d.join("down"), "").unwrap();
     Sup::running(&ours("supervise"), &d)
@@ -62,6 +78,22 @@ fn usage_and_no_directories() {
     assert!(err.contains("svwait: usage: svwait"), "{err}");
     assert_eq!(code(&["-t", "12x"], &[Path::new("d")]).0, 100);
     assert_eq!(code(&["-t"], &[]).0, 100);
+}
+
+/// A long option is refused, not taken as the end of the options: `svwait
+/// --down X` while X is up must not exit 0 at once.
+#[test]
+fn unknown_long_option_is_a_usage_error() {
+    let t = tempfile::tempdir().unwrap();
+    let up = up_service(t.path(), "up");
+    for args in [&["--down"][..], &["-d", "--down"], &["--timeout=5"]] {
+        let (c, err) = code(args, &[&up.dir]);
+        assert_eq!(c, 100, "{args:?}: {err}");
+        assert!(err.contains("svwait: usage: svwait"), "{err}");
+    }
+    // `--` alone ends the options.
+    assert_eq!(code(&["-d", "-t", "100", "--"], &[&up.dir]).0, 99);
+    assert_eq!(code(&["--"], &[&up.dir]).0, 0);
 }
 
 #[test]
@@ -151,6 +183,7 @@ fn works_with_daemontools_supervise() {
     let _s = Sup::running(&rsup, &d);
     wait_status(&d, "up", |s| s.pid != 0);
     assert_eq!(code(&["-U"], &[&d]).0, 0);
+    assert_eq!(svstat_json(&d)["ready"], serde_json::json!(true));
     let mut w = svwait(&["-D"], &[&d]);
     assert!(control(&d, b"d"));
     assert_eq!(wait_limit(&mut w, SOON).code(), Some(0));
@@ -168,19 +201,28 @@ fn ready_from_notification_fd() {
     // Up, no newline yet: not ready.
     assert_eq!(code(&["-U", "-t", "100"], &[&d]).0, 99);
     assert_eq!(code(&["-u"], &[&d]).0, 0);
-    // A ready stamp older than the current start (a reader seeing the new
-    // `status` with the previous start's `extstatus`): not ready. Only a
-    // hand-written record can show this state at leisure; supervise
-    // replaces it with its own at the newline below.
-    let stale = ExtStatus {
+    // A ready stamp older than the start: the clock stepped back between
+    // the start and the newline. The record says ready, so it is (no
+    // clock comparison). Only a hand-written record can show this state
+    // at leisure; the service's own state is put back before its newline.
+    let stepped = ExtStatus {
         ready: Some(Tai64N {
-            secs: st.when.secs - 5,
+            secs: st.when.secs - 3600,
             nanos: 0,
         }),
         extended: true,
         ..ExtStatus::default()
     };
-    write_extstatus(&d, &stale);
+    write_extstatus(&d, &stepped);
+    assert_eq!(code(&["-U", "-t", "2000"], &[&d]).0, 0);
+    assert_eq!(svstat_json(&d)["ready"], serde_json::json!(true));
+    write_extstatus(
+        &d,
+        &ExtStatus {
+            extended: true,
+            ..ExtStatus::default()
+        },
+    );
     assert_eq!(code(&["-U", "-t", "100"], &[&d]).0, 99);
 
     let mut w = svwait(&["-U"], &[&d]);
@@ -190,6 +232,36 @@ fn ready_from_notification_fd() {
     let e = ExtStatus::read(&d).unwrap();
     assert!(e.ready.is_some_and(|r| r >= st.when), "{e:?}");
     assert_eq!(code(&["-U"], &[&d]).0, 0);
+}
+
+/// One readiness for every reader: a service with an extension file but
+/// no `notification-fd` is ready from its start for svwait, svstat-json
+/// and svstat alike; a notifying one for none of them until its newline.
+#[test]
+fn readiness_is_the_same_for_every_reader() {
+    let t = tempfile::tempdir().unwrap();
+    let plain = service(t.path(), "plain", SLEEPER);
+    std::fs::write(plain.join("timeout-kill"), "5000\n").unwrap();
+    let _p = Sup::running(&ours("supervise"), &plain);
+    let st = wait_status(&plain, "up", |s| s.pid != 0);
+    assert_eq!(
+        readers(&plain),
+        (true, true, true),
+        "up, no notification-fd"
+    );
+    let e = ExtStatus::read(&plain).unwrap();
+    assert_eq!(e.ready, Some(st.when), "ready from the start");
+
+    let n = notifying_service(t.path(), "n");
+    let _n = Sup::running(&ours("supervise"), &n);
+    wait_status(&n, "up", |s| s.pid != 0);
+    assert_eq!(readers(&n), (false, false, false), "before the newline");
+    // (The gate stays open: closing it ends `./run`.)
+    let mut gate = open_gate(&n);
+    gate.write_all(b"\n").unwrap();
+    assert!(crate::support::wait_for(SOON, || ExtStatus::read(&n)
+        .is_ok_and(|e| e.ready.is_some())));
+    assert_eq!(readers(&n), (true, true, true), "after the newline");
 }
 
 #[test]
