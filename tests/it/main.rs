@@ -14,6 +14,7 @@ mod faults_crash;
 mod faults_disk;
 mod faults_finisher;
 mod faults_hostile;
+mod faults_inflight;
 mod faults_kill;
 mod faults_locks;
 mod faults_supervise;
