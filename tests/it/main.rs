@@ -23,6 +23,7 @@ mod logship;
 mod man;
 mod multilog;
 mod multilog_ext;
+mod multilog_ext_args;
 mod packaging;
 mod supervise;
 mod supervise_ext;
