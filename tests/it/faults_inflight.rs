@@ -157,7 +157,7 @@ fn out_of_range_records_are_refused_with_a_warning() {
     // (what, the record for the step l1l2, the reason in the warning)
     type Case = (&'static str, fn(Rec) -> Vec<u8>, &'static str);
     #[rustfmt::skip]
-    let cases: [Case; 8] = [
+    let cases: [Case; 9] = [
         ("64 MB carry", |r| record(Rec { w0: r.w0 + (64 << 20), ..r }, b""), "carry out"),
         ("npipe 2^62", |r| record(Rec { npipe: 1 << 62, ..r }, b""), "npipe out"),
         ("step past the end", |r| record(Rec { w0: 5000, logged0: 5000, ..r }, b""), "w0 out"),
@@ -165,6 +165,7 @@ fn out_of_range_records_are_refused_with_a_warning() {
         ("j > npipe", |r| record(Rec { j: 7, ..r }, b""), "j out"),
         ("current shrank", |r| record(Rec { a: 20, b: 30, ..r }, b""), "not match ./d/current"),
         ("A > B", |r| record(Rec { a: 9, b: 5, ..r }, b""), "size of current out"),
+        ("current grew past B", |r| record(Rec { a: 2, b: 4, ..r }, b""), "not match ./d/current"),
         ("first format", |r| [&b"mlinfl1\n"[..], &record(r, b"")[8..]].concat(), "first format"),
     ];
     for (what, make, why) in cases {
@@ -191,6 +192,26 @@ fn out_of_range_records_are_refused_with_a_warning() {
         assert_eq!(lf.all(), b"old\nL1\nL2\nL3\nL4\n", "{what}");
         assert_eq!(lf.current.as_deref(), Some(&b"L3\nL4\n"[..]), "{what}");
     }
+}
+
+/// A step whose writes were cut short on pipe A: on pipe B it is not
+/// done again, so `current` is not cut back to `A` (before, the bytes
+/// already on disk went): it is archived whole as `.u`.
+#[test]
+fn a_cut_step_from_another_pipe_keeps_what_it_wrote() {
+    let root = workdir();
+    let (ra, _wa) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+    seed(root.path(), b"old\nL1", &record(l1l2(pipe_id(&ra)), b""));
+    let cmd = &mut multilog_bin(&ours("multilog"), root.path(), &["./d"]);
+    let err = run_on(cmd, pipe_with(b"L3\n"), "pipe B");
+    assert_eq!(
+        err,
+        "multilog: warning: ignoring ./d/inflight: made on another pipe\n"
+    );
+    let lf = read_logdir(&root.path().join("d"));
+    let units: Vec<&[u8]> = lf.archives.iter().map(|(_, b)| &b[..]).collect();
+    assert_eq!(units, [&b"old\nL1"[..]]);
+    assert_eq!(lf.current.as_deref(), Some(&b"L3\n"[..]));
 }
 
 /// Is strace there and allowed to trace? If not, the loud skip.
