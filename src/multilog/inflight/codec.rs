@@ -324,7 +324,8 @@ pub fn decode(b: &[u8], ctx: &Ctx) -> Result<Found, Refused> {
                     .collect(),
             };
             check_step(&s, ctx.len)?;
-            let carry = s.w0 - s.logged0;
+            // The part of the carry the step does not log.
+            let carry = s.w0 - s.logged0 - s.carry_used;
             (Found::Step(s), carry)
         }
         _ => return Err(Refused::Range("state")),
