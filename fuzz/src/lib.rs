@@ -18,6 +18,10 @@ use daemontools::multilog::engine::{Engine, SELECT_BYTES, STAMP_LEN};
 use daemontools::multilog::script::{Action, DirExt, Script};
 use daemontools::multilog::{absorb, INBUF};
 
+#[path = "inflight.rs"]
+mod inflight;
+pub use inflight::{check_inflight, inflight_accepts};
+
 /// Split off the first `n` bytes (fewer if `data` is shorter).
 fn take<'a>(data: &mut &'a [u8], n: usize) -> &'a [u8] {
     let n = n.min(data.len());

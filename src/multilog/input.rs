@@ -24,7 +24,7 @@ use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::pipe::{PipeFlags, SpliceFlags};
 
-use super::inflight::Record;
+use super::inflight::{PipeId, Record};
 use super::retry::complain;
 
 /// The capacity multilog asks for stdin's pipe (Linux's default limit
@@ -42,6 +42,8 @@ pub(crate) struct PipeInput {
     /// `/dev/null`, where the private pipe is drained (read otherwise).
     null: Option<OwnedFd>,
     scratch: Vec<u8>,
+    /// stdin's identity: a record made on another pipe is not applied.
+    id: PipeId,
 }
 
 impl PipeInput {
@@ -72,12 +74,21 @@ impl PipeInput {
         let null =
             rustix::fs::open("/dev/null", OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).ok();
         Some(PipeInput {
+            id: PipeId {
+                dev: st.st_dev,
+                ino: st.st_ino,
+            },
             priv_r,
             priv_w,
             cap,
             null,
             scratch: Vec::new(),
         })
+    }
+
+    /// Which pipe stdin is.
+    pub(crate) fn id(&self) -> PipeId {
+        self.id
     }
 
     /// Copy up to `buf.len()` bytes from the start of stdin's pipe into

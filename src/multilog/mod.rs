@@ -17,13 +17,14 @@
 //! errors). See [`logdir`] for the durability improvements.
 
 pub mod engine;
-pub(crate) mod inflight;
+pub mod inflight;
 pub(crate) mod input;
 pub(crate) mod logdir;
 pub mod pattern;
 pub(crate) mod regexsel;
 pub(crate) mod retry;
 pub mod script;
+pub(crate) mod settle;
 pub mod stamp;
 pub(crate) mod statusfile;
 pub(crate) mod steps;
@@ -111,7 +112,7 @@ pub(crate) fn multilog(args: Vec<OsString>) -> Result<(), Fatal> {
     .unable(|| "switch to current directory".into())?;
     let mut signals = install_signals().unable(|| "install signal handlers".into())?;
     let script = Script::parse(&args);
-    let (mut engine, stepper) = steps::start(&script, &startfd)?;
+    let (mut engine, stepper) = settle::start(&script, &startfd)?;
     match stepper {
         Some(mut st) => {
             steps::doit(&mut engine, &mut signals, &mut st);

@@ -132,11 +132,11 @@ impl Script {
                 b's' => size = scan_ulong(&rest).1.clamp(MIN_SIZE, MAX_SIZE),
                 b'n' => num = scan_ulong(&rest).1.max(MIN_NUM),
                 b'!' => processor = Some(rest),
-                b'S' => ext.space = scan_ulong(&rest).1,
-                b'R' => ext.rotate_secs = scan_ulong(&rest).1,
+                b'S' => ext.space = scan_ext(&rest).1,
+                b'R' => ext.rotate_secs = scan_ext(&rest).1,
                 b'Z' => ext.zstd = zstd_level(&rest),
                 b'N' => {
-                    let (n, v) = scan_ulong(&rest);
+                    let (n, v) = scan_ext(&rest);
                     ext.free_keep = (n > 0).then_some(v);
                 }
                 b'~' => match rest.split_first() {
@@ -150,7 +150,7 @@ impl Script {
                     }
                     _ => {}
                 },
-                b'F' => ext.fsync_ms = scan_ulong(&rest).1,
+                b'F' => ext.fsync_ms = scan_ext(&rest).1,
                 b'.' | b'/' => {
                     s.actions.push(Action::Dir(s.dirs.len()));
                     s.dirs.push(DirSpec {
@@ -182,10 +182,22 @@ impl Script {
     }
 }
 
+/// The leading digits of an extension's number (`S`, `R`, `N`, `F`, `Z`):
+/// `scan_ulong`, except that a number past `u64::MAX` counts as
+/// `u64::MAX` (no cap, never, …) instead of wrapping to whatever its low
+/// 64 bits say. `s` and `n` keep daemontools' wrapping `scan_ulong`.
+fn scan_ext(s: &[u8]) -> (usize, u64) {
+    let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let v = s[..n].iter().try_fold(0u64, |v, &b| {
+        v.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    });
+    (n, v.unwrap_or(u64::MAX))
+}
+
 /// The level of a `Z` argument: none given is zstd's default, `0` turns
 /// compression off, anything else is clamped to 1..=[`MAX_ZSTD_LEVEL`].
 fn zstd_level(rest: &[u8]) -> Option<i32> {
-    match scan_ulong(rest) {
+    match scan_ext(rest) {
         (0, _) => Some(DEFAULT_ZSTD_LEVEL),
         (_, 0) => None,
         (_, v) => Some(i32::try_from(v).map_or(MAX_ZSTD_LEVEL, |v| v.min(MAX_ZSTD_LEVEL))),
@@ -304,6 +316,38 @@ mod tests {
                 ext(0, 0, Some(MAX_ZSTD_LEVEL), None),
             ]
         );
+    }
+
+    #[test]
+    fn extension_numbers_saturate_instead_of_wrapping() {
+        let max = u64::MAX;
+        for (arg, want) in [
+            ("9223372036854775807", 9_223_372_036_854_775_807),
+            ("18446744073709551615", max),
+            ("18446744073709551616", max),
+            ("99999999999999999999999x", max),
+            ("0000000000000000000000000012", 12),
+        ] {
+            let s = p(&[
+                &format!("S{arg}"),
+                &format!("R{arg}"),
+                &format!("N{arg}"),
+                &format!("F{arg}"),
+                "./d",
+            ]);
+            let e = s.dirs[0].ext;
+            assert_eq!(
+                (e.space, e.rotate_secs, e.free_keep, e.fsync_ms),
+                (want, want, Some(want), want),
+                "{arg}"
+            );
+        }
+        // Z past 64 bits is the highest level, not 0 (off).
+        let s = p(&["Z18446744073709551616", "./d"]);
+        assert_eq!(s.dirs[0].ext.zstd, Some(MAX_ZSTD_LEVEL));
+        // s and n wrap as daemontools' scan_ulong does (2^64 + 5000).
+        let s = p(&["s18446744073709556616", "n18446744073709551619", "./d"]);
+        assert_eq!((s.dirs[0].size, s.dirs[0].num), (5000, 3));
     }
 
     #[test]

@@ -12,13 +12,7 @@
 //! pipe holds nothing else, it is moved into the record (the *carry*) so
 //! that multilog can wait in `poll`.
 //!
-//! Settling a step at start-up ([`start`]): if every `current` has its
-//! recorded final size, the step's writes are complete and its input is
-//! taken off stdin if that had not happened (the witness in the record,
-//! and the first byte of the pipe, tell how much had); otherwise every
-//! `current` is cut back to its recorded start and the step is simply
-//! done again. Either way `current` is consistent and is continued, not
-//! archived as `.u`.
+//! Settling a step left by a killed predecessor is [`super::settle`]'s.
 
 use std::os::fd::OwnedFd;
 use std::time::Instant;
@@ -26,195 +20,16 @@ use std::time::Instant;
 use rustix::io::Errno;
 
 use super::engine::Engine;
-use super::inflight::{Found, Record, Step, MAX_DIRS, NAME};
+use super::inflight::{Record, Step};
 use super::input::{PipeInput, STEP};
-use super::logdir::{booted, Locked, LogDir};
-use super::script::Script;
 use super::{wait_input, Signals};
-use crate::error::{Fatal, Unable};
 
 /// The pipe, the record and the carry of a stepwise multilog.
 pub(crate) struct Stepper {
-    input: PipeInput,
-    rec: Record,
-    carry: Vec<u8>,
-    first: OwnedFd,
-}
-
-/// Start the engine; stepwise (with `Some(Stepper)`) when stdin is a pipe
-/// and there are between 1 and [`MAX_DIRS`] directories.
-///
-/// # Errors
-/// Start-up failures, with daemontools' messages.
-pub(crate) fn start(
-    script: &Script,
-    startfd: &OwnedFd,
-) -> Result<(Engine, Option<Stepper>), Fatal> {
-    let n = script.dirs.len();
-    let input = if (1..=MAX_DIRS).contains(&n) {
-        PipeInput::open()
-    } else {
-        None
-    };
-    let Some(mut input) = input else {
-        let engine = Engine::start(script, startfd)?;
-        if let Some(d) = script.dirs.first() {
-            // Read as daemontools reads, `current` has just been archived
-            // as `.u` if it was not closed cleanly: a record left by an
-            // earlier run on a pipe no longer describes it, and must not
-            // be applied by a later one.
-            let mut path = d.name.clone();
-            path.extend_from_slice(b"/");
-            path.extend_from_slice(NAME.as_bytes());
-            let _ = rustix::fs::unlinkat(startfd, &path[..], rustix::fs::AtFlags::empty());
-        }
-        return Ok((engine, None));
-    };
-    let (regex, status) = Engine::prepare(script, startfd)?;
-    let names: Vec<&[u8]> = script.dirs.iter().map(|d| &d.name[..]).collect();
-    discard_if_before_boot(startfd, &script.dirs[0].name);
-    // Was the step in flight complete? Every `current` is looked at
-    // before the first one is cut back.
-    let seen = Record::look(startfd, &script.dirs[0].name, &names);
-    let complete = match &seen {
-        Found::Step(s) => script
-            .dirs
-            .iter()
-            .zip(&s.dirs)
-            .all(|(d, &(_, b, _, _))| current_len(startfd, &d.name) == Some(b)),
-        _ => true,
-    };
-    let keep = !matches!(seen, Found::Nothing);
-    let mut dirs = Vec::with_capacity(n);
-    let mut first = None;
-    for (k, spec) in script.dirs.iter().enumerate() {
-        let l = LogDir::lock(startfd, spec)?;
-        if let (Found::Step(s), false) = (&seen, complete) {
-            cut_current(&l, s.dirs[k].0)?;
-        }
-        if k == 0 {
-            first = Some(
-                rustix::io::fcntl_dupfd_cloexec(l.dirfd(), 0)
-                    .unable(|| format!("open directory {}", l.name()))?,
-            );
-        }
-        dirs.push(l.start(keep)?);
-    }
-    let first = first.expect("at least one directory");
-    let (mut rec, found) = Record::open(&first, &dir_name(&script.dirs[0].name), &names)?;
-    let mut engine = Engine::assemble(script, regex, status, dirs);
-    rec.free = engine.dirs()[0].space_freer(NAME);
-    engine.set_stepwise();
-    match found {
-        Found::Step(s) => settle(&mut engine, &mut input, &mut rec, &s, complete),
-        Found::Idle(_, long, sel) => engine.set_long_state(long, &sel),
-        Found::Nothing => {}
-    }
-    let (long, sel) = engine.long_state();
-    rec.long = (long, sel.to_vec());
-    rec.idle();
-    let carry = rec.carry()?;
-    if !carry.is_empty() {
-        engine.restamp_held();
-    }
-    Ok((
-        engine,
-        Some(Stepper {
-            input,
-            rec,
-            carry,
-            first,
-        }),
-    ))
-}
-
-/// A record last changed before the system booted was left by a power
-/// cut: the pipe it describes is gone, and what it says of `current` may
-/// not have reached the disk. It is removed, so `current` is archived as
-/// `.u` as daemontools does (the boot-time rule of `logdir::recover`).
-fn discard_if_before_boot(startfd: &OwnedFd, dir: &[u8]) {
-    let mut path = dir.to_vec();
-    path.extend_from_slice(b"/");
-    path.extend_from_slice(NAME.as_bytes());
-    let Ok(st) = rustix::fs::statat(startfd, &path[..], rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-    else {
-        return;
-    };
-    let changed = (st.st_ctime, i64::try_from(st.st_ctime_nsec).unwrap_or(0));
-    if changed < booted() {
-        let _ = rustix::fs::unlinkat(startfd, &path[..], rustix::fs::AtFlags::empty());
-    }
-}
-
-fn dir_name(name: &[u8]) -> String {
-    String::from_utf8_lossy(name).into_owned()
-}
-
-/// Size of directory `dir`'s `current`, if it has one.
-fn current_len(startfd: &OwnedFd, dir: &[u8]) -> Option<u64> {
-    let mut path = dir.to_vec();
-    path.extend_from_slice(b"/current");
-    rustix::fs::statat(startfd, &path[..], rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-        .ok()
-        .map(|st| st.st_size as u64)
-}
-
-/// Cut `current` back to `a` bytes (never extend it).
-fn cut_current(l: &Locked, a: u64) -> Result<(), Fatal> {
-    let len = rustix::fs::statat(l.dirfd(), "current", rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-        .ok()
-        .map(|st| st.st_size as u64);
-    if len.is_none_or(|n| n <= a) {
-        return Ok(());
-    }
-    let f = rustix::fs::openat(
-        l.dirfd(),
-        "current",
-        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .unable(|| format!("write to {}/current", l.name()))?;
-    rustix::fs::ftruncate(&f, a).unable(|| format!("write to {}/current", l.name()))
-}
-
-/// Finish what a killed predecessor's step left (see the module doc).
-fn settle(engine: &mut Engine, input: &mut PipeInput, rec: &mut Record, s: &Step, complete: bool) {
-    if !complete {
-        let sel: Vec<bool> = s.dirs.iter().map(|d| d.2).collect();
-        engine.set_long_state(s.long_before, &sel);
-        rec.logged = s.logged0;
-        return;
-    }
-    let sel: Vec<bool> = s.dirs.iter().map(|d| d.3).collect();
-    engine.set_long_state(s.long_after, &sel);
-    if s.npipe == 0 {
-        rec.logged = s.logged0 + s.carry_used;
-        return;
-    }
-    let w = s.npipe - s.j;
-    let seen = rec.end.saturating_sub(s.w0);
-    let (j, left) = if seen >= w {
-        (0, 0)
-    } else if seen > 0 || s.j == 0 {
-        // The unwitnessed part went first, so it is gone.
-        (0, w - seen)
-    } else {
-        // Nothing witnessed: the pipe starts with the step's first byte
-        // if nothing was taken, with a different byte (chosen so) if the
-        // unwitnessed part was.
-        let mut one = [0u8; 1];
-        match input.peek(&mut one) {
-            Ok(1) if one[0] == s.b0 => (s.j, w),
-            Ok(1) => (0, w),
-            _ => (0, 0),
-        }
-    };
-    let (j, left) = (
-        usize::try_from(j).unwrap_or(0),
-        usize::try_from(left).unwrap_or(0),
-    );
-    input.consume(j, left, rec);
-    rec.logged = rec.end;
+    pub(super) input: PipeInput,
+    pub(super) rec: Record,
+    pub(super) carry: Vec<u8>,
+    pub(super) first: OwnedFd,
 }
 
 impl Stepper {

@@ -92,6 +92,29 @@ fn corpus_http() {
     replay("http", fuzzchecks::check_http);
 }
 
+#[test]
+fn corpus_inflight() {
+    replay("inflight", fuzzchecks::check_inflight);
+    // The seeds reach both sides: the records a multilog writes are
+    // accepted, the reported bad ones refused.
+    for (name, accepted) in [
+        ("idle", true),
+        ("step", true),
+        ("step3", true),
+        ("eofstep", true),
+        ("carry64m", false),
+        ("npipe2e62", false),
+        ("notatend", false),
+        ("logged0", false),
+        ("jwraps", false),
+        ("oldformat", false),
+        ("otherpipe", false),
+    ] {
+        let data = std::fs::read(corpus_dir("inflight").join(name)).unwrap();
+        assert_eq!(fuzzchecks::inflight_accepts(&data), accepted, "{name}");
+    }
+}
+
 /// The spec's matcher table (§2.3) through the transcribed oracle, so the
 /// oracle itself is known to be djb's.
 #[test]

@@ -37,8 +37,10 @@ impl Age {
         self.since = None;
     }
 
+    /// `None` too when the deadline is past what an `Instant` can hold
+    /// (`R` of about 2^63 seconds): it is never reached.
     fn deadline(&self) -> Option<Instant> {
-        Some(self.since? + self.limit?)
+        self.since?.checked_add(self.limit?)
     }
 }
 
@@ -115,5 +117,14 @@ mod tests {
         d.flush();
         assert!(!d.has_timer());
         assert_eq!(d.deadline(), None);
+    }
+
+    #[test]
+    fn a_deadline_past_what_an_instant_holds_is_never() {
+        for secs in [i64::MAX as u64, u64::MAX] {
+            let mut age = Age::new(secs);
+            age.wrote();
+            assert_eq!(age.deadline(), None, "R{secs}");
+        }
     }
 }
