@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{self, Fatal};
 use crate::tai64::{Tai64N, LABEL_LEN};
 
+use super::zst::Stream;
 use super::PROG;
 
 /// How an archive is stored; for one label, the earliest kind here is
@@ -135,14 +136,14 @@ impl Entry {
         }
     }
 
-    /// The bytes as a file with random access: the file itself or, for a
-    /// compressed archive, its contents decompressed into an anonymous
-    /// memory file. `None` if it has gone (a `.u` is looked for as its
-    /// `.s`); other errors give a warning and `None`.
-    pub(crate) fn open(&self) -> Option<File> {
+    /// The bytes to read: the file itself or, for a compressed archive,
+    /// its contents decompressed as they are read. `None` if it has gone
+    /// (a `.u` is looked for as its `.s`); other errors give a warning and
+    /// `None`.
+    pub(crate) fn open(&self) -> Option<Src> {
         if let Some(f) = &self.held {
             return match f.try_clone() {
-                Ok(f) => Some(f),
+                Ok(f) => Some(Src::Plain(f)),
                 Err(e) => {
                     let what = format!("unable to open {}", self.lf.path.display());
                     error::warn(PROG, &what, Some(&e));
@@ -152,9 +153,9 @@ impl Entry {
         }
         let f = open_archive(&self.lf)?;
         if self.kind == Some(Kind::Zst) {
-            decompress(PROG, &self.lf.path, f)
+            Some(Src::Zst(Box::new(Stream::new(PROG, &self.lf.path, f))))
         } else {
-            Some(f)
+            Some(Src::Plain(f))
         }
     }
 }
@@ -167,25 +168,40 @@ fn key_of(m: &std::fs::Metadata) -> (u64, u64, i64) {
     )
 }
 
-/// A zstd archive decompressed into a memory file (all its frames); a
-/// damaged or cut one gives a warning (`prog: warning: ...`) and what
-/// could be decompressed. The one zstd reader of svlog and the follower.
-pub(crate) fn decompress(prog: &str, path: &Path, f: File) -> Option<File> {
-    let fd = match rustix::fs::memfd_create("svlog", rustix::fs::MemfdFlags::CLOEXEC) {
-        Ok(fd) => fd,
-        Err(e) => {
-            let e = io::Error::from(e);
-            error::warn(prog, "unable to create memory file", Some(&e));
-            return None;
-        }
-    };
-    let mut out = File::from(fd);
-    let r = zstd::stream::read::Decoder::new(f).and_then(|mut d| io::copy(&mut d, &mut out));
-    if let Err(e) = r {
-        let what = format!("unable to decompress {}", path.display());
-        error::warn(prog, &what, Some(&e));
+pub(crate) use super::zst::decompress;
+
+/// A file of a log directory opened for reading: the file itself, or a
+/// compressed archive's contents decompressed as they are read
+/// ([`Stream`]).
+pub(crate) enum Src {
+    /// `current`, a `.s` or a `.u`.
+    Plain(File),
+    /// A `.s.zst` (boxed: its decoder's state is large).
+    Zst(Box<Stream>),
+}
+
+/// `pread`: what svlog reads files through.
+pub(crate) trait ReadAt {
+    /// Up to `buf.len()` bytes at offset `off` (0 at the end).
+    ///
+    /// # Errors
+    /// A read error.
+    fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<usize>;
+}
+
+impl ReadAt for File {
+    fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<usize> {
+        FileExt::read_at(self, buf, off)
     }
-    Some(out)
+}
+
+impl ReadAt for Src {
+    fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<usize> {
+        match self {
+            Src::Plain(f) => FileExt::read_at(f, buf, off),
+            Src::Zst(z) => Ok(z.read_at(buf, off)),
+        }
+    }
 }
 
 /// The files of a log directory in reading order, listed but not opened
@@ -265,8 +281,9 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
 /// directory larger than the page cache is then read while the lines
 /// already read are printed, as a `cat | tai64nlocal` pipeline does on two
 /// processors. Advice only: an error is ignored.
-pub(crate) fn will_read(f: &File) {
+pub(crate) fn will_read(f: &Src) {
     use rustix::fs::{fadvise, Advice};
+    let Src::Plain(f) = f else { return };
     let _ = fadvise(f, 0, None, Advice::Sequential);
     let _ = fadvise(f, 0, None, Advice::WillNeed);
 }
@@ -274,14 +291,19 @@ pub(crate) fn will_read(f: &File) {
 /// `read_at` of `f` (named `path`) into `buf` at `off`, retried when
 /// interrupted: `Some(n)` (0 at end of file), or `None` after a warning
 /// for any other error, so that the rest of the directory is still read.
-pub(crate) fn read_at(f: &File, path: &Path, buf: &mut [u8], off: u64) -> Option<usize> {
+pub(crate) fn read_at<R: ReadAt + ?Sized>(
+    f: &R,
+    path: &Path,
+    buf: &mut [u8],
+    off: u64,
+) -> Option<usize> {
     read_at_as(PROG, f, path, buf, off)
 }
 
 /// [`read_at`] for program `prog` (the follower serves logship too).
-pub(crate) fn read_at_as(
+pub(crate) fn read_at_as<R: ReadAt + ?Sized>(
     prog: &str,
-    f: &File,
+    f: &R,
     path: &Path,
     buf: &mut [u8],
     off: u64,

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use crate::tai64::Tai64N;
 
-use super::files::Entry;
+use super::files::{Entry, Src};
 use super::scan::Scanner;
 use super::BLOCK;
 
@@ -57,7 +57,7 @@ pub(crate) struct Summary {
 
 /// Summarise the contents of `f` (named `path`), reading all of it.
 #[must_use]
-pub(crate) fn summarize(f: &File, path: &Path) -> Summary {
+pub(crate) fn summarize(f: &Src, path: &Path) -> Summary {
     let mut sc = Scanner::new(f, path, 0, true, BLOCK);
     let mut s = Summary {
         sorted: true,

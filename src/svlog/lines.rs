@@ -2,11 +2,9 @@
 //! bounded memory: a line longer than the buffer comes as a head (the first
 //! [`BLOCK`](super::BLOCK) bytes) and then pieces.
 
-use std::fs::File;
-
 use memchr::memchr;
 
-use super::files::Entry;
+use super::files::{Entry, Src};
 use super::BLOCK;
 
 /// One directory's files as a stream of lines.
@@ -14,7 +12,7 @@ pub(crate) struct Lines<'a> {
     files: &'a [Entry],
     idx: usize,
     /// File `idx`, once opened.
-    file: Option<File>,
+    file: Option<Src>,
     off: u64,
     buf: Vec<u8>,
     pos: usize,

@@ -35,7 +35,6 @@
 //! selected lines: one pass to count, one to print. `-o` picks the
 //! renderer ([`Format`], `out.rs`).
 
-use std::fs::File;
 use std::io;
 
 use crate::error::{self, Fatal};
@@ -59,6 +58,7 @@ mod stamp;
 mod tail;
 pub mod timeexpr;
 mod walk;
+mod zst;
 
 pub(crate) use args::{parse_args, Opts};
 pub(crate) use files::{archives, LogFile};
@@ -79,7 +79,7 @@ const FLUSH_AT: usize = 64 * 1024;
 /// reached. A read error is a warning.
 pub(crate) fn copy<W: io::Write>(
     path: &std::path::Path,
-    f: &File,
+    f: &files::Src,
     from: u64,
     buf: &mut [u8],
     out: &mut Out<W>,

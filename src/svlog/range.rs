@@ -16,13 +16,12 @@
 //! says: their first bytes go with the line carried over, as unstamped
 //! first lines would).
 
-use std::fs::File;
 use std::io;
 use std::path::Path;
 
 use crate::tai64::Tai64N;
 
-use super::files::{read_at, Entry};
+use super::files::{read_at, Entry, Src};
 use super::index::{summarize, Index, Summary};
 use super::scan::Scanner;
 use super::{Out, Stop, BLOCK};
@@ -53,7 +52,7 @@ const PROBE: usize = if cfg!(test) { 40 } else { 4096 };
 /// Copy bytes `from..to` of `f` to `out`.
 fn span<W: io::Write>(
     path: &Path,
-    f: &File,
+    f: &Src,
     (mut from, to): (u64, u64),
     buf: &mut [u8],
     out: &mut Out<W>,
@@ -78,7 +77,7 @@ fn span<W: io::Write>(
 /// `until` (the stamps after `from` are in order). Updates `carry` when
 /// the end is reached.
 pub(crate) fn copy_range<W: io::Write>(
-    (path, f): (&Path, &File),
+    (path, f): (&Path, &Src),
     from: u64,
     r: Range,
     carry: &mut Carry,
@@ -144,7 +143,11 @@ pub(crate) fn linear<W: io::Write>(
 /// In a file of `len` bytes whose stamps are in order, a line start from
 /// which a scan (not selected) finds the first stamp at or after `since`:
 /// a stamped line with a stamp before `since`, or 0.
-fn search(f: &File, path: &Path, len: u64, since: Tai64N) -> u64 {
+fn search(f: &Src, path: &Path, len: u64, since: Tai64N) -> u64 {
+    if matches!(f, Src::Zst(_)) {
+        // Each probe back would decompress it again: scan it instead.
+        return 0;
+    }
     let (mut lo, mut hi) = (0u64, len);
     while hi - lo > WINDOW {
         let mid = lo + (hi - lo) / 2;
@@ -192,7 +195,7 @@ fn none_selected(s: &Summary, c: Carry, r: Range) -> bool {
     !(stamped_in || (s.len > 0 && s.lead && c.1))
 }
 
-fn plan(s: &Summary, c: Carry, r: Range, f: &File, path: &Path) -> Plan {
+fn plan(s: &Summary, c: Carry, r: Range, f: &Src, path: &Path) -> Plan {
     if none_selected(s, c, r) {
         return Plan::Skip;
     }
@@ -208,7 +211,7 @@ fn plan(s: &Summary, c: Carry, r: Range, f: &File, path: &Path) -> Plan {
 
 /// The summary of archive `e` from `index`, else made (and added) by
 /// reading `e`, which is then returned open too. `None`: `e` has gone.
-fn summary(e: &Entry, index: &mut Index) -> Option<(Summary, Option<File>)> {
+fn summary(e: &Entry, index: &mut Index) -> Option<(Summary, Option<Src>)> {
     if let Some(s) = index.get(e) {
         return Some((s, None));
     }

@@ -1,19 +1,18 @@
 //! The line starts of a file and their stamps, read forward in blocks:
 //! what the time ranges, the binary search and the index are built on.
 
-use std::fs::File;
 use std::path::Path;
 
 use memchr::memchr;
 
 use crate::tai64::Tai64N;
 
-use super::files::read_at;
+use super::files::{read_at, Src};
 use super::stamp::{line_label, STAMP_MAX};
 
 /// A forward reader of line starts.
 pub(crate) struct Scanner<'a> {
-    f: &'a File,
+    f: &'a Src,
     path: &'a Path,
     buf: Vec<u8>,
     /// The file offset of `buf[0]`.
@@ -31,13 +30,7 @@ impl<'a> Scanner<'a> {
     /// Lines of `f` (named `path`) from offset `from`, which is a line
     /// start if `at_start` (else the first line start is after the next
     /// newline); `block` bytes per read (at least [`STAMP_MAX`]).
-    pub(crate) fn new(
-        f: &'a File,
-        path: &'a Path,
-        from: u64,
-        at_start: bool,
-        block: usize,
-    ) -> Self {
+    pub(crate) fn new(f: &'a Src, path: &'a Path, from: u64, at_start: bool, block: usize) -> Self {
         Scanner {
             f,
             path,

@@ -9,12 +9,12 @@ use std::io;
 use crate::error::Fatal;
 use crate::tai64::Tai64N;
 
-use super::files::Entry;
+use super::files::{Entry, Src};
 use super::lines::Lines;
 use super::range::{within, Range};
 use super::stamp::{line_label, line_text};
 use super::tail::tail_start;
-use super::{Out, Stop};
+use super::{zst, Out, Stop};
 
 /// One log directory: its service name and its files.
 pub(crate) type Dir = (String, Vec<Entry>);
@@ -118,8 +118,14 @@ pub(crate) fn tail_of(files: &[Entry], n: u64, buf: &mut [u8]) -> Result<(usize,
     for (i, e) in files.iter().enumerate().rev() {
         let Some(f) = e.open() else { continue };
         let bad = |err| Fatal::new(format!("unable to read {}", e.lf.path.display()), err);
-        let size = f.metadata().map_err(bad)?.len();
-        if let Some(off) = tail_start(&f, size, &mut need, &mut skip_nl, buf).map_err(bad)? {
+        let found = match &f {
+            Src::Plain(f) => {
+                let size = f.metadata().map_err(bad)?.len();
+                tail_start(f, size, &mut need, &mut skip_nl, buf).map_err(bad)?
+            }
+            Src::Zst(z) => zst::tail_start(z, &mut need, &mut skip_nl),
+        };
+        if let Some(off) = found {
             return Ok((i, off));
         }
     }

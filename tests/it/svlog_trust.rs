@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::{ours, wait_deadline, SOON};
+use crate::support::{ours, wait_deadline, wait_for, SOON};
 
 /// `svlog args` with its range index in `cache`.
 fn svlog_in(args: &[&str], cache: &Path) -> std::process::Output {
@@ -66,4 +66,125 @@ fn unknown_options_are_usage_errors() {
     let ok = svlog(&["-n", "1", "--", d]);
     assert_eq!(ok.status.code(), Some(0));
     assert_eq!(ok.stdout, b"line\n");
+}
+
+/// A log directory whose one archive, a `.s.zst` of a few hundred
+/// kilobytes, expands to 2 GiB of lines of zeros and then `the end`;
+/// `current` is empty, so `-n` reaches the archive.
+fn bomb(root: &Path) -> String {
+    let d = root.join("bomb");
+    std::fs::create_dir(&d).unwrap();
+    let mut line = vec![b'0'; 1023];
+    line.push(b'\n');
+    let block = line.repeat(64 * 1024);
+    // One 64 MiB frame, 32 times (zstd reads concatenated frames on).
+    let frame = zstd::encode_all(&block[..], 3).unwrap();
+    let mut z = frame.repeat(32);
+    z.extend(zstd::encode_all(&b"the end\n"[..], 3).unwrap());
+    assert!(z.len() < 1 << 20, "{}", z.len());
+    std::fs::write(d.join("@400000006b050c5709c2505c.s.zst"), z).unwrap();
+    std::fs::write(d.join("current"), b"").unwrap();
+    d.to_str().unwrap().to_string()
+}
+
+/// The largest resident size seen, in kB, and the output of `svlog args`
+/// (standard output kept if `keep`, else to /dev/null), run with at most
+/// 64 MiB per file written (a memory file counts) and 256 MiB of address
+/// space, with `env`.
+fn bounded(args: &[&str], env: &[(&str, &str)], keep: bool) -> (std::process::Output, u64) {
+    let mut cmd = Command::new("prlimit");
+    cmd.args(["--fsize=67108864", "--as=268435456", "--"])
+        .arg(ours("svlog"))
+        .args(args)
+        .env("TZ", "UTC")
+        .env("XDG_CACHE_HOME", "/dev/null/svlog-index")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(if keep { Stdio::piped() } else { Stdio::null() })
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn prlimit svlog");
+    let pid = child.id();
+    let hwm = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (h, dn) = (hwm.clone(), done.clone());
+    let watch = std::thread::spawn(move || {
+        while !dn.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                let kb = s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+                    .unwrap_or(0);
+                h.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+    let out = wait_deadline(child, std::time::Duration::from_secs(60));
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    watch.join().unwrap();
+    (out, hwm.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// A zstd bomb: `svlog -n 1`, the dump and `-g` read it as a stream, in
+/// bounded memory (before: decompressed whole into a memory file, 2 GiB
+/// here, even for `-n 1`); the follower (`-f`) keeps at most its cap of
+/// an archive, and says how much it left out.
+#[test]
+fn a_zstd_bomb_is_read_in_bounded_memory() {
+    let root = tempfile::tempdir().unwrap();
+    let d = bomb(root.path());
+    let (out, hwm) = bounded(&["-n", "1", &d], &[], true);
+    assert!(out.status.success(), "-n 1: {out:?}");
+    assert_eq!(out.stdout, b"the end\n");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    assert!(hwm < 64 * 1024, "-n 1: {hwm} kB resident");
+    let (out, hwm) = bounded(&[&d], &[], false);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "dump: {out:?}"
+    );
+    assert!(hwm < 64 * 1024, "dump: {hwm} kB resident");
+    let (out, hwm) = bounded(&["-g", "end", &d], &[], true);
+    assert!(out.status.success(), "-g: {out:?}");
+    assert_eq!(out.stdout, b"the end\n");
+    assert!(hwm < 64 * 1024, "-g: {hwm} kB resident");
+}
+
+/// The follower needs an archive whole: it keeps at most its cap (here
+/// lowered to 16 MiB) and says how much it left out.
+#[test]
+fn the_follower_caps_a_zstd_bomb() {
+    let root = tempfile::tempdir().unwrap();
+    let d = bomb(root.path());
+    let mut child = Command::new("prlimit")
+        .args(["--fsize=67108864", "--"])
+        .arg(ours("svlog"))
+        .args(["-f", "-n", "1", &d])
+        .env("TZ", "UTC")
+        .env("DTOOLS_TEST_ZST_CAP", "16777216")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (e, mut pipe) = (err.clone(), child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        let mut b = [0u8; 4096];
+        while let Ok(n @ 1..) = std::io::Read::read(&mut pipe, &mut b) {
+            e.lock().unwrap().extend_from_slice(&b[..n]);
+        }
+    });
+    let text = || String::from_utf8_lossy(&err.lock().unwrap()).into_owned();
+    let want = format!(
+        "svlog: warning: {d}/@400000006b050c5709c2505c.s.zst expands beyond 16777216 bytes: \
+         read only those, {} bytes left out\n",
+        (2u64 << 30) + 8 - (16 << 20)
+    );
+    let said = wait_for(std::time::Duration::from_secs(30), || text() == want);
+    let alive = crate::support::try_wait_for(&mut child, std::time::Duration::ZERO);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(said && alive.is_none(), "{alive:?}: {}", text());
 }
