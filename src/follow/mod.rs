@@ -45,6 +45,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -210,6 +211,8 @@ struct Heard {
     file: Option<File>,
     id: Option<Id>,
     size: Option<u64>,
+    /// Not a regular file: skipped (with a warning), not lost.
+    skip: bool,
 }
 
 /// A log directory being followed.
@@ -247,7 +250,35 @@ fn id_of(f: &File) -> Option<Id> {
 }
 
 fn stat_id(p: &Path) -> Option<Id> {
-    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+    std::fs::symlink_metadata(p)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Open `path` to read without following a link and without waiting for
+/// a FIFO's writer (open(2) `O_NOFOLLOW | O_NONBLOCK`): a link named like
+/// an archive must not make root ship a file only root may read. `Ok(None)`:
+/// not a regular file (a link, a FIFO, a directory, a device).
+///
+/// # Errors
+/// open(2)'s, but `ELOOP` (a link).
+pub(crate) fn open_regular(path: &Path) -> io::Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    match f {
+        Ok(f) => Ok(f.metadata()?.is_file().then_some(f)),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Warn that `path`, named like a log file, is not a regular file.
+fn skipped(prog: &str, path: &Path) {
+    let what = format!("skipped {}: not a regular file", path.display());
+    error::warn(prog, &what, None);
 }
 
 impl Follower {
@@ -289,17 +320,22 @@ impl Follower {
             };
             if src.file.is_none() {
                 match switch::open_archive(&src.path) {
-                    Some((f, _)) if id_of(&f).is_some_and(|i| Some(i) == src.not) => {
+                    switch::Opened::File(f, _) if id_of(&f).is_some_and(|i| Some(i) == src.not) => {
                         self.queue.pop_front();
                         continue;
                     }
-                    Some((f, p)) => {
+                    switch::Opened::File(f, p) => {
                         src.id = id_of(&f);
                         src.file = Some(f);
                         src.zst = switch::is_zst(&p);
                         src.path = p;
                     }
-                    None => {
+                    switch::Opened::Skipped(p) => {
+                        skipped(self.prog, &p);
+                        self.queue.pop_front();
+                        continue;
+                    }
+                    switch::Opened::Gone => {
                         match src.size {
                             Some(s) => self.lost.bytes += s,
                             None => self.lost.archives += 1,

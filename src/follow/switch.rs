@@ -16,7 +16,10 @@ use crate::svlog::files::archive_kind;
 use crate::svlog::{archives, LogFile};
 use crate::tai64::{Tai64N, LABEL_LEN};
 
-use super::{id_of, stat_id, Follower, Heard, Id, Src, MAX_HELD, MAX_NAMES, SNAPSHOT_TRIES};
+use super::{
+    id_of, open_regular, skipped, stat_id, Follower, Heard, Id, Src, MAX_HELD, MAX_NAMES,
+    SNAPSHOT_TRIES,
+};
 
 /// The names archive `path` may have, in the order a finished archive
 /// takes them: itself, its `.s` (the finisher's rename of a `.u`) and its
@@ -42,21 +45,39 @@ pub(super) fn is_zst(path: &Path) -> bool {
     path.as_os_str().as_bytes().ends_with(b".s.zst")
 }
 
+/// An archive opened, or why not.
+pub(super) enum Opened {
+    /// The file, and the name it was found under.
+    File(File, PathBuf),
+    /// None of its names is there.
+    Gone,
+    /// The name found is not a regular file (a link, a FIFO, a directory):
+    /// not read, but not lost either.
+    Skipped(PathBuf),
+}
+
 /// Open archive `path` under the first of its [`names`] still there, and
-/// which (a `.s.zst` is returned compressed).
-pub(super) fn open_archive(path: &Path) -> Option<(File, PathBuf)> {
-    names(path)
-        .into_iter()
-        .find_map(|p| File::open(&p).ok().map(|f| (f, p)))
+/// which (a `.s.zst` is returned compressed), never through a link
+/// ([`open_regular`]).
+pub(super) fn open_archive(path: &Path) -> Opened {
+    for p in names(path) {
+        match open_regular(&p) {
+            Ok(Some(f)) => return Opened::File(f, p),
+            Ok(None) => return Opened::Skipped(p),
+            Err(_) => {}
+        }
+    }
+    Opened::Gone
 }
 
 /// Identity and size of archive `path` under the first of its [`names`]
-/// still there, without opening it (a `.s.zst`'s compressed size).
+/// still there, without opening it (a `.s.zst`'s compressed size); `None`
+/// if it is gone or not a regular file.
 pub(super) fn stat_archive(path: &Path) -> Option<(Id, u64)> {
     let m = names(path)
         .into_iter()
-        .find_map(|p| std::fs::metadata(p).ok())?;
-    Some(((m.dev(), m.ino()), m.len()))
+        .find_map(|p| std::fs::symlink_metadata(p).ok())?;
+    m.is_file().then(|| ((m.dev(), m.ino()), m.len()))
 }
 
 /// `previous` is still `p1`, and not gone while `processed` is there: a
@@ -83,7 +104,7 @@ impl Follower {
         if self.seen.is_some_and(|s| l <= s) {
             return;
         }
-        if self.new.get(&l).is_some_and(|h| h.file.is_some()) {
+        if self.new.get(&l).is_some_and(|h| h.file.is_some() || h.skip) {
             return;
         }
         if self.new.len() >= MAX_NAMES && !self.new.contains_key(&l) {
@@ -91,30 +112,34 @@ impl Follower {
             return;
         }
         let path = self.dir.join(std::ffi::OsStr::from_bytes(name));
-        let (file, name) = match open_archive(&path).filter(|_| self.held < MAX_HELD) {
-            Some((f, p)) => (
-                Some(f),
-                p.file_name().map_or(name, |n| n.as_bytes()).to_vec(),
-            ),
-            None => (None, name.to_vec()),
+        let mut heard = Heard {
+            name: name.to_vec(),
+            file: None,
+            id: None,
+            size: None,
+            skip: false,
         };
-        let (id, size) = match &file {
-            Some(f) => match f.metadata() {
-                Ok(m) => (Some((m.dev(), m.ino())), Some(m.len())),
-                Err(_) => (None, None),
-            },
-            None => stat_archive(&path).map_or((None, None), |(i, s)| (Some(i), Some(s))),
-        };
-        self.held += usize::from(file.is_some());
-        self.new.insert(
-            l,
-            Heard {
-                name,
-                file,
-                id,
-                size,
-            },
-        );
+        match open_archive(&path) {
+            Opened::File(f, p) => {
+                if let Ok(m) = f.metadata() {
+                    heard.id = Some((m.dev(), m.ino()));
+                    heard.size = Some(m.len());
+                }
+                if let Some(n) = p.file_name() {
+                    heard.name = n.as_bytes().to_vec();
+                }
+                if self.held < MAX_HELD {
+                    heard.file = Some(f);
+                    self.held += 1;
+                }
+            }
+            Opened::Skipped(p) => {
+                skipped(self.prog, &p);
+                heard.skip = true;
+            }
+            Opened::Gone => {}
+        }
+        self.new.insert(l, heard);
     }
 
     /// The names the directory's events report as made (created or
@@ -170,7 +195,7 @@ impl Follower {
     fn snapshot(&mut self) -> Result<Option<Snapshot>, Fatal> {
         let prev_path = self.dir.join("previous");
         for _ in 0..SNAPSHOT_TRIES {
-            let Ok(cur) = File::open(&self.cur_path) else {
+            let Ok(Some(cur)) = open_regular(&self.cur_path) else {
                 return Ok(None);
             };
             let Some(cid) = id_of(&cur) else {
@@ -239,6 +264,9 @@ impl Follower {
         };
         self.queue.clear();
         for (l, h) in order.into_iter().skip(from) {
+            if h.skip {
+                continue;
+            }
             if h.id.is_none() && h.file.is_none() {
                 // Gone before even its size was known.
                 self.lost.archives += 1;
@@ -264,7 +292,7 @@ impl Follower {
             if let Some(p) = prev.filter(|p| *p != self.cur_id && *p != cid) {
                 // `previous` is a rotation not seen as `current`.
                 let path = self.dir.join("previous");
-                if let Ok(f) = File::open(&path) {
+                if let Ok(Some(f)) = open_regular(&path) {
                     if id_of(&f) == Some(p) {
                         self.queue.push_back(Src::opened(path, f, Some(p)));
                         self.pending += 1;

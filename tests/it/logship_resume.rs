@@ -290,3 +290,99 @@ fn r20_old_cursor_in_a_reused_inode() {
     assert!(err.contains("older"), "{err}");
     assert!(err.contains("saved position"), "{err}");
 }
+
+/// Issue 20 item 10: a cursor that is garbage, empty, or past the end of
+/// its file does not stop logship for good: a warning, the file kept
+/// aside as `NAME.bad`, and the directory shipped from its oldest archive.
+#[test]
+fn r20_bad_cursor_is_set_aside() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("log");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join(archive(1)), lines(0, 5)).unwrap();
+    std::fs::write(dir.join("current"), lines(5, 10)).unwrap();
+    let r = Receiver::start();
+    let url = r.url();
+    let d = dir.to_str().unwrap();
+    let c = root.path().to_str().unwrap();
+    let ship = Ship::start(&["-c", c, &url, d]);
+    wait_lines(&r, 0..10, &ship);
+    ship.stop();
+    let cur = cursor_in(root.path());
+    let good = std::fs::read_to_string(&cur).unwrap();
+    // Past the end of its file: OFF and SIZE beyond `current`'s size.
+    let mut w: Vec<String> = good.split(' ').map(str::to_string).collect();
+    w[4] = "99999".into();
+    w[5] = "99999".into();
+    let past = w.join(" ");
+    let bad = cur.with_file_name(format!(
+        "{}.bad",
+        cur.file_name().unwrap().to_string_lossy()
+    ));
+    for (what, text) in [
+        ("garbage", "hello\n"),
+        ("empty", ""),
+        ("past the end", &past),
+    ] {
+        std::fs::write(&cur, text).unwrap();
+        let _ = std::fs::remove_file(&bad);
+        r.clear();
+        let ship = Ship::start(&["-c", c, &url, d]);
+        // `past the end` needs a birth time to be told from a reused inode
+        // (then it is the loss of a file as in item 2); either way,
+        // everything is shipped again.
+        wait_lines(&r, 0..10, &ship);
+        let err = ship.stop();
+        assert!(err.contains("warning"), "{what}: {err}");
+        // (BORN is known on this file system: not a reused inode.)
+        if what != "past the end" || w[8] != "-" {
+            assert_eq!(std::fs::read_to_string(&bad).unwrap(), text, "{what}");
+            assert!(err.contains(".bad"), "{what}: {err}");
+        }
+        // A good cursor again.
+        assert!(std::fs::read_to_string(&cur)
+            .unwrap()
+            .starts_with("logship-cursor 2 "));
+    }
+}
+
+/// Issue 20 item 10: archives and `current` are opened without following
+/// links (a link named like an archive could make root ship a file only
+/// root may read), and what is not a regular file (a FIFO named like an
+/// archive would block the open) is skipped with a warning.
+#[test]
+fn r20_links_and_fifos_are_not_shipped() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("log");
+    std::fs::create_dir(&dir).unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "line 00000099 secret\n").unwrap();
+    std::fs::write(dir.join(archive(1)), lines(0, 5)).unwrap();
+    std::os::unix::fs::symlink(&secret, dir.join(archive(2))).unwrap();
+    let fifo = dir.join(archive(3));
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(dir.join(archive(4)), lines(5, 10)).unwrap();
+    std::fs::write(dir.join("current"), lines(10, 15)).unwrap();
+    let r = Receiver::start();
+    let url = r.url();
+    let c = root.path().to_str().unwrap();
+    let ship = Ship::start(&["-c", c, &url, dir.to_str().unwrap()]);
+    wait_lines(&r, 0..15, &ship);
+    let err = ship.stop();
+    assert!(!r.counts().contains_key(&99), "the link was followed");
+    assert!(
+        err.contains(&archive(2)) && err.contains(&archive(3)),
+        "{err}"
+    );
+    // `current` a link: refused.
+    std::fs::remove_file(dir.join("current")).unwrap();
+    std::os::unix::fs::symlink(&secret, dir.join("current")).unwrap();
+    let mut ship = Ship::start(&["-c", c, &url, dir.to_str().unwrap()]);
+    let st = wait_limit(&mut ship.child, SOON);
+    assert_eq!(st.code(), Some(111), "{}", ship.stderr());
+    assert!(!r.counts().contains_key(&99));
+}
