@@ -109,6 +109,7 @@ pub(super) fn lazy(a: LogFile, not: Id) -> Src {
         born_known: false,
         head: None,
         end: 0,
+        held: false,
     }
 }
 
@@ -135,7 +136,7 @@ impl Follower {
             seen: None,
             new: BTreeMap::new(),
             ino,
-            held: 0,
+            held: super::held::Held::default(),
             names_lost: false,
             processor: pending > 0 || dir.join("processed").exists(),
             pending,

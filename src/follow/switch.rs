@@ -17,8 +17,7 @@ use crate::svlog::{archives, LogFile};
 use crate::tai64::{Tai64N, LABEL_LEN};
 
 use super::{
-    id_of, open_regular, skipped, stat_id, Follower, Heard, Id, Src, MAX_HELD, MAX_NAMES,
-    SNAPSHOT_TRIES,
+    id_of, open_regular, skipped, stat_id, Follower, Heard, Id, Src, MAX_NAMES, SNAPSHOT_TRIES,
 };
 
 /// The names archive `path` may have, in the order a finished archive
@@ -118,6 +117,7 @@ impl Follower {
             id: None,
             size: None,
             skip: false,
+            held: false,
         };
         match open_archive(&path) {
             Opened::File(f, p) => {
@@ -128,9 +128,11 @@ impl Follower {
                 if let Some(n) = p.file_name() {
                     heard.name = n.as_bytes().to_vec();
                 }
-                if self.held < MAX_HELD {
+                if self.held.take(heard.size.unwrap_or(0)) {
                     heard.file = Some(f);
-                    self.held += 1;
+                    heard.held = true;
+                } else if !self.new.contains_key(&l) {
+                    self.lost.unheld += 1;
                 }
             }
             Opened::Skipped(p) => {
@@ -140,6 +142,13 @@ impl Follower {
             Opened::Gone => {}
         }
         self.new.insert(l, heard);
+    }
+
+    /// An archive heard of that will not be read: closed.
+    fn let_go(&mut self, h: &Heard) {
+        if h.held {
+            self.held.give(h.size.unwrap_or(0));
+        }
     }
 
     /// The names the directory's events report as made (created or
@@ -229,12 +238,19 @@ impl Follower {
         // followed file's archive when nothing has its inode.
         self.events()?;
         let mut order: Vec<(Tai64N, Heard)> = std::mem::take(&mut self.new).into_iter().collect();
-        self.held = 0;
+        // An identity noted without holding the file is stale once the
+        // file is deleted: its inode may be a newer file's (`current`'s).
+        for (_, h) in order
+            .iter_mut()
+            .filter(|(_, h)| h.file.is_none() && !h.skip)
+        {
+            let path = self.dir.join(std::ffi::OsStr::from_bytes(&h.name));
+            h.id = stat_archive(&path).map(|(id, _)| id);
+        }
         // Names made since (the new `current` rotated already: its archive
         // and later ones) wait for the next switch.
         if let Some(k) = order.iter().position(|(_, h)| h.id == Some(cid)) {
             for (l, h) in order.drain(k..) {
-                self.held += usize::from(h.file.is_some());
                 self.new.insert(l, h);
             }
         }
@@ -244,7 +260,9 @@ impl Follower {
         // Processed archives of files already read come first.
         let skip = self.pending.min(order.len());
         self.pending -= skip;
-        order.drain(..skip);
+        for (_, h) in order.drain(..skip) {
+            self.let_go(&h);
+        }
         let mine = order.iter().position(|(_, h)| h.id == Some(self.cur_id));
         let from = if let Some(p) = mine {
             p + 1
@@ -262,14 +280,20 @@ impl Follower {
             // Deleted by retention, or processed: the first new name.
             1
         };
-        self.queue.clear();
-        for (l, h) in order.into_iter().skip(from) {
-            if h.skip {
+        while !self.queue.is_empty() {
+            self.pop();
+        }
+        for (i, (l, h)) in order.into_iter().enumerate() {
+            if i < from || h.skip {
+                self.let_go(&h);
                 continue;
             }
             if h.id.is_none() && h.file.is_none() {
-                // Gone before even its size was known.
-                self.lost.archives += 1;
+                // Gone: its size if it was noted.
+                match h.size {
+                    Some(z) => self.lost.bytes += z,
+                    None => self.lost.archives += 1,
+                }
                 continue;
             }
             let path = self.dir.join(std::ffi::OsStr::from_bytes(&h.name));
@@ -286,6 +310,7 @@ impl Follower {
                 born_known: false,
                 head: None,
                 end: 0,
+                held: h.held,
             });
         }
         if self.processor {
@@ -323,6 +348,7 @@ impl Src {
             born_known: false,
             head: None,
             end: 0,
+            held: false,
         }
     }
 }
