@@ -15,7 +15,7 @@
 //!   decompressed, [`crate::svlog::files::decompress`]) with a label above the newest
 //!   one accounted for is opened as soon as the follower hears of it
 //!   (inotify `IN_MOVED_TO`/`IN_CREATE`, or the listing at the switch) and
-//!   held open (at most [`MAX_HELD`]), so retention cannot take its bytes.
+//!   held open (within the bounds of [`held`]), so retention cannot take its bytes.
 //!   Beyond that its identity and size are noted, and it is opened when its
 //!   turn comes.
 //! * The followed file's archive is the one with its inode; the archives
@@ -45,6 +45,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -53,17 +54,18 @@ use crate::error::{self, Fatal};
 use crate::svlog::files::{decompress, read_at_as};
 use crate::tai64::Tai64N;
 
+mod held;
+mod lost;
 mod resume;
 mod start;
 mod switch;
 
+pub(crate) use lost::Lost;
 pub(crate) use resume::{CursorLoss, HEAD};
 
 /// A file's identity: (device, inode).
 pub(crate) type Id = (u64, u64);
 
-/// Archives held open at most (beyond, names are kept without a file).
-const MAX_HELD: usize = 256;
 /// Archive names remembered at most between two rotations of `current`.
 const MAX_NAMES: usize = 100_000;
 /// Attempts at a listing during which `current` stays the same file.
@@ -105,58 +107,6 @@ pub(crate) enum Start {
     Tail(u64),
     /// A position saved before.
     At(Pos),
-}
-
-/// Data deleted before it was read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Lost {
-    /// Bytes of archives gone when their turn came.
-    pub bytes: u64,
-    /// Archives gone before their size could be known.
-    pub archives: usize,
-    /// The inotify queue overflowed: names may be missing from the counts.
-    pub names: bool,
-    /// The file of a saved position had gone before it was read to its
-    /// end.
-    pub cursor: Option<CursorLoss>,
-}
-
-impl Lost {
-    /// Whether there is anything to report.
-    #[must_use]
-    pub(crate) fn is_empty(&self) -> bool {
-        *self == Lost::default()
-    }
-
-    /// Report as `prog: warning: ...` lines, one per kind of loss, each
-    /// starting with `what` (a directory's name) if it is not empty.
-    pub(crate) fn warn(&self, prog: &str, what: &str) {
-        let pre = if what.is_empty() {
-            String::new()
-        } else {
-            format!("{what}: ")
-        };
-        if self.bytes > 0 {
-            let text = format!("{pre}{} bytes deleted before they were read", self.bytes);
-            error::warn(prog, &text, None);
-        }
-        if self.archives > 0 {
-            let text = format!(
-                "{pre}{} archives deleted before they could be read",
-                self.archives
-            );
-            error::warn(prog, &text, None);
-        }
-        if let Some(c) = &self.cursor {
-            error::warn(prog, &format!("{pre}{}", c.text()), None);
-        }
-        if self.names {
-            let text = format!(
-                "{pre}inotify events lost: archives deleted unread may not have been reported"
-            );
-            error::warn(prog, &text, None);
-        }
-    }
 }
 
 /// What [`Follower::read`] got.
@@ -202,6 +152,8 @@ struct Src {
     head: Option<(u32, u64)>,
     /// Its size as known: read up to there, or an archive's whole size.
     end: u64,
+    /// `file` is counted in the follower's [`held::Held`] with `size`.
+    held: bool,
 }
 
 /// An archive heard of.
@@ -210,6 +162,10 @@ struct Heard {
     file: Option<File>,
     id: Option<Id>,
     size: Option<u64>,
+    /// Not a regular file: skipped (with a warning), not lost.
+    skip: bool,
+    /// `file` is counted in the follower's [`held::Held`].
+    held: bool,
 }
 
 /// A log directory being followed.
@@ -229,7 +185,8 @@ pub(crate) struct Follower {
     new: BTreeMap<Tai64N, Heard>,
     /// The inotify instance watching the directory.
     ino: OwnedFd,
-    held: usize,
+    /// The archives held open.
+    held: held::Held,
     /// Names were lost (inotify queue overflow, or too many).
     names_lost: bool,
     /// A processor runs (`previous` or `processed` seen).
@@ -247,7 +204,35 @@ fn id_of(f: &File) -> Option<Id> {
 }
 
 fn stat_id(p: &Path) -> Option<Id> {
-    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+    std::fs::symlink_metadata(p)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Open `path` to read without following a link and without waiting for
+/// a FIFO's writer (open(2) `O_NOFOLLOW | O_NONBLOCK`): a link named like
+/// an archive must not make root ship a file only root may read. `Ok(None)`:
+/// not a regular file (a link, a FIFO, a directory, a device).
+///
+/// # Errors
+/// open(2)'s, but `ELOOP` (a link).
+pub(crate) fn open_regular(path: &Path) -> io::Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    match f {
+        Ok(f) => Ok(f.metadata()?.is_file().then_some(f)),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Warn that `path`, named like a log file, is not a regular file.
+fn skipped(prog: &str, path: &Path) {
+    let what = format!("skipped {}: not a regular file", path.display());
+    error::warn(prog, &what, None);
 }
 
 impl Follower {
@@ -255,6 +240,15 @@ impl Follower {
     #[must_use]
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.ino.as_fd()
+    }
+
+    /// Done with the queue's first file.
+    fn pop(&mut self) {
+        if let Some(s) = self.queue.pop_front() {
+            if s.held {
+                self.held.give(s.size.unwrap_or(0));
+            }
+        }
     }
 
     /// Whether the saved position given to [`Follower::open`] was
@@ -289,22 +283,27 @@ impl Follower {
             };
             if src.file.is_none() {
                 match switch::open_archive(&src.path) {
-                    Some((f, _)) if id_of(&f).is_some_and(|i| Some(i) == src.not) => {
-                        self.queue.pop_front();
+                    switch::Opened::File(f, _) if id_of(&f).is_some_and(|i| Some(i) == src.not) => {
+                        self.pop();
                         continue;
                     }
-                    Some((f, p)) => {
+                    switch::Opened::File(f, p) => {
                         src.id = id_of(&f);
                         src.file = Some(f);
                         src.zst = switch::is_zst(&p);
                         src.path = p;
                     }
-                    None => {
+                    switch::Opened::Skipped(p) => {
+                        skipped(self.prog, &p);
+                        self.pop();
+                        continue;
+                    }
+                    switch::Opened::Gone => {
                         match src.size {
                             Some(s) => self.lost.bytes += s,
                             None => self.lost.archives += 1,
                         }
-                        self.queue.pop_front();
+                        self.pop();
                         continue;
                     }
                 }
@@ -320,7 +319,7 @@ impl Follower {
                 src.file = raw.and_then(|f| decompress(self.prog, &src.path, f));
             }
             let (Some(f), Some(id)) = (&src.file, src.id) else {
-                self.queue.pop_front();
+                self.pop();
                 continue;
             };
             match read_at_as(self.prog, f, &src.path, buf, src.off) {
@@ -354,7 +353,7 @@ impl Follower {
                 None => {}
             }
             if !last {
-                self.queue.pop_front();
+                self.pop();
                 continue;
             }
             if self.cur_done {

@@ -26,7 +26,7 @@ use rustix::fs::{AtFlags, StatxFlags};
 use crate::svlog::LogFile;
 use crate::tai64::Tai64N;
 
-use super::switch::{is_zst, open_archive, stat_archive};
+use super::switch::{is_zst, open_archive, stat_archive, Opened};
 use super::{Follower, Id, Lost, Pos};
 
 /// Bytes of a file's start whose checksum identifies it.
@@ -186,11 +186,11 @@ impl Follower {
                 .position(|a| stat_archive(&a.path).is_some_and(|(id, _)| id == want));
             let k = found
                 .filter(|&i| match open_archive(&list[i].path) {
-                    Some((f, p)) => {
+                    Opened::File(f, p) => {
                         let v = verdict(&pos, &f, list[i].label, is_zst(&p), &list, proc);
                         judge(v, Resumed::Queued).is_some()
                     }
-                    None => false,
+                    Opened::Gone | Opened::Skipped(_) => false,
                 })
                 .or_else(|| {
                     // An archive's bytes compressed since: the same offsets.

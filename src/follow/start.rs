@@ -14,8 +14,10 @@ use crate::error::Fatal;
 use crate::svlog::{archives, tail_start, LogFile};
 
 use super::resume::Resumed;
-use super::switch::{is_zst, open_archive, stable, stat_archive};
-use super::{id_of, stat_id, Follower, Id, Lost, Src, Start, SNAPSHOT_TRIES};
+use super::switch::{is_zst, open_archive, stable, stat_archive, Opened};
+use super::{
+    id_of, open_regular, skipped, stat_id, Follower, Id, Lost, Src, Start, SNAPSHOT_TRIES,
+};
 use crate::svlog::files::decompress;
 
 /// The inotify instance watching `dir` for the names multilog makes.
@@ -59,8 +61,14 @@ fn listing(dir: &Path) -> Result<Listing, Fatal> {
     let mut tries = 0;
     loop {
         let p1 = stat_id(&prev_path);
-        let cur = File::open(&cur_path)
-            .map_err(|e| Fatal::new(format!("unable to open {}", cur_path.display()), e))?;
+        let cur = open_regular(&cur_path)
+            .map_err(|e| Fatal::new(format!("unable to open {}", cur_path.display()), e))?
+            .ok_or_else(|| {
+                Fatal::plain(format!(
+                    "unable to open {}: not a regular file",
+                    cur_path.display()
+                ))
+            })?;
         let cur_id = id_of(&cur).ok_or_else(|| {
             Fatal::new(
                 format!("unable to stat {}", cur_path.display()),
@@ -68,8 +76,9 @@ fn listing(dir: &Path) -> Result<Listing, Fatal> {
             )
         })?;
         let list = archives(dir)?;
-        let prev = File::open(&prev_path)
+        let prev = open_regular(&prev_path)
             .ok()
+            .flatten()
             .and_then(|f| id_of(&f).map(|i| (f, i)));
         tries += 1;
         let same = stat_id(&cur_path) == Some(cur_id)
@@ -100,6 +109,7 @@ pub(super) fn lazy(a: LogFile, not: Id) -> Src {
         born_known: false,
         head: None,
         end: 0,
+        held: false,
     }
 }
 
@@ -126,7 +136,7 @@ impl Follower {
             seen: None,
             new: BTreeMap::new(),
             ino,
-            held: 0,
+            held: super::held::Held::default(),
             names_lost: false,
             processor: pending > 0 || dir.join("processed").exists(),
             pending,
@@ -257,8 +267,13 @@ impl Follower {
         let mut newer = Vec::new();
         let mut from = 0;
         for a in list.into_iter().rev() {
-            let Some((file, path)) = open_archive(&a.path) else {
-                continue;
+            let (file, path) = match open_archive(&a.path) {
+                Opened::File(f, p) => (f, p),
+                Opened::Skipped(p) => {
+                    skipped(self.prog, &p);
+                    continue;
+                }
+                Opened::Gone => continue,
             };
             let id = id_of(&file);
             let file = if is_zst(&path) {

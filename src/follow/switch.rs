@@ -16,7 +16,9 @@ use crate::svlog::files::archive_kind;
 use crate::svlog::{archives, LogFile};
 use crate::tai64::{Tai64N, LABEL_LEN};
 
-use super::{id_of, stat_id, Follower, Heard, Id, Src, MAX_HELD, MAX_NAMES, SNAPSHOT_TRIES};
+use super::{
+    id_of, open_regular, skipped, stat_id, Follower, Heard, Id, Src, MAX_NAMES, SNAPSHOT_TRIES,
+};
 
 /// The names archive `path` may have, in the order a finished archive
 /// takes them: itself, its `.s` (the finisher's rename of a `.u`) and its
@@ -42,21 +44,39 @@ pub(super) fn is_zst(path: &Path) -> bool {
     path.as_os_str().as_bytes().ends_with(b".s.zst")
 }
 
+/// An archive opened, or why not.
+pub(super) enum Opened {
+    /// The file, and the name it was found under.
+    File(File, PathBuf),
+    /// None of its names is there.
+    Gone,
+    /// The name found is not a regular file (a link, a FIFO, a directory):
+    /// not read, but not lost either.
+    Skipped(PathBuf),
+}
+
 /// Open archive `path` under the first of its [`names`] still there, and
-/// which (a `.s.zst` is returned compressed).
-pub(super) fn open_archive(path: &Path) -> Option<(File, PathBuf)> {
-    names(path)
-        .into_iter()
-        .find_map(|p| File::open(&p).ok().map(|f| (f, p)))
+/// which (a `.s.zst` is returned compressed), never through a link
+/// ([`open_regular`]).
+pub(super) fn open_archive(path: &Path) -> Opened {
+    for p in names(path) {
+        match open_regular(&p) {
+            Ok(Some(f)) => return Opened::File(f, p),
+            Ok(None) => return Opened::Skipped(p),
+            Err(_) => {}
+        }
+    }
+    Opened::Gone
 }
 
 /// Identity and size of archive `path` under the first of its [`names`]
-/// still there, without opening it (a `.s.zst`'s compressed size).
+/// still there, without opening it (a `.s.zst`'s compressed size); `None`
+/// if it is gone or not a regular file.
 pub(super) fn stat_archive(path: &Path) -> Option<(Id, u64)> {
     let m = names(path)
         .into_iter()
-        .find_map(|p| std::fs::metadata(p).ok())?;
-    Some(((m.dev(), m.ino()), m.len()))
+        .find_map(|p| std::fs::symlink_metadata(p).ok())?;
+    m.is_file().then(|| ((m.dev(), m.ino()), m.len()))
 }
 
 /// `previous` is still `p1`, and not gone while `processed` is there: a
@@ -83,7 +103,7 @@ impl Follower {
         if self.seen.is_some_and(|s| l <= s) {
             return;
         }
-        if self.new.get(&l).is_some_and(|h| h.file.is_some()) {
+        if self.new.get(&l).is_some_and(|h| h.file.is_some() || h.skip) {
             return;
         }
         if self.new.len() >= MAX_NAMES && !self.new.contains_key(&l) {
@@ -91,30 +111,44 @@ impl Follower {
             return;
         }
         let path = self.dir.join(std::ffi::OsStr::from_bytes(name));
-        let (file, name) = match open_archive(&path).filter(|_| self.held < MAX_HELD) {
-            Some((f, p)) => (
-                Some(f),
-                p.file_name().map_or(name, |n| n.as_bytes()).to_vec(),
-            ),
-            None => (None, name.to_vec()),
+        let mut heard = Heard {
+            name: name.to_vec(),
+            file: None,
+            id: None,
+            size: None,
+            skip: false,
+            held: false,
         };
-        let (id, size) = match &file {
-            Some(f) => match f.metadata() {
-                Ok(m) => (Some((m.dev(), m.ino())), Some(m.len())),
-                Err(_) => (None, None),
-            },
-            None => stat_archive(&path).map_or((None, None), |(i, s)| (Some(i), Some(s))),
-        };
-        self.held += usize::from(file.is_some());
-        self.new.insert(
-            l,
-            Heard {
-                name,
-                file,
-                id,
-                size,
-            },
-        );
+        match open_archive(&path) {
+            Opened::File(f, p) => {
+                if let Ok(m) = f.metadata() {
+                    heard.id = Some((m.dev(), m.ino()));
+                    heard.size = Some(m.len());
+                }
+                if let Some(n) = p.file_name() {
+                    heard.name = n.as_bytes().to_vec();
+                }
+                if self.held.take(heard.size.unwrap_or(0)) {
+                    heard.file = Some(f);
+                    heard.held = true;
+                } else if !self.new.contains_key(&l) {
+                    self.lost.unheld += 1;
+                }
+            }
+            Opened::Skipped(p) => {
+                skipped(self.prog, &p);
+                heard.skip = true;
+            }
+            Opened::Gone => {}
+        }
+        self.new.insert(l, heard);
+    }
+
+    /// An archive heard of that will not be read: closed.
+    fn let_go(&mut self, h: &Heard) {
+        if h.held {
+            self.held.give(h.size.unwrap_or(0));
+        }
     }
 
     /// The names the directory's events report as made (created or
@@ -170,7 +204,7 @@ impl Follower {
     fn snapshot(&mut self) -> Result<Option<Snapshot>, Fatal> {
         let prev_path = self.dir.join("previous");
         for _ in 0..SNAPSHOT_TRIES {
-            let Ok(cur) = File::open(&self.cur_path) else {
+            let Ok(Some(cur)) = open_regular(&self.cur_path) else {
                 return Ok(None);
             };
             let Some(cid) = id_of(&cur) else {
@@ -204,12 +238,19 @@ impl Follower {
         // followed file's archive when nothing has its inode.
         self.events()?;
         let mut order: Vec<(Tai64N, Heard)> = std::mem::take(&mut self.new).into_iter().collect();
-        self.held = 0;
+        // An identity noted without holding the file is stale once the
+        // file is deleted: its inode may be a newer file's (`current`'s).
+        for (_, h) in order
+            .iter_mut()
+            .filter(|(_, h)| h.file.is_none() && !h.skip)
+        {
+            let path = self.dir.join(std::ffi::OsStr::from_bytes(&h.name));
+            h.id = stat_archive(&path).map(|(id, _)| id);
+        }
         // Names made since (the new `current` rotated already: its archive
         // and later ones) wait for the next switch.
         if let Some(k) = order.iter().position(|(_, h)| h.id == Some(cid)) {
             for (l, h) in order.drain(k..) {
-                self.held += usize::from(h.file.is_some());
                 self.new.insert(l, h);
             }
         }
@@ -219,7 +260,9 @@ impl Follower {
         // Processed archives of files already read come first.
         let skip = self.pending.min(order.len());
         self.pending -= skip;
-        order.drain(..skip);
+        for (_, h) in order.drain(..skip) {
+            self.let_go(&h);
+        }
         let mine = order.iter().position(|(_, h)| h.id == Some(self.cur_id));
         let from = if let Some(p) = mine {
             p + 1
@@ -237,11 +280,20 @@ impl Follower {
             // Deleted by retention, or processed: the first new name.
             1
         };
-        self.queue.clear();
-        for (l, h) in order.into_iter().skip(from) {
+        while !self.queue.is_empty() {
+            self.pop();
+        }
+        for (i, (l, h)) in order.into_iter().enumerate() {
+            if i < from || h.skip {
+                self.let_go(&h);
+                continue;
+            }
             if h.id.is_none() && h.file.is_none() {
-                // Gone before even its size was known.
-                self.lost.archives += 1;
+                // Gone: its size if it was noted.
+                match h.size {
+                    Some(z) => self.lost.bytes += z,
+                    None => self.lost.archives += 1,
+                }
                 continue;
             }
             let path = self.dir.join(std::ffi::OsStr::from_bytes(&h.name));
@@ -258,13 +310,14 @@ impl Follower {
                 born_known: false,
                 head: None,
                 end: 0,
+                held: h.held,
             });
         }
         if self.processor {
             if let Some(p) = prev.filter(|p| *p != self.cur_id && *p != cid) {
                 // `previous` is a rotation not seen as `current`.
                 let path = self.dir.join("previous");
-                if let Ok(f) = File::open(&path) {
+                if let Ok(Some(f)) = open_regular(&path) {
                     if id_of(&f) == Some(p) {
                         self.queue.push_back(Src::opened(path, f, Some(p)));
                         self.pending += 1;
@@ -295,6 +348,7 @@ impl Src {
             born_known: false,
             head: None,
             end: 0,
+            held: false,
         }
     }
 }

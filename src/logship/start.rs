@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::Fatal;
@@ -40,6 +41,32 @@ fn missing_retried<T>(mut f: impl FnMut() -> Result<T, Fatal>) -> Result<T, Fata
     }
 }
 
+/// A damaged cursor (`why`) of directory `d` kept aside as `NAME.bad`,
+/// with a warning: the directory is shipped from its oldest archive, as
+/// without a cursor, rather than not at all.
+fn set_aside(d: &Path, cpath: &Path, why: &str) {
+    let mut bad = cpath.as_os_str().to_owned();
+    bad.push(".bad");
+    let bad = PathBuf::from(bad);
+    let text = format!(
+        "{}: cursor {} {why}: kept as {}, shipping from the oldest archive",
+        d.display(),
+        cpath.display(),
+        bad.display()
+    );
+    match std::fs::rename(cpath, &bad) {
+        Ok(()) => crate::error::warn(PROG, &text, None),
+        Err(e) => {
+            let what = format!(
+                "{}: cursor {} {why}: unable to rename it",
+                d.display(),
+                cpath.display()
+            );
+            crate::error::warn(PROG, &what, Some(&e));
+        }
+    }
+}
+
 /// Start: directories resolved, followers opened at their cursors.
 pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
     let host = o.host.clone().unwrap_or_else(hostname);
@@ -49,8 +76,14 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         let abs = std::fs::canonicalize(&dir)
             .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
         let cpath = cursor::path(&o.cursors, &o.dest.url, &abs);
-        let loaded = cursor::load(&cpath)
-            .map_err(|e| Fatal::new(format!("unable to read {}", cpath.display()), e))?;
+        let loaded = match cursor::load(&cpath) {
+            Ok(l) => l,
+            Err(e) if e.raw_os_error() == Some(libc::EPROTO) => {
+                set_aside(d, &cpath, "is damaged");
+                None
+            }
+            Err(e) => return Err(Fatal::new(format!("unable to read {}", cpath.display()), e)),
+        };
         if loaded.is_some_and(|l| l.1) {
             let what = format!(
                 "{}: cursor {} in the older form: its file is known by inode, labels and size only",
@@ -59,9 +92,13 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
             );
             crate::error::warn(PROG, &what, None);
         }
-        let saved = loaded.map(|l| l.0);
+        let mut saved = loaded.map(|l| l.0);
         let start = saved.map_or(Start::All, Start::At);
         let follower = missing_retried(|| Follower::open(PROG, &abs, start))?;
+        if follower.bad_position() {
+            set_aside(d, &cpath, "points beyond the end of its file");
+            saved = None;
+        }
         let name = service_name(&abs);
         let app = o.app.clone().unwrap_or_else(|| name.clone().into_bytes());
         let header = Header::new(o.pri, &host, &app);

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::support::{ours, try_wait_for, wait_for, wait_limit, SOON};
 
-/// A test line: its number, padded so lines are 60 bytes.
+/// A test line: its number, padded so lines are 58 bytes.
 pub fn line(n: usize) -> String {
     format!("line {n:08} the quick brown fox jumps over the lazy dog\n")
 }
@@ -38,7 +38,12 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start() -> Receiver {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        Receiver::bind(0)
+    }
+
+    /// On `port` (0: any).
+    pub fn bind(port: u16) -> Receiver {
+        let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let port = l.local_addr().unwrap().port();
         let msgs = Arc::new(Mutex::new(Vec::new()));
         let m = msgs.clone();
@@ -289,4 +294,213 @@ fn r20_old_cursor_in_a_reused_inode() {
     assert!(counts.values().all(|&n| n == 1), "{counts:?}");
     assert!(err.contains("older"), "{err}");
     assert!(err.contains("saved position"), "{err}");
+}
+
+/// Issue 20 item 10: a cursor that is garbage, empty, or past the end of
+/// its file does not stop logship for good: a warning, the file kept
+/// aside as `NAME.bad`, and the directory shipped from its oldest archive.
+#[test]
+fn r20_bad_cursor_is_set_aside() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("log");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join(archive(1)), lines(0, 5)).unwrap();
+    std::fs::write(dir.join("current"), lines(5, 10)).unwrap();
+    let r = Receiver::start();
+    let url = r.url();
+    let d = dir.to_str().unwrap();
+    let c = root.path().to_str().unwrap();
+    let ship = Ship::start(&["-c", c, &url, d]);
+    wait_lines(&r, 0..10, &ship);
+    ship.stop();
+    let cur = cursor_in(root.path());
+    let good = std::fs::read_to_string(&cur).unwrap();
+    // Past the end of its file: OFF and SIZE beyond `current`'s size.
+    let mut w: Vec<String> = good.split(' ').map(str::to_string).collect();
+    w[4] = "99999".into();
+    w[5] = "99999".into();
+    let past = w.join(" ");
+    let bad = cur.with_file_name(format!(
+        "{}.bad",
+        cur.file_name().unwrap().to_string_lossy()
+    ));
+    for (what, text) in [
+        ("garbage", "hello\n"),
+        ("empty", ""),
+        ("past the end", &past),
+    ] {
+        std::fs::write(&cur, text).unwrap();
+        let _ = std::fs::remove_file(&bad);
+        r.clear();
+        let ship = Ship::start(&["-c", c, &url, d]);
+        // `past the end` needs a birth time to be told from a reused inode
+        // (then it is the loss of a file as in item 2); either way,
+        // everything is shipped again.
+        wait_lines(&r, 0..10, &ship);
+        let err = ship.stop();
+        assert!(err.contains("warning"), "{what}: {err}");
+        // (BORN is known on this file system: not a reused inode.)
+        if what != "past the end" || w[8] != "-" {
+            assert_eq!(std::fs::read_to_string(&bad).unwrap(), text, "{what}");
+            assert!(err.contains(".bad"), "{what}: {err}");
+        }
+        // A good cursor again.
+        assert!(std::fs::read_to_string(&cur)
+            .unwrap()
+            .starts_with("logship-cursor 2 "));
+    }
+}
+
+/// Issue 20 item 10: archives and `current` are opened without following
+/// links (a link named like an archive could make root ship a file only
+/// root may read), and what is not a regular file (a FIFO named like an
+/// archive would block the open) is skipped with a warning.
+#[test]
+fn r20_links_and_fifos_are_not_shipped() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("log");
+    std::fs::create_dir(&dir).unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "line 00000099 secret\n").unwrap();
+    std::fs::write(dir.join(archive(1)), lines(0, 5)).unwrap();
+    std::os::unix::fs::symlink(&secret, dir.join(archive(2))).unwrap();
+    let fifo = dir.join(archive(3));
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(dir.join(archive(4)), lines(5, 10)).unwrap();
+    std::fs::write(dir.join("current"), lines(10, 15)).unwrap();
+    let r = Receiver::start();
+    let url = r.url();
+    let c = root.path().to_str().unwrap();
+    let ship = Ship::start(&["-c", c, &url, dir.to_str().unwrap()]);
+    wait_lines(&r, 0..15, &ship);
+    let err = ship.stop();
+    assert!(!r.counts().contains_key(&99), "the link was followed");
+    assert!(
+        err.contains(&archive(2)) && err.contains(&archive(3)),
+        "{err}"
+    );
+    // `current` a link: refused.
+    std::fs::remove_file(dir.join("current")).unwrap();
+    std::os::unix::fs::symlink(&secret, dir.join("current")).unwrap();
+    let mut ship = Ship::start(&["-c", c, &url, dir.to_str().unwrap()]);
+    let st = wait_limit(&mut ship.child, SOON);
+    assert_eq!(st.code(), Some(111), "{}", ship.stderr());
+    assert!(!r.counts().contains_key(&99));
+}
+
+/// The archive descriptors process `pid` holds open in `dir` (deleted or
+/// not).
+fn held_in(pid: u32, dir: &Path) -> usize {
+    let dir = dir.to_string_lossy().into_owned();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|rd| {
+            rd.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter(|t| {
+                    let t = t.to_string_lossy();
+                    t.starts_with(&dir) && t.contains("/@")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Rotations made by hand while logship cannot send (nothing listens
+/// yet), retention keeping 3 archives: logship holds at most `cap`
+/// archives open, then ships what it held and reports the rest lost with
+/// a count of bytes that matches the lines missing.
+fn bounded_hold(ulimit: Option<u32>, cap: usize) {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("log");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("current"), "").unwrap();
+    // A port with nothing listening (refused) until the receiver starts.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let c = root.path().to_str().unwrap();
+    let d = dir.to_str().unwrap();
+    let ship = match ulimit {
+        None => Ship::start(&["-c", c, &url, d]),
+        Some(n) => Ship::spawn(Command::new("sh").args([
+            "-c",
+            &format!("ulimit -n {n} && exec \"$0\" \"$@\""),
+            ours("logship").to_str().unwrap(),
+            "-c",
+            c,
+            &url,
+            d,
+        ])),
+    };
+    let pid = ship.child.id();
+    // Started: `current` open (the watch is made before).
+    let cur = dir.join("current");
+    assert!(wait_for(SOON, || std::fs::read_dir(format!(
+        "/proc/{pid}/fd"
+    ))
+    .is_ok_and(|rd| rd
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .any(|t| t == cur))));
+    let per = 5;
+    let n = 40;
+    for k in 0..n {
+        std::fs::write(dir.join("current"), lines(k * per, (k + 1) * per)).unwrap();
+        std::fs::rename(dir.join("current"), dir.join(archive(k as u64 + 1))).unwrap();
+        std::fs::write(dir.join("current"), "").unwrap();
+        if k >= 3 {
+            std::fs::remove_file(dir.join(archive(k as u64 - 2))).unwrap();
+        }
+        let want = (k + 1).min(cap + 1);
+        assert!(
+            wait_for(SOON, || held_in(pid, &dir) >= want),
+            "{} held after {} rotations: {}",
+            held_in(pid, &dir),
+            k + 1,
+            ship.stderr()
+        );
+    }
+    // The followed file, renamed `@….s` by the first rotation, and the
+    // archives held.
+    let held = held_in(pid, &dir);
+    assert!(
+        held <= cap + 1,
+        "{held} archives held open, at most {cap} wanted"
+    );
+    let r = Receiver::bind(port);
+    let kept = (n - 3..n).flat_map(|k| k * per..(k + 1) * per);
+    wait_lines(&r, (0..cap * per).chain(kept), &ship);
+    // Nothing more comes; the loss is reported in bytes.
+    assert!(
+        wait_for(SOON, || ship.stderr().contains("bytes deleted")),
+        "{}",
+        ship.stderr()
+    );
+    let err = ship.stop();
+    let missing = (0..n * per).filter(|i| !r.counts().contains_key(i)).count();
+    let lost: u64 = err
+        .lines()
+        .filter_map(|l| l.strip_suffix(" bytes deleted before they were read"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(lost, (missing * line(0).len()) as u64, "{err}");
+    assert!(err.contains("not held open"), "{err}");
+}
+
+/// Issue 20 item 11: at most 16 archives held open per directory (before:
+/// up to 256, deleted ones taking disk space du cannot see).
+#[test]
+fn r20_held_archives_are_bounded() {
+    bounded_hold(None, 16);
+}
+
+/// Issue 20 item 11: never more than a quarter of the descriptor limit.
+#[test]
+fn r20_held_archives_fit_the_descriptor_limit() {
+    bounded_hold(Some(32), 8);
 }
