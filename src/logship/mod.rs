@@ -28,7 +28,7 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -43,18 +43,22 @@ use crate::sys::signals::{self, Sigpipe};
 mod args;
 mod conn;
 mod cursor;
+mod dest;
 mod reader;
 pub mod relp;
+mod sock;
 mod start;
 mod syslog;
 
-use conn::{Conn, Dest, Proto, Trouble};
+use conn::Conn;
+use dest::{Dest, Proto, Trouble};
 use reader::Reader;
 use syslog::Header;
 
 const PROG: &str = "logship";
 /// The usage line.
-pub const USAGE: &str = "logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] URL DIR...";
+pub const USAGE: &str =
+    "logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...";
 /// The first pause after a failure.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// The longest pause.
@@ -98,6 +102,14 @@ struct Ship {
     unsaved: usize,
     last_save: Instant,
     conn: Option<Conn>,
+    /// `-t`: how long messages in flight may go without an
+    /// acknowledgement before the session is given up.
+    ack_timeout: Duration,
+    /// `-T`: how long connecting and opening a session may take.
+    connect_timeout: Duration,
+    /// The last acknowledgement, or when the oldest message in flight was
+    /// sent if later.
+    progress_at: Instant,
     retry_at: Instant,
     backoff: Duration,
     rr: usize,
@@ -116,15 +128,33 @@ fn warn_trouble(dest: &Dest, t: &Trouble) {
 
 impl Ship {
     /// Take in acknowledgements: mark, then move the acknowledged prefix's
-    /// positions to the directories.
-    fn ack(&mut self, txnrs: &[u32], written: Option<u64>) {
+    /// positions to the directories. An `rsp` for a transaction not sent
+    /// on this session (never, not yet written, or answered already) is a
+    /// protocol error: what it names is not marked, so no cursor moves on
+    /// it (librelp's `relpSessProcessRsp` likewise refuses an unknown
+    /// transaction number).
+    fn ack(&mut self, txnrs: &[u32], written: Option<u64>, sent: u64) -> Result<(), Trouble> {
+        let mut bad = None;
+        let mut moved = false;
+        let first = self.inflight.front().map_or(0, |m| m.txnr);
         for &t in txnrs {
-            if let Some(m) = self.inflight.iter_mut().find(|m| m.txnr == t && !m.acked) {
-                m.acked = true;
+            match relp::window_index(first, self.inflight.len(), t)
+                .and_then(|i| self.inflight.get_mut(i))
+                .filter(|m| m.txnr == t && !m.acked && m.stream_end <= sent)
+            {
+                Some(m) => {
+                    m.acked = true;
+                    moved = true;
+                }
+                None => {
+                    bad = Some(t);
+                    break;
+                }
             }
         }
         if let Some(w) = written {
             for m in self.inflight.iter_mut().take_while(|m| m.stream_end <= w) {
+                moved |= !m.acked;
                 m.acked = true;
             }
         }
@@ -133,6 +163,15 @@ impl Ship {
                 self.dirs[m.dir].acked = Some(m.end);
                 self.unsaved += 1;
             }
+        }
+        if moved {
+            self.progress_at = Instant::now();
+        }
+        match bad {
+            Some(t) => Err(dest::proto_err(format!(
+                "response to transaction {t}, which is not awaiting one"
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -175,25 +214,44 @@ impl Ship {
         self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
     }
 
-    /// Connect if it is time; on success send again what is in flight.
+    /// Start connecting if it is time.
     fn connect(&mut self) {
         if self.conn.is_some() || Instant::now() < self.retry_at {
             return;
         }
-        match Conn::connect(&self.dest) {
-            Ok(mut c) => {
-                for m in &mut self.inflight {
-                    (m.txnr, m.stream_end) = c.send(&m.msg);
-                }
-                self.conn = Some(c);
-            }
+        match Conn::connect(&self.dest, self.connect_timeout) {
+            Ok(c) => self.conn = Some(c),
             Err(t) => self.fail(&t),
+        }
+    }
+
+    /// The session just became ready: send again what is in flight.
+    fn resend(&mut self) {
+        if let Some(c) = self.conn.as_mut() {
+            for m in &mut self.inflight {
+                m.acked = false;
+                (m.txnr, m.stream_end) = c.send(&m.msg);
+            }
+        }
+        self.progress_at = Instant::now();
+    }
+
+    /// Give the session up when messages in flight went without an
+    /// acknowledgement (RELP) or without the kernel taking their bytes
+    /// (TCP) for `-t`: a server that stopped answering without closing.
+    fn check_progress(&mut self) {
+        if self.conn.as_ref().is_some_and(Conn::is_ready)
+            && !self.inflight.is_empty()
+            && self.progress_at.elapsed() >= self.ack_timeout
+        {
+            let e = io::Error::from_raw_os_error(libc::ETIMEDOUT);
+            self.fail(&Trouble::Io("get acknowledgements from", e));
         }
     }
 
     /// Send new messages while the window allows.
     fn fill(&mut self) -> Result<(), Fatal> {
-        let Some(c) = self.conn.as_mut() else {
+        let Some(c) = self.conn.as_mut().filter(|c| c.is_ready()) else {
             return Ok(());
         };
         let n = self.dirs.len();
@@ -212,6 +270,9 @@ impl Ship {
             syslog::message(&d.header, &next.piece, &mut msg);
             let end = next.end;
             let (txnr, stream_end) = c.send(&msg);
+            if self.inflight.is_empty() {
+                self.progress_at = Instant::now();
+            }
             self.inflight.push_back(Inflight {
                 dir: k,
                 end,
@@ -234,7 +295,8 @@ impl Ship {
     }
 
     /// Write, wait for the socket, the directories, a signal or the
-    /// timeout, then read acknowledgements. True if a signal to end came.
+    /// timeout, then go on connecting and read acknowledgements. True if a
+    /// signal to end came.
     fn step(&mut self, sig_r: &OwnedFd, timeout: Duration) -> Result<bool, Fatal> {
         if let Some(c) = self.conn.as_mut() {
             if let Err(t) = c.flush() {
@@ -248,12 +310,15 @@ impl Ship {
                 PollFlags::IN,
             ));
         }
-        if let Some(c) = &self.conn {
-            let mut fl = PollFlags::IN;
-            if c.wants_write() {
-                fl |= PollFlags::OUT;
-            }
-            fds.push(PollFd::from_borrowed_fd(c.sock().as_fd(), fl));
+        if let Some((fd, connecting)) = self.conn.as_ref().and_then(Conn::pollable) {
+            let fl = if connecting {
+                PollFlags::OUT
+            } else if self.conn.as_ref().is_some_and(Conn::wants_write) {
+                PollFlags::IN | PollFlags::OUT
+            } else {
+                PollFlags::IN
+            };
+            fds.push(PollFd::from_borrowed_fd(fd, fl));
         }
         let t = Timespec::try_from(timeout).unwrap_or(Timespec {
             tv_sec: 0,
@@ -269,24 +334,36 @@ impl Ship {
         for d in &mut self.dirs {
             d.reader.follower.events()?;
         }
-        let mut acks = Vec::new();
-        let mut written = None;
-        if let Some(c) = self.conn.as_mut() {
-            let r = c.flush().and_then(|()| c.recv(&mut acks));
-            if c.written() > 0 && self.dest.proto == Proto::Tcp {
-                written = Some(c.written());
-            }
-            if let Err(t) = r {
-                self.ack(&acks, written);
-                self.fail(&t);
-                acks.clear();
-                written = None;
-            } else if !acks.is_empty() {
-                self.backoff = BACKOFF_MIN;
-            }
-        }
-        self.ack(&acks, written);
+        self.exchange();
+        self.check_progress();
         Ok(signals::caught(libc::SIGTERM) || signals::caught(libc::SIGINT))
+    }
+
+    /// The socket's part of [`Ship::step`]: connect further, write, read.
+    fn exchange(&mut self) {
+        let Some(c) = self.conn.as_mut() else {
+            return;
+        };
+        let was_ready = c.is_ready();
+        let mut acks = Vec::new();
+        let r = c
+            .advance()
+            .and_then(|()| c.flush())
+            .and_then(|()| c.recv(&mut acks));
+        let now_ready = c.is_ready();
+        let sent = c.written();
+        let written = (sent > 0 && self.dest.proto == Proto::Tcp).then_some(sent);
+        if !was_ready && now_ready {
+            self.resend();
+        }
+        let got = !acks.is_empty();
+        // The acknowledgements that came before a failure count.
+        let a = self.ack(&acks, written, sent);
+        match r.and(a) {
+            Err(t) => self.fail(&t),
+            Ok(()) if got => self.backoff = BACKOFF_MIN,
+            Ok(()) => {}
+        }
     }
 
     /// The main loop, until a signal to end.
@@ -316,6 +393,10 @@ impl Ship {
 
     /// At the end: wait a little for acknowledgements, save, close.
     fn finish(&mut self, sig_r: &OwnedFd) -> Result<(), Fatal> {
+        // A connection not ready yet is not waited for.
+        if !self.conn.as_ref().is_some_and(Conn::is_ready) {
+            self.conn = None;
+        }
         let until = Instant::now() + DRAIN;
         while !self.inflight.is_empty() && self.conn.is_some() && Instant::now() < until {
             self.step(sig_r, Duration::from_millis(20))?;
