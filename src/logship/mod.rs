@@ -76,6 +76,8 @@ struct Dir {
     reader: Reader,
     header: Header,
     cursor: PathBuf,
+    /// The lock on the cursor, held while logship runs.
+    _lock: OwnedFd,
     /// The position after the last message acknowledged in order.
     acked: Option<Pos>,
     saved: Option<Pos>,

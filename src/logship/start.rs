@@ -4,10 +4,12 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::os::fd::OwnedFd;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::Fatal;
-use crate::follow::{Follower, Start};
+use crate::follow::{Follower, Pos, Start};
 use crate::svlog::{resolve, service_name};
 
 use super::reader::Reader;
@@ -40,6 +42,40 @@ fn missing_retried<T>(mut f: impl FnMut() -> Result<T, Fatal>) -> Result<T, Fata
     }
 }
 
+/// The lock on the cursor `cpath` of (`url`, `dir`).
+fn lock_cursor(cpath: &Path, url: &str, dir: &Path) -> Result<OwnedFd, Fatal> {
+    cursor::lock(cpath).map_err(|e| match e {
+        cursor::LockError::Held(lp) => Fatal::plain(format!(
+            "unable to lock {}: another logship ships {} to {url}",
+            lp.display(),
+            dir.display()
+        )),
+        cursor::LockError::Io(lp, e) => Fatal::new(format!("unable to lock {}", lp.display()), e),
+    })
+}
+
+/// The position saved in `cpath`, else in the cursor an older version
+/// named `legacy`, which is then saved under `cpath` and removed.
+fn load_or_migrate(cpath: &Path, legacy: Option<&Path>) -> Result<Option<Pos>, Fatal> {
+    let read = |p: &Path| {
+        cursor::load(p).map_err(|e| Fatal::new(format!("unable to read {}", p.display()), e))
+    };
+    if let Some(p) = read(cpath)? {
+        return Ok(Some(p));
+    }
+    let Some(old) = legacy else {
+        return Ok(None);
+    };
+    let Some(p) = read(old)? else {
+        return Ok(None);
+    };
+    cursor::save(cpath, &p)
+        .map_err(|e| Fatal::new(format!("unable to write {}", cpath.display()), e))?;
+    std::fs::remove_file(old)
+        .map_err(|e| Fatal::new(format!("unable to remove {}", old.display()), e))?;
+    Ok(Some(p))
+}
+
 /// Start: directories resolved, followers opened at their cursors.
 pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
     let host = o.host.clone().unwrap_or_else(hostname);
@@ -49,8 +85,9 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         let abs = std::fs::canonicalize(&dir)
             .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
         let cpath = cursor::path(&o.cursors, &o.dest.url, &abs);
-        let saved = cursor::load(&cpath)
-            .map_err(|e| Fatal::new(format!("unable to read {}", cpath.display()), e))?;
+        let lock = lock_cursor(&cpath, &o.dest.url, &abs)?;
+        let legacy = cursor::legacy_path(&o.cursors, &o.dest.url, &abs);
+        let saved = load_or_migrate(&cpath, legacy.as_deref())?;
         let start = saved.map_or(Start::All, Start::At);
         let follower = missing_retried(|| Follower::open(PROG, &abs, start))?;
         let name = service_name(&abs);
@@ -62,6 +99,7 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
             reader: Reader::new(follower, max),
             header,
             cursor: cpath,
+            _lock: lock,
             acked: saved,
             saved,
         });

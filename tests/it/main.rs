@@ -19,6 +19,7 @@ mod faults_locks;
 mod faults_supervise;
 mod filters;
 mod logship;
+mod logship_cursor;
 mod logship_net;
 mod man;
 mod multilog;
