@@ -1,13 +1,14 @@
 //! logship's cursor files, against the RELP peer of `support::relp_peer`:
 //! a name bounded whatever the directory's path, a cursor of the older
-//! naming read on upgrade, one logship per cursor.
+//! naming read on upgrade, one logship per cursor; and its command line
+//! (an unknown option is a usage error).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::relp_peer::{Mode, Peer};
 use crate::support::ship::{Logger, Ship};
-use crate::support::{ours, wait_deadline, wait_for, SOON};
+use crate::support::{ours, run_input, wait_deadline, wait_for, SOON};
 
 fn nums(v: &[Vec<u8>]) -> Vec<usize> {
     v.iter()
@@ -136,4 +137,32 @@ fn a_second_logship_on_the_same_cursor_is_refused() {
     let err = again.stop();
     assert!(err.is_empty(), "{err}");
     lg.finish();
+}
+
+#[test]
+fn unknown_options_are_usage_errors() {
+    let root = tempfile::tempdir().unwrap();
+    let d = root.path().to_str().unwrap();
+    for args in [
+        &["--bogus", "relp://127.0.0.1:9", d][..],
+        &["--ack-timeout=0", "relp://127.0.0.1:9", d],
+        &["-x", "relp://127.0.0.1:9", d],
+        &["-t", "0", "relp://127.0.0.1:9", d],
+    ] {
+        let out = run_input(
+            Command::new(ours("logship"))
+                .args(args)
+                .current_dir(root.path()),
+            b"",
+            SOON,
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(100), "{args:?}: {err}");
+        assert!(
+            err.lines()
+                .last()
+                .is_some_and(|l| l.starts_with("logship: usage: logship ")),
+            "{args:?}: {err}"
+        );
+    }
 }
