@@ -43,6 +43,7 @@ use crate::sys::signals::{self, Sigpipe};
 mod args;
 mod conn;
 mod cursor;
+mod cursor_file;
 mod dest;
 mod reader;
 pub mod relp;
