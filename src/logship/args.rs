@@ -190,13 +190,31 @@ mod tests {
     #[test]
     fn timeouts_long_and_short() {
         let o = p(&["relp://h:1", "d"]).unwrap();
-        assert_eq!((o.ack_timeout, o.connect_timeout), (ACK_TIMEOUT, CONNECT_TIMEOUT));
+        assert_eq!(
+            (o.ack_timeout, o.connect_timeout),
+            (ACK_TIMEOUT, CONNECT_TIMEOUT)
+        );
         let s = Duration::from_secs;
         for a in [
             &["-t", "3", "-T", "4", "relp://h:1", "d"][..],
             &["-t3", "-T4", "relp://h:1", "d"],
-            &["--ack-timeout", "3", "--connect-timeout=4", "relp://h:1", "d"],
-            &["-w", "5", "--ack-timeout=3", "-T", "4", "--", "relp://h:1", "d"],
+            &[
+                "--ack-timeout",
+                "3",
+                "--connect-timeout=4",
+                "relp://h:1",
+                "d",
+            ],
+            &[
+                "-w",
+                "5",
+                "--ack-timeout=3",
+                "-T",
+                "4",
+                "--",
+                "relp://h:1",
+                "d",
+            ],
         ] {
             let o = p(a).unwrap();
             assert_eq!((o.ack_timeout, o.connect_timeout), (s(3), s(4)), "{a:?}");

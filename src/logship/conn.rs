@@ -323,7 +323,8 @@ impl Conn {
             }
             match fr.command {
                 b"rsp" => {
-                    let (code, text) = rsp_status(fr.data).map_err(|_| proto_err("bad response"))?;
+                    let (code, text) =
+                        rsp_status(fr.data).map_err(|_| proto_err("bad response"))?;
                     if code != 200 {
                         return Err(proto_err(format!(
                             "message refused: {code} {}",

@@ -201,7 +201,10 @@ mod tests {
         let pct = format!("/{}", " ".repeat(300));
         let t = path(d, "relp://h:1", Path::new(&pct));
         let t = t.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(t.ends_with("%20") && t.rsplit_once('-').unwrap().1.starts_with('%'), "{t}");
+        assert!(
+            t.ends_with("%20") && t.rsplit_once('-').unwrap().1.starts_with('%'),
+            "{t}"
+        );
         assert_eq!(
             legacy_path(d, "relp://h:1", Path::new("/s/a b")).unwrap(),
             d.join("logship-relp%3A%2F%2Fh%3A1%20%2Fs%2Fa%20b")
@@ -211,7 +214,9 @@ mod tests {
         assert_eq!(fnv1a128(b"a"), 0xd228_cb69_6f1a_8caf_7891_2b70_4e4a_8964);
         assert_eq!(
             path(d, "relp://h:1", Path::new("/s/log/main")),
-            d.join("logship-3b8e1914971de22ef8371ea0e6f465c8-relp%3A%2F%2Fh%3A1%20%2Fs%2Flog%2Fmain")
+            d.join(
+                "logship-3b8e1914971de22ef8371ea0e6f465c8-relp%3A%2F%2Fh%3A1%20%2Fs%2Flog%2Fmain"
+            )
         );
     }
 

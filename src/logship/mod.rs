@@ -2,7 +2,7 @@
 //! syslog-ng) so that every line logged arrives, across crashes of either
 //! side (a new program; daemontools has no counterpart).
 //!
-//! `logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] URL DIR...`
+//! `logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...`
 //!
 //! * Each DIR is read by the shared follower (`src/follow/`) from its
 //!   cursor, or from its oldest archive when it has none yet.
@@ -21,6 +21,13 @@
 //!   [`BACKOFF_MAX`]), then the messages not acknowledged are sent again
 //!   in order on the new session. Memory stays bounded: at most a window
 //!   of messages is held, whatever the backlog on disk.
+//! * A server that stops answering: messages in flight without an
+//!   acknowledgement for `-t` seconds (default 30) end the session the
+//!   same way; connecting and the RELP `open` have `-T` seconds (default
+//!   10) and never block the loop (`sock.rs`, `conn.rs`); TCP keepalive
+//!   notices a peer gone while nothing is in flight. An `rsp` for a
+//!   transaction not awaiting one is a protocol error, never an
+//!   acknowledgement.
 //! * Data deleted by retention before it was read: `logship: warning:
 //!   DIR: N bytes deleted before they were read`.
 //! * SIGTERM/SIGINT: the messages in flight get up to [`DRAIN`] to be

@@ -229,10 +229,8 @@ fn reports_data_deleted_before_it_was_read() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("logship-")
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("logship-") && !n.ends_with(".lock")
         })
         .unwrap();
     let text = std::fs::read_to_string(&cursor).unwrap();

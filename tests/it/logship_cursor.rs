@@ -59,7 +59,10 @@ fn a_long_directory_path_gets_a_bounded_cursor_name() {
     assert!(lg.dir.as_os_str().len() >= 210, "{}", lg.dir.display());
     let cwd = root.path();
     let peer = Peer::start(vec![Mode::Normal]);
-    assert_eq!(ship_once(&peer, &mut lg, cwd, 0, 10), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        ship_once(&peer, &mut lg, cwd, 0, 10),
+        (0..10).collect::<Vec<_>>()
+    );
     let c = cursors(cwd);
     assert_eq!(c.len(), 1, "{c:?}");
     assert!(c[0].file_name().unwrap().len() <= 141, "{c:?}");
@@ -90,7 +93,10 @@ fn a_cursor_of_the_older_naming_is_read_and_renamed() {
     std::fs::create_dir(&cwd).unwrap();
     let mut lg = Logger::start(root.path(), &["t"]);
     let peer = Peer::start(vec![Mode::Normal]);
-    assert_eq!(ship_once(&peer, &mut lg, &cwd, 0, 10), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        ship_once(&peer, &mut lg, &cwd, 0, 10),
+        (0..10).collect::<Vec<_>>()
+    );
     // As an older logship would have left it.
     let dir = std::fs::canonicalize(&lg.dir).unwrap();
     let old = cwd.join(legacy_name(&peer.url(), &dir));
@@ -125,8 +131,11 @@ fn a_second_logship_on_the_same_cursor_is_refused() {
     assert_eq!(out.status.code(), Some(111), "{err}");
     assert!(
         err.starts_with("logship: fatal: unable to lock ")
-            && err.ends_with(&format!(": another logship ships {} to {}\n",
-                std::fs::canonicalize(&dir).unwrap().display(), peer.url())),
+            && err.ends_with(&format!(
+                ": another logship ships {} to {}\n",
+                std::fs::canonicalize(&dir).unwrap().display(),
+                peer.url()
+            )),
         "{err}"
     );
     first.stop();

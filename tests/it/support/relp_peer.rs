@@ -266,7 +266,9 @@ pub fn syn_sent(pid: u32) -> bool {
         .filter_map(|e| std::fs::read_link(e.path()).ok())
         .filter_map(|l| {
             let l = l.to_string_lossy().into_owned();
-            l.strip_prefix("socket:[")?.strip_suffix(']').map(str::to_string)
+            l.strip_prefix("socket:[")?
+                .strip_suffix(']')
+                .map(str::to_string)
         })
         .collect();
     let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
