@@ -85,6 +85,11 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         let abs = std::fs::canonicalize(&dir)
             .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
         let cpath = cursor::path(&o.cursors, &o.dest.url, &abs);
+        // The same directory named twice (`d` and `d/log/main`, a link) is
+        // shipped once: its cursor is this process's already.
+        if dirs.iter().any(|x: &Dir| x.cursor == cpath) {
+            continue;
+        }
         let lock = lock_cursor(&cpath, &o.dest.url, &abs)?;
         let legacy = cursor::legacy_path(&o.cursors, &o.dest.url, &abs);
         let saved = load_or_migrate(&cpath, legacy.as_deref())?;

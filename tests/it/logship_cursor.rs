@@ -139,10 +139,18 @@ fn a_second_logship_on_the_same_cursor_is_refused() {
         "{err}"
     );
     first.stop();
+    // One logship given the same directory twice ships it once.
+    let k = peer.connections();
+    let twice = Ship::start(&[&peer.url(), &dir, &dir], root.path());
+    lg.write(10, 11);
+    assert!(wait_for(SOON, || nums(&peer.acked_on(k)).contains(&10)));
+    let err = twice.stop();
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(nums(&peer.received(k)), [10]);
     // Once the first is gone, the lock is free.
     let again = Ship::start(&[&peer.url(), &dir], root.path());
-    lg.write(10, 11);
-    assert!(wait_for(SOON, || nums(&peer.acked()).contains(&10)));
+    lg.write(11, 12);
+    assert!(wait_for(SOON, || nums(&peer.acked()).contains(&11)));
     let err = again.stop();
     assert!(err.is_empty(), "{err}");
     lg.finish();
