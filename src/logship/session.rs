@@ -12,6 +12,8 @@ use super::conn::Conn;
 use super::dest::{self, Dest, Proto, Trouble};
 use super::{relp, Ship, BACKOFF_MAX, BACKOFF_MIN, PROG};
 
+/// The warning for a session given up: `unable to WHAT URL, pausing:
+/// REASON` or `URL: PROBLEM, pausing`.
 fn warn_trouble(dest: &Dest, t: &Trouble) {
     match t {
         Trouble::Io(what, e) => error::warn(
