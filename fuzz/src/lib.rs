@@ -792,11 +792,36 @@ pub fn check_timeexpr(mut data: &[u8]) {
 /// `rsp_status`) on any bytes: no panic; a frame found ends with its LF
 /// inside the input, has at most 9-digit numbers and `MAX_DATA` bytes of
 /// data, writes back to the same bytes when its numbers have no leading
-/// zeros, and every shorter prefix of it reads as incomplete.
+/// zeros, and every shorter prefix of it reads as incomplete. Each frame's
+/// transaction number is matched against a window of transactions sent
+/// (its start and length taken from the input's length, half the time
+/// just before the wrap): `window_index` finds it exactly where walking
+/// the window with `next_txnr` does, and never finds 0 (an answer to a
+/// transaction never sent is refused, never taken as an acknowledgement).
 pub fn check_relp(data: &[u8]) {
-    use daemontools::logship::relp::{parse_frame, rsp_status, write_frame, MAX_DATA, MAX_TXNR};
+    use daemontools::logship::relp::{
+        next_txnr, parse_frame, rsp_status, window_index, write_frame, MAX_DATA, MAX_TXNR,
+    };
+    let k = u32::try_from(data.len() % 1_000_000).unwrap_or(0);
+    let first = if k % 2 == 0 {
+        MAX_TXNR - k % 200
+    } else {
+        1 + k.wrapping_mul(2_654_435_761) % MAX_TXNR
+    };
+    let len = data.len() % 300;
     let mut rest = data;
     while let Ok(Some((f, n))) = parse_frame(rest) {
+        let mut walk = None;
+        let mut x = first;
+        for i in 0..len {
+            if x == f.txnr {
+                walk = Some(i);
+                break;
+            }
+            x = next_txnr(x);
+        }
+        assert_eq!(window_index(first, len, f.txnr), walk, "txnr {}", f.txnr);
+        assert!(f.txnr != 0 || walk.is_none());
         assert!(n > 0 && n <= rest.len() && rest[n - 1] == b'\n');
         assert!(f.txnr <= MAX_TXNR && f.data.len() <= MAX_DATA);
         let _ = rsp_status(f.data);

@@ -1,9 +1,11 @@
 //! The cursor: where shipping a directory to a destination stopped, one
 //! file per (destination, directory), replaced atomically.
 //!
-//! Name: `logship-` and the destination URL and the directory's absolute
-//! path with every byte outside `[A-Za-z0-9._-]` written `%XX`, so two
-//! pairs never share a file. Content, one line:
+//! Name: bounded whatever the path ([`path`]): `logship-`, a 128-bit hash
+//! of the destination URL and the directory's absolute path, `-`, and the
+//! end of both, readable. Cursors named by older versions (the whole URL
+//! and path escaped, [`legacy_path`]) are still read. A lock file beside
+//! the cursor keeps a second logship off it ([`lock`]). Content, one line:
 //!
 //! ```text
 //! logship-cursor 2 DEV INO OFF SIZE AFTER OWN BORN HEAD
@@ -21,13 +23,13 @@
 //! The older form, `logship-cursor 1 DEV INO OFF AFTER [own]`, is still
 //! read: its file is known by inode, labels and size only.
 //!
-//! Written as `NAME.tmp`, fsynced, then renamed over NAME: a reader sees
-//! the old or the new position, never a mix, also after a crash of the
-//! machine.
+//! Written to a new temporary file (created exclusively, never through a
+//! link), fsynced, renamed over NAME, and the directory fsynced: a reader
+//! sees the old or the new position, never a mix, also after a crash of
+//! the machine ([`save`]).
 
-use std::fs::File;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 use crate::follow::{Pos, HEAD};
 use crate::tai64::Tai64N;
@@ -36,25 +38,7 @@ const MAGIC: &str = "logship-cursor 2";
 /// The form written before BORN, HEAD and SIZE existed.
 const MAGIC1: &str = "logship-cursor 1";
 
-/// The cursor file's path in `dir` for `dest` and `logdir`.
-#[must_use]
-pub fn path(dir: &Path, dest: &str, logdir: &Path) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
-    let mut name = String::from("logship-");
-    let src = dest
-        .as_bytes()
-        .iter()
-        .chain(b" ")
-        .chain(logdir.as_os_str().as_bytes());
-    for &c in src {
-        if c.is_ascii_alphanumeric() || b"._-".contains(&c) {
-            name.push(char::from(c));
-        } else {
-            name.push_str(&format!("%{c:02X}"));
-        }
-    }
-    dir.join(name)
-}
+pub use super::cursor_file::{legacy_path, lock, path, write_atomic, LockError};
 
 /// The line for `p`.
 #[must_use]
@@ -200,14 +184,7 @@ pub fn load(path: &Path) -> io::Result<Option<(Pos, bool)>> {
 /// # Errors
 /// A write, fsync or rename failed.
 pub fn save(path: &Path, p: &Pos) -> io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut f = File::create(&tmp)?;
-    f.write_all(format(p).as_bytes())?;
-    f.sync_data()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
+    write_atomic(path, format(p).as_bytes())
 }
 
 #[cfg(test)]
@@ -277,7 +254,9 @@ mod tests {
         assert!(parse("logship-cursor 2 1 2 3 4 - - - -\n").is_some());
         let d = tempfile::tempdir().unwrap();
         let p = path(d.path(), "relp://h:1", Path::new("/s/a b/log/main"));
-        assert!(p.ends_with("logship-relp%3A%2F%2Fh%3A1%20%2Fs%2Fa%20b%2Flog%2Fmain"));
+        assert!(p
+            .to_string_lossy()
+            .ends_with("-relp%3A%2F%2Fh%3A1%20%2Fs%2Fa%20b%2Flog%2Fmain"));
         assert_eq!(load(&p).unwrap(), None);
         let pos = pos(None, false);
         save(&p, &pos).unwrap();

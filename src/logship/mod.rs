@@ -2,7 +2,7 @@
 //! syslog-ng) so that every line logged arrives, across crashes of either
 //! side (a new program; daemontools has no counterpart).
 //!
-//! `logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] URL DIR...`
+//! `logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...`
 //!
 //! * Each DIR is read by the shared follower (`src/follow/`) from its
 //!   cursor, or from its oldest archive when it has none yet.
@@ -21,6 +21,13 @@
 //!   [`BACKOFF_MAX`]), then the messages not acknowledged are sent again
 //!   in order on the new session. Memory stays bounded: at most a window
 //!   of messages is held, whatever the backlog on disk.
+//! * A server that stops answering: messages in flight without an
+//!   acknowledgement for `-t` seconds (default 30) end the session the
+//!   same way; connecting and the RELP `open` have `-T` seconds (default
+//!   10) and never block the loop (`sock.rs`, `conn.rs`); TCP keepalive
+//!   notices a peer gone while nothing is in flight. An `rsp` for a
+//!   transaction not awaiting one is a protocol error, never an
+//!   acknowledgement.
 //! * Data deleted by retention before it was read: `logship: warning:
 //!   DIR: N bytes deleted before they were read`.
 //! * SIGTERM/SIGINT: the messages in flight get up to [`DRAIN`] to be
@@ -28,7 +35,7 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -43,18 +50,24 @@ use crate::sys::signals::{self, Sigpipe};
 mod args;
 mod conn;
 mod cursor;
+mod cursor_file;
+mod dest;
 mod reader;
 pub mod relp;
+mod session;
+mod sock;
 mod start;
 mod syslog;
 
-use conn::{Conn, Dest, Proto, Trouble};
+use conn::Conn;
+use dest::Dest;
 use reader::Reader;
 use syslog::Header;
 
 const PROG: &str = "logship";
 /// The usage line.
-pub const USAGE: &str = "logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] URL DIR...";
+pub const USAGE: &str =
+    "logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...";
 /// The first pause after a failure.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// The longest pause.
@@ -72,6 +85,8 @@ struct Dir {
     reader: Reader,
     header: Header,
     cursor: PathBuf,
+    /// The lock on the cursor, held while logship runs.
+    _lock: OwnedFd,
     /// The position after the last message acknowledged in order.
     acked: Option<Pos>,
     saved: Option<Pos>,
@@ -98,44 +113,20 @@ struct Ship {
     unsaved: usize,
     last_save: Instant,
     conn: Option<Conn>,
+    /// `-t`: how long messages in flight may go without an
+    /// acknowledgement before the session is given up.
+    ack_timeout: Duration,
+    /// `-T`: how long connecting and opening a session may take.
+    connect_timeout: Duration,
+    /// The last acknowledgement, or when the oldest message in flight was
+    /// sent if later.
+    progress_at: Instant,
     retry_at: Instant,
     backoff: Duration,
     rr: usize,
 }
 
-fn warn_trouble(dest: &Dest, t: &Trouble) {
-    match t {
-        Trouble::Io(what, e) => error::warn(
-            PROG,
-            &format!("unable to {what} {}, pausing", dest.url),
-            Some(e),
-        ),
-        Trouble::Protocol(s) => error::warn(PROG, &format!("{}: {s}, pausing", dest.url), None),
-    }
-}
-
 impl Ship {
-    /// Take in acknowledgements: mark, then move the acknowledged prefix's
-    /// positions to the directories.
-    fn ack(&mut self, txnrs: &[u32], written: Option<u64>) {
-        for &t in txnrs {
-            if let Some(m) = self.inflight.iter_mut().find(|m| m.txnr == t && !m.acked) {
-                m.acked = true;
-            }
-        }
-        if let Some(w) = written {
-            for m in self.inflight.iter_mut().take_while(|m| m.stream_end <= w) {
-                m.acked = true;
-            }
-        }
-        while self.inflight.front().is_some_and(|m| m.acked) {
-            if let Some(m) = self.inflight.pop_front() {
-                self.dirs[m.dir].acked = Some(m.end);
-                self.unsaved += 1;
-            }
-        }
-    }
-
     /// Save the cursors that moved.
     fn save(&mut self) {
         let mut ok = true;
@@ -168,32 +159,9 @@ impl Ship {
                 || self.last_save.elapsed() >= SAVE_EVERY)
     }
 
-    fn fail(&mut self, t: &Trouble) {
-        warn_trouble(&self.dest, t);
-        self.conn = None;
-        self.retry_at = Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-    }
-
-    /// Connect if it is time; on success send again what is in flight.
-    fn connect(&mut self) {
-        if self.conn.is_some() || Instant::now() < self.retry_at {
-            return;
-        }
-        match Conn::connect(&self.dest) {
-            Ok(mut c) => {
-                for m in &mut self.inflight {
-                    (m.txnr, m.stream_end) = c.send(&m.msg);
-                }
-                self.conn = Some(c);
-            }
-            Err(t) => self.fail(&t),
-        }
-    }
-
     /// Send new messages while the window allows.
     fn fill(&mut self) -> Result<(), Fatal> {
-        let Some(c) = self.conn.as_mut() else {
+        let Some(c) = self.conn.as_mut().filter(|c| c.is_ready()) else {
             return Ok(());
         };
         let n = self.dirs.len();
@@ -212,6 +180,9 @@ impl Ship {
             syslog::message(&d.header, &next.piece, &mut msg);
             let end = next.end;
             let (txnr, stream_end) = c.send(&msg);
+            if self.inflight.is_empty() {
+                self.progress_at = Instant::now();
+            }
             self.inflight.push_back(Inflight {
                 dir: k,
                 end,
@@ -234,7 +205,8 @@ impl Ship {
     }
 
     /// Write, wait for the socket, the directories, a signal or the
-    /// timeout, then read acknowledgements. True if a signal to end came.
+    /// timeout, then go on connecting and read acknowledgements. True if a
+    /// signal to end came.
     fn step(&mut self, sig_r: &OwnedFd, timeout: Duration) -> Result<bool, Fatal> {
         if let Some(c) = self.conn.as_mut() {
             if let Err(t) = c.flush() {
@@ -248,12 +220,15 @@ impl Ship {
                 PollFlags::IN,
             ));
         }
-        if let Some(c) = &self.conn {
-            let mut fl = PollFlags::IN;
-            if c.wants_write() {
-                fl |= PollFlags::OUT;
-            }
-            fds.push(PollFd::from_borrowed_fd(c.sock().as_fd(), fl));
+        if let Some((fd, connecting)) = self.conn.as_ref().and_then(Conn::pollable) {
+            let fl = if connecting {
+                PollFlags::OUT
+            } else if self.conn.as_ref().is_some_and(Conn::wants_write) {
+                PollFlags::IN | PollFlags::OUT
+            } else {
+                PollFlags::IN
+            };
+            fds.push(PollFd::from_borrowed_fd(fd, fl));
         }
         let t = Timespec::try_from(timeout).unwrap_or(Timespec {
             tv_sec: 0,
@@ -269,23 +244,8 @@ impl Ship {
         for d in &mut self.dirs {
             d.reader.follower.events()?;
         }
-        let mut acks = Vec::new();
-        let mut written = None;
-        if let Some(c) = self.conn.as_mut() {
-            let r = c.flush().and_then(|()| c.recv(&mut acks));
-            if c.written() > 0 && self.dest.proto == Proto::Tcp {
-                written = Some(c.written());
-            }
-            if let Err(t) = r {
-                self.ack(&acks, written);
-                self.fail(&t);
-                acks.clear();
-                written = None;
-            } else if !acks.is_empty() {
-                self.backoff = BACKOFF_MIN;
-            }
-        }
-        self.ack(&acks, written);
+        self.exchange();
+        self.check_progress();
         Ok(signals::caught(libc::SIGTERM) || signals::caught(libc::SIGINT))
     }
 
@@ -316,6 +276,10 @@ impl Ship {
 
     /// At the end: wait a little for acknowledgements, save, close.
     fn finish(&mut self, sig_r: &OwnedFd) -> Result<(), Fatal> {
+        // A connection not ready yet is not waited for.
+        if !self.conn.as_ref().is_some_and(Conn::is_ready) {
+            self.conn = None;
+        }
         let until = Instant::now() + DRAIN;
         while !self.inflight.is_empty() && self.conn.is_some() && Instant::now() < until {
             self.step(sig_r, Duration::from_millis(20))?;

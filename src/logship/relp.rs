@@ -49,6 +49,23 @@ pub fn next_txnr(t: u32) -> u32 {
     }
 }
 
+/// Where `t` sits among `len` transaction numbers sent in a row from
+/// `first` (wrapping from [`MAX_TXNR`] to 1); `None` when it is not one of
+/// them: an `rsp` for a transaction the client never sent (or for 0, the
+/// unsolicited number) is a protocol error, never an acknowledgement.
+#[must_use]
+pub fn window_index(first: u32, len: usize, t: u32) -> Option<usize> {
+    if t == 0 || t > MAX_TXNR || first == 0 || first > MAX_TXNR {
+        return None;
+    }
+    let d = if t >= first {
+        t - first
+    } else {
+        t + (MAX_TXNR - first)
+    };
+    usize::try_from(d).ok().filter(|&d| d < len)
+}
+
 /// A frame received.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Frame<'a> {
@@ -239,6 +256,31 @@ mod tests {
         }
     }
 
+    /// The slow oracle: walk the window with [`next_txnr`].
+    fn window_index_slow(first: u32, len: usize, t: u32) -> Option<usize> {
+        let mut x = first;
+        for i in 0..len {
+            if x == t {
+                return Some(i);
+            }
+            x = next_txnr(x);
+        }
+        None
+    }
+
+    #[test]
+    fn window_edges() {
+        assert_eq!(window_index(5, 3, 5), Some(0));
+        assert_eq!(window_index(5, 3, 7), Some(2));
+        assert_eq!(window_index(5, 3, 8), None);
+        assert_eq!(window_index(5, 3, 4), None);
+        assert_eq!(window_index(5, 0, 5), None);
+        assert_eq!(window_index(MAX_TXNR, 3, 1), Some(1));
+        assert_eq!(window_index(MAX_TXNR, 3, 2), Some(2));
+        assert_eq!(window_index(MAX_TXNR, 3, 0), None);
+        assert_eq!(window_index(1, 3, MAX_TXNR + 1), None);
+    }
+
     proptest::proptest! {
         #[test]
         fn written_frames_read_back(txnr in 0u32..=MAX_TXNR, cmd in "[a-z]{1,32}",
@@ -253,6 +295,15 @@ mod tests {
             proptest::prop_assert_eq!(f.data, &data[..]);
             let cut = cut.min(v.len() - 1);
             proptest::prop_assert_eq!(parse_frame(&v[..cut]), Ok(None));
+        }
+
+        #[test]
+        fn window_index_agrees_with_walking(first in proptest::prop_oneof![1u32..=MAX_TXNR, MAX_TXNR - 300..=MAX_TXNR], len in 0usize..300,
+                                            back in 0u32..400, near in proptest::bool::ANY,
+                                            any in 0u32..=u32::MAX) {
+            // Mostly numbers near the window (either side, across the wrap).
+            let t = if near { first.wrapping_add(back).wrapping_sub(100) % (MAX_TXNR + 1) } else { any };
+            proptest::prop_assert_eq!(window_index(first, len, t), window_index_slow(first, len, t));
         }
     }
 }

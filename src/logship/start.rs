@@ -4,11 +4,12 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::Fatal;
-use crate::follow::{Follower, Start};
+use crate::follow::{Follower, Pos, Start};
 use crate::svlog::{resolve, service_name};
 
 use super::reader::Reader;
@@ -67,6 +68,54 @@ fn set_aside(d: &Path, cpath: &Path, why: &str) {
     }
 }
 
+/// The lock on the cursor `cpath` of (`url`, `dir`).
+fn lock_cursor(cpath: &Path, url: &str, dir: &Path) -> Result<OwnedFd, Fatal> {
+    cursor::lock(cpath).map_err(|e| match e {
+        cursor::LockError::Held(lp) => Fatal::plain(format!(
+            "unable to lock {}: another logship ships {} to {url}",
+            lp.display(),
+            dir.display()
+        )),
+        cursor::LockError::Io(lp, e) => Fatal::new(format!("unable to lock {}", lp.display()), e),
+    })
+}
+
+/// The cursor `p` of directory `d`: its position and whether it is in the
+/// older form; a damaged one is set aside ([`set_aside`]) and reads as none.
+fn load(d: &Path, p: &Path) -> Result<Option<(Pos, bool)>, Fatal> {
+    match cursor::load(p) {
+        Ok(l) => Ok(l),
+        Err(e) if e.raw_os_error() == Some(libc::EPROTO) => {
+            set_aside(d, p, "is damaged");
+            Ok(None)
+        }
+        Err(e) => Err(Fatal::new(format!("unable to read {}", p.display()), e)),
+    }
+}
+
+/// The cursor saved in `cpath`, else in the cursor an older version named
+/// `legacy`, which is then saved under `cpath` and removed.
+fn load_or_migrate(
+    d: &Path,
+    cpath: &Path,
+    legacy: Option<&Path>,
+) -> Result<Option<(Pos, bool)>, Fatal> {
+    if let Some(l) = load(d, cpath)? {
+        return Ok(Some(l));
+    }
+    let Some(old) = legacy else {
+        return Ok(None);
+    };
+    let Some(l) = load(d, old)? else {
+        return Ok(None);
+    };
+    cursor::save(cpath, &l.0)
+        .map_err(|e| Fatal::new(format!("unable to write {}", cpath.display()), e))?;
+    std::fs::remove_file(old)
+        .map_err(|e| Fatal::new(format!("unable to remove {}", old.display()), e))?;
+    Ok(Some(l))
+}
+
 /// Start: directories resolved, followers opened at their cursors.
 pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
     let host = o.host.clone().unwrap_or_else(hostname);
@@ -76,14 +125,14 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         let abs = std::fs::canonicalize(&dir)
             .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
         let cpath = cursor::path(&o.cursors, &o.dest.url, &abs);
-        let loaded = match cursor::load(&cpath) {
-            Ok(l) => l,
-            Err(e) if e.raw_os_error() == Some(libc::EPROTO) => {
-                set_aside(d, &cpath, "is damaged");
-                None
-            }
-            Err(e) => return Err(Fatal::new(format!("unable to read {}", cpath.display()), e)),
-        };
+        // The same directory named twice (`d` and `d/log/main`, a link) is
+        // shipped once: its cursor is this process's already.
+        if dirs.iter().any(|x: &Dir| x.cursor == cpath) {
+            continue;
+        }
+        let lock = lock_cursor(&cpath, &o.dest.url, &abs)?;
+        let legacy = cursor::legacy_path(&o.cursors, &o.dest.url, &abs);
+        let loaded = load_or_migrate(d, &cpath, legacy.as_deref())?;
         if loaded.is_some_and(|l| l.1) {
             let what = format!(
                 "{}: cursor {} in the older form: its file is known by inode, labels and size only",
@@ -108,6 +157,7 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
             reader: Reader::new(follower, max),
             header,
             cursor: cpath,
+            _lock: lock,
             acked: saved,
             saved,
         });
@@ -120,6 +170,9 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         unsaved: 0,
         last_save: Instant::now(),
         conn: None,
+        ack_timeout: o.ack_timeout,
+        connect_timeout: o.connect_timeout,
+        progress_at: Instant::now(),
         retry_at: Instant::now(),
         backoff: BACKOFF_MIN,
         rr: 0,

@@ -3,28 +3,12 @@
 //! restarts and outages of rsyslog, and the loss warning.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::rsyslog::Rsyslog;
-use crate::support::{ours, try_wait_for, wait_for, wait_limit, SOON};
-
-/// A test line: its number, padded so lines are about 60 bytes.
-fn line(n: usize) -> String {
-    format!("line {n:08} the quick brown fox jumps over the lazy dog\n")
-}
-
-/// The number in a received MSG.
-fn number(msg: &str) -> Option<usize> {
-    msg.trim_start()
-        .strip_prefix("line ")?
-        .get(..8)?
-        .parse()
-        .ok()
-}
+use crate::support::ship::{line, number, Logger, Ship};
+use crate::support::{wait_for, SOON};
 
 /// Times each line number was received.
 fn counts(r: &Rsyslog) -> HashMap<usize, usize> {
@@ -35,103 +19,6 @@ fn counts(r: &Rsyslog) -> HashMap<usize, usize> {
         }
     }
     m
-}
-
-/// A service's log directory `ROOT/app/log/main` fed by our multilog.
-struct Logger {
-    dir: PathBuf,
-    ml: Child,
-    stdin: Option<ChildStdin>,
-}
-
-impl Logger {
-    fn start(root: &Path, script: &[&str]) -> Logger {
-        let dir = root.join("app/log/main");
-        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-        let mut ml = Command::new(ours("multilog"))
-            .args(script)
-            .arg(&dir)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdin = ml.stdin.take();
-        assert!(wait_for(SOON, || dir.join("current").exists()));
-        Logger { dir, ml, stdin }
-    }
-    fn write(&mut self, from: usize, to: usize) {
-        let mut s = String::new();
-        for n in from..to {
-            s.push_str(&line(n));
-        }
-        self.stdin
-            .as_mut()
-            .unwrap()
-            .write_all(s.as_bytes())
-            .unwrap();
-        self.stdin.as_mut().unwrap().flush().unwrap();
-    }
-    fn finish(mut self) {
-        drop(self.stdin.take());
-        assert!(wait_limit(&mut self.ml, SOON).success());
-    }
-}
-
-/// A running logship; killed when dropped.
-struct Ship {
-    child: Child,
-    err: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Ship {
-    fn start(args: &[&str], cwd: &Path) -> Ship {
-        let mut child = Command::new(ours("logship"))
-            .args(args)
-            .current_dir(cwd)
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let err = Arc::new(Mutex::new(Vec::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let e = err.clone();
-        std::thread::spawn(move || {
-            let mut b = [0u8; 4096];
-            while let Ok(n) = std::io::Read::read(&mut pipe, &mut b) {
-                if n == 0 {
-                    break;
-                }
-                e.lock().unwrap().extend_from_slice(&b[..n]);
-            }
-        });
-        Ship { child, err }
-    }
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
-    }
-    fn signal(&self, sig: rustix::process::Signal) {
-        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
-        rustix::process::kill_process(pid, sig).unwrap();
-    }
-    /// SIGTERM: exit 0.
-    fn stop(mut self) -> String {
-        self.signal(rustix::process::Signal::TERM);
-        let st = wait_limit(&mut self.child, SOON);
-        assert!(st.success(), "logship: {st:?}: {}", self.stderr());
-        self.stderr()
-    }
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Ship {
-    fn drop(&mut self) {
-        if try_wait_for(&mut self.child, Duration::ZERO).is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// Every line of `0..n` received at least once; the duplicates.
@@ -342,10 +229,8 @@ fn reports_data_deleted_before_it_was_read() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("logship-")
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("logship-") && !n.ends_with(".lock")
         })
         .unwrap();
     let text = std::fs::read_to_string(&cursor).unwrap();

@@ -20,6 +20,8 @@ mod faults_locks;
 mod faults_supervise;
 mod filters;
 mod logship;
+mod logship_cursor;
+mod logship_net;
 mod logship_resume;
 mod man;
 mod multilog;

@@ -10,7 +10,9 @@ pub mod faults;
 pub mod http;
 pub mod logdir;
 pub mod procstate;
+pub mod relp_peer;
 pub mod rsyslog;
+pub mod ship;
 pub mod supervise;
 
 pub use logdir::{mask, Entry};

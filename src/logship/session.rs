@@ -1,0 +1,150 @@
+//! The session side of the shipping loop: connecting (never blocking),
+//! sending the window again on a new session, taking in acknowledgements
+//! (refusing one for a transaction not awaiting one), and giving a session
+//! up, on an error or when acknowledgements stop coming (`-t`).
+
+use std::io;
+use std::time::Instant;
+
+use crate::error;
+
+use super::conn::Conn;
+use super::dest::{self, Dest, Proto, Trouble};
+use super::{relp, Ship, BACKOFF_MAX, BACKOFF_MIN, PROG};
+
+/// The warning for a session given up: `unable to WHAT URL, pausing:
+/// REASON` or `URL: PROBLEM, pausing`.
+fn warn_trouble(dest: &Dest, t: &Trouble) {
+    match t {
+        Trouble::Io(what, e) => error::warn(
+            PROG,
+            &format!("unable to {what} {}, pausing", dest.url),
+            Some(e),
+        ),
+        Trouble::Protocol(s) => error::warn(PROG, &format!("{}: {s}, pausing", dest.url), None),
+    }
+}
+
+impl Ship {
+    /// Take in acknowledgements: mark, then move the acknowledged prefix's
+    /// positions to the directories. An `rsp` for a transaction not sent
+    /// on this session (never, not yet written, or answered already) is a
+    /// protocol error: what it names is not marked, so no cursor moves on
+    /// it (RELP, librelp's `doc/relp.html`: each transaction the client
+    /// sends gets exactly one response).
+    pub(super) fn ack(
+        &mut self,
+        txnrs: &[u32],
+        written: Option<u64>,
+        sent: u64,
+    ) -> Result<(), Trouble> {
+        let mut bad = None;
+        let mut moved = false;
+        let first = self.inflight.front().map_or(0, |m| m.txnr);
+        for &t in txnrs {
+            match relp::window_index(first, self.inflight.len(), t)
+                .and_then(|i| self.inflight.get_mut(i))
+                .filter(|m| m.txnr == t && !m.acked && m.stream_end <= sent)
+            {
+                Some(m) => {
+                    m.acked = true;
+                    moved = true;
+                }
+                None => {
+                    bad = Some(t);
+                    break;
+                }
+            }
+        }
+        if let Some(w) = written {
+            for m in self.inflight.iter_mut().take_while(|m| m.stream_end <= w) {
+                moved |= !m.acked;
+                m.acked = true;
+            }
+        }
+        while self.inflight.front().is_some_and(|m| m.acked) {
+            if let Some(m) = self.inflight.pop_front() {
+                self.dirs[m.dir].acked = Some(m.end);
+                self.unsaved += 1;
+            }
+        }
+        if moved {
+            self.progress_at = Instant::now();
+        }
+        match bad {
+            Some(t) => Err(dest::proto_err(format!(
+                "response to transaction {t}, which is not awaiting one"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) fn fail(&mut self, t: &Trouble) {
+        warn_trouble(&self.dest, t);
+        self.conn = None;
+        self.retry_at = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+    }
+
+    /// Start connecting if it is time.
+    pub(super) fn connect(&mut self) {
+        if self.conn.is_some() || Instant::now() < self.retry_at {
+            return;
+        }
+        match Conn::connect(&self.dest, self.connect_timeout) {
+            Ok(c) => self.conn = Some(c),
+            Err(t) => self.fail(&t),
+        }
+    }
+
+    /// The session just became ready: send again what is in flight.
+    pub(super) fn resend(&mut self) {
+        if let Some(c) = self.conn.as_mut() {
+            for m in &mut self.inflight {
+                m.acked = false;
+                (m.txnr, m.stream_end) = c.send(&m.msg);
+            }
+        }
+        self.progress_at = Instant::now();
+    }
+
+    /// Give the session up when messages in flight went without an
+    /// acknowledgement (RELP) or without the kernel taking their bytes
+    /// (TCP) for `-t`: a server that stopped answering without closing.
+    pub(super) fn check_progress(&mut self) {
+        if self.conn.as_ref().is_some_and(Conn::is_ready)
+            && !self.inflight.is_empty()
+            && self.progress_at.elapsed() >= self.ack_timeout
+        {
+            let e = io::Error::from_raw_os_error(libc::ETIMEDOUT);
+            self.fail(&Trouble::Io("get acknowledgements from", e));
+        }
+    }
+
+    /// The socket's part of [`Ship::step`]: connect further, write, read.
+    pub(super) fn exchange(&mut self) {
+        let Some(c) = self.conn.as_mut() else {
+            return;
+        };
+        let was_ready = c.is_ready();
+        let mut acks = Vec::new();
+        let r = c
+            .advance()
+            .and_then(|()| c.flush())
+            .and_then(|()| c.recv(&mut acks));
+        let now_ready = c.is_ready();
+        let sent = c.written();
+        let written = (sent > 0 && self.dest.proto == Proto::Tcp).then_some(sent);
+        if !was_ready && now_ready {
+            self.resend();
+        }
+        let got = !acks.is_empty();
+        // The acknowledgements that came before a failure count.
+        let a = self.ack(&acks, written, sent);
+        match r.and(a) {
+            Err(t) => self.fail(&t),
+            Ok(()) if got => self.backoff = BACKOFF_MIN,
+            Ok(()) => {}
+        }
+    }
+}
