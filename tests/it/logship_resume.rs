@@ -174,7 +174,11 @@ pub fn cursor_in(dir: &Path) -> PathBuf {
         .map(|e| e.unwrap().path())
         .find(|p| {
             let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.starts_with("logship-") && !n.ends_with(".tmp") && !n.ends_with(".bad")
+            n.starts_with("logship-")
+                && !n.ends_with(".tmp")
+                && !n.contains(".tmp.")
+                && !n.ends_with(".bad")
+                && !n.ends_with(".lock")
         })
         .unwrap()
 }
