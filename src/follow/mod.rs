@@ -264,7 +264,12 @@ impl Follower {
         if std::mem::take(&mut self.names_lost) {
             self.lost.names = true;
         }
-        std::mem::take(&mut self.lost)
+        let mut l = std::mem::take(&mut self.lost);
+        if l.bytes == 0 && l.archives == 0 {
+            // Said only with a loss it may explain.
+            self.lost.unheld = std::mem::take(&mut l.unheld);
+        }
+        l
     }
 
     /// Read the next bytes into `buf`: from the queue's first file, else
