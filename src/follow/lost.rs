@@ -19,6 +19,7 @@ pub(crate) struct Lost {
     pub cursor: Option<CursorLoss>,
     /// Archives not held open ([`super::held`]): retention may delete
     /// them before they are read (their sizes are then in `bytes`).
+    /// Reported only with such a loss.
     pub unheld: usize,
 }
 
@@ -50,7 +51,7 @@ impl Lost {
         }
         if self.unheld > 0 {
             let text = format!(
-                "{pre}{} archives not held open (at most {} files and {} MiB a directory, and a quarter of the descriptor limit): retention may delete them before they are read",
+                "{pre}{} archives were not held open (at most {} files and {} MiB a directory, and a quarter of the descriptor limit), so retention could delete them before they were read",
                 self.unheld,
                 super::held::MAX_FILES,
                 super::held::MAX_BYTES >> 20

@@ -32,7 +32,8 @@
 //!   names gone before even their size could be known. Callers report it
 //!   ([`Lost::warn`]), never skip it silently.
 //!
-//! At the start (`start.rs`) the directory is watched, then listed until
+//! At the start (`start.rs`) the directory is watched (`watch.rs`: one
+//! inotify instance per process, or polling without one), then listed until
 //! `current` is the same file before and after the listing; archives the
 //! listing missed (readdir(3) may return a file renamed meanwhile, the
 //! finisher's `.u` → `.s`, under neither name) are taken from the events.
@@ -46,7 +47,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,7 @@ mod lost;
 mod resume;
 mod start;
 mod switch;
+mod watch;
 
 pub(crate) use lost::Lost;
 pub(crate) use resume::{CursorLoss, HEAD};
@@ -183,8 +185,8 @@ pub(crate) struct Follower {
     seen: Option<Tai64N>,
     /// Archives heard of since.
     new: BTreeMap<Tai64N, Heard>,
-    /// The inotify instance watching the directory.
-    ino: OwnedFd,
+    /// The directory's watch in the process's inotify instance.
+    watch: watch::Watch,
     /// The archives held open.
     held: held::Held,
     /// Names were lost (inotify queue overflow, or too many).
@@ -239,7 +241,7 @@ impl Follower {
     /// The descriptor to poll for readability: the directory changed.
     #[must_use]
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.ino.as_fd()
+        self.watch.fd()
     }
 
     /// Done with the queue's first file.
@@ -264,7 +266,12 @@ impl Follower {
         if std::mem::take(&mut self.names_lost) {
             self.lost.names = true;
         }
-        std::mem::take(&mut self.lost)
+        let mut l = std::mem::take(&mut self.lost);
+        if l.bytes == 0 && l.archives == 0 {
+            // Said only with a loss it may explain.
+            self.lost.unheld = std::mem::take(&mut l.unheld);
+        }
+        l
     }
 
     /// Read the next bytes into `buf`: from the queue's first file, else

@@ -8,37 +8,16 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use rustix::fs::inotify;
-
 use crate::error::Fatal;
 use crate::svlog::{archives, tail_start, LogFile};
 
 use super::resume::Resumed;
 use super::switch::{is_zst, open_archive, stable, stat_archive, Opened};
+use super::watch::Watch;
 use super::{
     id_of, open_regular, skipped, stat_id, Follower, Id, Lost, Src, Start, SNAPSHOT_TRIES,
 };
 use crate::svlog::files::decompress;
-
-/// The inotify instance watching `dir` for the names multilog makes.
-fn watch(dir: &Path) -> Result<rustix::fd::OwnedFd, Fatal> {
-    let ino = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)
-        .map_err(|e| Fatal::new("unable to create inotify instance", io::Error::from(e)))?;
-    let mask = inotify::WatchFlags::MODIFY
-        | inotify::WatchFlags::CREATE
-        | inotify::WatchFlags::MOVED_TO
-        | inotify::WatchFlags::MOVED_FROM
-        | inotify::WatchFlags::DELETE
-        | inotify::WatchFlags::CLOSE_WRITE
-        | inotify::WatchFlags::ONLYDIR;
-    inotify::add_watch(&ino, dir, mask).map_err(|e| {
-        Fatal::new(
-            format!("unable to watch {}", dir.display()),
-            io::Error::from(e),
-        )
-    })?;
-    Ok(ino)
-}
 
 /// The directory at one moment: `current` (opened), `previous` (opened,
 /// if any) and the archives' names.
@@ -123,7 +102,7 @@ impl Follower {
     /// watched.
     pub(crate) fn open(prog: &'static str, dir: &Path, start: Start) -> Result<Follower, Fatal> {
         // The watch first: every name made after the listing is heard of.
-        let ino = watch(dir)?;
+        let watch = Watch::new(prog, dir)?;
         let mut l = listing(dir)?;
         let pending = usize::from(l.prev.is_some());
         let mut f = Follower {
@@ -135,7 +114,7 @@ impl Follower {
             cur_done: false,
             seen: None,
             new: BTreeMap::new(),
-            ino,
+            watch,
             held: super::held::Held::default(),
             names_lost: false,
             processor: pending > 0 || dir.join("processed").exists(),
@@ -194,7 +173,7 @@ impl Follower {
     /// has `current`'s inode) joins the listing. The names from
     /// `current`'s archive on are returned, to be noted as new.
     fn missed(&mut self, l: &mut Listing) -> Result<Vec<Vec<u8>>, Fatal> {
-        let names = self.event_names()?;
+        let names = self.event_names(true)?;
         let listed: std::collections::BTreeSet<_> =
             l.archives.iter().filter_map(|a| a.label).collect();
         let mut heard: BTreeMap<crate::tai64::Tai64N, Vec<u8>> = BTreeMap::new();

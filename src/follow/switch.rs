@@ -2,14 +2,9 @@
 //! followed file to the archives after it and the new `current`.
 
 use std::fs::File;
-use std::io;
-use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-
-use rustix::fs::inotify;
-use rustix::io::Errno;
 
 use crate::error::Fatal;
 use crate::svlog::files::archive_kind;
@@ -152,39 +147,14 @@ impl Follower {
     }
 
     /// The names the directory's events report as made (created or
-    /// renamed to), in order.
+    /// renamed to), in order; polling (no inotify), the names in the
+    /// directory if `now` or it is time.
     ///
     /// # Errors
-    /// The inotify instance cannot be read.
-    pub(super) fn event_names(&mut self) -> Result<Vec<Vec<u8>>, Fatal> {
-        let mut evbuf = [MaybeUninit::<u8>::uninit(); 16 * 1024];
-        let mut r = inotify::Reader::new(&self.ino, &mut evbuf);
-        let mut names: Vec<Vec<u8>> = Vec::new();
-        loop {
-            match r.next() {
-                Ok(ev) => {
-                    if ev.events().contains(inotify::ReadFlags::QUEUE_OVERFLOW) {
-                        self.names_lost = true;
-                    }
-                    if ev
-                        .events()
-                        .intersects(inotify::ReadFlags::MOVED_TO | inotify::ReadFlags::CREATE)
-                    {
-                        if let Some(n) = ev.file_name() {
-                            names.push(n.to_bytes().to_vec());
-                        }
-                    }
-                }
-                Err(Errno::INTR) => {}
-                Err(Errno::AGAIN) => break,
-                Err(e) => {
-                    return Err(Fatal::new(
-                        "unable to read inotify events",
-                        io::Error::from(e),
-                    ));
-                }
-            }
-        }
+    /// The inotify instance or the directory cannot be read.
+    pub(super) fn event_names(&mut self, now: bool) -> Result<Vec<Vec<u8>>, Fatal> {
+        let (names, lost) = self.watch.names(&self.dir, now)?;
+        self.names_lost |= lost;
         Ok(names)
     }
 
@@ -193,7 +163,7 @@ impl Follower {
     /// # Errors
     /// The inotify instance cannot be read.
     pub(crate) fn events(&mut self) -> Result<(), Fatal> {
-        for n in self.event_names()? {
+        for n in self.event_names(false)? {
             self.note(&n);
         }
         Ok(())
@@ -236,7 +206,9 @@ impl Follower {
         // Every name made before the snapshot is heard of now (inotify
         // queues an event with the change), so the first new name is the
         // followed file's archive when nothing has its inode.
-        self.events()?;
+        for n in self.event_names(true)? {
+            self.note(&n);
+        }
         let mut order: Vec<(Tai64N, Heard)> = std::mem::take(&mut self.new).into_iter().collect();
         // An identity noted without holding the file is stale once the
         // file is deleted: its inode may be a newer file's (`current`'s).
