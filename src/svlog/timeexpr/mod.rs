@@ -30,7 +30,9 @@
 //! `date -d` does; in a gap (a local time that never happens, as when
 //! clocks go forward) the moment the gap ends, i.e. the first real second
 //! after it, where `date -d` reports an invalid date: a range bound that
-//! falls into the gap still selects the lines logged after it.
+//! falls into the gap still selects the lines logged after it. (A relative
+//! calendar move that lands in a gap or fold follows `date -d` instead:
+//! see [`span`].)
 
 mod span;
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! months as 30.44 days). The calendar part is applied first, then the
 //! exact part, as gnulib's `parse_datetime()` does.
 
-use super::{add_months, local, local_day};
+use super::{add_months, local_day};
 use crate::tai64::local::LocalZone;
 use crate::tai64::Tai64N;
 
@@ -124,7 +124,12 @@ pub(super) fn relative(b: &[u8], now: Tai64N, zone: &mut LocalZone) -> Option<Ta
         }
         let (day, sod) = local_day(now.unix_secs(), zone);
         let day = add_months(day, sign * months) + sign * days;
-        t = local(day * 86_400 + sod, now.nanos, zone)?;
+        t = moved(
+            day * 86_400 + sod,
+            now.nanos,
+            zone.offset(now.unix_secs()),
+            zone,
+        );
     }
     let total =
         i128::from(t.unix_secs()) * 1_000_000_000 + i128::from(t.nanos) + i128::from(sign) * nanos;
@@ -134,4 +139,27 @@ pub(super) fn relative(b: &[u8], now: Tai64N, zone: &mut LocalZone) -> Option<Ta
     let secs = total.div_euclid(1_000_000_000) as i64;
     let ns = total.rem_euclid(1_000_000_000) as u32;
     Some(Tai64N::from_unix(secs, ns))
+}
+
+/// The moment a calendar move lands on, as gnulib's `parse_datetime()`
+/// gets it from `mktime()` with `tm_isdst` of the starting time: in a fold,
+/// the time with the starting offset `off` (else the earlier); in a gap,
+/// the wall time read with the offset before the gap, i.e. moved forward
+/// by the gap's length (02:30 on a day that skips 02:00-03:00 is 03:30).
+fn moved(local: i64, nanos: u32, off: i64, zone: &mut LocalZone) -> Tai64N {
+    let mut best: Option<i64> = None;
+    for probe in [local - 86_400, local, local + 86_400] {
+        let o = zone.offset(probe);
+        let u = local - o;
+        if u + zone.offset(u) == local {
+            best = Some(match best {
+                Some(b) if b + off == local => b,
+                Some(_) if o == off => u,
+                Some(b) => b.min(u),
+                None => u,
+            });
+        }
+    }
+    let u = best.unwrap_or_else(|| local - zone.offset(local - 86_400));
+    Tai64N::from_unix(u, nanos)
 }

@@ -218,10 +218,18 @@ fn dst_new_york_days() {
     // back; 48 hours is 11:00 EST.
     assert_eq!(pz("2 days ago", at, &mut z), Some(at - 47 * 3600));
     assert_eq!(pz("48 hours ago", at, &mut z), Some(at - 48 * 3600));
-    // Into the gap: 2024-03-10 02:30 from 2024-03-11 02:30 EDT.
+    // Into the gap: 2024-03-10 02:30 from 2024-03-11 02:30 EDT. As a
+    // calendar move, read as EST (03:30 EDT, as date -d); named, the end of
+    // the gap.
     let at = p("2024-03-11T06:30:00Z").unwrap();
-    assert_eq!(pz("1 day ago", at, &mut z), p("2024-03-10T07:00:00Z"));
+    assert_eq!(pz("1 day ago", at, &mut z), p("2024-03-10T07:30:00Z"));
     assert_eq!(pz("yesterday 02:30", at, &mut z), p("2024-03-10T07:00:00Z"));
+    // Into the fold: 2024-11-03 01:30 from 01:30 EST the next day is the
+    // EST one; from 01:30 EDT the day before, the EDT one.
+    let at = p("2024-11-04T06:30:00Z").unwrap();
+    assert_eq!(pz("1 day ago", at, &mut z), p("2024-11-03T06:30:00Z"));
+    let at = p("2024-11-02T05:30:00Z").unwrap();
+    assert_eq!(pz("+1d", at, &mut z), p("2024-11-03T05:30:00Z"));
     // Lord Howe moves by half an hour.
     if let Some(mut lh) = zone("Australia/Lord_Howe") {
         // 2024-04-07 02:00 +11 becomes 01:30 +10:30; now 12:00 on the 7th.
