@@ -26,7 +26,9 @@ const ZONES: [&str; 4] = [
 fn secs(t: Tai64N) -> i64 {
     let l = t.label();
     let hex = std::str::from_utf8(&l[1..17]).unwrap();
-    u64::from_str_radix(hex, 16).unwrap().wrapping_sub(0x4000_0000_0000_000a) as i64
+    u64::from_str_radix(hex, 16)
+        .unwrap()
+        .wrapping_sub(0x4000_0000_0000_000a) as i64
 }
 
 /// `date -d EXPR +FMT` in `tz`: `None` if date rejects it.
@@ -57,7 +59,10 @@ fn ready(test: &str) -> bool {
         .iter()
         .all(|z| Path::new("/usr/share/zoneinfo").join(z).exists());
     if !(gnu && zones) {
-        skip("DTOOLS_REQUIRE_REFERENCE", &format!("{test}: needs GNU date and tzdata"));
+        skip(
+            "DTOOLS_REQUIRE_REFERENCE",
+            &format!("{test}: needs GNU date and tzdata"),
+        );
     }
     gnu && zones
 }
@@ -249,10 +254,14 @@ fn unpinned_forms_match_date() {
             ("12:34", "12:34"),
             ("@1700000000", "@1700000000"),
         ] {
-            let got = parse(e, Tai64N::now(), &mut zone(tz)).map(secs).unwrap();
-            let want = date_secs(tz, d).unwrap();
-            // A day word read just across midnight would be a day apart.
-            if (got - want).abs() > 2 && date_secs(tz, d) == Some(want) {
+            // Read twice if need be: a day word read just across
+            // midnight would be a day apart once.
+            let apart = || {
+                let got = parse(e, Tai64N::now(), &mut zone(tz)).map(secs).unwrap();
+                let want = date_secs(tz, d).unwrap();
+                ((got - want).abs() > 2).then_some((got, want))
+            };
+            if let Some((got, want)) = apart().and_then(|_| apart()) {
                 panic!("TZ={tz} {e:?}: ours {got}, date {want}");
             }
         }
@@ -298,7 +307,10 @@ fn svlog_selects_with_time_words() {
     assert_eq!(text(&["--since", "2 hours ago", d]), ["middle", "recent"]);
     assert_eq!(text(&["--since", "-10min", d]), ["recent"]);
     assert_eq!(text(&["--since=1h ago", d]), ["recent"]);
-    assert_eq!(text(&["--until", "1h30m ago", "--since", "4 days ago", d]), ["old", "middle"]);
+    assert_eq!(
+        text(&["--until", "1h30m ago", "--since", "4 days ago", d]),
+        ["old", "middle"]
+    );
     assert_eq!(text(&["--since", "now", d]), Vec::<String>::new());
     assert_eq!(text(&["--until", "@1000", d]), Vec::<String>::new());
     for bad in ["10 minuts ago", "yesterdayy", "2024-02-30", "-10"] {

@@ -222,7 +222,7 @@ fn date(b: &[u8]) -> Option<(i64, u32, u32, &[u8])> {
     let (m, r) = num(r, 2)?;
     let r = r.strip_prefix(b"-")?;
     let (d, r) = num(r, 2)?;
-    if m < 1 || m > 12 || d < 1 || d > i64::from(month_len(y, m as u32)) {
+    if !(1..=12).contains(&m) || d < 1 || d > i64::from(month_len(y, m as u32)) {
         return None;
     }
     Some((y, m as u32, d as u32, r))
