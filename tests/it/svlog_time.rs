@@ -121,6 +121,7 @@ fn absolute_forms_match_date() {
         "2024-01-15",
         "2024-01-15 13:45",
         "2024-07-04 09:08:07",
+        "2024-07-04T09:08:07",
         "2024-07-04T09:08:07Z",
         "2024-07-04T09:08:07+05:30",
         "2024-07-04T09:08:07-04:00",
@@ -146,6 +147,27 @@ fn absolute_forms_match_date() {
                 Some(want) => assert_same_or_fold(tz, e, got, want),
                 None => assert_gap_end(tz, e, got),
             }
+        }
+    }
+}
+
+/// Random moments written as local wall time by `date` and read back by
+/// both: the same moment (or, in a fold, ours the earlier).
+#[test]
+fn random_local_times_match_date() {
+    if !ready("random_local_times_match_date") {
+        return;
+    }
+    let mut rng = Rng::new(crate::support::faults::seed(2022));
+    for tz in ZONES {
+        for _ in 0..25 {
+            let u = rng.range(0, 2_500_000_000) as i64;
+            let wall = date(tz, &format!("@{u}"), "+%Y-%m-%d %H:%M:%S").unwrap();
+            let want = date_secs(tz, &wall).unwrap();
+            assert_same_or_fold(tz, &wall, ours_at(&wall, 0, tz), want);
+            let hm = &wall[..16];
+            let want = date_secs(tz, hm).unwrap();
+            assert_same_or_fold(tz, hm, ours_at(hm, 0, tz), want);
         }
     }
 }
