@@ -757,8 +757,9 @@ pub fn check_envdir(mut data: &[u8]) {
 
 /// `svlog::timeexpr::parse` never panics, whatever the bytes (as the string
 /// svlog would have: valid UTF-8 only, as its argv is), in a fixed POSIX
-/// zone with DST; an `@` form that parses names exactly the label given;
-/// and a relative form `-Ns` is exactly N seconds before `now`.
+/// zone with DST; an `@` form that parses names exactly the label given
+/// (24 hex digits) or the Unix second given (`@EPOCH`); and a relative
+/// form `-Ns` is exactly N seconds before `now`.
 ///
 /// Layout: byte 0 picks the zone rule's hour offset, the rest is the
 /// expression.
@@ -774,8 +775,13 @@ pub fn check_timeexpr(mut data: &[u8]) {
     };
     let now = Tai64N::from_unix(1_764_581_068, 123_456_789);
     let got = parse(s, now, &mut zone);
-    if let (Some(t), Some(hex)) = (got, s.strip_prefix('@')) {
-        assert_eq!(&t.label()[1..], hex.as_bytes(), "{s:?}");
+    if let (Some(t), Some(hex)) = (got, s.trim().strip_prefix('@')) {
+        if hex.len() == 24 {
+            assert_eq!(&t.label()[1..], hex.as_bytes(), "{s:?}");
+        } else if let Ok(n) = hex.parse::<i64>() {
+            // `@EPOCH`: Unix seconds.
+            assert_eq!(t, Tai64N::from_unix(n, 0), "{s:?}");
+        }
     }
     if let Some(n) = s
         .strip_prefix('-')

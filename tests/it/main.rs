@@ -34,6 +34,7 @@ mod supervise_extfiles;
 mod supervise_restart;
 mod svlog;
 mod svlog_sources;
+mod svlog_time;
 mod svlog_trust;
 mod svmetrics;
 mod svmetrics_hostile;
