@@ -50,6 +50,7 @@ pub(crate) mod files;
 mod follow;
 mod index;
 mod lines;
+mod open;
 mod out;
 mod range;
 mod scan;
@@ -247,5 +248,32 @@ mod tests {
         assert_eq!(k(b"@400000006b050c5709c2505c.u.zst"), None);
         assert_eq!(k(b"@400000006b050c5709c2505c.s.zs"), None);
         assert_eq!(k(b"@400000006B050C5709C2505C.s.zst"), None);
+    }
+
+    /// An archive listed as `.u` or `.s` and finished and compressed
+    /// before it is opened is read as its `.s.zst` (before: skipped).
+    #[test]
+    fn an_archive_compressed_after_the_listing_is_read() {
+        for listed in [".u", ".s"] {
+            let d = tempfile::tempdir().unwrap();
+            let name = |ext: &str| d.path().join(format!("@400000006b050c5709c2505c{ext}"));
+            std::fs::write(name(listed), b"one\ntwo\n").unwrap();
+            std::fs::write(d.path().join("current"), b"three\n").unwrap();
+            let entries = files::list(d.path()).unwrap();
+            let z = zstd::encode_all(&b"one\ntwo\n"[..], 3).unwrap();
+            std::fs::write(name(".s.zst"), z).unwrap();
+            std::fs::remove_file(name(listed)).unwrap();
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 3];
+            for e in &entries {
+                let f = e.open().expect("opened");
+                let mut off = 0;
+                while let Some(n @ 1..) = files::read_at(&f, &e.lf.path, &mut buf, off) {
+                    got.extend_from_slice(&buf[..n]);
+                    off += n as u64;
+                }
+            }
+            assert_eq!(got, b"one\ntwo\nthree\n", "{listed}");
+        }
     }
 }
