@@ -46,6 +46,7 @@ use crate::tai64::tz::Zone;
 use crate::tai64::Tai64N;
 
 mod args;
+mod cache;
 pub(crate) mod files;
 mod follow;
 mod index;
@@ -58,6 +59,7 @@ mod service;
 mod stamp;
 mod tail;
 pub mod timeexpr;
+mod verify;
 mod walk;
 mod zst;
 

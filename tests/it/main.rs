@@ -26,6 +26,7 @@ mod packaging;
 mod supervise;
 mod supervise_ext;
 mod svlog;
+mod svlog_index;
 mod svlog_sources;
 mod svlog_trust;
 mod svmetrics;
