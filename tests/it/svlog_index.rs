@@ -62,7 +62,7 @@ fn sh(script: &str, cache: &Path) -> std::process::Output {
 /// Symbolic links planted at the temporary name svlog would write
 /// (`DEV-INO.tmpPID`) and at the index's own name, to a file: the file is
 /// never written (before: the index was written through the link). An
-/// index directory that is a link is not used at all.
+/// index directory that is a link, or writable by others, is not used.
 #[test]
 fn planted_links_are_not_written_through() {
     let root = tempfile::tempdir().unwrap();
@@ -109,6 +109,16 @@ fn planted_links_are_not_written_through() {
         String::from_utf8_lossy(&out.stderr),
         format!("svlog: warning: unable to use index {i}/{name}: a symbolic link\n")
     );
+    // The index directory writable by others: not used.
+    std::fs::remove_file(idx.join(&name)).unwrap();
+    std::fs::set_permissions(&idx, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let out = run("");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("svlog: warning: unable to use index {i}: writable by group or others\n")
+    );
+    assert!(!idx.join(&name).exists());
+    std::fs::set_permissions(&idx, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     // The index directory a link to another directory: not used.
     let elsewhere = root.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
