@@ -18,7 +18,10 @@
 //! Races: `current` is opened before the archives are listed, and an
 //! archive that is the same file (rotated since) is not read again; an
 //! archive that has gone when it is opened is skipped, except that a
-//! vanished `.u` is looked for as the `.s` the finisher renames it to.
+//! vanished `.u` is looked for as the `.s` the finisher renames it to and
+//! the `.s.zst` a compressor makes of that (`open.rs`); a name like an
+//! archive's that is not a regular file is skipped with a warning. A
+//! `.s.zst` is decompressed as it is read, in bounded memory (`zst.rs`).
 //!
 //! `-f`: then follow the directory (`follow.rs`).
 //!
