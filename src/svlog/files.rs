@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{self, Fatal};
 use crate::tai64::{Tai64N, LABEL_LEN};
 
+use super::open::{later_names, not_regular, open_archive, open_regular};
 use super::zst::Stream;
 use super::PROG;
 
@@ -86,29 +87,6 @@ pub(crate) fn archives(dir: &Path) -> Result<Vec<LogFile>, Fatal> {
         .collect())
 }
 
-/// Open an archive: `None` if it has gone (a `.u` is looked for as `.s`);
-/// other errors give a warning and `None`.
-fn open_archive(f: &LogFile) -> Option<File> {
-    match File::open(&f.path) {
-        Ok(file) => return Some(file),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => {
-            error::warn(
-                PROG,
-                &format!("unable to open {}", f.path.display()),
-                Some(&e),
-            );
-            return None;
-        }
-    }
-    if f.path.extension().is_some_and(|x| x == "u") {
-        if let Ok(file) = File::open(f.path.with_extension("s")) {
-            return Some(file);
-        }
-    }
-    None
-}
-
 /// A file of a log directory as listed, opened only when it is read.
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -121,6 +99,9 @@ pub(crate) struct Entry {
     pub key: (u64, u64, i64),
     /// `current`, opened before the listing.
     held: Option<File>,
+    /// Opening it gave a warning: it is not tried again (`-n` opens
+    /// files twice).
+    said: std::cell::Cell<bool>,
 }
 
 impl Entry {
@@ -133,6 +114,7 @@ impl Entry {
             kind: None,
             key,
             held: Some(f),
+            said: std::cell::Cell::new(false),
         }
     }
 
@@ -151,13 +133,22 @@ impl Entry {
                 }
             };
         }
-        let f = open_archive(&self.lf)?;
-        if self.kind == Some(Kind::Zst) {
-            Some(Src::Zst(Box::new(Stream::new(PROG, &self.lf.path, f))))
+        if self.said.get() {
+            return None;
+        }
+        let (f, path) = open_archive(&self.lf, &self.said)?;
+        if archive_kind_of(&path) == Some(Kind::Zst) {
+            Some(Src::Zst(Box::new(Stream::new(PROG, &path, f))))
         } else {
             Some(Src::Plain(f))
         }
     }
+}
+
+/// The kind of archive `path` names.
+fn archive_kind_of(path: &Path) -> Option<Kind> {
+    use std::os::unix::ffi::OsStrExt;
+    archive_kind(path.file_name()?.as_bytes()).map(|(_, k)| k)
 }
 
 fn key_of(m: &std::fs::Metadata) -> (u64, u64, i64) {
@@ -214,8 +205,16 @@ impl ReadAt for Src {
 pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
     use std::os::unix::ffi::OsStrExt;
     let cur_path = dir.join("current");
-    let cur = File::open(&cur_path)
-        .map_err(|e| Fatal::new(format!("unable to open {}", cur_path.display()), e))?;
+    let cur = match open_regular(&cur_path, false) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Err(Fatal::plain(not_regular(&cur_path))),
+        Err(e) => {
+            return Err(Fatal::new(
+                format!("unable to open {}", cur_path.display()),
+                e,
+            ))
+        }
+    };
     let cm = cur
         .metadata()
         .map_err(|e| Fatal::new(format!("unable to stat {}", cur_path.display()), e))?;
@@ -233,15 +232,18 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
     let mut v = Vec::with_capacity(names.len() + 1);
     for (t, mut kind, n) in names {
         let mut path = dir.join(std::ffi::OsStr::from_bytes(&n));
-        let mut m = std::fs::metadata(&path);
-        if kind == Kind::U
-            && m.as_ref()
+        let mut m = std::fs::symlink_metadata(&path);
+        // Finished or compressed meanwhile: listed under its new name.
+        for p in later_names(&path).into_iter().skip(1) {
+            if !m
+                .as_ref()
                 .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
-        {
-            // Finished meanwhile.
-            path.set_extension("s");
-            kind = Kind::S;
-            m = std::fs::metadata(&path);
+            {
+                break;
+            }
+            m = std::fs::symlink_metadata(&p);
+            kind = archive_kind_of(&p).unwrap_or(kind);
+            path = p;
         }
         match m {
             Ok(m) if (m.dev(), m.ino()) != cur_id => v.push(Entry {
@@ -252,6 +254,7 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
                 kind: Some(kind),
                 key: key_of(&m),
                 held: None,
+                said: std::cell::Cell::new(false),
             }),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -272,6 +275,7 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
         kind: None,
         key: key_of(&cm),
         held: Some(cur),
+        said: std::cell::Cell::new(false),
     });
     Ok(v)
 }

@@ -4,9 +4,12 @@
 //! ([`crate::follow`]), which also says how the rotations are followed.
 //!
 //! Here: the wake-ups (inotify events on the directory, and at least every
-//! 100 ms), the wait for a `current` briefly missing at the start, and the
+//! 100 ms), the wait for a `current` briefly missing at the start, the
 //! report of data deleted before it was read (after flushing what was
-//! printed before it).
+//! printed before it), and a warning when the directory goes away or is
+//! replaced, or its `current` stays missing for a second ([`Gone`]): no
+//! more lines will come from there, which should not look like a quiet
+//! log.
 //!
 //! Ends with exit 0 on SIGINT and SIGTERM, and when the reader of a pipe on
 //! standard output goes away (poll reports an error on it even while
@@ -14,11 +17,14 @@
 
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 
-use crate::error::Fatal;
+use crate::error::{self, Fatal};
 use crate::follow::{Follower, Got, Start};
 use crate::sys::signals;
 use crate::tai64::tz::Zone;
@@ -114,7 +120,9 @@ pub(crate) fn follow<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), 
         return out.finish();
     };
     let mut buf = vec![0u8; BLOCK];
+    let mut gone = Gone::new(&dir);
     loop {
+        gone.check();
         f.events()?;
         while let Got::Data { n, .. } = f.read(&mut buf)? {
             out.feed(&buf[..n])?;
@@ -126,6 +134,68 @@ pub(crate) fn follow<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), 
         }
         if wait(&sig_r, Some(f.fd()), &WAKE)? {
             return out.finish();
+        }
+    }
+}
+
+/// How long `current` may be missing before it is reported (multilog
+/// renames it and makes the next one at once).
+const CURRENT_GRACE: Duration = Duration::from_secs(1);
+
+/// What is said about the followed directory going away: each warning
+/// once, again only after the directory or `current` came back.
+struct Gone {
+    dir: PathBuf,
+    id: Option<(u64, u64)>,
+    dir_said: bool,
+    missing_since: Option<Instant>,
+    current_said: bool,
+}
+
+impl Gone {
+    fn new(dir: &Path) -> Gone {
+        Gone {
+            dir: dir.to_path_buf(),
+            id: std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino())),
+            dir_said: false,
+            missing_since: None,
+            current_said: false,
+        }
+    }
+
+    /// Warn if the directory has gone or been replaced, or `current` has
+    /// been missing for [`CURRENT_GRACE`].
+    fn check(&mut self) {
+        let d = self.dir.display();
+        match std::fs::metadata(&self.dir) {
+            Ok(m) if Some((m.dev(), m.ino())) == self.id => self.dir_said = false,
+            Ok(_) => {
+                if !std::mem::replace(&mut self.dir_said, true) {
+                    let what = format!("{d} was replaced: still following the directory it was");
+                    error::warn(PROG, &what, None);
+                }
+                return;
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut self.dir_said, true) {
+                    error::warn(PROG, &format!("unable to open directory {d}"), Some(&e));
+                }
+                return;
+            }
+        }
+        let cur = self.dir.join("current");
+        match std::fs::symlink_metadata(&cur) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let since = *self.missing_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= CURRENT_GRACE && !self.current_said {
+                    self.current_said = true;
+                    error::warn(PROG, &format!("unable to open {d}/current"), Some(&e));
+                }
+            }
+            _ => {
+                self.missing_since = None;
+                self.current_said = false;
+            }
         }
     }
 }

@@ -19,17 +19,21 @@
 //! hex digits or `-` when the archive has none. Lines of any other form are
 //! ignored. The file is replaced (written aside, then renamed) when svlog
 //! has summarised archives it did not hold; failing to write it is not an
-//! error: the next run reads the archives again.
+//! error: the next run reads the archives again. The directory and the
+//! files are used only if they are the user's own and not writable by
+//! others, never through a symbolic link, and the file aside is created
+//! exclusively (`cache.rs`). An entry is believed only if the archive's
+//! ends agree with it (`verify.rs`); otherwise the archive is read.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::tai64::Tai64N;
 
+use super::cache;
 use super::files::{Entry, Src};
 use super::scan::Scanner;
 use super::BLOCK;
@@ -104,7 +108,10 @@ type Key = (u64, u64, i64);
 /// The index of one log directory.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    path: Option<PathBuf>,
+    /// The index directory and this index's file name in it.
+    file: Option<(PathBuf, String)>,
+    /// The index directory, opened ([`cache::open_dir`]).
+    fd: Option<OwnedFd>,
     map: HashMap<Vec<u8>, (Key, Summary)>,
     dirty: bool,
 }
@@ -160,15 +167,17 @@ impl Index {
         let Ok(m) = std::fs::metadata(dir) else {
             return Index::default();
         };
-        let path = cache.join(format!("{:x}-{:x}", m.dev(), m.ino()));
+        let name = format!("{:x}-{:x}", m.dev(), m.ino());
+        let fd = cache::open_dir(cache, false);
         let mut map = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Some(text) = fd.as_ref().and_then(|fd| cache::read(fd, cache, &name)) {
             for (name, key, s) in text.lines().filter_map(parse_line) {
                 map.insert(name, (key, s));
             }
         }
         Index {
-            path: Some(path),
+            file: Some((cache.to_path_buf(), name)),
+            fd,
             map,
             dirty: false,
         }
@@ -197,7 +206,7 @@ impl Index {
     /// Write the index back if it has new summaries, keeping those of the
     /// archives in `entries` only. Failure is silent (see the module).
     pub(crate) fn save(&self, entries: &[Entry]) {
-        let Some(path) = self.path.as_ref().filter(|_| self.dirty) else {
+        let Some((dir, name)) = self.file.as_ref().filter(|_| self.dirty) else {
             return;
         };
         let mut text = String::new();
@@ -235,15 +244,18 @@ impl Index {
                 hex(s.max)
             ));
         }
-        let Some(dir) = path.parent() else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let written = File::create(&tmp).and_then(|mut f| f.write_all(text.as_bytes()));
-        if written.is_err() || std::fs::rename(&tmp, path).is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        let opened;
+        let fd = match &self.fd {
+            Some(fd) => fd,
+            None => match cache::open_dir(dir, true) {
+                Some(fd) => {
+                    opened = fd;
+                    &opened
+                }
+                None => return,
+            },
+        };
+        cache::write(fd, name, text.as_bytes());
     }
 }
 

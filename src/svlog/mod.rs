@@ -18,7 +18,10 @@
 //! Races: `current` is opened before the archives are listed, and an
 //! archive that is the same file (rotated since) is not read again; an
 //! archive that has gone when it is opened is skipped, except that a
-//! vanished `.u` is looked for as the `.s` the finisher renames it to.
+//! vanished `.u` is looked for as the `.s` the finisher renames it to and
+//! the `.s.zst` a compressor makes of that (`open.rs`); a name like an
+//! archive's that is not a regular file is skipped with a warning. A
+//! `.s.zst` is decompressed as it is read, in bounded memory (`zst.rs`).
 //!
 //! `-f`: then follow the directory (`follow.rs`).
 //!
@@ -46,10 +49,12 @@ use crate::tai64::tz::Zone;
 use crate::tai64::Tai64N;
 
 mod args;
+mod cache;
 pub(crate) mod files;
 mod follow;
 mod index;
 mod lines;
+mod open;
 mod out;
 mod range;
 mod scan;
@@ -57,6 +62,7 @@ mod service;
 mod stamp;
 mod tail;
 pub mod timeexpr;
+mod verify;
 mod walk;
 mod zst;
 
@@ -243,5 +249,32 @@ mod tests {
         assert_eq!(k(b"@400000006B050C5709C2505C.s.zst"), None);
         assert_eq!(k(b"@400000006B050C5709C2505C.s"), None);
         assert_eq!(k(b"current"), None);
+    }
+
+    /// An archive listed as `.u` or `.s` and finished and compressed
+    /// before it is opened is read as its `.s.zst` (before: skipped).
+    #[test]
+    fn an_archive_compressed_after_the_listing_is_read() {
+        for listed in [".u", ".s"] {
+            let d = tempfile::tempdir().unwrap();
+            let name = |ext: &str| d.path().join(format!("@400000006b050c5709c2505c{ext}"));
+            std::fs::write(name(listed), b"one\ntwo\n").unwrap();
+            std::fs::write(d.path().join("current"), b"three\n").unwrap();
+            let entries = files::list(d.path()).unwrap();
+            let z = zstd::encode_all(&b"one\ntwo\n"[..], 3).unwrap();
+            std::fs::write(name(".s.zst"), z).unwrap();
+            std::fs::remove_file(name(listed)).unwrap();
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 3];
+            for e in &entries {
+                let f = e.open().expect("opened");
+                let mut off = 0;
+                while let Some(n @ 1..) = files::read_at(&f, &e.lf.path, &mut buf, off) {
+                    got.extend_from_slice(&buf[..n]);
+                    off += n as u64;
+                }
+            }
+            assert_eq!(got, b"one\ntwo\nthree\n", "{listed}");
+        }
     }
 }

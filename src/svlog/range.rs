@@ -24,6 +24,7 @@ use crate::tai64::Tai64N;
 use super::files::{read_at, Entry, Src};
 use super::index::{summarize, Index, Summary};
 use super::scan::Scanner;
+use super::verify;
 use super::{Out, Stop, BLOCK};
 
 /// `[since, until)`, either end open.
@@ -209,13 +210,19 @@ fn plan(s: &Summary, c: Carry, r: Range, f: &Src, path: &Path) -> Plan {
     }
 }
 
-/// The summary of archive `e` from `index`, else made (and added) by
-/// reading `e`, which is then returned open too. `None`: `e` has gone.
+/// The summary of archive `e` from `index` if its ends match it
+/// ([`verify::consistent`]), else made (and added) by reading `e`; and
+/// `e` open. `None`: `e` has gone.
 fn summary(e: &Entry, index: &mut Index) -> Option<(Summary, Option<Src>)> {
-    if let Some(s) = index.get(e) {
-        return Some((s, None));
-    }
+    let known = index.get(e);
     let f = e.open()?;
+    if let Some(s) = known {
+        // Believed only as far as the archive's ends confirm it.
+        if verify::consistent(&f, &e.lf.path, &s) {
+            return Some((s, Some(f)));
+        }
+        verify::mismatch(&e.lf.path);
+    }
     let s = summarize(&f, &e.lf.path);
     index.put(e, s);
     Some((s, Some(f)))

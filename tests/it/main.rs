@@ -33,6 +33,7 @@ mod supervise_ext;
 mod supervise_extfiles;
 mod supervise_restart;
 mod svlog;
+mod svlog_index;
 mod svlog_sources;
 mod svlog_time;
 mod svlog_trust;

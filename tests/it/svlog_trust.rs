@@ -188,3 +188,127 @@ fn the_follower_caps_a_zstd_bomb() {
     let _ = child.wait();
     assert!(said && alive.is_none(), "{alive:?}: {}", text());
 }
+
+/// A labelled line at second `t`.
+fn at(t: i64, text: &str) -> String {
+    let l = daemontools::tai64::Tai64N::from_unix(t, 0).label();
+    format!("{} {text}\n", String::from_utf8_lossy(&l))
+}
+
+/// The name of an archive labelled at second `t`.
+fn archive(t: i64) -> String {
+    let l = daemontools::tai64::Tai64N::from_unix(t, 0).label();
+    format!("{}.s", String::from_utf8_lossy(&l))
+}
+
+/// Names like archives that are a FIFO (which blocked `open` for ever), a
+/// directory (which made `-n` fatal) and a symbolic link (not followed)
+/// are skipped with one warning each; the rest is read.
+#[test]
+fn archives_that_are_not_regular_files_are_skipped() {
+    let root = tempfile::tempdir().unwrap();
+    let d = root.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    let a = at(1000, "a1") + &at(1001, "a2");
+    std::fs::write(d.join(archive(1001)), &a).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        d.join(archive(1002)),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    std::fs::create_dir(d.join(archive(1003))).unwrap();
+    std::fs::write(root.path().join("secret"), at(1003, "secret")).unwrap();
+    std::os::unix::fs::symlink(root.path().join("secret"), d.join(archive(1004))).unwrap();
+    let c = at(1005, "c1") + &at(1006, "c2");
+    std::fs::write(d.join("current"), &c).unwrap();
+    let ds = d.to_str().unwrap();
+    let warned = |err: &[u8]| {
+        let e = String::from_utf8_lossy(err);
+        (1002..=1004).all(|t| {
+            let w = format!(
+                "svlog: warning: unable to read {ds}/{}: not a regular file\n",
+                archive(t)
+            );
+            e.matches(&w).count() == 1
+        })
+    };
+    let cache = root.path().join("cache");
+    let lines = |s: &str| {
+        s.split_inclusive('\n')
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let all = [lines(&a), lines(&c)].concat();
+    for (args, want) in [
+        (&["-o", "raw", ds][..], all.concat()),
+        (&["-o", "raw", "-n", "3", ds], all[1..].concat()),
+        (&["-o", "raw", "-g", "[ac]", ds], all.concat()),
+        (
+            &["-o", "raw", "--since", &archive(1001)[..25], ds],
+            all[1..].concat(),
+        ),
+    ] {
+        let out = svlog_in(args, &cache);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{args:?}");
+        assert!(warned(&out.stderr), "{args:?}: {out:?}");
+    }
+    // A `current` that is not a regular file is fatal, at once.
+    std::fs::remove_file(d.join("current")).unwrap();
+    std::fs::rename(d.join(archive(1002)), d.join("current")).unwrap();
+    let out = svlog(&[ds]);
+    assert_eq!(out.status.code(), Some(111));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("svlog: fatal: unable to read {ds}/current: not a regular file\n")
+    );
+}
+
+/// `svlog -f` says so when `current` stays missing, and when its
+/// directory goes away.
+#[test]
+fn follow_warns_when_its_directory_goes() {
+    let root = tempfile::tempdir().unwrap();
+    let d = root.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("current"), b"first\n").unwrap();
+    let mut child = Command::new(ours("svlog"))
+        .args(["-f", d.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let collect = |mut pipe: Box<dyn std::io::Read + Send>| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let b = buf.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                b.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        buf
+    };
+    let out = collect(Box::new(child.stdout.take().unwrap()));
+    let err = collect(Box::new(child.stderr.take().unwrap()));
+    let text = |b: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
+        String::from_utf8_lossy(&b.lock().unwrap()).into_owned()
+    };
+    assert!(wait_for(SOON, || text(&out) == "first\n"), "{}", text(&err));
+    std::fs::remove_file(d.join("current")).unwrap();
+    let ds = d.display();
+    let current = format!("svlog: warning: unable to open {ds}/current: file does not exist\n");
+    let said = wait_for(SOON, || text(&err).contains(&current));
+    std::fs::remove_dir(&d).unwrap();
+    let dir = format!("svlog: warning: unable to open directory {ds}: file does not exist\n");
+    let said_dir = wait_for(SOON, || text(&err).contains(&dir));
+    let alive = crate::support::try_wait_for(&mut child, std::time::Duration::ZERO);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(said && said_dir, "{alive:?}: {}", text(&err));
+    assert_eq!(text(&err), current + &dir);
+}
