@@ -29,9 +29,20 @@ pub(crate) struct Opts {
     pub index: Option<PathBuf>,
 }
 
-/// Parse argv (without the program name). `None` means usage.
-#[must_use]
-pub(crate) fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Option<Opts> {
+/// What was wrong with the command line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Bad {
+    /// The options do not go together, or something is missing: the usage
+    /// line alone.
+    Usage,
+    /// The usage line and what was wrong (`unknown output format: jsn`).
+    Named(String),
+    /// A time expression that means nothing (`unable to parse time: X`).
+    Time(String),
+}
+
+/// Parse argv (without the program name).
+pub(crate) fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Result<Opts, Bad> {
     let mut o = Opts::default();
     let mut dirs = Vec::new();
     let mut i = 0;
@@ -61,27 +72,37 @@ pub(crate) fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> 
             continue;
         }
         if !matches!(name, "-n" | "-g" | "-o" | "--since" | "--until") {
-            return None;
+            return Err(Bad::Named(format!("unknown option: {name}")));
         }
         let value = match inline {
             Some(v) => v,
             None => {
-                let v = args.get(i)?.clone();
+                let v = args
+                    .get(i)
+                    .ok_or_else(|| Bad::Named(format!("option needs a value: {name}")))?
+                    .clone();
                 i += 1;
                 v
             }
         };
+        let time = |v: &str, zone: &mut LocalZone| {
+            timeexpr::parse(v, now, zone).ok_or_else(|| Bad::Time(v.to_string()))
+        };
         match name {
             "-n" => {
-                if value.is_empty() || !value.bytes().all(|c| c.is_ascii_digit()) {
-                    return None;
-                }
-                o.last = Some(value.parse().ok()?);
+                let n = (!value.is_empty() && value.bytes().all(|c| c.is_ascii_digit()))
+                    .then(|| value.parse().ok())
+                    .flatten();
+                let n = n.ok_or_else(|| Bad::Named(format!("not a number of lines: {value}")))?;
+                o.last = Some(n);
             }
             "-g" => o.grep = Some(value),
-            "-o" => o.format = Format::from_name(&value)?,
-            "--since" => o.since = Some(timeexpr::parse(&value, now, zone)?),
-            _ => o.until = Some(timeexpr::parse(&value, now, zone)?),
+            "-o" => {
+                o.format = Format::from_name(&value)
+                    .ok_or_else(|| Bad::Named(format!("unknown output format: {value}")))?;
+            }
+            "--since" => o.since = Some(time(&value, zone)?),
+            _ => o.until = Some(time(&value, zone)?),
         }
     }
     let range = o.since.is_some() || o.until.is_some();
@@ -90,10 +111,10 @@ pub(crate) fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> 
     let follow_bad =
         o.follow && (dirs.len() != 1 || range || o.grep.is_some() || o.format == Format::Json);
     if dirs.is_empty() || (range && o.last.is_some()) || follow_bad {
-        return None;
+        return Err(Bad::Usage);
     }
     o.dirs = dirs;
-    Some(o)
+    Ok(o)
 }
 
 #[cfg(test)]
@@ -147,7 +168,7 @@ mod tests {
             &["-f", "-g", "x", "d"],
             &["-f", "-o", "json", "d"],
         ] {
-            assert!(a(bad, &mut z).is_none(), "{bad:?}");
+            assert!(a(bad, &mut z).is_err(), "{bad:?}");
         }
     }
 }

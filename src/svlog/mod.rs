@@ -217,8 +217,19 @@ pub fn run(main: MainArgs) -> u8 {
     };
     let zone = Zone::from_env();
     let mut lz = LocalZone::new(zone.clone());
-    let Some(mut opts) = parse_args(&args, Tai64N::now(), &mut lz) else {
-        return error::usage(PROG, USAGE);
+    let mut opts = match parse_args(&args, Tai64N::now(), &mut lz) {
+        Ok(o) => o,
+        Err(args::Bad::Usage) => return error::usage(PROG, USAGE),
+        Err(args::Bad::Named(why)) => return error::usage(PROG, &format!("{USAGE}: {why}")),
+        Err(args::Bad::Time(t)) => {
+            error::say(
+                PROG,
+                error::Kind::Fatal,
+                &[b"unable to parse time: ", t.as_bytes()],
+                None,
+            );
+            return error::EXIT_USAGE;
+        }
     };
     opts.index = index::default_dir();
     let re = match opts.grep.as_deref().map(compile).transpose() {

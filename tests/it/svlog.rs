@@ -248,12 +248,17 @@ fn errors() {
         &[][..],
         &["-x", "d"],
         &["-n", "x", "d"],
-        &["--since", "soon", "d"],
     ] {
         let out = svlog(bad, "UTC");
         assert_eq!(out.status.code(), Some(100), "{bad:?}");
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("svlog: usage: svlog "));
     }
+    let out = svlog(&["--since", "soon", "d"], "UTC");
+    assert_eq!(out.status.code(), Some(100));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "svlog: fatal: unable to parse time: soon\n"
+    );
 }
 
 /// A log directory holding `current` = `data`.

@@ -68,6 +68,37 @@ fn unknown_options_are_usage_errors() {
     assert_eq!(ok.stdout, b"line\n");
 }
 
+/// A usage error says what was wrong: the option, the value, the time
+/// expression (exit 100 for each, as for the usage line alone).
+#[test]
+fn usage_errors_name_what_was_wrong() {
+    let root = tempfile::tempdir().unwrap();
+    let d = root.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("current"), b"line\n").unwrap();
+    let d = d.to_str().unwrap();
+    for (args, tail) in [
+        (&["-o", "jsn", d][..], ": unknown output format: jsn\n"),
+        (&["-n", "abc", d], ": not a number of lines: abc\n"),
+        (&["--bogus", d], ": unknown option: --bogus\n"),
+        (&["-x", d], ": unknown option: -x\n"),
+        (&[d, "-n"], ": option needs a value: -n\n"),
+    ] {
+        let out = svlog(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(100), "{args:?}: {err}");
+        assert!(err.starts_with("svlog: usage: svlog "), "{args:?}: {err}");
+        assert!(err.ends_with(tail), "{args:?}: {err}");
+    }
+    let out = svlog(&["--since", "10 minuts ago", d]);
+    assert_eq!(out.status.code(), Some(100));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "svlog: fatal: unable to parse time: 10 minuts ago\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
 /// A log directory whose one archive, a `.s.zst` of a few hundred
 /// kilobytes, expands to 2 GiB of lines of zeros and then `the end`;
 /// `current` is empty, so `-n` reaches the archive.
