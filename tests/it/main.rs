@@ -6,6 +6,7 @@ mod support;
 
 mod chain;
 mod chain_props;
+mod cli;
 mod common_selftest;
 mod crashstate;
 mod demo;
