@@ -36,6 +36,7 @@ mod svmetrics;
 mod svmetrics_hostile;
 mod svmetrics_prometheus;
 mod svscan;
+mod svscan_sibling;
 mod svstat_json;
 mod svwait;
 mod svwait_limits;
