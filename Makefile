@@ -1,7 +1,7 @@
 # daemontools-rs: build, install and uninstall.
 #
 #   make                      cargo build --release (as yourself, not root)
-#   sudo make install         binaries, man pages and the systemd unit
+#   sudo make install         binaries, man pages, bash completion, systemd unit
 #   make install PREFIX=/usr DESTDIR=/tmp/pkg SYSTEMDDIR=/lib/systemd/system
 #   sudo make uninstall       remove exactly what install put in place
 #   make deb                  a Debian package (needs `cargo install cargo-deb`)
@@ -16,6 +16,8 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 MAN8DIR    ?= $(MANDIR)/man8
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+# bash-completion loads completions/NAME when NAME is first completed.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CARGO      ?= cargo
 # Where `make` left the programs.
 BUILDDIR   ?= target/release
@@ -25,15 +27,18 @@ INSTALL    ?= install
 PROGRAMS := $(sort $(basename $(notdir $(wildcard src/bin/*.rs))))
 MANPAGES := $(sort $(wildcard man/*.8))
 UNIT     := init/svscan.service
+# One completion script serves these programs; it is installed under each name.
+COMPLETION := completions/daemontools-rs.bash
+COMPLETED  := svc svstat svwait svlog logship
 
-.PHONY: all build install install-bin install-man install-unit uninstall check-man deb clean
+.PHONY: all build install install-bin install-man install-completion install-unit uninstall check-man deb clean
 
 all: build
 
 build:
 	$(CARGO) build --release --locked --bins
 
-install: install-bin install-man install-unit
+install: install-bin install-man install-completion install-unit
 
 install-bin:
 	for p in $(PROGRAMS); do \
@@ -50,6 +55,12 @@ install-man:
 	$(INSTALL) -d -m 755 '$(DESTDIR)$(MAN8DIR)'
 	$(INSTALL) -m 644 $(MANPAGES) '$(DESTDIR)$(MAN8DIR)'
 
+install-completion:
+	$(INSTALL) -d -m 755 '$(DESTDIR)$(BASHCOMPDIR)'
+	for p in $(COMPLETED); do \
+	    $(INSTALL) -m 644 $(COMPLETION) '$(DESTDIR)$(BASHCOMPDIR)'/"$$p" || exit 1; \
+	done
+
 # The unit names /usr/local/bin; it is rewritten for the BINDIR in use.
 install-unit:
 	$(INSTALL) -d -m 755 '$(DESTDIR)$(SYSTEMDDIR)'
@@ -59,6 +70,7 @@ install-unit:
 uninstall:
 	for p in $(PROGRAMS); do rm -f '$(DESTDIR)$(BINDIR)'/"$$p"; done
 	for m in $(notdir $(MANPAGES)); do rm -f '$(DESTDIR)$(MAN8DIR)'/"$$m"; done
+	for p in $(COMPLETED); do rm -f '$(DESTDIR)$(BASHCOMPDIR)'/"$$p"; done
 	rm -f '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
 
 # The unit as the Debian package installs it (programs in /usr/bin), then

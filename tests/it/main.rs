@@ -8,6 +8,7 @@ mod chain;
 mod chain_props;
 mod cli;
 mod common_selftest;
+mod completion;
 mod crashstate;
 mod demo;
 mod faults_corpus;

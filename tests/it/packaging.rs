@@ -68,6 +68,15 @@ fn make_install_and_uninstall() {
             "{p}.8"
         );
     }
+    for p in ["svc", "svstat", "svwait", "svlog", "logship"] {
+        let c = dest.join("usr/share/bash-completion/completions").join(p);
+        let text = std::fs::read_to_string(&c).unwrap_or_default();
+        assert!(
+            text.contains(&format!("complete -F _dtools_{p} {p}\n")),
+            "{} does not complete {p}",
+            c.display()
+        );
+    }
     let unit = std::fs::read_to_string(dest.join("usr/lib/systemd/system/svscan.service")).unwrap();
     assert!(unit.contains("ExecStart=/usr/bin/svscan "), "{unit}");
     assert!(!unit.contains("/usr/local/bin/svc"), "{unit}");
