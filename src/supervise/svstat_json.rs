@@ -178,11 +178,13 @@ mod tests {
         assert_eq!(operands(&a(&["j"])), Ok(a(&["j"])));
         for bad in [
             &["j", "-x", "d"][..],
-            &["j", "--help"],
+            &["j", "--helpx"],
             &["j", "--json", "d"],
         ] {
             assert_eq!(operands(&a(bad)), Err(100), "{bad:?}");
         }
+        // --version answers (to stdout) and ends the program with 0.
+        assert_eq!(operands(&a(&["j", "--version", "d"])), Err(0));
     }
 
     #[test]

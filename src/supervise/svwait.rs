@@ -362,11 +362,14 @@ mod tests {
         for bad in [
             &["svwait", "--down", "x"][..],
             &["svwait", "-d", "--down", "x"],
-            &["svwait", "-t", "5", "--help"],
+            &["svwait", "-t", "5", "--helpx"],
             &["svwait", "-ud", "--timeout=5", "x"],
             &["svwait", "-q", "x"],
         ] {
             assert_eq!(parse(&a(bad)).err(), Some(100), "{bad:?}");
         }
+        // --version answers (to stdout) and ends the program with 0.
+        let v = parse(&a(&["svwait", "-t", "5", "--version", "x"]));
+        assert_eq!(v.err(), Some(0));
     }
 }
