@@ -1,10 +1,12 @@
 # daemontools-rs: build, install and uninstall.
 #
 #   make                      cargo build --release (as yourself, not root)
-#   sudo make install         binaries, man pages and the systemd unit
+#   sudo make install         binaries, man pages, bash completion, systemd unit
 #   make install PREFIX=/usr DESTDIR=/tmp/pkg SYSTEMDDIR=/lib/systemd/system
 #   sudo make uninstall       remove exactly what install put in place
-#   make deb                  a Debian package (needs `cargo install cargo-deb`)
+#   make install SCANDIR=/etc/service   the unit scans Debian's directory
+#   make deb                  a Debian package (needs `cargo install cargo-deb`):
+#                             programs in /usr/bin, scan directory /etc/service
 #
 # `make install` never runs cargo (under sudo it is usually not on PATH): it
 # installs what `make` built and stops if that is missing. Installing does
@@ -16,6 +18,13 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 MAN8DIR    ?= $(MANDIR)/man8
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+# bash-completion loads completions/NAME when NAME is first completed.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# The scan directory the systemd unit runs svscan on (upstream's /service;
+# the Debian package uses Debian's /etc/service, as daemontools-run does).
+SCANDIR    ?= /service
+# Where `make deb` writes the unit the package installs.
+DEBUNIT    ?= target/deb/svscan.service
 CARGO      ?= cargo
 # Where `make` left the programs.
 BUILDDIR   ?= target/release
@@ -25,15 +34,18 @@ INSTALL    ?= install
 PROGRAMS := $(sort $(basename $(notdir $(wildcard src/bin/*.rs))))
 MANPAGES := $(sort $(wildcard man/*.8))
 UNIT     := init/svscan.service
+# One completion script serves these programs; it is installed under each name.
+COMPLETION := completions/daemontools-rs.bash
+COMPLETED  := svc svstat svwait svlog logship
 
-.PHONY: all build install install-bin install-man install-unit uninstall check-man deb clean
+.PHONY: all build install install-bin install-man install-completion install-unit uninstall check-man deb deb-unit clean
 
 all: build
 
 build:
 	$(CARGO) build --release --locked --bins
 
-install: install-bin install-man install-unit
+install: install-bin install-man install-completion install-unit
 
 install-bin:
 	for p in $(PROGRAMS); do \
@@ -50,22 +62,34 @@ install-man:
 	$(INSTALL) -d -m 755 '$(DESTDIR)$(MAN8DIR)'
 	$(INSTALL) -m 644 $(MANPAGES) '$(DESTDIR)$(MAN8DIR)'
 
-# The unit names /usr/local/bin; it is rewritten for the BINDIR in use.
+install-completion:
+	$(INSTALL) -d -m 755 '$(DESTDIR)$(BASHCOMPDIR)'
+	for p in $(COMPLETED); do \
+	    $(INSTALL) -m 644 $(COMPLETION) '$(DESTDIR)$(BASHCOMPDIR)'/"$$p" || exit 1; \
+	done
+
+# The unit names /usr/local/bin and /service; it is rewritten for the
+# BINDIR and SCANDIR in use.
+UNITSED = -e 's|/usr/local/bin/|$(1)/|g' -e 's|^Environment=SVSCANDIR=.*|Environment=SVSCANDIR=$(2)|'
+
 install-unit:
 	$(INSTALL) -d -m 755 '$(DESTDIR)$(SYSTEMDDIR)'
-	sed 's|/usr/local/bin/|$(BINDIR)/|g' $(UNIT) > '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
+	sed $(call UNITSED,$(BINDIR),$(SCANDIR)) $(UNIT) > '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
 	chmod 644 '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
 
 uninstall:
 	for p in $(PROGRAMS); do rm -f '$(DESTDIR)$(BINDIR)'/"$$p"; done
 	for m in $(notdir $(MANPAGES)); do rm -f '$(DESTDIR)$(MAN8DIR)'/"$$m"; done
+	for p in $(COMPLETED); do rm -f '$(DESTDIR)$(BASHCOMPDIR)'/"$$p"; done
 	rm -f '$(DESTDIR)$(SYSTEMDDIR)/svscan.service'
 
-# The unit as the Debian package installs it (programs in /usr/bin), then
-# the package itself, in target/debian/.
-deb:
-	mkdir -p target/deb
-	sed 's|/usr/local/bin/|/usr/bin/|g' $(UNIT) > target/deb/svscan.service
+# The unit as the Debian package installs it (programs in /usr/bin, scan
+# directory /etc/service), then the package itself, in target/debian/.
+deb-unit:
+	mkdir -p '$(dir $(DEBUNIT))'
+	sed $(call UNITSED,/usr/bin,/etc/service) $(UNIT) > '$(DEBUNIT)'
+
+deb: deb-unit
 	$(CARGO) deb --locked
 
 # Lint the man pages (needs mandoc; groff is optional).

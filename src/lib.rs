@@ -48,6 +48,7 @@
 //! | [`tai64`] | TAI64N labels and local time |
 //! | [`error`] | daemontools' message forms, djb's errno wording, exit codes |
 //! | [`djb`] | djb's `sgetopt` and `scan_ulong` |
+//! | [`cli`] | `--help`, `--version` and usage errors of the new programs |
 //! | [`chain::prologue`] | messages and exec-or-die of the chain-loading tools |
 //! | [`supervise::status`] | the 18-byte `supervise/status` record |
 //! | [`supervise::extstatus`] | the 32-byte `supervise/extstatus` record |
@@ -56,6 +57,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod chain;
+pub mod cli;
 pub mod djb;
 pub mod error;
 pub mod filters;

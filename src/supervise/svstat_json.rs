@@ -14,9 +14,10 @@
 //! "signum": 15}`), `permanent_failure`, `finishing`, `backoff`,
 //! `restart_delay_ms`.
 //!
-//! It has no options: a leading argument that starts with `-` is a usage
-//! error (exit 100) rather than a directory, so a mistyped option is never
-//! taken for one; `--` ends the options.
+//! It has no options but `--help` and `--version` (to stdout, exit 0;
+//! [`crate::cli`]): any other leading argument that starts with `-` is a
+//! usage error (exit 100) naming it, rather than a directory, so a mistyped
+//! option is never taken for one; `--` ends the options.
 //!
 //! Differences from daemontools: a new program.
 
@@ -29,14 +30,28 @@ use super::extfiles::signal_name;
 use super::extstatus::{Death, ExtStatus};
 use super::status::Status;
 use super::svstat::{for_each_dir, inspect_here, Report};
-use super::svwait::swallowed_long_option;
+use crate::cli::Cli;
 use crate::djb::getopt::Getopt;
-use crate::error::{reason_errno, usage};
+use crate::error::reason_errno;
 use crate::sys::cmain::MainArgs;
 use crate::sys::signals::Sigpipe;
 
 const PROG: &str = "svstat-json";
 const USAGE: &str = "svstat-json [ -- ] dir ...";
+
+/// svstat-json's command line, for `--help` and its usage errors.
+const CLI: Cli = Cli {
+    prog: PROG,
+    usage: USAGE,
+    options: &[
+        (
+            "--",
+            "end of options (for a directory whose name starts with -)",
+        ),
+        ("--help", "print this help and exit"),
+        ("--version", "print the version and exit"),
+    ],
+};
 
 /// This program's `SIGPIPE` policy (applied by its entry point).
 pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
@@ -71,12 +86,16 @@ fn operands(argv: &[OsString]) -> Result<Vec<OsString>, u8> {
     let mut g = Getopt::new(argv, "");
     let before = g.optind();
     match g.next_opt() {
-        None if !swallowed_long_option(argv, before, g.optind()) => {}
+        None => {
+            if let Some(w) = Cli::ended_options(argv, before, g.optind()) {
+                return Err(CLI.long_option(w));
+            }
+        }
         Some(Err(e)) => {
             e.print(argv);
-            return Err(usage(PROG, USAGE));
+            return Err(CLI.usage());
         }
-        _ => return Err(usage(PROG, USAGE)),
+        Some(Ok(_)) => return Err(CLI.usage()),
     }
     let mut out = Vec::with_capacity(argv.len());
     out.extend(argv.first().cloned());
@@ -159,11 +178,13 @@ mod tests {
         assert_eq!(operands(&a(&["j"])), Ok(a(&["j"])));
         for bad in [
             &["j", "-x", "d"][..],
-            &["j", "--help"],
+            &["j", "--helpx"],
             &["j", "--json", "d"],
         ] {
             assert_eq!(operands(&a(bad)), Err(100), "{bad:?}");
         }
+        // --version answers (to stdout) and ends the program with 0.
+        assert_eq!(operands(&a(&["j", "--version", "d"])), Err(0));
     }
 
     #[test]

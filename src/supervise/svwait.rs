@@ -18,6 +18,7 @@
 //! stopped before the condition held; 111 a system call failed; N (1–98)
 //! with `-u`/`-U`: N services went down for good (`finish` exited 125) so
 //! the condition can no longer hold. No DIR: exit 0 at once, as s6-svwait.
+//! `--help` and `--version` print to stdout and exit 0 ([`crate::cli`]).
 //!
 //! Differences from s6-svwait: a directory without supervise running fails
 //! at once (102) instead of waiting for one; without `supervise/extstatus`
@@ -36,9 +37,10 @@ use super::observe::{self, Observed, StatusError};
 use judge::{judge, Verdict, Want};
 
 mod judge;
+use crate::cli::Cli;
 use crate::djb::getopt::Getopt;
 use crate::djb::scan::scan_ulong;
-use crate::error::{self, usage, Fatal, Kind, EXIT_TEMP};
+use crate::error::{self, Fatal, Kind, EXIT_TEMP};
 use crate::sys::cmain::MainArgs;
 use crate::sys::outlive;
 use crate::sys::signals::Sigpipe;
@@ -60,16 +62,25 @@ struct Opts {
     dirs: Vec<OsString>,
 }
 
-/// Did the call to [`Getopt::next_opt`] that ended the options (`optind`
-/// `before` it, `after` it) swallow a long option? djb's getopt ends the
-/// options at any word starting with `--` and drops that word, so
-/// `svwait --down DIR` would wait for up. Only `--` itself may end them.
-pub(crate) fn swallowed_long_option(args: &[OsString], before: usize, after: usize) -> bool {
-    after > before
-        && args
-            .get(after - 1)
-            .is_some_and(|w| w.as_bytes().starts_with(b"--") && w.len() > 2)
-}
+/// svwait's command line, for `--help` and its usage errors.
+pub(crate) const CLI: Cli = Cli {
+    prog: PROG,
+    usage: USAGE,
+    options: &[
+        ("-u", "wait until every service is up (the default)"),
+        ("-U", "wait until up and ready (notification-fd)"),
+        ("-d", "wait until down"),
+        ("-D", "wait until down with ./finish done"),
+        (
+            "-t ms",
+            "give up after ms milliseconds (exit 99); 0: no limit",
+        ),
+        ("-a", "wait for all of the services (the default)"),
+        ("-o", "wait for one of them"),
+        ("--help", "print this help and exit"),
+        ("--version", "print the version and exit"),
+    ],
+};
 
 fn parse(args: &[OsString]) -> Result<Opts, u8> {
     let mut g = Getopt::new(args, "uUdDaot:");
@@ -77,8 +88,11 @@ fn parse(args: &[OsString]) -> Result<Opts, u8> {
     loop {
         let before = g.optind();
         let Some(o) = g.next_opt() else {
-            if swallowed_long_option(args, before, g.optind()) {
-                return Err(usage(PROG, USAGE));
+            // djb's getopt ends the options at any word starting with `--`
+            // and drops it, so `svwait --down DIR` would wait for up: only
+            // `--` itself may end them.
+            if let Some(w) = Cli::ended_options(args, before, g.optind()) {
+                return Err(CLI.long_option(w));
             }
             break;
         };
@@ -93,15 +107,15 @@ fn parse(args: &[OsString]) -> Result<Opts, u8> {
                 let ms = ms.as_bytes();
                 let (n, v) = scan_ulong(ms);
                 if n == 0 || n != ms.len() {
-                    return Err(usage(PROG, USAGE));
+                    return Err(CLI.usage_why(&[b"-t: not a number of milliseconds: ", ms]));
                 }
                 // s6-svwait: 0 means no time limit.
                 timeout = (v != 0).then(|| Duration::from_millis(v));
             }
-            Ok(_) => return Err(usage(PROG, USAGE)),
+            Ok(_) => return Err(CLI.usage()),
             Err(e) => {
                 e.print(args);
-                return Err(usage(PROG, USAGE));
+                return Err(CLI.usage());
             }
         }
     }
@@ -348,11 +362,14 @@ mod tests {
         for bad in [
             &["svwait", "--down", "x"][..],
             &["svwait", "-d", "--down", "x"],
-            &["svwait", "-t", "5", "--help"],
+            &["svwait", "-t", "5", "--helpx"],
             &["svwait", "-ud", "--timeout=5", "x"],
             &["svwait", "-q", "x"],
         ] {
             assert_eq!(parse(&a(bad)).err(), Some(100), "{bad:?}");
         }
+        // --version answers (to stdout) and ends the program with 0.
+        let v = parse(&a(&["svwait", "-t", "5", "--version", "x"]));
+        assert_eq!(v.err(), Some(0));
     }
 }

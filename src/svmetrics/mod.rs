@@ -17,6 +17,10 @@
 //! (9100–9999) is fully allocated, so any default inside it would collide
 //! with some registered exporter (9273, for one, is Telegraf's); 10707 is
 //! outside that range and not in `/etc/services`.
+//!
+//! `--help` and `--version` print to stdout and exit 0 ([`crate::cli`]); a
+//! usage error (exit 100) says what was wrong, such as an address `-l`
+//! cannot parse.
 
 pub(crate) mod collect;
 pub(crate) mod expo;
@@ -31,8 +35,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use crate::cli::Cli;
 use crate::djb::getopt::Getopt;
-use crate::error::{self, usage, Fatal, Kind};
+use crate::error::{self, Fatal, Kind};
 use crate::supervise::observe;
 use crate::sys::cmain::MainArgs;
 use crate::sys::signals::Sigpipe;
@@ -70,41 +75,55 @@ fn listen_addr(s: &str) -> Option<SocketAddr> {
     s.parse().ok()
 }
 
+/// svmetrics' command line, for `--help` and its usage errors.
+const CLI: Cli = Cli {
+    prog: PROG,
+    usage: USAGE,
+    options: &[
+        (
+            "-l addr:port",
+            "listen there (default 127.0.0.1:10707; [v6]:port, localhost:port)",
+        ),
+        ("dir", "the scan directory (default /service)"),
+        ("--help", "print this help and exit"),
+        ("--version", "print the version and exit"),
+    ],
+};
+
 fn parse(args: &[OsString]) -> Result<Opts, u8> {
     let mut g = Getopt::new(args, "l:");
-    let mut listen = DEFAULT_LISTEN.to_string();
+    let mut listen = OsString::from(DEFAULT_LISTEN);
     loop {
         let at = g.optind();
         match g.next_opt() {
             None => {
                 // djb's getopt ends the options at any word starting with
                 // `--` and drops it: only `--` itself may do that here, so
-                // that `--help` or `--port=1` is not taken for nothing.
-                let ended = args.get(at..g.optind()).unwrap_or_default();
-                if ended.iter().any(|w| {
-                    let w = w.as_bytes();
-                    w.starts_with(b"--") && w.len() > 2
-                }) {
-                    return Err(usage(PROG, USAGE));
+                // that `--port=1` is not taken for nothing.
+                if let Some(w) = Cli::ended_options(args, at, g.optind()) {
+                    return Err(CLI.long_option(w));
                 }
                 break;
             }
-            Some(Ok((_, Some(a)))) => listen = a.to_string_lossy().into_owned(),
-            Some(Ok(_)) => return Err(usage(PROG, USAGE)),
+            Some(Ok((_, Some(a)))) => listen = a.to_os_string(),
+            Some(Ok(_)) => return Err(CLI.usage()),
             Some(Err(e)) => {
                 e.print(args);
-                return Err(usage(PROG, USAGE));
+                return Err(CLI.usage());
             }
         }
     }
-    let Some(listen) = listen_addr(&listen) else {
-        return Err(usage(PROG, USAGE));
+    let Some(listen) = listen.to_str().and_then(listen_addr) else {
+        let why: &[&[u8]] = &[b"-l: unable to parse address:port: ", listen.as_bytes()];
+        return Err(CLI.usage_why(why));
     };
     let rest = args.get(g.optind()..).unwrap_or_default();
     let dir = match rest {
         [] => PathBuf::from(DEFAULT_DIR),
         [d] => PathBuf::from(d),
-        _ => return Err(usage(PROG, USAGE)),
+        [_, extra, ..] => {
+            return Err(CLI.usage_why(&[b"more than one directory: ", extra.as_bytes()]))
+        }
     };
     Ok(Opts { listen, dir })
 }

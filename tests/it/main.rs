@@ -6,7 +6,9 @@ mod support;
 
 mod chain;
 mod chain_props;
+mod cli;
 mod common_selftest;
+mod completion;
 mod crashstate;
 mod demo;
 mod faults_corpus;
@@ -41,6 +43,7 @@ mod svmetrics;
 mod svmetrics_hostile;
 mod svmetrics_prometheus;
 mod svscan;
+mod svscan_sibling;
 mod svstat_json;
 mod svwait;
 mod svwait_limits;

@@ -1,6 +1,9 @@
-//! `make install` and `make uninstall`: every program and man page goes
-//! where docs/install.md says, the unit names the installed programs, and
+//! `make install` and `make uninstall`: every program, man page and
+//! completion goes where docs/install.md says, the unit names the installed
+//! programs and scans `/service` unless `SCANDIR` says otherwise, and
 //! install never builds (it says to run `make` when a program is missing).
+//! The Debian package: its unit (`make deb-unit`) has `/usr/bin` and
+//! Debian's `/etc/service`, and its assets list every program.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,9 +71,23 @@ fn make_install_and_uninstall() {
             "{p}.8"
         );
     }
+    for p in ["svc", "svstat", "svwait", "svlog", "logship"] {
+        let c = dest.join("usr/share/bash-completion/completions").join(p);
+        let text = std::fs::read_to_string(&c).unwrap_or_default();
+        assert!(
+            text.contains(&format!("complete -F _dtools_{p} {p}\n")),
+            "{} does not complete {p}",
+            c.display()
+        );
+    }
     let unit = std::fs::read_to_string(dest.join("usr/lib/systemd/system/svscan.service")).unwrap();
     assert!(unit.contains("ExecStart=/usr/bin/svscan "), "{unit}");
     assert!(!unit.contains("/usr/local/bin/svc"), "{unit}");
+    assert!(
+        unit.contains("\nEnvironment=SVSCANDIR=/service\n"),
+        "{unit}"
+    );
+    assert!(unit.contains("\nAlias=daemontools.service\n"), "{unit}");
 
     let Some(out) = make(&["uninstall", &d, "PREFIX=/usr"]) else {
         return;
@@ -78,6 +95,79 @@ fn make_install_and_uninstall() {
     assert!(out.status.success());
     let left: Vec<_> = walk(&dest).into_iter().filter(|p| p.is_file()).collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn make_install_scandir_says_otherwise() {
+    let t = tempfile::tempdir().unwrap();
+    let d = format!("DESTDIR={}", t.path().display());
+    let Some(out) = make(&["install-unit", &d, "SCANDIR=/etc/service"]) else {
+        return;
+    };
+    assert!(out.status.success());
+    let unit =
+        std::fs::read_to_string(t.path().join("usr/local/lib/systemd/system/svscan.service"))
+            .unwrap();
+    assert!(
+        unit.contains("\nEnvironment=SVSCANDIR=/etc/service\n"),
+        "{unit}"
+    );
+    assert!(
+        unit.contains("ExecStart=/usr/local/bin/svscan ${SVSCANDIR}"),
+        "{unit}"
+    );
+}
+
+/// The unit the .deb installs: Debian's paths, Debian's scan directory,
+/// and the name Debian's daemontools-run gives its unit.
+#[test]
+fn deb_unit_uses_debian_layout() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("deb/svscan.service");
+    let Some(out) = make(&["deb-unit", &format!("DEBUNIT={}", path.display())]) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unit = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        unit.contains("\nEnvironment=SVSCANDIR=/etc/service\n"),
+        "{unit}"
+    );
+    assert!(
+        unit.contains("ExecStart=/usr/bin/svscan ${SVSCANDIR}"),
+        "{unit}"
+    );
+    assert!(unit.contains("'/usr/bin/svc -dx "), "{unit}");
+    assert!(!unit.contains("/usr/local/bin/s"), "{unit}");
+    assert!(unit.contains("\nAlias=daemontools.service\n"), "{unit}");
+}
+
+/// Cargo.toml's `[package.metadata.deb]` assets: every program, the man
+/// pages, the completion under each name, and the unit from `deb-unit`.
+#[test]
+fn deb_assets_list_everything() {
+    let toml = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    for p in programs() {
+        let a = format!("[\"target/release/{p}\", \"usr/bin/\", \"755\"]");
+        assert!(toml.contains(&a), "{p} missing from the .deb assets");
+    }
+    assert!(toml.contains("[\"man/*.8\", \"usr/share/man/man8/\", \"644\"]"));
+    for p in ["svc", "svstat", "svwait", "svlog", "logship"] {
+        let a = format!(
+            "[\"completions/daemontools-rs.bash\", \"usr/share/bash-completion/completions/{p}\", \"644\"]"
+        );
+        assert!(
+            toml.contains(&a),
+            "completion for {p} missing from the .deb assets"
+        );
+    }
+    assert!(toml.contains(
+        "[\"target/deb/svscan.service\", \"usr/lib/systemd/system/svscan.service\", \"644\"]"
+    ));
 }
 
 #[test]

@@ -307,10 +307,9 @@ fn usage_and_start_up_failures() {
     assert!(err.contains("svmetrics: usage: svmetrics"), "{err}");
     assert_eq!(run(&["-q"]).0, Some(100));
     // Unknown options, short or long, are refused (djb's getopt would end
-    // the options at `--help` and take the default directory).
+    // the options at `--down` and take the default directory).
     for bad in [
-        &["--help"][..],
-        &["--down", "/"],
+        &["--down", "/"][..],
         &["--listen=127.0.0.1:1", "/"],
         &["-l", "127.0.0.1:0", "--x", "/"],
         &["-x", "/"],

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ours, reference};
+use common::{ours, ours_alone, reference};
 use helpers::*;
 
 /// A running svscan; on drop it is killed and every service it started is
@@ -182,7 +182,8 @@ fn new_symlinked_and_hidden_services() {
 /// Warnings printed by svscan's children, same text as daemontools'.
 #[test]
 fn exec_failure_warning_matches_reference() {
-    let mut progs = vec![ours("svscan")];
+    // Alone, so that no supervise sits beside it: PATH decides.
+    let mut progs = vec![ours_alone("svscan")];
     progs.extend(reference("svscan"));
     let mut seen = Vec::new();
     for p in progs {
@@ -231,7 +232,8 @@ fn log_pipe_reference_svscan_our_supervise() {
 #[test]
 fn log_pipe_our_svscan_reference_supervise() {
     if reference("supervise").is_some() {
-        log_pipe(&ours("svscan"), Path::new("/usr/bin"));
+        // Alone, so that PATH's supervise (daemontools') is the one run.
+        log_pipe(&ours_alone("svscan"), Path::new("/usr/bin"));
     }
 }
 
@@ -285,7 +287,8 @@ fn log_pipe(svscan: &Path, sup_dir: &Path) {
 /// is /bin/true here, so the test costs 1000 short-lived processes.
 #[test]
 fn at_most_1000_services() {
-    let mut progs = vec![ours("svscan")];
+    // Ours alone, so that PATH's stand-in supervise is the one run.
+    let mut progs = vec![ours_alone("svscan")];
     progs.extend(reference("svscan"));
     for p in progs {
         let t = tempfile::tempdir().unwrap();
@@ -411,7 +414,8 @@ fn reaps_a_supervise_in_another_process_group() {
     let scan = t.path().join("scan");
     fs::create_dir(&scan).unwrap();
     let a = service(&scan, "a", "#!/bin/sh\nexec sleep 60\n");
-    let _s = Scan::start_env(&ours("svscan"), &scan, &path_with(&bin), 100);
+    // Alone, so that PATH's stand-in supervise is the one run.
+    let _s = Scan::start_env(&ours_alone("svscan"), &scan, &path_with(&bin), 100);
     let starts = || {
         fs::read_to_string(a.join("starts"))
             .unwrap_or_default()
@@ -687,7 +691,8 @@ fn event_storm_is_rate_limited() {
     for i in 0..996 {
         fs::create_dir(scan.join(format!("{}", 100_000 + i))).unwrap();
     }
-    let child = Command::new(ours("svscan"))
+    // Alone, so that PATH's stand-in supervise is the one run.
+    let child = Command::new(ours_alone("svscan"))
         .arg(&scan)
         .env("PATH", bin.display().to_string())
         .stdin(Stdio::null())

@@ -12,12 +12,12 @@ fn an_option_is_a_usage_error_not_a_directory() {
     let dir = service(t.path(), "s", "#!/bin/sh\nexec sleep 60\n");
     let _s = Sup::running(&ours("supervise"), &dir);
     wait_status(&dir, "up", |s| s.pid != 0);
-    for opt in ["--help", "-x", "--json"] {
+    for opt in ["-x", "--json"] {
         let out = run(&ours("svstat-json"), &[OsStr::new(opt), dir.as_os_str()]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(100), "{opt}: {err}");
         assert!(
-            err.ends_with("svstat-json: usage: svstat-json [ -- ] dir ...\n"),
+            err.contains("svstat-json: usage: svstat-json [ -- ] dir ..."),
             "{opt}: {err}"
         );
         assert!(out.stdout.is_empty(), "{opt}");

@@ -20,6 +20,8 @@
 //! * An entry without a log whose main supervise is not running gets its log
 //!   pipe when `NAME/log` has appeared, before the supervise is restarted.
 //! * Event-triggered full scans are rate-limited ([`watch::Limiter`]).
+//! * `supervise` is the one beside svscan's own executable when there is
+//!   one there, else the first in `$PATH` ([`supervise_candidates`]).
 //!
 //! If inotify is unavailable svscan silently falls back to polling.
 
@@ -33,7 +35,7 @@ use std::collections::HashMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
@@ -230,6 +232,27 @@ fn poll_every(waiting: usize) -> Duration {
 /// This program's `SIGPIPE` policy (applied by its entry point).
 pub const SIGPIPE: Sigpipe = Sigpipe::Inherit;
 
+/// Where `supervise` is looked for, in order: beside svscan's own
+/// executable (the directory of `/proc/self/exe`) when an executable
+/// `supervise` is there, then `$PATH` as svscan.c's `pathexec_run` does.
+/// Without the first, an svscan run from a build tree that is not in
+/// `$PATH` would silently start another installation's supervise, which
+/// ignores this project's extension files. Computed once, before any
+/// `fork`, so the child only has to try each in turn.
+fn supervise_candidates(envp: &[CString]) -> Vec<CString> {
+    let mut v = Vec::new();
+    if let Some(dir) = std::fs::read_link("/proc/self/exe")
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("supervise")))
+    {
+        if rustix::fs::access(&dir, rustix::fs::Access::EXEC_OK).is_ok() {
+            v.extend(CString::new(dir.into_os_string().into_vec()).ok());
+        }
+    }
+    v.extend(pathexec::candidates_env(OsStr::new("supervise"), envp));
+    v
+}
+
 /// Entry point of the `svscan` binary: runs it and returns the exit code.
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
@@ -242,7 +265,7 @@ pub fn run(main: MainArgs) -> u8 {
     }
     let mut s = Scanner {
         table: Table::default(),
-        supervise: pathexec::candidates_env(OsStr::new("supervise"), &main.envp),
+        supervise: supervise_candidates(&main.envp),
         envp: CStrArray::new(main.envp),
         waiting: HashMap::new(),
     };

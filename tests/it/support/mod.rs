@@ -76,6 +76,31 @@ pub fn ours_public(prog: &str) -> PathBuf {
     p
 }
 
+/// A copy of our `prog` alone in a directory of its own (made once per test
+/// run under `/tmp`, left for its cleaning): for svscan, which prefers the
+/// `supervise` beside its own executable, in tests whose `$PATH` decides
+/// which supervise runs (daemontools', a stand-in, or none at all).
+pub fn ours_alone(prog: &str) -> PathBuf {
+    static DIRS: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut dirs = DIRS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, p)) = dirs.iter().find(|(n, _)| n == prog) {
+        return p.clone();
+    }
+    let d = tempfile::Builder::new()
+        .prefix("dtools-it-alone.")
+        .tempdir_in("/tmp")
+        .expect("tempdir in /tmp")
+        .keep();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let to = d.join(prog);
+    std::fs::copy(ours(prog), &to).unwrap();
+    std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dirs.push((prog.to_string(), to.clone()));
+    to
+}
+
 /// The one skip rule: print `test skipped: WHY` and return, unless the
 /// environment variable `require` (`DTOOLS_REQUIRE_REFERENCE` or
 /// `DTOOLS_REQUIRE_ROOT_TESTS`, both set by CI) is `1`, which makes the
