@@ -127,6 +127,8 @@ struct Shared {
     /// `.u` to `.s`, so one listing cannot see a file under both names.
     listing: Mutex<()>,
     fsync: Fsync,
+    /// `N`: archives removed and not yet announced ([`space`]).
+    freed: Mutex<space::Freed>,
 }
 
 /// An open log directory.
@@ -326,6 +328,7 @@ impl LogDir {
             || format!("unable to set mode of {name}/current"),
             || rustix::fs::fchmod(&self.current, Mode::from_raw_mode(0o744)),
         );
+        self.sh.say_freed();
     }
 
     /// Would [`LogDir::put`] of `n` bytes (or a `put_line` of that length)

@@ -1,11 +1,17 @@
 //! The extension `N<count>` (svlogd's idea): when a write to `current`
 //! fails for lack of space, remove the oldest archives while more than
-//! `count` remain, announcing each removal, then retry at once. When no
-//! more may go, daemontools' pause-and-retry takes over. Without `N`,
-//! writes go straight to [`retry::write_all`], as before.
+//! `count` remain, then retry at once. When no more may go, daemontools'
+//! pause-and-retry takes over. Without `N`, writes go straight to
+//! [`retry::write_all`], as before.
+//!
+//! Removals are announced as a count and a byte total, not one line per
+//! file (a full disk can cost hundreds of archives in a second): at most
+//! once every [`SAY_EVERY`] (daemontools' pause) while removals go on,
+//! whenever no more may go (before the pause), and when multilog ends.
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::time::{Duration, Instant};
 
 use super::{LogDir, Shared};
 use crate::error;
@@ -30,9 +36,29 @@ pub(super) fn write_all(sh: &Shared, current: &mut File, mut data: &[u8]) {
             Ok(n) => data = &data[n..],
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_full(&e) && sh.free_oldest(keep, "current", &e) => {}
-            Err(e) => complain(&what(), &e),
+            Err(e) => {
+                sh.say_freed();
+                complain(&what(), &e);
+            }
         }
     }
+    sh.say_freed_if_due();
+}
+
+/// How often removals that go on are announced: daemontools' pause.
+const SAY_EVERY: Duration = Duration::from_secs(5);
+
+/// Archives removed by `N` and not yet announced.
+#[derive(Default)]
+pub(super) struct Freed {
+    /// How many, and their bytes.
+    count: u64,
+    bytes: u64,
+    /// The file whose write failed, and why.
+    file: String,
+    why: Option<io::Error>,
+    /// When the last announcement was made.
+    said: Option<Instant>,
 }
 
 /// What frees space for a write into the log directory other than
@@ -54,32 +80,80 @@ impl LogDir {
 }
 
 impl Shared {
-    /// Remove the oldest archive if more than `keep` remain, with a
-    /// warning naming it and `why` the write to `file` failed. True if one
-    /// went.
+    /// Remove the oldest archive if more than `keep` remain, counting it
+    /// for the announcement of `why` the write to `file` failed. True if
+    /// one went; when none may go, what went is announced.
     pub(super) fn free_oldest(&self, keep: u64, file: &str, why: &io::Error) -> bool {
-        let name = &self.name;
         let guard = self.lock_listing();
-        let Ok(names) = self.archives(false) else {
-            return false;
+        let names = match self.archives(true) {
+            Ok(names) if names.len() as u64 > keep => names,
+            _ => {
+                drop(guard);
+                self.say_freed();
+                return false;
+            }
         };
-        if names.len() as u64 <= keep {
-            return false;
-        }
         let removed = self.remove_oldest(&names);
         drop(guard);
         match removed {
             Ok(victim) if !victim.is_empty() => {
-                let victim = String::from_utf8_lossy(&victim);
-                error::warn(
-                    "multilog",
-                    &format!("unable to write to {name}/{file}, removing {name}/{victim}"),
-                    Some(why),
-                );
+                let size = names.iter().find(|n| n.0 == victim).map_or(0, |n| n.1);
+                {
+                    let mut f = self.lock_freed();
+                    f.count += 1;
+                    f.bytes += size;
+                    f.file = file.to_string();
+                    f.why = Some(io::Error::from_raw_os_error(
+                        why.raw_os_error().unwrap_or(0),
+                    ));
+                }
+                self.say_freed_if_due();
                 true
             }
-            _ => false,
+            _ => {
+                self.say_freed();
+                false
+            }
         }
+    }
+
+    fn lock_freed(&self) -> std::sync::MutexGuard<'_, Freed> {
+        self.freed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// [`Shared::say_freed`] if none was made in the last [`SAY_EVERY`].
+    pub(super) fn say_freed_if_due(&self) {
+        let due = self
+            .lock_freed()
+            .said
+            .is_none_or(|t| t.elapsed() >= SAY_EVERY);
+        if due {
+            self.say_freed();
+        }
+    }
+
+    /// Announce the archives removed since the last announcement, if any:
+    /// `unable to write to DIR/FILE, removed N archives (B bytes) from
+    /// DIR: REASON`.
+    pub(super) fn say_freed(&self) {
+        let mut f = self.lock_freed();
+        if f.count == 0 {
+            return;
+        }
+        let name = &self.name;
+        let what = format!(
+            "unable to write to {name}/{}, removed {} archive{} ({} bytes) from {name}",
+            f.file,
+            f.count,
+            if f.count == 1 { "" } else { "s" },
+            f.bytes
+        );
+        error::warn("multilog", &what, f.why.as_ref());
+        f.count = 0;
+        f.bytes = 0;
+        f.said = Some(Instant::now());
     }
 }
 

@@ -79,6 +79,7 @@ impl LogDir {
             last_stamp: Mutex::new(Tai64N::default()),
             listing: Mutex::new(()),
             fsync,
+            freed: Mutex::new(super::space::Freed::default()),
         });
         Ok(Locked {
             sh,
