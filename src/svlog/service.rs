@@ -92,8 +92,40 @@ pub(crate) fn resolve(dir: &Path) -> Result<PathBuf, Fatal> {
 pub(crate) fn resolve_named(dir: &Path) -> Result<(PathBuf, String), Fatal> {
     std::fs::metadata(dir)
         .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
-    if dir.join("current").exists() {
+    // The failure to report if nothing is found: the most telling one (a
+    // cause other than "does not exist", else the candidate that is a
+    // directory), with the path that failed.
+    let mut failed: Option<(PathBuf, io::Error)> = None;
+    let note = |d: &Path, failed: &mut Option<(PathBuf, io::Error)>| -> bool {
+        let cur = d.join("current");
+        match std::fs::metadata(&cur) {
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if failed.is_none() && d.is_dir() {
+                    *failed = Some((cur, e));
+                }
+                false
+            }
+            Err(e) => {
+                if failed
+                    .as_ref()
+                    .is_none_or(|f| f.1.kind() == io::ErrorKind::NotFound)
+                {
+                    *failed = Some((cur, e));
+                }
+                false
+            }
+        }
+    };
+    let mut top = None;
+    if note(dir, &mut top) {
         return Ok((dir.to_path_buf(), service_name(dir)));
+    }
+    if top
+        .as_ref()
+        .is_some_and(|f| f.1.kind() != io::ErrorKind::NotFound)
+    {
+        failed = top;
     }
     // A service directory, else a log service directory (`SERVICE/log`,
     // whose service is the parent).
@@ -106,21 +138,25 @@ pub(crate) fn resolve_named(dir: &Path) -> Result<(PathBuf, String), Fatal> {
         tries.push((svc.clone(), p));
     }
     for (log, owner) in &tries {
-        if let Some(d) = logger_dir(log).filter(|d| d.join("current").exists()) {
-            return Ok((d, last_name(owner)));
+        if let Some(d) = logger_dir(log) {
+            if note(&d, &mut failed) {
+                return Ok((d, last_name(owner)));
+            }
         }
     }
     for (log, owner) in &tries {
         let main = log.join("main");
-        if main.join("current").exists() {
+        if note(&main, &mut failed) {
             return Ok((main, last_name(owner)));
         }
     }
-    let e = io::Error::from_raw_os_error(libc::ENOENT);
-    Err(Fatal::new(
-        format!("unable to open {}/current", dir.display()),
-        e,
-    ))
+    let (path, e) = failed.unwrap_or_else(|| {
+        (
+            dir.join("current"),
+            io::Error::from_raw_os_error(libc::ENOENT),
+        )
+    });
+    Err(Fatal::new(format!("unable to open {}", path.display()), e))
 }
 
 /// The last component of `p` after resolving links.

@@ -312,3 +312,57 @@ fn frames(mut b: &[u8]) -> Vec<String> {
     }
     v
 }
+
+/// An error names the path that failed and its real cause: a service
+/// directory whose `log/main` has no `current` names `log/main/current`
+/// (not `SERVICE/current`), and one its reader may not enter says "access
+/// denied" (not "file does not exist").
+#[test]
+fn errors_name_the_real_path_and_cause() {
+    let root = tempfile::Builder::new()
+        .prefix("svlog-errors.")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let svc = root.path().join("worker");
+    let main = svc.join("log/main");
+    std::fs::create_dir_all(&main).unwrap();
+    write_script(&svc.join("run"), "#!/bin/sh\nexec sleep 60\n");
+    write_script(&svc.join("log/run"), "#!/bin/sh\nexec multilog t ./main\n");
+    let s = svc.to_str().unwrap();
+    let out = svlog(&[s], "UTC");
+    assert_eq!(out.status.code(), Some(111));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "svlog: fatal: unable to open {}/current: file does not exist\n",
+            main.display()
+        )
+    );
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    std::fs::write(main.join("current"), b"x\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for p in [root.path(), &svc, &svc.join("log")] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&main, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = Command::new(crate::support::ours_public("setuidgid"))
+        .arg("nobody")
+        .arg(crate::support::ours_public("svlog"))
+        .arg(s)
+        .env("TZ", "UTC")
+        .env_remove("XDG_CACHE_HOME")
+        .env("HOME", "/nonexistent")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(111));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "svlog: fatal: unable to open {}/current: access denied\n",
+            main.display()
+        )
+    );
+}
