@@ -60,6 +60,7 @@ pub mod djb;
 pub mod error;
 pub mod filters;
 pub(crate) mod follow;
+pub(crate) mod logdir;
 pub mod logship;
 pub mod multilog;
 pub mod supervise;

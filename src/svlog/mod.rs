@@ -54,23 +54,17 @@ pub(crate) mod files;
 mod follow;
 mod index;
 mod lines;
-mod open;
 mod out;
 mod range;
 mod scan;
-mod service;
 mod stamp;
-mod tail;
 pub mod timeexpr;
 mod verify;
 mod walk;
-mod zst;
 
+pub(crate) use crate::logdir::resolve;
 pub(crate) use args::{parse_args, Opts};
-pub(crate) use files::{archives, LogFile};
 pub(crate) use out::{Format, Out, Stop};
-pub(crate) use service::{resolve, service_name};
-pub(crate) use tail::tail_start;
 
 const PROG: &str = "svlog";
 /// The usage line.
@@ -119,7 +113,7 @@ pub(crate) fn print<W: io::Write>(
     let mut dirs: Vec<walk::Dir> = Vec::new();
     let mut indexes = Vec::new();
     for d in &opts.dirs {
-        let (dir, name) = service::resolve_named(d)?;
+        let (dir, name) = crate::logdir::service::resolve_named(d)?;
         dirs.push((name, files::list(&dir)?));
         // Only a range uses the index.
         let cache = opts.index.as_deref().filter(|_| ranged);
@@ -248,12 +242,18 @@ mod tests {
 
     #[test]
     fn archive_names() {
-        let k = |n: &[u8]| files::archive_kind(n).map(|(_, k)| k);
-        assert_eq!(k(b"@400000006b050c5709c2505c.s"), Some(files::Kind::S));
-        assert_eq!(k(b"@400000006b050c5709c2505c.u"), Some(files::Kind::U));
+        let k = |n: &[u8]| crate::logdir::archive_kind(n).map(|(_, k)| k);
+        assert_eq!(
+            k(b"@400000006b050c5709c2505c.s"),
+            Some(crate::logdir::names::Kind::S)
+        );
+        assert_eq!(
+            k(b"@400000006b050c5709c2505c.u"),
+            Some(crate::logdir::names::Kind::U)
+        );
         assert_eq!(
             k(b"@400000006b050c5709c2505c.s.zst"),
-            Some(files::Kind::Zst)
+            Some(crate::logdir::names::Kind::Zst)
         );
         assert_eq!(k(b"@400000006b050c5709c2505c.u.zst"), None);
         assert_eq!(k(b"@400000006b050c5709c2505c.s.zs"), None);

@@ -13,9 +13,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use rustix::fs::{AtFlags, Dir, FileType};
 
 use super::expo::{unix_seconds, Exposition, Family, Kind};
+use crate::logdir::archive_kind;
 use crate::supervise::extstatus::Death;
 use crate::supervise::observe;
-use crate::svlog::files::archive_kind;
 use crate::tai64::Tai64N;
 
 macro_rules! families {

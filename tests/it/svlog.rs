@@ -244,11 +244,7 @@ fn errors() {
         String::from_utf8_lossy(&out.stderr),
         "svlog: fatal: unable to open directory /nonexistent/svlog-dir: file does not exist\n"
     );
-    for bad in [
-        &[][..],
-        &["-x", "d"],
-        &["-n", "x", "d"],
-    ] {
+    for bad in [&[][..], &["-x", "d"], &["-n", "x", "d"]] {
         let out = svlog(bad, "UTC");
         assert_eq!(out.status.code(), Some(100), "{bad:?}");
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("svlog: usage: svlog "));

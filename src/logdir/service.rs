@@ -21,6 +21,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Fatal;
+use crate::logdir::names::CURRENT;
 use crate::supervise::status::Status;
 
 /// Of multilog's script `args` (its argv after the program name), the
@@ -92,7 +93,7 @@ pub(crate) fn resolve(dir: &Path) -> Result<PathBuf, Fatal> {
 pub(crate) fn resolve_named(dir: &Path) -> Result<(PathBuf, String), Fatal> {
     std::fs::metadata(dir)
         .map_err(|e| Fatal::new(format!("unable to open directory {}", dir.display()), e))?;
-    if dir.join("current").exists() {
+    if dir.join(CURRENT).exists() {
         return Ok((dir.to_path_buf(), service_name(dir)));
     }
     // A service directory, else a log service directory (`SERVICE/log`,
@@ -106,13 +107,13 @@ pub(crate) fn resolve_named(dir: &Path) -> Result<(PathBuf, String), Fatal> {
         tries.push((svc.clone(), p));
     }
     for (log, owner) in &tries {
-        if let Some(d) = logger_dir(log).filter(|d| d.join("current").exists()) {
+        if let Some(d) = logger_dir(log).filter(|d| d.join(CURRENT).exists()) {
             return Ok((d, last_name(owner)));
         }
     }
     for (log, owner) in &tries {
         let main = log.join("main");
-        if main.join("current").exists() {
+        if main.join(CURRENT).exists() {
             return Ok((main, last_name(owner)));
         }
     }
