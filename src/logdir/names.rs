@@ -14,6 +14,17 @@ pub const CURRENT: &str = "current";
 pub const PREVIOUS: &str = "previous";
 /// A processor's output, renamed to an archive when it succeeds.
 pub const PROCESSED: &str = "processed";
+/// A processor's state, read by the next one.
+pub const STATE: &str = "state";
+/// A processor's state being written.
+pub const NEWSTATE: &str = "newstate";
+/// The file multilog holds a lock on.
+pub const LOCK: &str = "lock";
+/// The record of the lines a crash may have cut (`multilog::inflight`).
+pub const INFLIGHT: &str = "inflight";
+/// The compressor's working directory.
+pub const COMPRESSING: &str = "compressing";
+
 /// An archive's suffix: finished.
 pub const S: &str = ".s";
 /// An archive's suffix: written before a crash, not known complete.
@@ -116,4 +127,52 @@ pub(crate) fn label_names(path: &Path) -> Vec<PathBuf> {
 pub(crate) fn is_zst(path: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     path.as_os_str().as_bytes().ends_with(ZST.as_bytes())
+}
+
+/// The name of an archive with `label` (`@` and 24 hex digits) of `kind`.
+#[must_use]
+pub(crate) fn archive_name(label: &[u8], kind: Kind) -> String {
+    format!("{}{}", String::from_utf8_lossy(label), kind.suffix())
+}
+
+/// Archive name `name` with its suffix (`.s`, `.u` or `.s.zst`) made
+/// `to`'s: a finished `.u` is `.s`, a compressed `.s` or `.u` `.s.zst`.
+#[must_use]
+pub(crate) fn with_kind(name: &str, to: Kind) -> String {
+    let stem = [ZST, S, U]
+        .into_iter()
+        .find_map(|s| name.strip_suffix(s))
+        .unwrap_or(name);
+    format!("{stem}{}", to.suffix())
+}
+
+/// The kind of an archive name as multilog 0.76 tells one on its start
+/// (`@`, the length of a label and the suffix; the digits unchecked).
+#[must_use]
+pub(crate) fn loose_kind(name: &[u8]) -> Option<Kind> {
+    if name.first() != Some(&b'@') || name.len() < LABEL_LEN {
+        return None;
+    }
+    let rest = &name[LABEL_LEN..];
+    [Kind::S, Kind::U, Kind::Zst]
+        .into_iter()
+        .find(|k| rest == k.suffix().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_keep_the_label() {
+        let u = "@400000006b050c5709c2505c.u";
+        assert_eq!(with_kind(u, Kind::S), "@400000006b050c5709c2505c.s");
+        assert_eq!(with_kind(u, Kind::Zst), "@400000006b050c5709c2505c.s.zst");
+        let s = "@400000006b050c5709c2505c.s";
+        assert_eq!(with_kind(s, Kind::Zst), "@400000006b050c5709c2505c.s.zst");
+        assert_eq!(archive_name(b"@400000006b050c5709c2505c", Kind::U), u);
+        assert_eq!(loose_kind(b"@xxxxxxxxxxxxxxxxxxxxxxxx.u"), Some(Kind::U));
+        assert_eq!(loose_kind(b"@xxxxxxxxxxxxxxxxxxxxxxxx.uu"), None);
+        assert_eq!(archive_kind(b"@xxxxxxxxxxxxxxxxxxxxxxxx.u"), None);
+    }
 }
