@@ -46,6 +46,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`tai64`] | TAI64N labels and local time |
+//! | [`logdir`] | the log directory's names, archive order, opening, `.s.zst`, service → log directory |
 //! | [`error`] | daemontools' message forms, djb's errno wording, exit codes |
 //! | [`djb`] | djb's `sgetopt` and `scan_ulong` |
 //! | [`chain::prologue`] | messages and exec-or-die of the chain-loading tools |
@@ -60,7 +61,7 @@ pub mod djb;
 pub mod error;
 pub mod filters;
 pub(crate) mod follow;
-pub(crate) mod logdir;
+pub mod logdir;
 pub mod logship;
 pub mod multilog;
 pub mod supervise;

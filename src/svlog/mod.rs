@@ -5,9 +5,10 @@
 //! `svlog [-f] [-g REGEX] [-o FORMAT] [-n N | [--since T] [--until T]] DIR...`
 //!
 //! DIR is a log directory (it has `current`), or a service directory whose
-//! logger's directory is one (`service.rs`). Files are read in the order
-//! multilog wrote them (`files.rs`): the archives `@<label>.s`, `.u` and
-//! `.s.zst` (zstd, read decompressed) in name order, then `current`. Each
+//! logger's directory is one (`logdir/service.rs`). Files are read in the
+//! order multilog wrote them (`files.rs`, over [`crate::logdir`]): the
+//! archives `@<label>.s`, `.u` and `.s.zst` (zstd, read decompressed) in
+//! name order, then `current`. Each
 //! line's leading stamp — a TAI64N label, or the RFC 3339 stamp of
 //! multilog's `T`, rewritten as the label of the same moment (`stamp.rs`) —
 //! is rendered by `tai64nlocal`'s own line machine
@@ -19,15 +20,16 @@
 //! archive that is the same file (rotated since) is not read again; an
 //! archive that has gone when it is opened is skipped, except that a
 //! vanished `.u` is looked for as the `.s` the finisher renames it to and
-//! the `.s.zst` a compressor makes of that (`open.rs`); a name like an
-//! archive's that is not a regular file is skipped with a warning. A
-//! `.s.zst` is decompressed as it is read, in bounded memory (`zst.rs`).
+//! the `.s.zst` a compressor makes of that (`logdir/open.rs`); a name like
+//! an archive's that is not a regular file is skipped with a warning. A
+//! `.s.zst` is decompressed as it is read, in bounded memory
+//! (`logdir/zst.rs`).
 //!
 //! `-f`: then follow the directory (`follow.rs`).
 //!
 //! `-n N`: `current` is read backwards in blocks, then the archives newest
-//! first, only as far back as N lines reach (`tail.rs`); the older files
-//! are not opened.
+//! first, only as far back as N lines reach (`logdir/tail.rs`); the older
+//! files are not opened.
 //!
 //! `--since`/`--until` (times: [`timeexpr`]): `range.rs`, by binary search
 //! over the archives' summaries (`index.rs`), exact across clock steps.
