@@ -69,3 +69,6 @@ pub mod svlog;
 pub mod svmetrics;
 pub mod sys;
 pub mod tai64;
+
+#[cfg(test)]
+mod readers_agree;
