@@ -20,6 +20,25 @@ pub(crate) struct LogFile {
     pub label: Option<Tai64N>,
 }
 
+/// Every archive name in `dir` with its label and kind, in label order
+/// and, of one label, in [`Kind`]'s order (`.s`, `.s.zst`, `.u`).
+///
+/// # Errors
+/// The directory cannot be read.
+pub(crate) fn archive_names(dir: &Path) -> Result<Vec<(Tai64N, Kind, Vec<u8>)>, Fatal> {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = |e| Fatal::new(format!("unable to read directory {}", dir.display()), e);
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(bad)? {
+        let n = e.map_err(bad)?.file_name().as_bytes().to_vec();
+        if let Some((t, k)) = archive_kind(&n) {
+            names.push((t, k, n));
+        }
+    }
+    names.sort_unstable_by_key(|a| (a.0, a.1));
+    Ok(names)
+}
+
 /// The archives of `dir`, in label order, one per label: of a `.s`, a
 /// `.u` and a `.s.zst` with the same label (a finisher's or a compressor's
 /// rename in progress) the first of these, the uncompressed file keeping
@@ -29,23 +48,13 @@ pub(crate) struct LogFile {
 /// The directory cannot be read.
 pub(crate) fn archives(dir: &Path) -> Result<Vec<LogFile>, Fatal> {
     use std::os::unix::ffi::OsStrExt;
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| Fatal::new(format!("unable to read directory {}", dir.display()), e))?;
-    let mut names: Vec<(Tai64N, u8, Vec<u8>)> = Vec::new();
-    for e in rd {
-        let e =
-            e.map_err(|e| Fatal::new(format!("unable to read directory {}", dir.display()), e))?;
-        let n = e.file_name().as_bytes().to_vec();
-        if let Some((t, k)) = archive_kind(&n) {
-            let pref = match k {
-                Kind::S => 0,
-                Kind::U => 1,
-                Kind::Zst => 2,
-            };
-            names.push((t, pref, n));
-        }
-    }
-    names.sort_unstable_by_key(|a| (a.0, a.1));
+    let pref = |k: Kind| match k {
+        Kind::S => 0,
+        Kind::U => 1,
+        Kind::Zst => 2,
+    };
+    let mut names = archive_names(dir)?;
+    names.sort_unstable_by_key(|a| (a.0, pref(a.1)));
     names.dedup_by_key(|a| a.0);
     Ok(names
         .into_iter()

@@ -7,11 +7,11 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
 use crate::error::{self, Fatal};
-use crate::logdir::names::{archive_kind, archive_kind_of, later_names, Kind, CURRENT};
+use crate::logdir::files::archive_names;
+use crate::logdir::names::{archive_kind_of, later_names, Kind, CURRENT};
 use crate::logdir::open::{not_regular, open_archive, open_regular};
 use crate::logdir::zst::Stream;
 use crate::logdir::{read_at_as, LogFile, ReadAt};
-use crate::tai64::Tai64N;
 
 use super::PROG;
 
@@ -124,15 +124,7 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
         .metadata()
         .map_err(|e| Fatal::new(format!("unable to stat {}", cur_path.display()), e))?;
     let cur_id = (cm.dev(), cm.ino());
-    let bad = |e| Fatal::new(format!("unable to read directory {}", dir.display()), e);
-    let mut names: Vec<(Tai64N, Kind, Vec<u8>)> = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(bad)? {
-        let n = e.map_err(bad)?.file_name().as_bytes().to_vec();
-        if let Some((t, k)) = archive_kind(&n) {
-            names.push((t, k, n));
-        }
-    }
-    names.sort_unstable_by_key(|a| (a.0, a.1));
+    let mut names = archive_names(dir)?;
     names.dedup_by_key(|n| n.0);
     let mut v = Vec::with_capacity(names.len() + 1);
     for (t, mut kind, n) in names {
