@@ -2,8 +2,8 @@
 //! anywhere, `.s`, `.u` and `.s.zst` archives, a compressor's twin left
 //! beside its source, lines stamped with TAI64N labels or RFC 3339 stamps,
 //! labels out of step with the stamps), svlog's dump, `svlog -n`, the
-//! follower from the oldest archive and svmetrics' archive samples see the
-//! same files and bytes, all through `logdir`.
+//! follower from the oldest archive, logship's reader and svmetrics'
+//! archive samples see the same files and bytes, all through `logdir`.
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -34,6 +34,25 @@ fn follower(dir: &Path) -> Vec<u8> {
     let mut out = Vec::new();
     while let Got::Data { n, .. } = f.read(&mut buf).unwrap() {
         out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+/// logship's reader's lines (pieces never cut: `max` above any line),
+/// joined again: stamp, the space after it, text, newline. Every line's
+/// stamp, of either kind, is recognised.
+fn logship(dir: &Path) -> Vec<u8> {
+    let f = Follower::open("test", dir, Start::All).unwrap();
+    let mut r = crate::logship::reader::Reader::new(f, 1 << 20);
+    let mut out = Vec::new();
+    while let Some(n) = r.next().unwrap() {
+        let p = n.piece;
+        assert_eq!(p.part, 0);
+        let stamp = p.stamp.expect("a stamp");
+        out.extend_from_slice(stamp);
+        out.push(b' ');
+        out.extend_from_slice(p.text);
+        out.push(b'\n');
     }
     out
 }
@@ -135,6 +154,7 @@ proptest::proptest! {
         let dump = svlog(&dir, None);
         proptest::prop_assert_eq!(&dump, &data);
         proptest::prop_assert_eq!(&follower(&dir), &data);
+        proptest::prop_assert_eq!(&logship(&dir), &data);
         // `-n 0` is refused by svlog's arguments; 1.. are lines.
         if n > 0 {
             let want = last_lines(&data, usize::try_from(n).unwrap());
