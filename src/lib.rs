@@ -46,6 +46,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`tai64`] | TAI64N labels and local time |
+//! | [`logdir`] | the log directory's names, archive order, opening, `.s.zst`, service → log directory |
 //! | [`error`] | daemontools' message forms, djb's errno wording, exit codes |
 //! | [`djb`] | djb's `sgetopt` and `scan_ulong` |
 //! | [`cli`] | `--help`, `--version` and usage errors of the new programs |
@@ -62,6 +63,7 @@ pub mod djb;
 pub mod error;
 pub mod filters;
 pub(crate) mod follow;
+pub mod logdir;
 pub mod logship;
 pub mod multilog;
 pub mod supervise;
@@ -69,3 +71,6 @@ pub mod svlog;
 pub mod svmetrics;
 pub mod sys;
 pub mod tai64;
+
+#[cfg(test)]
+mod readers_agree;

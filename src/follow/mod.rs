@@ -12,7 +12,7 @@
 //! out before the new `current` is followed from offset 0 (`switch.rs`):
 //!
 //! * Every archive name (`@<label>.u`/`.s`/`.s.zst`, the last read
-//!   decompressed, [`crate::svlog::files::decompress`]) with a label above the newest
+//!   decompressed, [`crate::logdir::decompress`]) with a label above the newest
 //!   one accounted for is opened as soon as the follower hears of it
 //!   (inotify `IN_MOVED_TO`/`IN_CREATE`, or the listing at the switch) and
 //!   held open (within the bounds of [`held`]), so retention cannot take its bytes.
@@ -52,7 +52,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{self, Fatal};
-use crate::svlog::files::{decompress, read_at_as};
+use crate::logdir::{decompress, read_at_as};
 use crate::tai64::Tai64N;
 
 mod held;

@@ -23,7 +23,7 @@ use std::os::unix::fs::FileExt;
 
 use rustix::fs::{AtFlags, StatxFlags};
 
-use crate::svlog::LogFile;
+use crate::logdir::LogFile;
 use crate::tai64::Tai64N;
 
 use super::switch::{is_zst, open_archive, stat_archive, Opened};

@@ -9,15 +9,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::error::Fatal;
-use crate::svlog::{archives, tail_start, LogFile};
+use crate::logdir::names::{is_zst, CURRENT, PREVIOUS, PROCESSED};
+use crate::logdir::{archives, decompress, tail_start, LogFile};
 
 use super::resume::Resumed;
-use super::switch::{is_zst, open_archive, stable, stat_archive, Opened};
+use super::switch::{open_archive, stable, stat_archive, Opened};
 use super::watch::Watch;
 use super::{
     id_of, open_regular, skipped, stat_id, Follower, Id, Lost, Src, Start, SNAPSHOT_TRIES,
 };
-use crate::svlog::files::decompress;
 
 /// The directory at one moment: `current` (opened), `previous` (opened,
 /// if any) and the archives' names.
@@ -35,8 +35,8 @@ struct Listing {
 /// `current` cannot be opened (`NotFound` while a multilog starts), or
 /// the directory cannot be read.
 fn listing(dir: &Path) -> Result<Listing, Fatal> {
-    let cur_path = dir.join("current");
-    let prev_path = dir.join("previous");
+    let cur_path = dir.join(CURRENT);
+    let prev_path = dir.join(PREVIOUS);
     let mut tries = 0;
     loop {
         let p1 = stat_id(&prev_path);
@@ -108,7 +108,7 @@ impl Follower {
         let mut f = Follower {
             prog,
             dir: dir.to_path_buf(),
-            cur_path: dir.join("current"),
+            cur_path: dir.join(CURRENT),
             queue: VecDeque::new(),
             cur_id: l.cur_id,
             cur_done: false,
@@ -117,7 +117,7 @@ impl Follower {
             watch,
             held: super::held::Held::default(),
             names_lost: false,
-            processor: pending > 0 || dir.join("processed").exists(),
+            processor: pending > 0 || dir.join(PROCESSED).exists(),
             pending,
             lost: Lost::default(),
             bad: false,
@@ -127,7 +127,7 @@ impl Follower {
         for n in later {
             f.note(&n);
         }
-        let prev_path = dir.join("previous");
+        let prev_path = dir.join(PREVIOUS);
         let (cur, cid) = (l.cur, l.cur_id);
         let mut tail = None;
         let mut resumed = Resumed::Queued;
@@ -179,7 +179,7 @@ impl Follower {
         let mut heard: BTreeMap<crate::tai64::Tai64N, Vec<u8>> = BTreeMap::new();
         let mut other = Vec::new();
         for n in names {
-            match crate::svlog::files::archive_kind(&n).map(|k| k.0) {
+            match crate::logdir::archive_kind(&n).map(|k| k.0) {
                 Some(lb) if !listed.contains(&lb) => {
                     heard.insert(lb, n);
                 }

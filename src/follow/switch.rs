@@ -7,37 +7,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Fatal;
-use crate::svlog::files::archive_kind;
-use crate::svlog::{archives, LogFile};
-use crate::tai64::{Tai64N, LABEL_LEN};
+pub(super) use crate::logdir::names::is_zst;
+use crate::logdir::names::{label_names as names, PREVIOUS, PROCESSED};
+use crate::logdir::{archive_kind, archives, LogFile};
+use crate::tai64::Tai64N;
 
 use super::{
     id_of, open_regular, skipped, stat_id, Follower, Heard, Id, Src, MAX_NAMES, SNAPSHOT_TRIES,
 };
-
-/// The names archive `path` may have, in the order a finished archive
-/// takes them: itself, its `.s` (the finisher's rename of a `.u`) and its
-/// `.s.zst` (the compressor's copy, made before the `.s` or `.u` goes).
-fn names(path: &Path) -> Vec<PathBuf> {
-    let mut v = vec![path.to_path_buf()];
-    let name = path.file_name().map_or(&[][..], |n| n.as_bytes());
-    if name.len() >= LABEL_LEN {
-        for suffix in [&b".s"[..], b".s.zst"] {
-            let mut n = name[..LABEL_LEN].to_vec();
-            n.extend_from_slice(suffix);
-            let p = path.with_file_name(std::ffi::OsStr::from_bytes(&n));
-            if !v.contains(&p) {
-                v.push(p);
-            }
-        }
-    }
-    v
-}
-
-/// Whether `path` names a compressed archive.
-pub(super) fn is_zst(path: &Path) -> bool {
-    path.as_os_str().as_bytes().ends_with(b".s.zst")
-}
 
 /// An archive opened, or why not.
 pub(super) enum Opened {
@@ -78,8 +55,8 @@ pub(super) fn stat_archive(path: &Path) -> Option<(Id, u64)> {
 /// processor's output between the removal of `previous` and its archive
 /// (`processed` → `@….s`) is in no file the follower lists.
 pub(super) fn stable(dir: &Path, p1: Option<Id>) -> bool {
-    let p2 = stat_id(&dir.join("previous"));
-    p2 == p1 && (p2.is_some() || !dir.join("processed").exists())
+    let p2 = stat_id(&dir.join(PREVIOUS));
+    p2 == p1 && (p2.is_some() || !dir.join(PROCESSED).exists())
 }
 
 /// The new `current` opened, its identity, that of `previous`, and the
@@ -88,7 +65,7 @@ type Snapshot = (File, Id, Option<Id>, Vec<LogFile>);
 
 impl Follower {
     pub(super) fn note(&mut self, name: &[u8]) {
-        if name == b"previous" || name == b"processed" {
+        if name == PREVIOUS.as_bytes() || name == PROCESSED.as_bytes() {
             self.processor = true;
             return;
         }
@@ -172,7 +149,7 @@ impl Follower {
     /// A snapshot, not in the moment a processor's output is only
     /// `processed` (see [`stable`]).
     fn snapshot(&mut self) -> Result<Option<Snapshot>, Fatal> {
-        let prev_path = self.dir.join("previous");
+        let prev_path = self.dir.join(PREVIOUS);
         for _ in 0..SNAPSHOT_TRIES {
             let Ok(Some(cur)) = open_regular(&self.cur_path) else {
                 return Ok(None);
@@ -182,7 +159,7 @@ impl Follower {
             };
             let p1 = stat_id(&prev_path);
             let list = archives(&self.dir)?;
-            if p1.is_some() || self.dir.join("processed").exists() {
+            if p1.is_some() || self.dir.join(PROCESSED).exists() {
                 self.processor = true;
             }
             if stable(&self.dir, p1) && stat_id(&self.cur_path) == Some(cid) {
@@ -288,7 +265,7 @@ impl Follower {
         if self.processor {
             if let Some(p) = prev.filter(|p| *p != self.cur_id && *p != cid) {
                 // `previous` is a rotation not seen as `current`.
-                let path = self.dir.join("previous");
+                let path = self.dir.join(PREVIOUS);
                 if let Ok(Some(f)) = open_regular(&path) {
                     if id_of(&f) == Some(p) {
                         self.queue.push_back(Src::opened(path, f, Some(p)));

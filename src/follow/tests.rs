@@ -67,7 +67,7 @@ fn compressed_archives() {
     std::fs::write(u(1), b"mid1\nmid2\n").unwrap();
     std::fs::write(zst(1), zstd::encode_all(&b"mid1\nmid2\n"[..], 3).unwrap()).unwrap();
     std::fs::write(p.join("current"), b"cur\n").unwrap();
-    let names: Vec<_> = crate::svlog::archives(p)
+    let names: Vec<_> = crate::logdir::archives(p)
         .unwrap()
         .into_iter()
         .map(|a| a.path)

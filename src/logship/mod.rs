@@ -52,7 +52,7 @@ mod conn;
 mod cursor;
 mod cursor_file;
 mod dest;
-mod reader;
+pub(crate) mod reader;
 pub mod relp;
 mod session;
 mod sock;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Fatal;
 use crate::follow::{Follower, Pos, Start};
-use crate::svlog::{resolve, service_name};
+use crate::logdir::{resolve, service_name};
 
 use super::reader::Reader;
 use super::syslog::Header;

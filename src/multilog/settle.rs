@@ -24,6 +24,7 @@ use super::logdir::{booted, Locked, LogDir};
 use super::script::Script;
 use super::steps::Stepper;
 use crate::error::{self, Fatal, Unable};
+use crate::logdir::names::CURRENT;
 
 /// Start the engine; stepwise (with `Some(Stepper)`) when stdin is a pipe
 /// and there are between 1 and [`MAX_DIRS`] directories.
@@ -171,7 +172,7 @@ fn current_len(startfd: &OwnedFd, dir: &[u8]) -> Option<u64> {
 
 /// Cut `current` back to `a` bytes (never extend it).
 fn cut_current(l: &Locked, a: u64) -> Result<(), Fatal> {
-    let len = rustix::fs::statat(l.dirfd(), "current", rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+    let len = rustix::fs::statat(l.dirfd(), CURRENT, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
         .ok()
         .map(|st| st.st_size as u64);
     if len.is_none_or(|n| n <= a) {
@@ -179,7 +180,7 @@ fn cut_current(l: &Locked, a: u64) -> Result<(), Fatal> {
     }
     let f = rustix::fs::openat(
         l.dirfd(),
-        "current",
+        CURRENT,
         rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )

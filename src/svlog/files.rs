@@ -4,88 +4,16 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{self, Fatal};
-use crate::tai64::{Tai64N, LABEL_LEN};
+use crate::logdir::files::archive_names;
+use crate::logdir::names::{archive_kind_of, later_names, Kind, CURRENT};
+use crate::logdir::open::{not_regular, open_archive, open_regular};
+use crate::logdir::zst::Stream;
+use crate::logdir::{read_at_as, LogFile, ReadAt};
 
-use super::open::{later_names, not_regular, open_archive, open_regular};
-use super::zst::Stream;
 use super::PROG;
-
-/// How an archive is stored; for one label, the earliest kind here is
-/// read (a `.u` is renamed `.s` when finished; a compressor writes
-/// `.s.zst` before it removes the `.s`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Kind {
-    /// `@<label>.s`: finished.
-    S,
-    /// `@<label>.s.zst`: finished, then compressed with zstd.
-    Zst,
-    /// `@<label>.u`: written before a crash, not known to be complete.
-    U,
-}
-
-/// The label and kind of an archive name: `@` + 24 hex digits + `.s`,
-/// `.u` or `.s.zst`.
-#[must_use]
-pub(crate) fn archive_kind(name: &[u8]) -> Option<(Tai64N, Kind)> {
-    if name.first() != Some(&b'@') || name.len() < LABEL_LEN {
-        return None;
-    }
-    let kind = match &name[LABEL_LEN..] {
-        b".s" => Kind::S,
-        b".u" => Kind::U,
-        b".s.zst" => Kind::Zst,
-        _ => return None,
-    };
-    Tai64N::from_hex(&name[1..LABEL_LEN]).map(|t| (t, kind))
-}
-
-/// One file of a log directory, in reading order.
-#[derive(Debug)]
-pub(crate) struct LogFile {
-    /// Its path.
-    pub path: PathBuf,
-    /// The archive's name label (`None` for `current`).
-    pub label: Option<Tai64N>,
-}
-
-/// The archives of `dir`, in label order, one per label: of a `.s`, a
-/// `.u` and a `.s.zst` with the same label (a finisher's or a compressor's
-/// rename in progress) the first of these, the uncompressed file keeping
-/// the inode `current` had.
-///
-/// # Errors
-/// The directory cannot be read.
-pub(crate) fn archives(dir: &Path) -> Result<Vec<LogFile>, Fatal> {
-    use std::os::unix::ffi::OsStrExt;
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| Fatal::new(format!("unable to read directory {}", dir.display()), e))?;
-    let mut names: Vec<(Tai64N, u8, Vec<u8>)> = Vec::new();
-    for e in rd {
-        let e =
-            e.map_err(|e| Fatal::new(format!("unable to read directory {}", dir.display()), e))?;
-        let n = e.file_name().as_bytes().to_vec();
-        if let Some((t, k)) = archive_kind(&n) {
-            let pref = match k {
-                Kind::S => 0,
-                Kind::U => 1,
-                Kind::Zst => 2,
-            };
-            names.push((t, pref, n));
-        }
-    }
-    names.sort_unstable_by_key(|a| (a.0, a.1));
-    names.dedup_by_key(|a| a.0);
-    Ok(names
-        .into_iter()
-        .map(|(t, _, n)| LogFile {
-            label: Some(t),
-            path: dir.join(std::ffi::OsStr::from_bytes(&n)),
-        })
-        .collect())
-}
 
 /// A file of a log directory as listed, opened only when it is read.
 #[derive(Debug)]
@@ -136,19 +64,13 @@ impl Entry {
         if self.said.get() {
             return None;
         }
-        let (f, path) = open_archive(&self.lf, &self.said)?;
+        let (f, path) = open_archive(PROG, &self.lf, &self.said)?;
         if archive_kind_of(&path) == Some(Kind::Zst) {
             Some(Src::Zst(Box::new(Stream::new(PROG, &path, f))))
         } else {
             Some(Src::Plain(f))
         }
     }
-}
-
-/// The kind of archive `path` names.
-fn archive_kind_of(path: &Path) -> Option<Kind> {
-    use std::os::unix::ffi::OsStrExt;
-    archive_kind(path.file_name()?.as_bytes()).map(|(_, k)| k)
 }
 
 fn key_of(m: &std::fs::Metadata) -> (u64, u64, i64) {
@@ -159,8 +81,6 @@ fn key_of(m: &std::fs::Metadata) -> (u64, u64, i64) {
     )
 }
 
-pub(crate) use super::zst::decompress;
-
 /// A file of a log directory opened for reading: the file itself, or a
 /// compressed archive's contents decompressed as they are read
 /// ([`Stream`]).
@@ -169,21 +89,6 @@ pub(crate) enum Src {
     Plain(File),
     /// A `.s.zst` (boxed: its decoder's state is large).
     Zst(Box<Stream>),
-}
-
-/// `pread`: what svlog reads files through.
-pub(crate) trait ReadAt {
-    /// Up to `buf.len()` bytes at offset `off` (0 at the end).
-    ///
-    /// # Errors
-    /// A read error.
-    fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<usize>;
-}
-
-impl ReadAt for File {
-    fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<usize> {
-        FileExt::read_at(self, buf, off)
-    }
 }
 
 impl ReadAt for Src {
@@ -204,7 +109,7 @@ impl ReadAt for Src {
 /// `current` cannot be opened, or the directory cannot be read.
 pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
     use std::os::unix::ffi::OsStrExt;
-    let cur_path = dir.join("current");
+    let cur_path = dir.join(CURRENT);
     let cur = match open_regular(&cur_path, false) {
         Ok(Some(f)) => f,
         Ok(None) => return Err(Fatal::plain(not_regular(&cur_path))),
@@ -219,15 +124,7 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
         .metadata()
         .map_err(|e| Fatal::new(format!("unable to stat {}", cur_path.display()), e))?;
     let cur_id = (cm.dev(), cm.ino());
-    let bad = |e| Fatal::new(format!("unable to read directory {}", dir.display()), e);
-    let mut names: Vec<(Tai64N, Kind, Vec<u8>)> = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(bad)? {
-        let n = e.map_err(bad)?.file_name().as_bytes().to_vec();
-        if let Some((t, k)) = archive_kind(&n) {
-            names.push((t, k, n));
-        }
-    }
-    names.sort_unstable_by_key(|a| (a.0, a.1));
+    let mut names = archive_names(dir)?;
     names.dedup_by_key(|n| n.0);
     let mut v = Vec::with_capacity(names.len() + 1);
     for (t, mut kind, n) in names {
@@ -302,28 +199,4 @@ pub(crate) fn read_at<R: ReadAt + ?Sized>(
     off: u64,
 ) -> Option<usize> {
     read_at_as(PROG, f, path, buf, off)
-}
-
-/// [`read_at`] for program `prog` (the follower serves logship too).
-pub(crate) fn read_at_as<R: ReadAt + ?Sized>(
-    prog: &str,
-    f: &R,
-    path: &Path,
-    buf: &mut [u8],
-    off: u64,
-) -> Option<usize> {
-    loop {
-        match f.read_at(buf, off) {
-            Ok(n) => return Some(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                error::warn(
-                    prog,
-                    &format!("unable to read {}", path.display()),
-                    Some(&e),
-                );
-                return None;
-            }
-        }
-    }
 }

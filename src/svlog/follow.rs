@@ -183,7 +183,7 @@ impl Gone {
                 return;
             }
         }
-        let cur = self.dir.join("current");
+        let cur = self.dir.join(crate::logdir::names::CURRENT);
         match std::fs::symlink_metadata(&cur) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let since = *self.missing_since.get_or_insert_with(Instant::now);

@@ -148,7 +148,7 @@ impl<'a> Lines<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::svlog::LogFile;
+    use crate::logdir::LogFile;
     use std::io::Write;
     use std::path::PathBuf;
 

@@ -5,9 +5,10 @@
 //! `svlog [-f] [-g REGEX] [-o FORMAT] [-n N | [--since T] [--until T]] DIR...`
 //!
 //! DIR is a log directory (it has `current`), or a service directory whose
-//! logger's directory is one (`service.rs`). Files are read in the order
-//! multilog wrote them (`files.rs`): the archives `@<label>.s`, `.u` and
-//! `.s.zst` (zstd, read decompressed) in name order, then `current`. Each
+//! logger's directory is one (`logdir/service.rs`). Files are read in the
+//! order multilog wrote them (`files.rs`, over [`crate::logdir`]): the
+//! archives `@<label>.s`, `.u` and `.s.zst` (zstd, read decompressed) in
+//! name order, then `current`. Each
 //! line's leading stamp — a TAI64N label, or the RFC 3339 stamp of
 //! multilog's `T`, rewritten as the label of the same moment (`stamp.rs`) —
 //! is rendered by `tai64nlocal`'s own line machine
@@ -19,15 +20,16 @@
 //! archive that is the same file (rotated since) is not read again; an
 //! archive that has gone when it is opened is skipped, except that a
 //! vanished `.u` is looked for as the `.s` the finisher renames it to and
-//! the `.s.zst` a compressor makes of that (`open.rs`); a name like an
-//! archive's that is not a regular file is skipped with a warning. A
-//! `.s.zst` is decompressed as it is read, in bounded memory (`zst.rs`).
+//! the `.s.zst` a compressor makes of that (`logdir/open.rs`); a name like
+//! an archive's that is not a regular file is skipped with a warning. A
+//! `.s.zst` is decompressed as it is read, in bounded memory
+//! (`logdir/zst.rs`).
 //!
 //! `-f`: then follow the directory (`follow.rs`).
 //!
 //! `-n N`: `current` is read backwards in blocks, then the archives newest
-//! first, only as far back as N lines reach (`tail.rs`); the older files
-//! are not opened.
+//! first, only as far back as N lines reach (`logdir/tail.rs`); the older
+//! files are not opened.
 //!
 //! `--since`/`--until` (times: [`timeexpr`]): `range.rs`, by binary search
 //! over the archives' summaries (`index.rs`), exact across clock steps.
@@ -54,23 +56,17 @@ pub(crate) mod files;
 mod follow;
 mod index;
 mod lines;
-mod open;
 mod out;
 mod range;
 mod scan;
-mod service;
 mod stamp;
-mod tail;
 pub mod timeexpr;
 mod verify;
 mod walk;
-mod zst;
 
+pub(crate) use crate::logdir::resolve;
 pub(crate) use args::{parse_args, Opts};
-pub(crate) use files::{archives, LogFile};
 pub(crate) use out::{Format, Out, Stop};
-pub(crate) use service::{resolve, service_name};
-pub(crate) use tail::tail_start;
 
 const PROG: &str = "svlog";
 /// The usage line.
@@ -119,7 +115,7 @@ pub(crate) fn print<W: io::Write>(
     let mut dirs: Vec<walk::Dir> = Vec::new();
     let mut indexes = Vec::new();
     for d in &opts.dirs {
-        let (dir, name) = service::resolve_named(d)?;
+        let (dir, name) = crate::logdir::service::resolve_named(d)?;
         dirs.push((name, files::list(&dir)?));
         // Only a range uses the index.
         let cache = opts.index.as_deref().filter(|_| ranged);
@@ -248,12 +244,18 @@ mod tests {
 
     #[test]
     fn archive_names() {
-        let k = |n: &[u8]| files::archive_kind(n).map(|(_, k)| k);
-        assert_eq!(k(b"@400000006b050c5709c2505c.s"), Some(files::Kind::S));
-        assert_eq!(k(b"@400000006b050c5709c2505c.u"), Some(files::Kind::U));
+        let k = |n: &[u8]| crate::logdir::archive_kind(n).map(|(_, k)| k);
+        assert_eq!(
+            k(b"@400000006b050c5709c2505c.s"),
+            Some(crate::logdir::names::Kind::S)
+        );
+        assert_eq!(
+            k(b"@400000006b050c5709c2505c.u"),
+            Some(crate::logdir::names::Kind::U)
+        );
         assert_eq!(
             k(b"@400000006b050c5709c2505c.s.zst"),
-            Some(files::Kind::Zst)
+            Some(crate::logdir::names::Kind::Zst)
         );
         assert_eq!(k(b"@400000006b050c5709c2505c.u.zst"), None);
         assert_eq!(k(b"@400000006b050c5709c2505c.s.zs"), None);

@@ -7,14 +7,14 @@
 use std::io;
 
 use crate::error::Fatal;
+use crate::logdir::{tail_start, zst};
 use crate::tai64::Tai64N;
 
 use super::files::{Entry, Src};
 use super::lines::Lines;
 use super::range::{within, Range};
 use super::stamp::{line_label, line_text};
-use super::tail::tail_start;
-use super::{zst, Out, Stop};
+use super::{Out, Stop};
 
 /// One log directory: its service name and its files.
 pub(crate) type Dir = (String, Vec<Entry>);

@@ -13,9 +13,10 @@ use std::os::fd::{AsFd, OwnedFd};
 use rustix::fs::{AtFlags, Dir, FileType};
 
 use super::expo::{unix_seconds, Exposition, Family, Kind};
+use crate::logdir::archive_kind;
+use crate::logdir::names::CURRENT;
 use crate::supervise::extstatus::Death;
 use crate::supervise::observe;
-use crate::svlog::files::archive_kind;
 use crate::tai64::Tai64N;
 
 macro_rules! families {
@@ -121,7 +122,7 @@ fn service(e: &mut Exposition, name: &str, dir: &OwnedFd) {
 
 /// The samples of the log directory `main` (already open), labelled `name`.
 fn logdir(e: &mut Exposition, name: &str, main: OwnedFd) {
-    if let Ok(st) = rustix::fs::statat(&main, c"current", AtFlags::empty()) {
+    if let Ok(st) = rustix::fs::statat(&main, CURRENT, AtFlags::empty()) {
         e.add(Metric::LOG_CURRENT, name, &st.st_size);
         let nanos = u32::try_from(st.st_mtime_nsec).unwrap_or(0);
         let t = Tai64N::from_unix(st.st_mtime, nanos);

@@ -28,7 +28,7 @@ use codec::{Ctx, Refused};
 pub(crate) use codec::{Found, PipeId, Step, HDR, MAX_DIRS};
 
 /// The record's file name, in the first log directory.
-pub(crate) const NAME: &str = "inflight";
+pub(crate) const NAME: &str = crate::logdir::names::INFLIGHT;
 /// The witness bytes are dropped (the file truncated to its header) once
 /// they pass this size and there is no carry.
 const RESET_AT: u64 = HDR + (1 << 20);

@@ -27,10 +27,7 @@ use super::retention::rename_noreplace;
 use super::{Shared, READ, TRUNC};
 use crate::error::{self, Fatal, Unable};
 
-/// Where a compression in progress writes (with a number after it).
-pub(super) const COMPRESSING: &str = "compressing";
-/// Suffix of a compressed archive, after the `.s`.
-const ZST: &str = ".zst";
+use crate::logdir::names::{with_kind, Kind, COMPRESSING, S, U, ZST};
 /// zstd's own compression threads per encoder. Two let a rotation be
 /// compressed on both cores while the writer waits for input: with 400 MB of
 /// gen-log through `t s16777215 n10 Z`, 2.9 s against 3.5–4.8 s for the
@@ -64,10 +61,7 @@ impl Shared {
     ) -> Vec<String> {
         let pairs: Vec<(String, String)> = targets
             .iter()
-            .map(|t| {
-                let stem = &t[..t.len() - 1];
-                ((*t).to_string(), format!("{stem}s{ZST}"))
-            })
+            .map(|t| ((*t).to_string(), with_kind(t, Kind::Zst)))
             .collect();
         self.compress_all(&pairs, level, sync_all)
     }
@@ -75,7 +69,7 @@ impl Shared {
     /// `Z` for a finished `@….s` (a processor's output): compress it to
     /// `@….s.zst`; on failure the `.s` stays as it is.
     pub(super) fn compress(&self, done: &str, level: i32) {
-        let pairs = [(done.to_string(), format!("{done}{ZST}"))];
+        let pairs = [(done.to_string(), with_kind(done, Kind::Zst))];
         self.compress_all(&pairs, level, &|files| {
             files.iter().map(|f| (self.fsync)(f)).collect()
         });
@@ -202,12 +196,11 @@ impl Shared {
             let n = ent.file_name().to_bytes();
             if n.starts_with(COMPRESSING.as_bytes()) {
                 twins.push(n.to_vec());
-            } else if n.first() == Some(&b'@') && n.ends_with(b".s.zst") {
-                let s = &n[..n.len() - ZST.len()];
-                twins.push(s.to_vec());
-                let mut u = s.to_vec();
-                *u.last_mut().unwrap_or(&mut 0) = b'u';
-                twins.push(u);
+            } else if n.first() == Some(&b'@') && n.ends_with(ZST.as_bytes()) {
+                let stem = &n[..n.len() - ZST.len()];
+                for suffix in [S, U] {
+                    twins.push([stem, suffix.as_bytes()].concat());
+                }
             }
         }
         for s in twins {

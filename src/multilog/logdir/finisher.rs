@@ -18,6 +18,7 @@ use rustix::fs::Mode;
 use super::retention::rename_noreplace;
 use super::{Fsync, Shared, MAX_IN_FLIGHT};
 use crate::error;
+use crate::logdir::names::{with_kind, Kind, PREVIOUS};
 use crate::multilog::retry::{complain, retry};
 
 /// A rotated file for the finishing thread.
@@ -245,7 +246,7 @@ impl Shared {
         );
         match &self.processor {
             Some(p) => self.process(p),
-            None => self.finish("previous", b's'),
+            None => self.finish(PREVIOUS, Kind::S),
         }
     }
 
@@ -266,8 +267,7 @@ impl Shared {
             self.leave_unfinished(file, target, &e);
             return None;
         }
-        let stem = &target[..target.len() - 1];
-        let mut done = format!("{stem}s");
+        let mut done = with_kind(target, Kind::S);
         loop {
             let renamed = {
                 let _listing = self.lock_listing();
@@ -276,7 +276,7 @@ impl Shared {
             match renamed {
                 Ok(()) => break,
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return None,
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => done = self.next_name(b's'),
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => done = self.next_name(Kind::S),
                 Err(e) => complain(
                     &format!("unable to rename {target} to {done} in directory {name}"),
                     &e,

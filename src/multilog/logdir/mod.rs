@@ -71,6 +71,7 @@ use rustix::fs::{Mode, OFlags};
 
 use super::retry::{complain, retry};
 use super::script::DirExt;
+use crate::logdir::names::{Kind, CURRENT, PREVIOUS};
 use crate::tai64::Tai64N;
 use finisher::{Finisher, Job};
 pub(crate) use recover::booted;
@@ -256,21 +257,21 @@ impl LogDir {
             self.finisher.make_room(1);
             retry(
                 || format!("unable to rename current to previous in directory {name}"),
-                || rustix::fs::renameat(&sh.dirfd, "current", &sh.dirfd, "previous"),
+                || rustix::fs::renameat(&sh.dirfd, CURRENT, &sh.dirfd, PREVIOUS),
             );
             None
         } else {
             self.finisher.make_room(MAX_IN_FLIGHT);
-            let mut target = sh.next_name(b'u');
+            let mut target = sh.next_name(Kind::U);
             loop {
-                match rename_noreplace(&sh.dirfd, "current", &target) {
+                match rename_noreplace(&sh.dirfd, CURRENT, &target) {
                     Ok(()) => break,
                     Err(e) => {
                         complain(
                             &format!("unable to rename current to {target} in directory {name}"),
                             &e,
                         );
-                        target = sh.next_name(b'u');
+                        target = sh.next_name(Kind::U);
                     }
                 }
             }
@@ -288,7 +289,7 @@ impl LogDir {
         };
         let new = retry(
             || format!("unable to create {name}/current"),
-            || rustix::fs::openat(&sh.dirfd, "current", APPEND, Mode::from_raw_mode(0o600)),
+            || rustix::fs::openat(&sh.dirfd, CURRENT, APPEND, Mode::from_raw_mode(0o600)),
         );
         retry(
             || format!("unable to set mode of {name}/current"),

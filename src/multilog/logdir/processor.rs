@@ -11,6 +11,7 @@ use rustix::io::Errno;
 
 use super::{Shared, APPEND, READ, TRUNC};
 use crate::error;
+use crate::logdir::names::{Kind, NEWSTATE, PREVIOUS, PROCESSED, STATE};
 use crate::multilog::retry::{self, complain, retry};
 use crate::sys::processor::Fds;
 
@@ -49,7 +50,7 @@ impl Shared {
         }
         let f = retry(
             || format!("unable to create {name}/processed"),
-            || rustix::fs::openat(d, "processed", APPEND, Mode::from_raw_mode(0o600)),
+            || rustix::fs::openat(d, PROCESSED, APPEND, Mode::from_raw_mode(0o600)),
         );
         retry(
             || format!("unable to write {name}/processed to disk"),
@@ -62,7 +63,7 @@ impl Shared {
         drop(f);
         let f = retry(
             || format!("unable to create {name}/newstate"),
-            || rustix::fs::openat(d, "newstate", APPEND, Mode::from_raw_mode(0o600)),
+            || rustix::fs::openat(d, NEWSTATE, APPEND, Mode::from_raw_mode(0o600)),
         );
         retry(
             || format!("unable to write {name}/newstate to disk"),
@@ -71,16 +72,16 @@ impl Shared {
         drop(f);
         retry(
             || format!("unable to remove {name}/previous"),
-            || match rustix::fs::unlinkat(d, "previous", AtFlags::empty()) {
+            || match rustix::fs::unlinkat(d, PREVIOUS, AtFlags::empty()) {
                 Ok(()) | Err(Errno::NOENT) => Ok(()),
                 Err(e) => Err(io::Error::from(e)),
             },
         );
         retry(
             || format!("unable to rename newstate to state in directory {name}"),
-            || rustix::fs::renameat(d, "newstate", d, "state"),
+            || rustix::fs::renameat(d, NEWSTATE, d, STATE),
         );
-        self.finish("processed", b's')
+        self.finish(PROCESSED, Kind::S)
     }
 
     /// Run the processor once: `/bin/sh -c PROC` in the directory with
@@ -95,10 +96,10 @@ impl Shared {
         let open =
             |f: &str, flags: OFlags| rustix::fs::openat(d, f, flags, Mode::from_raw_mode(0o644));
         let fds = Fds {
-            stdin: open("previous", READ)?,
-            stdout: open("processed", TRUNC)?,
-            state: open("state", READ)?,
-            newstate: open("newstate", TRUNC)?,
+            stdin: open(PREVIOUS, READ)?,
+            stdout: open(PROCESSED, TRUNC)?,
+            state: open(STATE, READ)?,
+            newstate: open(NEWSTATE, TRUNC)?,
         };
         crate::sys::processor::run(d.as_fd(), processor, fds, unable)
     }

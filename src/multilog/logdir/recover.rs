@@ -8,6 +8,7 @@ use rustix::io::Errno;
 
 use super::{Shared, APPEND, MAX_IN_FLIGHT, READ, ROTATED, TRUNC};
 use crate::error::{Fatal, Unable};
+use crate::logdir::names::{loose_kind, Kind, CURRENT, NEWSTATE, PREVIOUS, PROCESSED, STATE};
 
 impl Shared {
     /// Crash recovery (the non-x-bit branch of `restart`), exactly as
@@ -25,26 +26,26 @@ impl Shared {
         // would make `n + 1`. (The archives left at the end are the same:
         // the ones made here are the newest.)
         self.trim();
-        let _ = rustix::fs::unlinkat(d, "state", AtFlags::empty());
-        let _ = rustix::fs::unlinkat(d, "newstate", AtFlags::empty());
-        match rustix::fs::statat(d, "processed", AtFlags::SYMLINK_NOFOLLOW) {
+        let _ = rustix::fs::unlinkat(d, STATE, AtFlags::empty());
+        let _ = rustix::fs::unlinkat(d, NEWSTATE, AtFlags::empty());
+        match rustix::fs::statat(d, PROCESSED, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) if st.st_mode & super::COMPLETE != 0 => {
-                let _ = rustix::fs::unlinkat(d, "previous", AtFlags::empty());
-                self.finish("processed", b's');
+                let _ = rustix::fs::unlinkat(d, PREVIOUS, AtFlags::empty());
+                self.finish(PROCESSED, Kind::S);
             }
             Ok(_) | Err(Errno::NOENT) => {
-                let _ = rustix::fs::unlinkat(d, "processed", AtFlags::empty());
-                self.finish("previous", b'u');
+                let _ = rustix::fs::unlinkat(d, PROCESSED, AtFlags::empty());
+                self.finish(PREVIOUS, Kind::U);
             }
             Err(e) => return Err(Fatal::new(format!("unable to stat {name}/processed"), e)),
         }
         if !keep_current {
-            self.finish("current", b'u');
+            self.finish(CURRENT, Kind::U);
         }
-        let state = rustix::fs::openat(d, "state", TRUNC, Mode::from_raw_mode(0o644))
+        let state = rustix::fs::openat(d, STATE, TRUNC, Mode::from_raw_mode(0o644))
             .unable(|| format!("write to {name}/state"))?;
         drop(state);
-        let cur = rustix::fs::openat(d, "current", APPEND, Mode::from_raw_mode(0o600))
+        let cur = rustix::fs::openat(d, CURRENT, APPEND, Mode::from_raw_mode(0o600))
             .unable(|| format!("write to {name}/current"))?;
         rustix::fs::fchmod(&cur, Mode::from_raw_mode(0o644))
             .unable(|| format!("set mode of {name}/current"))?;
@@ -82,10 +83,10 @@ impl Shared {
         for ent in dir {
             let ent = ent.unable(|| format!("read {name}"))?;
             let n = ent.file_name().to_bytes();
-            if n.len() == 27 && n[0] == b'@' && n.ends_with(b".u") {
-                found.push(String::from_utf8_lossy(n).into_owned());
-            } else if n.len() == 27 && n[0] == b'@' && n.ends_with(b".s") {
-                done.push(String::from_utf8_lossy(n).into_owned());
+            match loose_kind(n) {
+                Some(Kind::U) => found.push(String::from_utf8_lossy(n).into_owned()),
+                Some(Kind::S) => done.push(String::from_utf8_lossy(n).into_owned()),
+                _ => {}
             }
         }
         found.sort();

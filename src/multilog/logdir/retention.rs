@@ -8,6 +8,7 @@ use rustix::fs::AtFlags;
 use rustix::io::Errno;
 
 use super::Shared;
+use crate::logdir::names::{archive_name, Kind};
 use crate::multilog::retry::{complain, retry};
 use crate::tai64::{Tai64N, LABEL_LEN};
 
@@ -23,7 +24,7 @@ pub(super) fn rename_noreplace(d: &OwnedFd, from: &str, to: &str) -> io::Result<
 
 impl Shared {
     /// A fresh archive name `@<tai64n>.<code>`, strictly after the last one.
-    pub(super) fn next_name(&self, code: u8) -> String {
+    pub(super) fn next_name(&self, kind: Kind) -> String {
         let mut last = self
             .last_stamp
             .lock()
@@ -38,13 +39,12 @@ impl Shared {
             }
         }
         *last = now;
-        let label = now.label();
-        format!("{}.{}", String::from_utf8_lossy(&label), code as char)
+        archive_name(&now.label(), kind)
     }
 
     /// `finish`: link `file` to a fresh `@….code` name, remove it, trim.
     /// Returns the new name (`None` if `file` was gone or already linked).
-    pub(super) fn finish(&self, file: &str, code: u8) -> Option<String> {
+    pub(super) fn finish(&self, file: &str, kind: Kind) -> Option<String> {
         let name = &self.name;
         let d = &self.dirfd;
         let st = loop {
@@ -60,7 +60,7 @@ impl Shared {
         let mut made = None;
         if st.st_nlink == 1 {
             loop {
-                let target = self.next_name(code);
+                let target = self.next_name(kind);
                 match rustix::fs::linkat(d, file, d, target.as_str(), AtFlags::empty()) {
                     Ok(()) => {
                         made = Some(target);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::{LogDir, Shared};
 use crate::error;
+use crate::logdir::names::CURRENT;
 use crate::multilog::retry::{self, complain};
 
 /// A write error that removing files can cure.
@@ -35,7 +36,7 @@ pub(super) fn write_all(sh: &Shared, current: &mut File, mut data: &[u8]) {
             Ok(0) => complain(&what(), &io::Error::from_raw_os_error(0)),
             Ok(n) => data = &data[n..],
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_full(&e) && sh.free_oldest(keep, "current", &e) => {}
+            Err(e) if is_full(&e) && sh.free_oldest(keep, CURRENT, &e) => {}
             Err(e) => {
                 sh.say_freed();
                 complain(&what(), &e);

@@ -15,6 +15,7 @@ use rustix::io::Errno;
 use super::finisher::{Finisher, Job};
 use super::{syncer, timer, Fsync, LogDir, Shared, APPEND, COMPLETE, MAX_IN_FLIGHT, OUTBUF, READ};
 use crate::error::{Fatal, Unable};
+use crate::logdir::names::{CURRENT, LOCK};
 use crate::multilog::script::DirSpec;
 use crate::tai64::Tai64N;
 
@@ -63,7 +64,7 @@ impl LogDir {
             Mode::empty(),
         )
         .unable(|| format!("open directory {name}"))?;
-        let lock = rustix::fs::openat(&dirfd, "lock", APPEND, Mode::from_raw_mode(0o600))
+        let lock = rustix::fs::openat(&dirfd, LOCK, APPEND, Mode::from_raw_mode(0o600))
             .unable(|| format!("lock directory {name}"))?;
         rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive)
             .unable(|| format!("lock directory {name}"))?;
@@ -120,15 +121,11 @@ impl Locked {
         let rotated = sh.finish_rotations()?;
         let name = &sh.name;
         let (current, bytes) =
-            match rustix::fs::statat(&sh.dirfd, "current", AtFlags::SYMLINK_NOFOLLOW) {
+            match rustix::fs::statat(&sh.dirfd, CURRENT, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) if st.st_mode & COMPLETE != 0 => {
-                    let f = rustix::fs::openat(
-                        &sh.dirfd,
-                        "current",
-                        APPEND,
-                        Mode::from_raw_mode(0o600),
-                    )
-                    .unable(|| format!("append to {name}/current"))?;
+                    let f =
+                        rustix::fs::openat(&sh.dirfd, CURRENT, APPEND, Mode::from_raw_mode(0o600))
+                            .unable(|| format!("append to {name}/current"))?;
                     rustix::fs::fchmod(&f, Mode::from_raw_mode(0o644))
                         .unable(|| format!("set mode of {name}/current"))?;
                     (File::from(f), st.st_size as u64)
@@ -150,7 +147,7 @@ impl Locked {
         // at a rotation point (a killed process's may end inside a line).
         let mut last = [b'\n'];
         if bytes > 0 {
-            if let Ok(f) = rustix::fs::openat(&sh.dirfd, "current", READ, Mode::empty()) {
+            if let Ok(f) = rustix::fs::openat(&sh.dirfd, CURRENT, READ, Mode::empty()) {
                 let _ = rustix::io::pread(&f, &mut last, bytes - 1);
             }
         }

@@ -22,6 +22,7 @@ use rustix::fs::Mode;
 
 use super::{Shared, READ};
 use crate::error;
+use crate::logdir::names::CURRENT;
 use crate::multilog::retry::pause_duration;
 
 /// The running fsync thread of one directory.
@@ -94,7 +95,7 @@ fn run(
 /// fsync whatever is `current` now (a rotation may just have replaced
 /// it: the old one is the finisher's).
 fn sync_current(sh: &Shared) -> io::Result<()> {
-    let r = rustix::fs::openat(&sh.dirfd, "current", READ, Mode::empty())
+    let r = rustix::fs::openat(&sh.dirfd, CURRENT, READ, Mode::empty())
         .and_then(|f| rustix::fs::fdatasync(&f));
     match r {
         // No `current` for a moment during a rotation: nothing to do.

@@ -330,7 +330,7 @@ mod tests {
             f.write_all(&data).unwrap();
             let (mut n1, mut s1) = (need, skip);
             let mut buf = vec![0u8; 777];
-            let want = crate::svlog::tail::tail_start(&f, data.len() as u64, &mut n1, &mut s1, &mut buf).unwrap();
+            let want = crate::logdir::tail::tail_start(&f, data.len() as u64, &mut n1, &mut s1, &mut buf).unwrap();
             let (mut n2, mut s2) = (need, skip);
             let got = tail_start(&stream(&data), &mut n2, &mut s2);
             proptest::prop_assert_eq!((got, n2, s2), (want, n1, s1));

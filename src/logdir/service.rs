@@ -21,6 +21,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Fatal;
+use crate::logdir::names::CURRENT;
 use crate::supervise::status::Status;
 
 /// Of multilog's script `args` (its argv after the program name), the
@@ -97,7 +98,7 @@ pub(crate) fn resolve_named(dir: &Path) -> Result<(PathBuf, String), Fatal> {
     // directory), with the path that failed.
     let mut failed: Option<(PathBuf, io::Error)> = None;
     let note = |d: &Path, failed: &mut Option<(PathBuf, io::Error)>| -> bool {
-        let cur = d.join("current");
+        let cur = d.join(CURRENT);
         match std::fs::metadata(&cur) {
             Ok(_) => true,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -152,7 +153,7 @@ pub(crate) fn resolve_named(dir: &Path) -> Result<(PathBuf, String), Fatal> {
     }
     let (path, e) = failed.unwrap_or_else(|| {
         (
-            dir.join("current"),
+            dir.join(CURRENT),
             io::Error::from_raw_os_error(libc::ENOENT),
         )
     });

@@ -9,28 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error;
 
 use super::files::LogFile;
-use super::PROG;
-
-/// The names an archive listed as `path` may have by the time it is
-/// opened, in the order multilog and its compressor rename it: a `.u`
-/// becomes `.s` (finished), a `.s` becomes `.s.zst` (compressed).
-pub(super) fn later_names(path: &Path) -> Vec<PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
-    let b = path.as_os_str().as_bytes();
-    let with = |from: &[u8], to: &[u8]| {
-        let mut v = b[..b.len() - from.len()].to_vec();
-        v.extend_from_slice(to);
-        PathBuf::from(std::ffi::OsStr::from_bytes(&v))
-    };
-    let mut v = vec![path.to_path_buf()];
-    if b.ends_with(b".u") {
-        v.push(with(b".u", b".s"));
-        v.push(with(b".u", b".s.zst"));
-    } else if b.ends_with(b".s") {
-        v.push(with(b".s", b".s.zst"));
-    }
-    v
-}
+use super::names::later_names;
 
 /// Open `path` for reading, without following a symbolic link (`nofollow`)
 /// and without waiting (a FIFO would block `open` until a writer came),
@@ -58,23 +37,27 @@ pub(crate) fn not_regular(path: &Path) -> String {
     format!("unable to read {}: not a regular file", path.display())
 }
 
-/// Open an archive under the first of its [`later_names`] still there, and
+/// Open an archive (for `prog`) under the first of its [`later_names`] still there, and
 /// the name it has: `None` if it has gone; a file that is not regular (a
 /// FIFO, a directory, a symbolic link) and other errors give a warning
 /// (then `said` is set) and `None`.
-pub(super) fn open_archive(f: &LogFile, said: &std::cell::Cell<bool>) -> Option<(File, PathBuf)> {
+pub(crate) fn open_archive(
+    prog: &str,
+    f: &LogFile,
+    said: &std::cell::Cell<bool>,
+) -> Option<(File, PathBuf)> {
     for p in later_names(&f.path) {
         match open_regular(&p, true) {
             Ok(Some(file)) => return Some((file, p)),
             Ok(None) => {
-                error::warn(PROG, &not_regular(&p), None);
+                error::warn(prog, &not_regular(&p), None);
                 said.set(true);
                 return None;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => {
                 let what = format!("unable to open {}", p.display());
-                error::warn(PROG, &what, Some(&e));
+                error::warn(prog, &what, Some(&e));
                 said.set(true);
                 return None;
             }
