@@ -68,6 +68,36 @@ const PROG: &str = "logship";
 /// The usage line.
 pub const USAGE: &str =
     "logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...";
+/// logship's `--help`.
+const CLI: crate::cli::Cli = crate::cli::Cli {
+    prog: PROG,
+    usage: USAGE,
+    options: &[
+        (
+            "-p fac.sev",
+            "facility and severity of the messages (user.notice)",
+        ),
+        ("-H host", "HOSTNAME of the messages (this host's name)"),
+        (
+            "-a app",
+            "APP-NAME of the messages (the directory's service name)",
+        ),
+        ("-c DIR", "where the cursors are kept (.)"),
+        (
+            "-w N",
+            "messages sent and not yet acknowledged, at most (1024)",
+        ),
+        (
+            "-m N",
+            "bytes of a message at most, longer lines are cut (8192)",
+        ),
+        ("-t SECS", "wait for an acknowledgement (30); also --ack-timeout"),
+        ("-T SECS", "connecting and opening (10); also --connect-timeout"),
+        ("URL", "relp://host:port or tcp://host:port"),
+        ("--help", "print this help and exit"),
+        ("--version", "print the version and exit"),
+    ],
+};
 /// The first pause after a failure.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// The longest pause.
@@ -298,8 +328,12 @@ pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
 /// The program (see the crate's entry convention).
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
-    let Some(o) = args::parse(&main.argv) else {
-        return error::usage(PROG, USAGE);
+    let o = match args::parse(&main.argv) {
+        Ok(o) => o,
+        Err(args::Bad::Usage) => return CLI.usage(),
+        Err(args::Bad::Named(why)) => return CLI.usage_why(&[why.as_bytes()]),
+        Err(args::Bad::Help) => return CLI.help(),
+        Err(args::Bad::Version) => return CLI.version(),
     };
     let r = (|| {
         let (sig_r, sig_w) = rustix::pipe::pipe_with(

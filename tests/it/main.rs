@@ -7,6 +7,7 @@ mod support;
 mod chain;
 mod chain_props;
 mod cli;
+mod cli_logs;
 mod common_selftest;
 mod completion;
 mod crashstate;
