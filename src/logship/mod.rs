@@ -21,6 +21,11 @@
 //!   [`BACKOFF_MAX`]), then the messages not acknowledged are sent again
 //!   in order on the new session. Memory stays bounded: at most a window
 //!   of messages is held, whatever the backlog on disk.
+//! * The first acknowledgement (RELP) or write the kernel took (TCP)
+//!   after a failure: `logship: info: URL: sending again after N s, M
+//!   lines behind`, N the seconds since the first failure, M the messages
+//!   sent and not yet acknowledged at that moment (`at least M` when the
+//!   window was full, so more lines may wait in the directories).
 //! * A server that stops answering: messages in flight without an
 //!   acknowledgement for `-t` seconds (default 30) end the session the
 //!   same way; connecting and the RELP `open` have `-T` seconds (default
@@ -91,8 +96,14 @@ const CLI: crate::cli::Cli = crate::cli::Cli {
             "-m N",
             "bytes of a message at most, longer lines are cut (8192)",
         ),
-        ("-t SECS", "wait for an acknowledgement (30); also --ack-timeout"),
-        ("-T SECS", "connecting and opening (10); also --connect-timeout"),
+        (
+            "-t SECS",
+            "wait for an acknowledgement (30); also --ack-timeout",
+        ),
+        (
+            "-T SECS",
+            "connecting and opening (10); also --connect-timeout",
+        ),
         ("URL", "relp://host:port or tcp://host:port"),
         ("--help", "print this help and exit"),
         ("--version", "print the version and exit"),
@@ -154,6 +165,9 @@ struct Ship {
     retry_at: Instant,
     backoff: Duration,
     rr: usize,
+    /// When the first failure since the last acknowledgement happened:
+    /// the start of an outage, for the notice at its end.
+    broken_since: Option<Instant>,
 }
 
 impl Ship {

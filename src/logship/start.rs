@@ -176,5 +176,6 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         retry_at: Instant::now(),
         backoff: BACKOFF_MIN,
         rr: 0,
+        broken_since: None,
     })
 }

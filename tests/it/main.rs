@@ -25,6 +25,7 @@ mod filters;
 mod logship;
 mod logship_cursor;
 mod logship_net;
+mod logship_notice;
 mod logship_resume;
 mod man;
 mod multilog;
