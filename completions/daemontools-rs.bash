@@ -110,7 +110,7 @@ _dtools_svlog()
     _dtools_dirs "$cur"
 }
 
-# logship [-p facility.severity] [-H host] [-a app] [-c dir] [-w N] [-m N]
+# logship [-e] [-p facility.severity] [-H host] [-a app] [-c dir] [-w N] [-m N]
 #         [-t secs] [-T secs] url logdir ...
 _dtools_logship()
 {
@@ -160,7 +160,7 @@ _dtools_logship()
         fi
     done
     if [[ -z $optsdone && $cur == -* ]]; then
-        _dtools_words "$cur" '-p -H -a -c -w -m -t -T --ack-timeout --connect-timeout --help --version'
+        _dtools_words "$cur" '-e -p -H -a -c -w -m -t -T --ack-timeout --connect-timeout --help --version'
         return
     fi
     if ((operands == 0)); then

@@ -16,6 +16,8 @@ use super::syslog::parse_pri;
 /// Parsed options.
 #[derive(Debug)]
 pub struct Opts {
+    /// `-e`: with no cursor yet, start at the end of the directory.
+    pub end: bool,
     /// `-p facility.severity` as PRI.
     pub pri: u8,
     /// `-H host`.
@@ -69,7 +71,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest `-t` and `-T`: a day.
 const MAX_TIMEOUT: u64 = 86_400;
 /// The option string.
-const OPTS: &str = "p:H:a:c:w:m:t:T:";
+const OPTS: &str = "ep:H:a:c:w:m:t:T:";
 /// The long options and their letters.
 const LONG: &[(&str, u8)] = &[("ack-timeout", b't'), ("connect-timeout", b'T')];
 
@@ -162,6 +164,7 @@ pub fn parse(args: &[OsString]) -> Result<Opts, Bad> {
     let args = &shorten(args)?;
     let mut g = Getopt::new(args, OPTS);
     let mut pri = 13;
+    let mut end = false;
     let (mut host, mut app) = (None, None);
     let mut cursors = PathBuf::from(".");
     let (mut window, mut max) = (WINDOW, MAX_MESSAGE);
@@ -174,6 +177,10 @@ pub fn parse(args: &[OsString]) -> Result<Opts, Bad> {
                 return Err(Bad::Usage);
             }
         };
+        if c == b'e' {
+            end = true;
+            continue;
+        }
         let v = v.ok_or(Bad::Usage)?;
         match c {
             b'p' => pri = v.to_str().and_then(parse_pri).ok_or_else(|| bad_pri(v))?,
@@ -207,6 +214,7 @@ pub fn parse(args: &[OsString]) -> Result<Opts, Bad> {
         .ok_or_else(|| named("not a URL", url))
         .and_then(|u| parse_url(u).map_err(Bad::Named))?;
     Ok(Opts {
+        end,
         pri,
         host,
         app,
@@ -279,6 +287,9 @@ mod tests {
         // A long option's spelling as another option's argument is that.
         let o = p(&["-c", "--ack-timeout", "relp://h:1", "d"]).unwrap();
         assert_eq!(o.cursors, PathBuf::from("--ack-timeout"));
+        assert!(!o.end);
+        assert!(p(&["-e", "relp://h:1", "d"]).unwrap().end);
+        assert!(p(&["-ew", "5", "relp://h:1", "d"]).unwrap().end);
         // Operands are not options.
         let o = p(&["relp://h:1", "--bogus"]).unwrap();
         assert_eq!(o.dirs, [PathBuf::from("--bogus")]);

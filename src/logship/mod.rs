@@ -2,10 +2,11 @@
 //! syslog-ng) so that every line logged arrives, across crashes of either
 //! side (a new program; daemontools has no counterpart).
 //!
-//! `logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...`
+//! `logship [-e] [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...`
 //!
 //! * Each DIR is read by the shared follower (`src/follow/`) from its
-//!   cursor, or from its oldest archive when it has none yet.
+//!   cursor, or when it has none yet from its oldest archive (from its
+//!   end with `-e`: only lines written from then on).
 //! * Each line becomes an RFC 5424 message (`syslog.rs`), cut into pieces
 //!   of at most `-m` bytes (default 8192, rsyslog's default
 //!   `maxMessageSize`) when longer.
@@ -72,7 +73,7 @@ use syslog::Header;
 const PROG: &str = "logship";
 /// The usage line.
 pub const USAGE: &str =
-    "logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...";
+    "logship [-e] [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...";
 /// logship's `--help`.
 const CLI: crate::cli::Cli = crate::cli::Cli {
     prog: PROG,

@@ -1,7 +1,8 @@
 //! logship says when a broken session works again: after the warning
 //! that began an outage, `logship: info: URL: sending again after N s, M
 //! lines behind` once, at the first acknowledgement (RELP) or write the
-//! kernel took (TCP).
+//! kernel took (TCP). And `-e`: with no cursor yet, only the lines
+//! written after the start are shipped.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -102,5 +103,54 @@ fn tcp_receiver_started_again_is_announced() {
     .contains("line 00000004")));
     let err = ship.stop();
     assert_eq!(notices(&err, &url).len(), 1, "{err}");
+    lg.finish();
+}
+
+/// The line numbers acknowledged so far.
+fn acked_lines(p: &Peer) -> Vec<usize> {
+    p.acked()
+        .iter()
+        .filter_map(|d| {
+            let s = String::from_utf8_lossy(d);
+            let at = s.rfind("line ")?;
+            s.get(at + 5..at + 13)?.parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn dash_e_starts_at_the_end_without_a_cursor_only() {
+    let root = tempfile::tempdir().unwrap();
+    let peer = Peer::start(vec![Mode::Normal]);
+    let mut lg = Logger::start(root.path(), &["t"]);
+    lg.write(0, 10);
+    let dir = lg.dir.to_str().unwrap().to_string();
+    // Every old line is in `current` before logship looks for its end.
+    assert!(wait_for(SOON, || std::fs::read(lg.dir.join("current"))
+        .is_ok_and(
+            |b| String::from_utf8_lossy(&b).contains("line 00000009")
+        )));
+    let ship = Ship::start(&["-e", &peer.url(), &dir], root.path());
+    // Connected: the directory was opened (at its end) before.
+    assert!(wait_for(SOON, || peer.opened(0)), "{}", ship.stderr());
+    lg.write(10, 15);
+    assert!(
+        wait_for(SOON, || acked_lines(&peer).len() >= 5),
+        "{}",
+        ship.stderr()
+    );
+    let err = ship.stop();
+    assert_eq!(acked_lines(&peer), (10..15).collect::<Vec<_>>(), "{err}");
+    // With a cursor, -e changes nothing: what was written while logship
+    // was stopped is shipped.
+    lg.write(15, 20);
+    let ship = Ship::start(&["-e", &peer.url(), &dir], root.path());
+    assert!(
+        wait_for(SOON, || acked_lines(&peer).len() >= 10),
+        "{}",
+        ship.stderr()
+    );
+    let err = ship.stop();
+    assert_eq!(acked_lines(&peer), (10..20).collect::<Vec<_>>(), "{err}");
     lg.finish();
 }
