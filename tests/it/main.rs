@@ -24,6 +24,7 @@ mod faults_supervise;
 mod filters;
 mod logship;
 mod logship_cursor;
+mod logship_docs;
 mod logship_net;
 mod logship_notice;
 mod logship_resume;
