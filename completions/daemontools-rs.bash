@@ -103,15 +103,15 @@ _dtools_svlog()
         ;;
     esac
     if [[ $cur == -* ]]; then
-        _dtools_words "$cur" '-f -g -o -n --since --until'
+        _dtools_words "$cur" '-f -g -o -n --since --until --help --version'
         return
     fi
     compopt -o filenames 2>/dev/null
     _dtools_dirs "$cur"
 }
 
-# logship [-p facility.severity] [-H host] [-a app] [-c dir] [-w N] [-m N]
-#         url logdir ...
+# logship [-e] [-p facility.severity] [-H host] [-a app] [-c dir] [-w N] [-m N]
+#         [-t secs] [-T secs] url logdir ...
 _dtools_logship()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=
@@ -119,7 +119,7 @@ _dtools_logship()
     COMPREPLY=()
     case $prev in
     -p)
-        local fac='kern user mail daemon auth syslog lpr news uucp cron authpriv ftp local0 local1 local2 local3 local4 local5 local6 local7'
+        local fac='kern user mail daemon auth syslog lpr news uucp cron authpriv ftp ntp security console solaris-cron local0 local1 local2 local3 local4 local5 local6 local7'
         local sev='emerg alert crit err warning notice info debug'
         if [[ $cur == *.* ]]; then
             local f=${cur%%.*} s
@@ -141,7 +141,7 @@ _dtools_logship()
         COMPREPLY=($(compgen -d -- "$cur"))
         return
         ;;
-    -H | -a | -w | -m)
+    -H | -a | -w | -m | -t | -T | --ack-timeout | --connect-timeout)
         return
         ;;
     esac
@@ -151,7 +151,7 @@ _dtools_logship()
         w=${COMP_WORDS[i]}
         if [[ -z $optsdone && $w == -- ]]; then
             optsdone=1
-        elif [[ -z $optsdone && $w == -[pHacwm] ]]; then
+        elif [[ -z $optsdone && ($w == -[pHacwmtT] || $w == --ack-timeout || $w == --connect-timeout) ]]; then
             ((i++))
         elif [[ -z $optsdone && $w == -?* ]]; then
             :
@@ -160,7 +160,7 @@ _dtools_logship()
         fi
     done
     if [[ -z $optsdone && $cur == -* ]]; then
-        _dtools_words "$cur" '-p -H -a -c -w -m'
+        _dtools_words "$cur" '-e -p -H -a -c -w -m -t -T --ack-timeout --connect-timeout --help --version'
         return
     fi
     if ((operands == 0)); then

@@ -16,6 +16,8 @@ use super::syslog::parse_pri;
 /// Parsed options.
 #[derive(Debug)]
 pub struct Opts {
+    /// `-e`: with no cursor yet, start at the end of the directory.
+    pub end: bool,
     /// `-p facility.severity` as PRI.
     pub pri: u8,
     /// `-H host`.
@@ -39,6 +41,23 @@ pub struct Opts {
     pub dirs: Vec<PathBuf>,
 }
 
+/// What was wrong with the command line, or what it asked for instead.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Bad {
+    /// Something is missing: the usage line alone.
+    Usage,
+    /// The usage line and what was wrong (`unknown facility: local9`).
+    Named(String),
+    /// `--help` among the options.
+    Help,
+    /// `--version` among the options.
+    Version,
+}
+
+fn named(what: &str, v: &OsStr) -> Bad {
+    Bad::Named(format!("{what}: {}", v.to_string_lossy()))
+}
+
 /// The default window.
 pub const WINDOW: usize = 1024;
 /// The default largest message: rsyslog's default `maxMessageSize`.
@@ -52,7 +71,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest `-t` and `-T`: a day.
 const MAX_TIMEOUT: u64 = 86_400;
 /// The option string.
-const OPTS: &str = "p:H:a:c:w:m:t:T:";
+const OPTS: &str = "ep:H:a:c:w:m:t:T:";
 /// The long options and their letters.
 const LONG: &[(&str, u8)] = &[("ack-timeout", b't'), ("connect-timeout", b'T')];
 
@@ -73,8 +92,9 @@ fn seconds(s: &OsStr) -> Option<Duration> {
 }
 
 /// `args` with `--ack-timeout[=]S` and `--connect-timeout[=]S` written
-/// `-t S` and `-T S`; `None` for another long option among the options.
-fn shorten(args: &[OsString]) -> Option<Vec<OsString>> {
+/// `-t S` and `-T S`; `--help`, `--version` or another long option among
+/// the options ends the parse.
+fn shorten(args: &[OsString]) -> Result<Vec<OsString>, Bad> {
     let mut out = args.first().cloned().into_iter().collect::<Vec<_>>();
     let mut i = 1;
     while i < args.len() {
@@ -82,19 +102,29 @@ fn shorten(args: &[OsString]) -> Option<Vec<OsString>> {
         if w == b"--" || w.first() != Some(&b'-') || w.len() == 1 {
             // The options end here.
             out.extend_from_slice(&args[i..]);
-            return Some(out);
+            return Ok(out);
         }
         if let Some(long) = w.strip_prefix(b"--") {
             let (name, value) = match long.iter().position(|&c| c == b'=') {
                 Some(e) => (&long[..e], Some(OsStr::from_bytes(&long[e + 1..]))),
                 None => (long, None),
             };
-            let &(_, letter) = LONG.iter().find(|(n, _)| n.as_bytes() == name)?;
+            match long {
+                b"help" => return Err(Bad::Help),
+                b"version" => return Err(Bad::Version),
+                _ => {}
+            }
+            let &(_, letter) = LONG
+                .iter()
+                .find(|(n, _)| n.as_bytes() == name)
+                .ok_or_else(|| named("unknown option", &args[i]))?;
             let value = match value {
                 Some(v) => v.to_owned(),
                 None => {
                     i += 1;
-                    args.get(i)?.clone()
+                    args.get(i)
+                        .ok_or_else(|| named("option needs a value", &args[i - 1]))?
+                        .clone()
                 }
             };
             out.push(OsString::from_vec(vec![b'-', letter]));
@@ -122,15 +152,19 @@ fn shorten(args: &[OsString]) -> Option<Vec<OsString>> {
             }
         }
     }
-    Some(out)
+    Ok(out)
 }
 
-/// Parse `args` (with the program name first); `None` means usage.
-#[must_use]
-pub fn parse(args: &[OsString]) -> Option<Opts> {
+/// Parse `args` (with the program name first). The directories are
+/// paths, taken as they are (a name need not be UTF-8).
+///
+/// # Errors
+/// What was wrong, or `--help`/`--version`.
+pub fn parse(args: &[OsString]) -> Result<Opts, Bad> {
     let args = &shorten(args)?;
     let mut g = Getopt::new(args, OPTS);
     let mut pri = 13;
+    let mut end = false;
     let (mut host, mut app) = (None, None);
     let mut cursors = PathBuf::from(".");
     let (mut window, mut max) = (WINDOW, MAX_MESSAGE);
@@ -140,28 +174,47 @@ pub fn parse(args: &[OsString]) -> Option<Opts> {
             Ok(x) => x,
             Err(e) => {
                 e.print(args);
-                return None;
+                return Err(Bad::Usage);
             }
         };
-        let v = v?;
+        if c == b'e' {
+            end = true;
+            continue;
+        }
+        let v = v.ok_or(Bad::Usage)?;
         match c {
-            b'p' => pri = parse_pri(v.to_str()?)?,
+            b'p' => pri = v.to_str().and_then(parse_pri).ok_or_else(|| bad_pri(v))?,
             b'H' => host = Some(v.as_bytes().to_vec()),
             b'a' => app = Some(v.as_bytes().to_vec()),
             b'c' => cursors = PathBuf::from(v),
-            b'w' => window = num(v).filter(|&w| (1..=100_000).contains(&w))?,
-            b'm' => max = num(v).filter(|&m| (MIN_MESSAGE..=1 << 20).contains(&m))?,
-            b't' => ack_timeout = seconds(v)?,
-            b'T' => connect_timeout = seconds(v)?,
-            _ => return None,
+            b'w' => {
+                window = num(v)
+                    .filter(|&w| (1..=100_000).contains(&w))
+                    .ok_or_else(|| named("-w: not a window from 1 to 100000", v))?;
+            }
+            b'm' => {
+                max = num(v)
+                    .filter(|&m| (MIN_MESSAGE..=1 << 20).contains(&m))
+                    .ok_or_else(|| named("-m: not a size from 1024 to 1048576", v))?;
+            }
+            b't' => ack_timeout = seconds(v).ok_or_else(|| named("-t: not 1 to 86400 s", v))?,
+            b'T' => {
+                connect_timeout = seconds(v).ok_or_else(|| named("-T: not 1 to 86400 s", v))?;
+            }
+            _ => return Err(Bad::Usage),
         }
     }
     let rest = &args[g.optind()..];
-    let (url, dirs) = rest.split_first()?;
+    let (url, dirs) = rest.split_first().ok_or(Bad::Usage)?;
     if dirs.is_empty() {
-        return None;
+        return Err(Bad::Usage);
     }
-    Some(Opts {
+    let dest = url
+        .to_str()
+        .ok_or_else(|| named("not a URL", url))
+        .and_then(|u| parse_url(u).map_err(Bad::Named))?;
+    Ok(Opts {
+        end,
         pri,
         host,
         app,
@@ -170,16 +223,28 @@ pub fn parse(args: &[OsString]) -> Option<Opts> {
         max,
         ack_timeout,
         connect_timeout,
-        dest: parse_url(url.to_str()?)?,
+        dest,
         dirs: dirs.iter().map(PathBuf::from).collect(),
     })
+}
+
+/// Which half of `fac.sev` is wrong.
+fn bad_pri(v: &OsStr) -> Bad {
+    let s = v.to_string_lossy();
+    match s.split_once('.') {
+        Some((f, _)) if parse_pri(&format!("{f}.info")).is_none() => {
+            Bad::Named(format!("unknown facility: {f}"))
+        }
+        Some((_, sev)) => Bad::Named(format!("unknown severity: {sev}")),
+        None => Bad::Named(format!("not facility.severity: {s}")),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn p(a: &[&str]) -> Option<Opts> {
+    fn p(a: &[&str]) -> Result<Opts, Bad> {
         let v: Vec<OsString> = std::iter::once("logship")
             .chain(a.iter().copied())
             .map(OsString::from)
@@ -222,6 +287,9 @@ mod tests {
         // A long option's spelling as another option's argument is that.
         let o = p(&["-c", "--ack-timeout", "relp://h:1", "d"]).unwrap();
         assert_eq!(o.cursors, PathBuf::from("--ack-timeout"));
+        assert!(!o.end);
+        assert!(p(&["-e", "relp://h:1", "d"]).unwrap().end);
+        assert!(p(&["-ew", "5", "relp://h:1", "d"]).unwrap().end);
         // Operands are not options.
         let o = p(&["relp://h:1", "--bogus"]).unwrap();
         assert_eq!(o.dirs, [PathBuf::from("--bogus")]);
@@ -239,7 +307,32 @@ mod tests {
             &["-x", "relp://h:1", "d"],
             &["relp://h:1"],
         ] {
-            assert!(p(a).is_none(), "{a:?}");
+            assert!(p(a).is_err(), "{a:?}");
         }
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let why = |a: &[&str]| match p(a) {
+            Err(Bad::Named(s)) => s,
+            other => panic!("{a:?}: {other:?}"),
+        };
+        assert_eq!(
+            why(&["-p", "local9.info", "relp://h:1", "d"]),
+            "unknown facility: local9"
+        );
+        assert_eq!(
+            why(&["-p", "user.loud", "relp://h:1", "d"]),
+            "unknown severity: loud"
+        );
+        assert!(why(&["relp://h", "d"]).contains("port"));
+        assert!(why(&["udp://h:1", "d"]).contains("scheme"));
+        assert!(why(&["-w", "abc", "relp://h:1", "d"]).contains("abc"));
+        assert_eq!(
+            why(&["--bogus", "relp://h:1", "d"]),
+            "unknown option: --bogus"
+        );
+        assert_eq!(p(&["-w", "5", "--help"]).err(), Some(Bad::Help));
+        assert_eq!(p(&["--version", "x"]).err(), Some(Bad::Version));
     }
 }

@@ -23,22 +23,30 @@ pub struct Dest {
     pub url: String,
 }
 
-/// The destination `url` names; `None` if it is not one logship knows.
-#[must_use]
-pub fn parse_url(url: &str) -> Option<Dest> {
+/// The destination `url` names.
+///
+/// # Errors
+/// What is wrong with it, for the usage message (`no port: relp://h`).
+pub fn parse_url(url: &str) -> Result<Dest, String> {
     let (proto, rest) = if let Some(r) = url.strip_prefix("relp://") {
         (Proto::Relp, r)
     } else if let Some(r) = url.strip_prefix("tcp://") {
         (Proto::Tcp, r)
     } else {
-        return None;
+        return Err(format!("unknown scheme (not relp:// or tcp://): {url}"));
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let (host, port) = rest.rsplit_once(':')?;
-    if host.is_empty() || host.contains('/') || port.parse::<u16>().ok()? == 0 {
-        return None;
+    // `[::1]` alone has colons but no port.
+    let Some((host, port)) = rest.rsplit_once(':').filter(|(_, p)| !p.ends_with(']')) else {
+        return Err(format!("no port in URL: {url}"));
+    };
+    if host.is_empty() || host.contains('/') {
+        return Err(format!("no host in URL: {url}"));
     }
-    Some(Dest {
+    if port.parse::<u16>().map_or(true, |p| p == 0) {
+        return Err(format!("not a port from 1 to 65535: {port}"));
+    }
+    Ok(Dest {
         proto,
         addr: rest.to_string(),
         url: url.to_string(),
@@ -80,7 +88,7 @@ mod tests {
             "relp://h:x",
             "h:1",
         ] {
-            assert_eq!(parse_url(bad), None, "{bad}");
+            assert!(parse_url(bad).is_err(), "{bad}");
         }
     }
 }

@@ -2,10 +2,11 @@
 //! syslog-ng) so that every line logged arrives, across crashes of either
 //! side (a new program; daemontools has no counterpart).
 //!
-//! `logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...`
+//! `logship [-e] [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...`
 //!
 //! * Each DIR is read by the shared follower (`src/follow/`) from its
-//!   cursor, or from its oldest archive when it has none yet.
+//!   cursor, or when it has none yet from its oldest archive (from its
+//!   end with `-e`: only lines written from then on).
 //! * Each line becomes an RFC 5424 message (`syslog.rs`), cut into pieces
 //!   of at most `-m` bytes (default 8192, rsyslog's default
 //!   `maxMessageSize`) when longer.
@@ -21,6 +22,11 @@
 //!   [`BACKOFF_MAX`]), then the messages not acknowledged are sent again
 //!   in order on the new session. Memory stays bounded: at most a window
 //!   of messages is held, whatever the backlog on disk.
+//! * The first acknowledgement (RELP) or write the kernel took (TCP)
+//!   after a failure: `logship: info: URL: sending again after N s, M
+//!   lines behind`, N the seconds since the first failure, M the messages
+//!   sent and not yet acknowledged at that moment (`at least M` when the
+//!   window was full, so more lines may wait in the directories).
 //! * A server that stops answering: messages in flight without an
 //!   acknowledgement for `-t` seconds (default 30) end the session the
 //!   same way; connecting and the RELP `open` have `-T` seconds (default
@@ -67,7 +73,43 @@ use syslog::Header;
 const PROG: &str = "logship";
 /// The usage line.
 pub const USAGE: &str =
-    "logship [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...";
+    "logship [-e] [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...";
+/// logship's `--help`.
+const CLI: crate::cli::Cli = crate::cli::Cli {
+    prog: PROG,
+    usage: USAGE,
+    options: &[
+        (
+            "-p fac.sev",
+            "facility and severity of the messages (user.notice)",
+        ),
+        ("-H host", "HOSTNAME of the messages (this host's name)"),
+        (
+            "-a app",
+            "APP-NAME of the messages (the directory's service name)",
+        ),
+        ("-c DIR", "where the cursors are kept (.)"),
+        (
+            "-w N",
+            "messages sent and not yet acknowledged, at most (1024)",
+        ),
+        (
+            "-m N",
+            "bytes of a message at most, longer lines are cut (8192)",
+        ),
+        (
+            "-t SECS",
+            "wait for an acknowledgement (30); also --ack-timeout",
+        ),
+        (
+            "-T SECS",
+            "connecting and opening (10); also --connect-timeout",
+        ),
+        ("URL", "relp://host:port or tcp://host:port"),
+        ("--help", "print this help and exit"),
+        ("--version", "print the version and exit"),
+    ],
+};
 /// The first pause after a failure.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// The longest pause.
@@ -124,6 +166,9 @@ struct Ship {
     retry_at: Instant,
     backoff: Duration,
     rr: usize,
+    /// When the first failure since the last acknowledgement happened:
+    /// the start of an outage, for the notice at its end.
+    broken_since: Option<Instant>,
 }
 
 impl Ship {
@@ -298,8 +343,12 @@ pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
 /// The program (see the crate's entry convention).
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
-    let Some(o) = args::parse(&main.argv) else {
-        return error::usage(PROG, USAGE);
+    let o = match args::parse(&main.argv) {
+        Ok(o) => o,
+        Err(args::Bad::Usage) => return CLI.usage(),
+        Err(args::Bad::Named(why)) => return CLI.usage_why(&[why.as_bytes()]),
+        Err(args::Bad::Help) => return CLI.help(),
+        Err(args::Bad::Version) => return CLI.version(),
     };
     let r = (|| {
         let (sig_r, sig_w) = rustix::pipe::pipe_with(

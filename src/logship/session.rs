@@ -70,6 +70,7 @@ impl Ship {
         }
         if moved {
             self.progress_at = Instant::now();
+            self.sending_again();
         }
         match bad {
             Some(t) => Err(dest::proto_err(format!(
@@ -79,8 +80,30 @@ impl Ship {
         }
     }
 
+    /// The end of an outage: `logship: info: URL: sending again after N
+    /// s, M lines behind`, once, at the first acknowledgement (RELP) or
+    /// write the kernel took (TCP) after a failure. M counts the messages
+    /// sent and not yet acknowledged; when the window is full, more lines
+    /// may wait unread in the directories, so it says `at least`.
+    fn sending_again(&mut self) {
+        let Some(since) = self.broken_since.take() else {
+            return;
+        };
+        let behind = self.inflight.len();
+        let full = behind + self.unsaved >= self.window;
+        let line = format!(
+            "{PROG}: info: {}: sending again after {} s, {}{behind} lines behind\n",
+            self.dest.url,
+            since.elapsed().as_secs(),
+            if full { "at least " } else { "" },
+        );
+        // A notice that cannot be written is not a reason to stop shipping.
+        let _ = io::Write::write_all(&mut io::stderr().lock(), line.as_bytes());
+    }
+
     pub(super) fn fail(&mut self, t: &Trouble) {
         warn_trouble(&self.dest, t);
+        self.broken_since.get_or_insert_with(Instant::now);
         self.conn = None;
         self.retry_at = Instant::now() + self.backoff;
         self.backoff = (self.backoff * 2).min(BACKOFF_MAX);

@@ -142,7 +142,9 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
             crate::error::warn(PROG, &what, None);
         }
         let mut saved = loaded.map(|l| l.0);
-        let start = saved.map_or(Start::All, Start::At);
+        // `-e` without a cursor: only what is written from now on.
+        let fresh = if o.end { Start::Tail(0) } else { Start::All };
+        let start = saved.map_or(fresh, Start::At);
         let follower = missing_retried(|| Follower::open(PROG, &abs, start))?;
         if follower.bad_position() {
             set_aside(d, &cpath, "points beyond the end of its file");
@@ -176,5 +178,6 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         retry_at: Instant::now(),
         backoff: BACKOFF_MIN,
         rr: 0,
+        broken_since: None,
     })
 }

@@ -1,6 +1,7 @@
 //! svlog's command line: `-f`, `-g`, `-o`, `-n`, `--since`, `--until`,
 //! and which of them go together.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use super::{timeexpr, Format};
@@ -39,21 +40,38 @@ pub(crate) enum Bad {
     Named(String),
     /// A time expression that means nothing (`unable to parse time: X`).
     Time(String),
+    /// `--help` among the options.
+    Help,
+    /// `--version` among the options.
+    Version,
 }
 
-/// Parse argv (without the program name).
-pub(crate) fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> Result<Opts, Bad> {
+/// Parse argv (without the program name). The directories are paths,
+/// taken as they are (a name need not be UTF-8); options and their values
+/// are text.
+pub(crate) fn parse_args(
+    args: &[OsString],
+    now: Tai64N,
+    zone: &mut LocalZone,
+) -> Result<Opts, Bad> {
     let mut o = Opts::default();
     let mut dirs = Vec::new();
     let mut i = 0;
     let mut opts_done = false;
+    let text = |w: &OsString| {
+        w.to_str()
+            .map(str::to_string)
+            .ok_or_else(|| Bad::Named(format!("not text: {}", w.to_string_lossy())))
+    };
     while i < args.len() {
-        let a = &args[i];
+        let raw = &args[i];
         i += 1;
-        if opts_done || !a.starts_with('-') || a == "-" {
-            dirs.push(PathBuf::from(a));
+        let word = raw.as_encoded_bytes();
+        if opts_done || word.first() != Some(&b'-') || word == b"-" {
+            dirs.push(PathBuf::from(raw));
             continue;
         }
+        let a = &text(raw)?;
         let (name, inline) = match a.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ if a.len() > 2
@@ -67,6 +85,12 @@ pub(crate) fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> 
             opts_done = true;
             continue;
         }
+        if name == "--help" {
+            return Err(Bad::Help);
+        }
+        if name == "--version" {
+            return Err(Bad::Version);
+        }
         if name == "-f" {
             o.follow = true;
             continue;
@@ -77,10 +101,10 @@ pub(crate) fn parse_args(args: &[String], now: Tai64N, zone: &mut LocalZone) -> 
         let value = match inline {
             Some(v) => v,
             None => {
-                let v = args
-                    .get(i)
-                    .ok_or_else(|| Bad::Named(format!("option needs a value: {name}")))?
-                    .clone();
+                let v = text(
+                    args.get(i)
+                        .ok_or_else(|| Bad::Named(format!("option needs a value: {name}")))?,
+                )?;
                 i += 1;
                 v
             }
@@ -127,11 +151,7 @@ mod tests {
         let mut z = LocalZone::new(Zone::utc());
         let now = Tai64N::from_unix(1_000_000, 0);
         let a = |v: &[&str], z: &mut LocalZone| {
-            parse_args(
-                &v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>(),
-                now,
-                z,
-            )
+            parse_args(&v.iter().map(OsString::from).collect::<Vec<_>>(), now, z)
         };
         assert_eq!(a(&["d"], &mut z).unwrap().dirs, [PathBuf::from("d")]);
         assert_eq!(a(&["-n", "5", "d"], &mut z).unwrap().last, Some(5));
@@ -170,5 +190,12 @@ mod tests {
         ] {
             assert!(a(bad, &mut z).is_err(), "{bad:?}");
         }
+        assert_eq!(a(&["-n", "1", "--help", "d"], &mut z), Err(Bad::Help));
+        assert_eq!(a(&["--version"], &mut z), Err(Bad::Version));
+        // A directory's name is a path, not text.
+        use std::os::unix::ffi::OsStringExt;
+        let d = OsString::from_vec(b"d\xff".to_vec());
+        let o = parse_args(&[OsString::from("-n1"), d.clone()], now, &mut z).unwrap();
+        assert_eq!(o.dirs, [PathBuf::from(d)]);
     }
 }

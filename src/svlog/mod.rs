@@ -198,25 +198,43 @@ pub(crate) fn compile(pat: &str) -> Result<regex::bytes::Regex, Fatal> {
 /// [`Stop::Pipe`] turns into exit 0.
 pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
 
+/// svlog's `--help`.
+const CLI: crate::cli::Cli = crate::cli::Cli {
+    prog: PROG,
+    usage: USAGE,
+    options: &[
+        (
+            "-f",
+            "follow: print lines as they are written (one directory)",
+        ),
+        ("-n N", "only the last N lines"),
+        ("-g REGEX", "only lines matching REGEX"),
+        (
+            "-o FORMAT",
+            "output: local, utc, rfc3339, epoch, raw or json",
+        ),
+        (
+            "--since T",
+            "only lines at or after T (e.g. -10min, @EPOCH, YYYY-MM-DD)",
+        ),
+        ("--until T", "only lines before T"),
+        ("--help", "print this help and exit"),
+        ("--version", "print the version and exit"),
+    ],
+};
+
 /// The program (see the crate's entry convention).
 #[must_use]
 pub fn run(main: MainArgs) -> u8 {
-    let args: Vec<String> = match main
-        .argv
-        .into_iter()
-        .skip(1)
-        .map(std::ffi::OsString::into_string)
-        .collect::<Result<_, _>>()
-    {
-        Ok(a) => a,
-        Err(_) => return error::usage(PROG, USAGE),
-    };
+    let args: Vec<std::ffi::OsString> = main.argv.into_iter().skip(1).collect();
     let zone = Zone::from_env();
     let mut lz = LocalZone::new(zone.clone());
     let mut opts = match parse_args(&args, Tai64N::now(), &mut lz) {
         Ok(o) => o,
-        Err(args::Bad::Usage) => return error::usage(PROG, USAGE),
-        Err(args::Bad::Named(why)) => return error::usage(PROG, &format!("{USAGE}: {why}")),
+        Err(args::Bad::Usage) => return CLI.usage(),
+        Err(args::Bad::Named(why)) => return CLI.usage_why(&[why.as_bytes()]),
+        Err(args::Bad::Help) => return CLI.help(),
+        Err(args::Bad::Version) => return CLI.version(),
         Err(args::Bad::Time(t)) => {
             error::say(
                 PROG,

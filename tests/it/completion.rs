@@ -153,3 +153,25 @@ fn svwait_options_match_its_help() {
     listed.sort();
     assert_eq!(complete(t.path(), t.path(), &["svwait", "-"]), listed);
 }
+
+/// svlog's and logship's completions offer every option their `--help`
+/// lists, and nothing it does not mention.
+#[test]
+fn svlog_logship_options_match_their_help() {
+    let t = tempfile::tempdir().unwrap();
+    for prog in ["svlog", "logship"] {
+        let help = Command::new(crate::support::ours(prog))
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8(help.stdout).unwrap();
+        let offered = complete(t.path(), t.path(), &[prog, "-"]);
+        for l in help.lines().filter_map(|l| l.strip_prefix("  -")) {
+            let opt = format!("-{}", l.split(' ').next().unwrap());
+            assert!(offered.contains(&opt), "{prog}: {opt} not offered");
+        }
+        for w in &offered {
+            assert!(help.contains(w.as_str()), "{prog}: {w} not in --help");
+        }
+    }
+}

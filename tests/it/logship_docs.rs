@@ -1,0 +1,63 @@
+//! The receiving configurations logship's documentation gives: every
+//! input listens on 127.0.0.1 on the usual ports (RELP 2514, plain TCP
+//! 601 or 514, never 6514, which is syslog over TLS), and rsyslogd
+//! accepts the whole configuration of docs/logship.md.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::skip;
+
+fn read(p: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap()
+}
+
+/// The `input(...)` lines of `text`.
+fn inputs(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("input(type=\"im"))
+        .collect()
+}
+
+#[test]
+fn receiving_examples_bind_to_loopback_on_the_usual_ports() {
+    for doc in ["docs/logship.md", "man/logship.8"] {
+        let text = read(doc);
+        let ins = inputs(&text);
+        assert!(ins.len() >= 2, "{doc}: {ins:?}");
+        for l in ins {
+            assert!(l.contains("address=\"127.0.0.1\""), "{doc}: {l}");
+            let ok = if l.contains("imrelp") {
+                l.contains("port=\"2514\"")
+            } else {
+                l.contains("port=\"601\"") || l.contains("port=\"514\"")
+            };
+            assert!(ok, "{doc}: {l}");
+        }
+        assert!(!text.contains("port=\"6514\""), "{doc}");
+    }
+}
+
+#[test]
+fn rsyslogd_accepts_the_documented_configuration() {
+    let rsyslogd = Path::new("/usr/sbin/rsyslogd");
+    if !rsyslogd.exists() {
+        skip("DTOOLS_REQUIRE_REFERENCE", "rsyslogd not installed");
+        return;
+    }
+    let text = read("docs/logship.md");
+    let at = text.find("## A receiving rsyslog").unwrap();
+    let block = text[at..].split("```").nth(1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("logship.conf");
+    std::fs::write(&conf, block).unwrap();
+    let out = Command::new(rsyslogd)
+        .arg("-N1")
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("error"), "{err}");
+}
