@@ -30,8 +30,11 @@ fn kill9(pid: u32) {
 
 /// The status record is whole and says "up, running `pid`".
 fn assert_up(dir: &Path, old: u32) -> u32 {
-    let st = wait_status(dir, "up with a new pid", |s| {
-        s.pid != 0 && s.pid != old && s.want == b'u'
+    // A status a killed supervise left may name its service, killed too,
+    // until the new supervise writes its own: wait for a live pid (a status
+    // that keeps naming a dead one still fails, on the deadline).
+    let st = wait_status(dir, "up with a new, live pid", |s| {
+        s.pid != 0 && s.pid != old && s.want == b'u' && alive(s.pid)
     });
     assert_eq!(status_bytes(dir).len(), 18);
     assert!(!st.paused);
