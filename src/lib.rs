@@ -23,7 +23,7 @@
 //! | `fghack` | [`chain::fghack`] |
 //! | `svlog` | [`svlog`] |
 //! | `svwait` | [`supervise::svwait`] |
-//! | `svmetrics` | [`svmetrics`] |
+//! | `svmetrics` | [`supervise::svmetrics`] |
 //! | `logship` | [`logship`] |
 //!
 //! # Entry convention
@@ -68,7 +68,6 @@ pub mod logship;
 pub mod multilog;
 pub mod supervise;
 pub mod svlog;
-pub mod svmetrics;
 pub mod sys;
 pub mod tai64;
 

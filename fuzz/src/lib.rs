@@ -854,7 +854,7 @@ pub fn check_relp(data: &[u8]) {
 /// head stays refused whatever follows; an incomplete one is shorter than
 /// `HEAD_MAX`.
 pub fn check_http(data: &[u8]) {
-    use daemontools::svmetrics::http::{parse, Parse, HEAD_MAX};
+    use daemontools::supervise::svmetrics::http::{parse, Parse, HEAD_MAX};
     match parse(data) {
         Parse::Done(r) => {
             assert!(r.len > 0 && r.len <= data.len().min(HEAD_MAX));

@@ -1,2 +1,2 @@
-//! The `svmetrics` program; see [`daemontools::svmetrics`].
-daemontools::std_main!(daemontools::svmetrics);
+//! The `svmetrics` program; see [`daemontools::supervise::svmetrics`].
+daemontools::std_main!(daemontools::supervise::svmetrics);

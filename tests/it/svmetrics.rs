@@ -337,7 +337,7 @@ fn usage_and_start_up_failures() {
     );
 }
 
-/// Many services (more than `PARALLEL_FROM`, 200, in src/svmetrics/collect.rs:
+/// Many services (more than `PARALLEL_FROM`, 200, in src/supervise/svmetrics/collect.rs:
 /// enough for the scrape to be split between threads on a
 /// multi-core machine): every one is there, once, in name order, with its
 /// own values.
