@@ -9,11 +9,11 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use crate::support::{ours, try_wait_for, wait_for, wait_limit, SOON};
+use crate::support::ship::Ship;
+use crate::support::{ours, wait_for, wait_limit, SOON};
 
 /// A test line: its number, padded so lines are 58 bytes.
 pub fn line(n: usize) -> String {
@@ -101,59 +101,9 @@ impl Receiver {
     }
 }
 
-/// A running logship; killed when dropped.
-pub struct Ship {
-    pub child: Child,
-    err: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Ship {
-    pub fn start(args: &[&str]) -> Ship {
-        Ship::spawn(Command::new(ours("logship")).args(args))
-    }
-
-    pub fn spawn(cmd: &mut Command) -> Ship {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let err = Arc::new(Mutex::new(Vec::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let e = err.clone();
-        std::thread::spawn(move || {
-            let mut b = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut b) {
-                if n == 0 {
-                    break;
-                }
-                e.lock().unwrap().extend_from_slice(&b[..n]);
-            }
-        });
-        Ship { child, err }
-    }
-
-    pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
-    }
-
-    /// SIGTERM: exit 0; its stderr.
-    pub fn stop(mut self) -> String {
-        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-        let st = wait_limit(&mut self.child, SOON);
-        assert!(st.success(), "logship: {st:?}: {}", self.stderr());
-        self.stderr()
-    }
-}
-
-impl Drop for Ship {
-    fn drop(&mut self) {
-        if try_wait_for(&mut self.child, Duration::ZERO).is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Our logship with `args`, in the test's working directory.
+fn start(args: &[&str]) -> Ship {
+    Ship::spawn(Command::new(ours("logship")).args(args))
 }
 
 /// Wait until every line of `want` was received; fail with what is missing.
@@ -205,7 +155,7 @@ fn r20_reused_inode_resumes_after_the_saved_file() {
     let d = dir.to_str().unwrap();
     let c = root.path().to_str().unwrap();
     let f_ino = create(&dir.join("current"), &lines(0, 10));
-    let ship = Ship::start(&["-c", c, &url, d]);
+    let ship = start(&["-c", c, &url, d]);
     wait_lines(&r, 0..10, &ship);
     let err = ship.stop();
     assert!(err.is_empty(), "{err}");
@@ -242,7 +192,7 @@ fn r20_reused_inode_resumes_after_the_saved_file() {
         w[3] = ino.to_string();
         std::fs::write(&cur, w.join(" ")).unwrap();
     }
-    let ship = Ship::start(&["-c", c, &url, d]);
+    let ship = start(&["-c", c, &url, d]);
     wait_lines(&r, (0..10).chain(15..40), &ship);
     assert!(
         wait_for(SOON, || ship.stderr().contains("saved position")),
@@ -280,7 +230,7 @@ fn r20_old_cursor_in_a_reused_inode() {
     let label = &archive(0)[1..25];
     let c = root.path().join("cursors");
     std::fs::create_dir(&c).unwrap();
-    let ship = Ship::start(&["-c", c.to_str().unwrap(), &url, d.to_str().unwrap()]);
+    let ship = start(&["-c", c.to_str().unwrap(), &url, d.to_str().unwrap()]);
     wait_lines(&r, (0..5).chain(10..30), &ship);
     ship.stop();
     let cur = cursor_in(&c);
@@ -290,7 +240,7 @@ fn r20_old_cursor_in_a_reused_inode() {
     )
     .unwrap();
     r.clear();
-    let ship = Ship::start(&["-c", c.to_str().unwrap(), &url, d.to_str().unwrap()]);
+    let ship = start(&["-c", c.to_str().unwrap(), &url, d.to_str().unwrap()]);
     wait_lines(&r, 10..30, &ship);
     let err = ship.stop();
     let counts = r.counts();
@@ -314,7 +264,7 @@ fn r20_bad_cursor_is_set_aside() {
     let url = r.url();
     let d = dir.to_str().unwrap();
     let c = root.path().to_str().unwrap();
-    let ship = Ship::start(&["-c", c, &url, d]);
+    let ship = start(&["-c", c, &url, d]);
     wait_lines(&r, 0..10, &ship);
     ship.stop();
     let cur = cursor_in(root.path());
@@ -336,7 +286,7 @@ fn r20_bad_cursor_is_set_aside() {
         std::fs::write(&cur, text).unwrap();
         let _ = std::fs::remove_file(&bad);
         r.clear();
-        let ship = Ship::start(&["-c", c, &url, d]);
+        let ship = start(&["-c", c, &url, d]);
         // `past the end` needs a birth time to be told from a reused inode
         // (then it is the loss of a file as in item 2); either way,
         // everything is shipped again.
@@ -379,7 +329,7 @@ fn r20_links_and_fifos_are_not_shipped() {
     let r = Receiver::start();
     let url = r.url();
     let c = root.path().to_str().unwrap();
-    let ship = Ship::start(&["-c", c, &url, dir.to_str().unwrap()]);
+    let ship = start(&["-c", c, &url, dir.to_str().unwrap()]);
     wait_lines(&r, 0..15, &ship);
     let err = ship.stop();
     assert!(!r.counts().contains_key(&99), "the link was followed");
@@ -390,7 +340,7 @@ fn r20_links_and_fifos_are_not_shipped() {
     // `current` a link: refused.
     std::fs::remove_file(dir.join("current")).unwrap();
     std::os::unix::fs::symlink(&secret, dir.join("current")).unwrap();
-    let mut ship = Ship::start(&["-c", c, &url, dir.to_str().unwrap()]);
+    let mut ship = start(&["-c", c, &url, dir.to_str().unwrap()]);
     let st = wait_limit(&mut ship.child, SOON);
     assert_eq!(st.code(), Some(111), "{}", ship.stderr());
     assert!(!r.counts().contains_key(&99));
@@ -432,7 +382,7 @@ fn bounded_hold(ulimit: Option<u32>, cap: usize) {
     let c = root.path().to_str().unwrap();
     let d = dir.to_str().unwrap();
     let ship = match ulimit {
-        None => Ship::start(&["-c", c, &url, d]),
+        None => start(&["-c", c, &url, d]),
         Some(n) => Ship::spawn(Command::new("sh").args([
             "-c",
             &format!("ulimit -n {n} && exec \"$0\" \"$@\""),
@@ -541,7 +491,7 @@ fn r20_many_directories_share_one_inotify_instance() {
     let c = root.path().to_str().unwrap();
     let mut args = vec!["-c", c, url.as_str()];
     args.extend(dirs.iter().map(String::as_str));
-    let ship = Ship::start(&args);
+    let ship = start(&args);
     wait_lines(&r, 0..n, &ship);
     // And what is logged later, through the shared instance's events.
     for (k, d) in dirs.iter().enumerate().step_by(7) {

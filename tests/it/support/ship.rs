@@ -70,10 +70,14 @@ pub struct Ship {
 }
 
 impl Ship {
+    /// Our logship with `args`, run in `cwd`.
     pub fn start(args: &[&str], cwd: &Path) -> Ship {
-        let mut child = Command::new(ours("logship"))
-            .args(args)
-            .current_dir(cwd)
+        Ship::spawn(Command::new(ours("logship")).args(args).current_dir(cwd))
+    }
+    /// `cmd` (a logship, or a shell that execs one), its standard error
+    /// gathered.
+    pub fn spawn(cmd: &mut Command) -> Ship {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
