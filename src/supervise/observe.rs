@@ -178,21 +178,28 @@ pub(crate) fn normally_up_at(dir: impl AsFd) -> Result<bool, Errno> {
     }
 }
 
+/// An observation of a service up since a fixed moment with `pid` (0:
+/// down), for the tests of the readers of [`Observed`].
+#[cfg(test)]
+pub(crate) fn test_observed(pid: u32, ext: Option<ExtStatus>) -> Observed {
+    Observed {
+        status: Status {
+            when: Tai64N::from_unix(1000, 500),
+            pid,
+            paused: false,
+            want: b'u',
+        },
+        ext,
+        notifies: true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn obs(pid: u32, ext: Option<ExtStatus>) -> Observed {
-        Observed {
-            status: Status {
-                when: Tai64N::from_unix(1000, 500),
-                pid,
-                paused: false,
-                want: b'u',
-            },
-            ext,
-            notifies: true,
-        }
+        test_observed(pid, ext)
     }
 
     #[test]

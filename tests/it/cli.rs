@@ -10,7 +10,7 @@ use crate::support::{ours, run};
 const NEW: [&str; 3] = ["svwait", "svstat-json", "svmetrics"];
 
 /// (exit code, stdout, stderr) of `prog args`.
-fn call(prog: &str, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn call(prog: &str, args: &[&str]) -> (Option<i32>, String, String) {
     let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
     let out = run(&ours(prog), &args);
     (

@@ -2,24 +2,14 @@
 //! stdout with exit 0, usage errors (exit 100) that name what was wrong,
 //! and directory arguments that are paths, not text.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::cli::call;
 use crate::support::relp_peer::{Mode, Peer};
-use crate::support::{ours, run, wait_for};
-
-/// (exit code, stdout, stderr) of `prog args`.
-fn call(prog: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
-    let out = run(&ours(prog), &args);
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::support::{ours, wait_for};
 
 #[test]
 fn help_and_version() {

@@ -77,20 +77,9 @@ pub(crate) fn judge(want: Want, any: bool, seen: &[Observed]) -> Verdict {
 mod tests {
     use super::*;
     use crate::supervise::extstatus::ExtStatus;
-    use crate::supervise::status::Status;
-    use crate::tai64::Tai64N;
 
     fn o(pid: u32, ext: Option<ExtStatus>) -> Observed {
-        Observed {
-            status: Status {
-                when: Tai64N::from_unix(1000, 500),
-                pid,
-                paused: false,
-                want: b'u',
-            },
-            ext,
-            notifies: true,
-        }
+        crate::supervise::observe::test_observed(pid, ext)
     }
 
     #[test]
