@@ -1,7 +1,9 @@
 //! logship's command line: djb's getopt over the short options, after the
 //! two long spellings (`--ack-timeout`, `--connect-timeout`) were turned
-//! into theirs; any other word starting with `--` before the URL (other
-//! than `--` itself) is a usage error, never skipped.
+//! into theirs and the TLS options (`--ca`, `--cert`, `--key`,
+//! `--server-name`, long only: `tls.rs`) taken out; any other word
+//! starting with `--` before the URL (other than `--` itself) is a usage
+//! error, never skipped.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -12,6 +14,7 @@ use crate::djb::getopt::Getopt;
 
 use super::dest::{parse_url, Dest};
 use super::syslog::parse_pri;
+use super::tls;
 
 /// Parsed options.
 #[derive(Debug)]
@@ -39,6 +42,8 @@ pub struct Opts {
     pub dest: Dest,
     /// The log directories.
     pub dirs: Vec<PathBuf>,
+    /// The TLS options.
+    pub tls: tls::Files,
 }
 
 /// What was wrong with the command line, or what it asked for instead.
@@ -92,9 +97,9 @@ fn seconds(s: &OsStr) -> Option<Duration> {
 }
 
 /// `args` with `--ack-timeout[=]S` and `--connect-timeout[=]S` written
-/// `-t S` and `-T S`; `--help`, `--version` or another long option among
-/// the options ends the parse.
-fn shorten(args: &[OsString]) -> Result<Vec<OsString>, Bad> {
+/// `-t S` and `-T S`, and the TLS options taken into `tls`; `--help`,
+/// `--version` or another long option among the options ends the parse.
+fn shorten(args: &[OsString], tls: &mut tls::Files) -> Result<Vec<OsString>, Bad> {
     let mut out = args.first().cloned().into_iter().collect::<Vec<_>>();
     let mut i = 1;
     while i < args.len() {
@@ -114,10 +119,10 @@ fn shorten(args: &[OsString]) -> Result<Vec<OsString>, Bad> {
                 b"version" => return Err(Bad::Version),
                 _ => {}
             }
-            let &(_, letter) = LONG
-                .iter()
-                .find(|(n, _)| n.as_bytes() == name)
-                .ok_or_else(|| named("unknown option", &args[i]))?;
+            let letter = LONG.iter().find(|(n, _)| n.as_bytes() == name);
+            if letter.is_none() && !tls::OPTIONS.iter().any(|n| n.as_bytes() == name) {
+                return Err(named("unknown option", &args[i]));
+            }
             let value = match value {
                 Some(v) => v.to_owned(),
                 None => {
@@ -127,8 +132,12 @@ fn shorten(args: &[OsString]) -> Result<Vec<OsString>, Bad> {
                         .clone()
                 }
             };
-            out.push(OsString::from_vec(vec![b'-', letter]));
-            out.push(value);
+            if let Some(&(_, letter)) = letter {
+                out.push(OsString::from_vec(vec![b'-', letter]));
+                out.push(value);
+            } else {
+                tls.take(name, &value);
+            }
             i += 1;
             continue;
         }
@@ -161,7 +170,8 @@ fn shorten(args: &[OsString]) -> Result<Vec<OsString>, Bad> {
 /// # Errors
 /// What was wrong, or `--help`/`--version`.
 pub fn parse(args: &[OsString]) -> Result<Opts, Bad> {
-    let args = &shorten(args)?;
+    let mut tls = tls::Files::default();
+    let args = &shorten(args, &mut tls)?;
     let mut g = Getopt::new(args, OPTS);
     let mut pri = 13;
     let mut end = false;
@@ -213,6 +223,7 @@ pub fn parse(args: &[OsString]) -> Result<Opts, Bad> {
         .to_str()
         .ok_or_else(|| named("not a URL", url))
         .and_then(|u| parse_url(u).map_err(Bad::Named))?;
+    tls.check(dest.secure, &dest.url).map_err(Bad::Named)?;
     Ok(Opts {
         end,
         pri,
@@ -225,6 +236,7 @@ pub fn parse(args: &[OsString]) -> Result<Opts, Bad> {
         connect_timeout,
         dest,
         dirs: dirs.iter().map(PathBuf::from).collect(),
+        tls,
     })
 }
 
@@ -332,6 +344,11 @@ mod tests {
             why(&["--bogus", "relp://h:1", "d"]),
             "unknown option: --bogus"
         );
+        assert!(why(&["--ca", "c", "relp://h:1", "d"]).contains("need tls://"));
+        assert_eq!(why(&["--key", "k", "tls://h:1", "d"]), "--key needs --cert");
+        let o = p(&["--ca=c", "--server-name", "n", "relp+tls://h:1", "d"]).unwrap();
+        assert_eq!(o.tls.ca, Some(PathBuf::from("c")));
+        assert_eq!(o.tls.server_name.as_deref(), Some("n"));
         assert_eq!(p(&["-w", "5", "--help"]).err(), Some(Bad::Help));
         assert_eq!(p(&["--version", "x"]).err(), Some(Bad::Version));
     }

@@ -1,15 +1,16 @@
 //! A connection to a destination: RELP sessions (open handshake, `syslog`
 //! frames with transaction numbers, `rsp` acknowledgements, `close`) or
 //! RFC 5424 over TCP with RFC 6587 octet counting, where a message counts
-//! as delivered once the kernel took all its bytes.
+//! as delivered once the kernel took all its bytes; either over TLS
+//! (`tls_stream.rs`) for `relp+tls://` and `tls://` (RFC 5425).
 //!
 //! Nothing here blocks: `connect` runs on a non-blocking socket
-//! (`sock.rs`) and the `open` answer is read as the main loop polls, so
-//! SIGTERM is answered at once whatever the peer does; connecting and
-//! opening must end by a deadline (`-T`).
+//! (`sock.rs`), the TLS handshake and the `open` answer are read as the
+//! main loop polls, so SIGTERM is answered at once whatever the peer does;
+//! connecting, the handshake and opening must end by a deadline (`-T`).
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,7 @@ use super::dest::{proto_err, Dest, Proto, Trouble};
 use super::relp::{self, parse_frame, rsp_status};
 use super::sock;
 use super::syslog::octet_count;
+use super::tls_stream::{self, Stream, TlsStream};
 
 /// Bytes read from the socket at once. With [`relp::MAX_DATA`] this
 /// bounds the input buffer: a frame whose header or length breaks the
@@ -27,10 +29,11 @@ const READ_BLOCK: usize = 16 * 1024;
 enum Phase {
     /// `connect` under way; the addresses still to try after this one.
     Connecting(OwnedFd, Vec<SocketAddr>),
-    /// Connected; for RELP, `open` sent and its `rsp` awaited.
-    Opening(TcpStream),
+    /// Connected; the TLS handshake under way, and for RELP, `open` sent
+    /// and its `rsp` awaited.
+    Opening(Stream),
     /// Ready for messages.
-    Ready(TcpStream),
+    Ready(Stream),
     /// Only between two phases.
     Gone,
 }
@@ -50,10 +53,13 @@ pub struct Conn {
     queued: u64,
     inbuf: Vec<u8>,
     txnr: u32,
+    /// The TLS session to start once connected (and whether it has a
+    /// client certificate).
+    tls: Option<(rustls::ClientConnection, bool)>,
 }
 
 /// The connected stream of `phase`, `None` while connecting.
-fn stream(phase: &mut Phase) -> Option<&mut TcpStream> {
+fn stream(phase: &mut Phase) -> Option<&mut Stream> {
     match phase {
         Phase::Opening(s) | Phase::Ready(s) => Some(s),
         Phase::Connecting(..) | Phase::Gone => None,
@@ -85,6 +91,13 @@ impl Conn {
             .to_socket_addrs()
             .map_err(|e| Trouble::Io("resolve", e))?
             .collect();
+        let tls = match &dest.tls {
+            Some(t) => Some((
+                t.session().map_err(|e| proto_err(tls_stream::words(&e)))?,
+                t.mutual(),
+            )),
+            None => None,
+        };
         let mut c = Conn {
             phase: start_any(addrs)?,
             deadline: Instant::now() + timeout,
@@ -95,6 +108,7 @@ impl Conn {
             queued: 0,
             inbuf: Vec::new(),
             txnr: 0,
+            tls,
         };
         c.advance()?;
         Ok(c)
@@ -113,23 +127,26 @@ impl Conn {
                 Ok(false) => Phase::Connecting(fd, rest),
                 Ok(true) => {
                     let s = sock::stream(fd).map_err(|e| Trouble::Io("connect to", e))?;
-                    match self.proto {
-                        Proto::Relp => {
-                            self.txnr = 1;
-                            relp::write_frame(&mut self.out, 1, b"open", relp::OPEN_OFFERS);
-                            Phase::Opening(s)
-                        }
-                        Proto::Tcp => Phase::Ready(s),
+                    let s = match self.tls.take() {
+                        Some((t, mutual)) => Stream::Tls(Box::new(TlsStream::new(s, t, mutual))),
+                        None => Stream::Plain(s),
+                    };
+                    if self.proto == Proto::Relp {
+                        self.txnr = 1;
+                        relp::write_frame(&mut self.out, 1, b"open", relp::OPEN_OFFERS);
                     }
+                    Phase::Opening(s)
                 }
                 Err(e) if rest.is_empty() => return Err(Trouble::Io("connect to", e)),
                 Err(_) => start_any(rest)?,
             },
             p => p,
         };
+        self.settle();
         if !self.is_ready() && Instant::now() >= self.deadline {
-            let what = match self.phase {
+            let what = match &self.phase {
                 Phase::Connecting(..) => "connect to",
+                Phase::Opening(s) if s.handshaking() => "complete the TLS handshake with",
                 _ => "open a session with",
             };
             return Err(Trouble::Io(
@@ -138,6 +155,21 @@ impl Conn {
             ));
         }
         Ok(())
+    }
+
+    /// Without RELP, a session is ready once its stream is established
+    /// (at once over plain TCP; over TLS, see `TlsStream::established`).
+    fn settle(&mut self) {
+        if self.proto == Proto::Relp {
+            return;
+        }
+        if let Phase::Opening(s) = &mut self.phase {
+            if s.established() {
+                if let Phase::Opening(s) = std::mem::replace(&mut self.phase, Phase::Gone) {
+                    self.phase = Phase::Ready(s);
+                }
+            }
+        }
     }
 
     /// Whether the session is ready for messages.
@@ -204,7 +236,7 @@ impl Conn {
                 // Nagle's algorithm for our ACK, which Linux delays (by
                 // 40 ms and more) while we have nothing to send.
                 if let Some(s) = stream(&mut self.phase) {
-                    let _ = rustix::net::sockopt::set_tcp_quickack(&*s, true);
+                    let _ = rustix::net::sockopt::set_tcp_quickack(s.tcp(), true);
                 }
                 Ok(true)
             }
@@ -212,7 +244,7 @@ impl Conn {
                 self.inbuf.truncate(at);
                 match e.kind() {
                     io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
-                    _ => Err(Trouble::Io("read from", e)),
+                    _ => Err(tls_stream::trouble("read from", e)),
                 }
             }
         }
@@ -237,10 +269,11 @@ impl Conn {
         (txnr, self.queued)
     }
 
-    /// Whether queued bytes wait for the socket.
+    /// Whether queued bytes (or TLS records) wait for the socket.
     #[must_use]
     pub fn wants_write(&self) -> bool {
         self.out_at < self.out.len()
+            || matches!(&self.phase, Phase::Opening(s) | Phase::Ready(s) if s.wants_write())
     }
 
     /// Bytes of messages written since the session was ready.
@@ -275,8 +308,11 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Trouble::Io("write to", e)),
+                Err(e) => return Err(tls_stream::trouble("write to", e)),
             }
+        }
+        if let Some(s) = stream(&mut self.phase) {
+            s.push().map_err(|e| tls_stream::trouble("write to", e))?;
         }
         if self.out_at == self.out.len() {
             self.out.clear();
@@ -309,6 +345,7 @@ impl Conn {
             self.inbuf.drain(..used);
             r?;
         }
+        self.settle();
         Ok(())
     }
 
@@ -340,17 +377,22 @@ impl Conn {
         Ok(())
     }
 
-    /// End the session politely (RELP `close`), without waiting long.
+    /// End the session politely (RELP `close`, TLS `close_notify`),
+    /// without waiting long.
     pub fn close(mut self) {
-        if self.proto == Proto::Relp && self.is_ready() {
+        if !self.is_ready() {
+            return;
+        }
+        let mut f = Vec::new();
+        if self.proto == Proto::Relp {
             let t = relp::next_txnr(self.txnr);
-            let mut f = Vec::new();
             relp::write_frame(&mut f, t, b"close", b"");
-            if let Some(s) = stream(&mut self.phase) {
-                let _ = s.set_nonblocking(false);
-                let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
-                let _ = s.write_all(&f);
-            }
+        }
+        if let Some(s) = stream(&mut self.phase) {
+            let _ = s.tcp().set_nonblocking(false);
+            let _ = s.tcp().set_write_timeout(Some(Duration::from_millis(200)));
+            let _ = s.write_all(&f);
+            s.close();
         }
     }
 }

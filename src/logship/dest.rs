@@ -1,5 +1,6 @@
-//! A destination (`relp://host:port`, `tcp://host:port`) and why a
-//! connection to it was given up.
+//! A destination (`relp://host:port`, `tcp://host:port`, and over TLS
+//! `relp+tls://host:port`, `tls://host:port`) and why a connection to it
+//! was given up.
 
 use std::io;
 
@@ -13,7 +14,7 @@ pub enum Proto {
 }
 
 /// Where messages go.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Dest {
     /// The protocol.
     pub proto: Proto,
@@ -21,6 +22,18 @@ pub struct Dest {
     pub addr: String,
     /// The URL as given.
     pub url: String,
+    /// Whether the URL's scheme asks for TLS (`tls://`, `relp+tls://`).
+    pub secure: bool,
+    /// The TLS client (files read at start), for a secure URL.
+    pub tls: Option<super::tls::Client>,
+}
+
+impl Dest {
+    /// The host of [`Dest::addr`] (an IPv6 address with its brackets).
+    #[must_use]
+    pub fn host(&self) -> &str {
+        self.addr.rsplit_once(':').map_or(&self.addr, |(h, _)| h)
+    }
 }
 
 /// The destination `url` names.
@@ -28,12 +41,20 @@ pub struct Dest {
 /// # Errors
 /// What is wrong with it, for the usage message (`no port: relp://h`).
 pub fn parse_url(url: &str) -> Result<Dest, String> {
-    let (proto, rest) = if let Some(r) = url.strip_prefix("relp://") {
-        (Proto::Relp, r)
+    // RFC 5425 names no scheme; `tls://` is what syslog-ng and Vector
+    // call it; RELP over TLS is `relp+tls://`.
+    let (proto, secure, rest) = if let Some(r) = url.strip_prefix("relp://") {
+        (Proto::Relp, false, r)
     } else if let Some(r) = url.strip_prefix("tcp://") {
-        (Proto::Tcp, r)
+        (Proto::Tcp, false, r)
+    } else if let Some(r) = url.strip_prefix("relp+tls://") {
+        (Proto::Relp, true, r)
+    } else if let Some(r) = url.strip_prefix("tls://") {
+        (Proto::Tcp, true, r)
     } else {
-        return Err(format!("unknown scheme (not relp:// or tcp://): {url}"));
+        return Err(format!(
+            "unknown scheme (not relp://, tcp://, relp+tls:// or tls://): {url}"
+        ));
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     // `[::1]` alone has colons but no port.
@@ -50,6 +71,8 @@ pub fn parse_url(url: &str) -> Result<Dest, String> {
         proto,
         addr: rest.to_string(),
         url: url.to_string(),
+        secure,
+        tls: None,
     })
 }
 
@@ -80,6 +103,18 @@ mod tests {
         );
         let d = parse_url("tcp://[::1]:514/").unwrap();
         assert_eq!((d.proto, d.addr.as_str()), (Proto::Tcp, "[::1]:514"));
+        assert_eq!(d.host(), "[::1]");
+        assert!(!d.secure);
+        let d = parse_url("tls://logs.example:6514").unwrap();
+        assert_eq!(
+            (d.proto, d.secure, d.host()),
+            (Proto::Tcp, true, "logs.example")
+        );
+        let d = parse_url("relp+tls://127.0.0.1:2514").unwrap();
+        assert_eq!(
+            (d.proto, d.secure, d.host()),
+            (Proto::Relp, true, "127.0.0.1")
+        );
         for bad in [
             "udp://h:1",
             "relp://h",

@@ -2,7 +2,7 @@
 //! syslog-ng) so that every line logged arrives, across crashes of either
 //! side (a new program; daemontools has no counterpart).
 //!
-//! `logship [-e] [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...`
+//! `logship [-e] [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] [--ca FILE] [--cert FILE --key FILE] [--server-name NAME] URL DIR...`
 //!
 //! * Each DIR is read by the shared follower (`src/follow/`) from its
 //!   cursor, or when it has none yet from its oldest archive (from its
@@ -36,6 +36,12 @@
 //!   acknowledgement.
 //! * Data deleted by retention before it was read: `logship: warning:
 //!   DIR: N bytes deleted before they were read`.
+//! * `relp+tls://` and `tls://` (RFC 5425): the same over TLS (rustls,
+//!   `tls.rs`, `tls_stream.rs`): the server's certificate always verified
+//!   against `--ca` or the system's roots, a client certificate with
+//!   `--cert`/`--key`; a refusal is a session failure like any other,
+//!   never a fall back to plain text. SIGHUP reads the files again for
+//!   the next connection (a bad file keeps the previous ones).
 //! * SIGTERM/SIGINT: the messages in flight get up to [`DRAIN`] to be
 //!   acknowledged, the cursors are saved, the session is closed; exit 0.
 
@@ -64,6 +70,8 @@ mod session;
 mod sock;
 mod start;
 mod syslog;
+mod tls;
+mod tls_stream;
 
 use conn::Conn;
 use dest::Dest;
@@ -73,7 +81,7 @@ use syslog::Header;
 const PROG: &str = "logship";
 /// The usage line.
 pub const USAGE: &str =
-    "logship [-e] [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] URL DIR...";
+    "logship [-e] [-p fac.sev] [-H host] [-a app] [-c DIR] [-w N] [-m N] [-t SECS] [-T SECS] [--ca FILE] [--cert FILE --key FILE] [--server-name NAME] URL DIR...";
 /// logship's `--help`.
 const CLI: crate::cli::Cli = crate::cli::Cli {
     prog: PROG,
@@ -105,7 +113,23 @@ const CLI: crate::cli::Cli = crate::cli::Cli {
             "-T SECS",
             "connecting and opening (10); also --connect-timeout",
         ),
-        ("URL", "relp://host:port or tcp://host:port"),
+        (
+            "--ca FILE",
+            "certificate authorities, PEM (the system's); TLS only",
+        ),
+        (
+            "--cert FILE",
+            "client certificate chain, PEM, for mutual TLS (with --key)",
+        ),
+        ("--key FILE", "the client certificate's private key, PEM"),
+        (
+            "--server-name NAME",
+            "name the server's certificate must have (the URL's host)",
+        ),
+        (
+            "URL",
+            "relp://host:port, tcp://host:port, relp+tls://host:port, tls://host:port",
+        ),
         ("--help", "print this help and exit"),
         ("--version", "print the version and exit"),
     ],
@@ -289,6 +313,11 @@ impl Ship {
         for d in &mut self.dirs {
             d.reader.follower.events()?;
         }
+        if signals::caught(libc::SIGHUP) {
+            if let Some(t) = self.dest.tls.as_mut() {
+                t.reload();
+            }
+        }
         self.exchange();
         self.check_progress();
         Ok(signals::caught(libc::SIGTERM) || signals::caught(libc::SIGINT))
@@ -351,11 +380,13 @@ pub fn run(main: MainArgs) -> u8 {
         Err(args::Bad::Version) => return CLI.version(),
     };
     let r = (|| {
+        let mut o = o;
+        let sigs = tls::setup(&mut o)?;
         let (sig_r, sig_w) = rustix::pipe::pipe_with(
             rustix::pipe::PipeFlags::NONBLOCK | rustix::pipe::PipeFlags::CLOEXEC,
         )
         .map_err(|e| Fatal::new("unable to create pipe", io::Error::from(e)))?;
-        signals::selfpipe_catch(&[libc::SIGINT, libc::SIGTERM], sig_w)
+        signals::selfpipe_catch(sigs, sig_w)
             .map_err(|e| Fatal::new("unable to catch signals", e))?;
         let mut ship = start::start(o)?;
         ship.run(&sig_r)
