@@ -58,6 +58,15 @@ fn snake(s: &str) -> String {
     out
 }
 
+/// A name rustls presents as `DnsName("h")` or `IpAddress(a)`: `h`, `a`.
+fn san(p: &str) -> &str {
+    let inner = p
+        .split_once('(')
+        .and_then(|(_, r)| r.strip_suffix(')'))
+        .unwrap_or(p);
+    inner.trim_matches('"')
+}
+
 /// The words for a certificate the verifier refused.
 fn cert_words(c: &C) -> String {
     match c {
@@ -74,7 +83,11 @@ fn cert_words(c: &C) -> String {
             if presented.is_empty() {
                 "nothing".into()
             } else {
-                presented.join(", ")
+                presented
+                    .iter()
+                    .map(|p| san(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         ),
         C::BadSignature => "bad signature".into(),
@@ -388,6 +401,9 @@ mod tests {
             )),
             "TLS refused by the server: alert certificate_required"
         );
+        assert_eq!(san("DnsName(\"localhost\")"), "localhost");
+        assert_eq!(san("IpAddress(127.0.0.1)"), "127.0.0.1");
+        assert_eq!(san("odd"), "odd");
         let t = trouble("read from", failure("x".into()));
         assert!(matches!(t, Trouble::Protocol(s) if s == "x"));
     }

@@ -9,11 +9,14 @@
 pub mod faults;
 pub mod http;
 pub mod logdir;
+pub mod pki;
 pub mod procstate;
 pub mod relp_peer;
 pub mod rsyslog;
+pub mod rsyslog_tls;
 pub mod ship;
 pub mod supervise;
+pub mod tls_peer;
 
 pub use logdir::{mask, Entry};
 

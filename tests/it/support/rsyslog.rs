@@ -61,6 +61,30 @@ pub fn available() -> bool {
     true
 }
 
+/// The template `fields`: one line per message, the fields rsyslog
+/// parsed, tab-separated ([`received_in`] reads them back).
+pub const FIELDS: &str = r#"template(name="fields" type="string"
+         string="%app-name%\t%msg%\t%timereported:::date-rfc3339%\t%hostname%\t%structured-data%\t%rawmsg%\n")"#;
+
+/// The messages an `omfile` action with template [`FIELDS`] wrote to `out`.
+pub fn received_in(out: &Path) -> Vec<Received> {
+    let data = std::fs::read(out).unwrap_or_default();
+    let text = String::from_utf8_lossy(&data);
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.splitn(6, '\t').collect();
+            (f.len() == 6).then(|| Received {
+                app: f[0].to_string(),
+                msg: f[1].to_string(),
+                time: f[2].to_string(),
+                host: f[3].to_string(),
+                sd: f[4].to_string(),
+                raw: f[5].to_string(),
+            })
+        })
+        .collect()
+}
+
 impl Rsyslog {
     /// Start one in `dir` on new ports; `None` after a loud skip.
     pub fn start(dir: &Path) -> Option<Rsyslog> {
@@ -96,10 +120,10 @@ module(load="imrelp")
 input(type="imrelp" port="{relp}" address="127.0.0.1")
 module(load="imtcp")
 input(type="imtcp" port="{tcp}" address="127.0.0.1")
-template(name="fields" type="string"
-         string="%app-name%\t%msg%\t%timereported:::date-rfc3339%\t%hostname%\t%structured-data%\t%rawmsg%\n")
+{fields}
 action(type="omfile" file="{out}" template="fields")
 "#,
+            fields = FIELDS,
             work = work.display(),
             relp = self.relp,
             tcp = self.tcp,
@@ -143,21 +167,7 @@ action(type="omfile" file="{out}" template="fields")
 
     /// The messages received so far.
     pub fn received(&self) -> Vec<Received> {
-        let data = std::fs::read(self.out()).unwrap_or_default();
-        let text = String::from_utf8_lossy(&data);
-        text.lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.splitn(6, '\t').collect();
-                (f.len() == 6).then(|| Received {
-                    app: f[0].to_string(),
-                    msg: f[1].to_string(),
-                    time: f[2].to_string(),
-                    host: f[3].to_string(),
-                    sd: f[4].to_string(),
-                    raw: f[5].to_string(),
-                })
-            })
-            .collect()
+        received_in(&self.out())
     }
 
     /// How many messages were received so far.
