@@ -111,7 +111,8 @@ _dtools_svlog()
 }
 
 # logship [-e] [-p facility.severity] [-H host] [-a app] [-c dir] [-w N] [-m N]
-#         [-t secs] [-T secs] url logdir ...
+#         [-t secs] [-T secs] [--ca file] [--cert file --key file]
+#         [--server-name name] url logdir ...
 _dtools_logship()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=
@@ -141,7 +142,13 @@ _dtools_logship()
         COMPREPLY=($(compgen -d -- "$cur"))
         return
         ;;
-    -H | -a | -w | -m | -t | -T | --ack-timeout | --connect-timeout)
+    --ca | --cert | --key)
+        compopt -o filenames 2>/dev/null
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -f -- "$cur"))
+        return
+        ;;
+    -H | -a | -w | -m | -t | -T | --ack-timeout | --connect-timeout | --server-name)
         return
         ;;
     esac
@@ -151,7 +158,8 @@ _dtools_logship()
         w=${COMP_WORDS[i]}
         if [[ -z $optsdone && $w == -- ]]; then
             optsdone=1
-        elif [[ -z $optsdone && ($w == -[pHacwmtT] || $w == --ack-timeout || $w == --connect-timeout) ]]; then
+        elif [[ -z $optsdone && ($w == -[pHacwmtT] || $w == --ack-timeout || $w == --connect-timeout ||
+            $w == --ca || $w == --cert || $w == --key || $w == --server-name) ]]; then
             ((i++))
         elif [[ -z $optsdone && $w == -?* ]]; then
             :
@@ -160,11 +168,11 @@ _dtools_logship()
         fi
     done
     if [[ -z $optsdone && $cur == -* ]]; then
-        _dtools_words "$cur" '-e -p -H -a -c -w -m -t -T --ack-timeout --connect-timeout --help --version'
+        _dtools_words "$cur" '-e -p -H -a -c -w -m -t -T --ack-timeout --connect-timeout --ca --cert --key --server-name --help --version'
         return
     fi
     if ((operands == 0)); then
-        _dtools_words "$cur" 'relp:// tcp://'
+        _dtools_words "$cur" 'relp:// tcp:// relp+tls:// tls://'
         compopt -o nospace 2>/dev/null
         return
     fi

@@ -225,10 +225,7 @@ impl TlsStream {
 
     /// Read what the socket has and let rustls take it in.
     fn take_in(&mut self) -> io::Result<bool> {
-        let n = match self.tls.read_tls(&mut self.tcp) {
-            Ok(n) => n,
-            Err(e) => return Err(e),
-        };
+        let n = self.tls.read_tls(&mut self.tcp)?;
         if let Err(e) = self.tls.process_new_packets() {
             // The alert rustls queued for the server, if the socket takes it.
             let _ = self.push();

@@ -108,7 +108,11 @@ fn service_names_and_directories() {
     // logship: the url first, then log directories.
     assert_eq!(
         complete(&wd, &scan, &["logship", "-w", "5", "r"]),
-        ["relp://"]
+        ["relp://", "relp+tls://"]
+    );
+    assert_eq!(
+        complete(&wd, &scan, &["logship", "--ca", "x.pem", "t"]),
+        ["tcp://", "tls://"]
     );
     assert_eq!(
         complete(&wd, &scan, &["logship", "relp://h:2514", "ss"]),

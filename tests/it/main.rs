@@ -29,6 +29,7 @@ mod logship_net;
 mod logship_notice;
 mod logship_resume;
 mod logship_tls;
+mod logship_tls_faults;
 mod man;
 mod multilog;
 mod multilog_ext;
