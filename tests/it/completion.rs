@@ -108,7 +108,7 @@ fn service_names_and_directories() {
     // logship: the url first, then log directories.
     assert_eq!(
         complete(&wd, &scan, &["logship", "-w", "5", "r"]),
-        ["relp://", "relp+tls://"]
+        ["relp+tls://", "relp://"]
     );
     assert_eq!(
         complete(&wd, &scan, &["logship", "--ca", "x.pem", "t"]),
