@@ -1,7 +1,8 @@
 //! A connection to a destination: RELP sessions (open handshake, `syslog`
 //! frames with transaction numbers, `rsp` acknowledgements, `close`) or
-//! RFC 5424 over TCP with RFC 6587 octet counting, where a message counts
-//! as delivered once the kernel took all its bytes.
+//! RFC 5424 over TCP with RFC 6587 framing (octet counting, or an LF after
+//! each message), where a message counts as delivered once the kernel took
+//! all its bytes.
 //!
 //! Nothing here blocks: `connect` runs on a non-blocking socket
 //! (`sock.rs`) and the `open` answer is read as the main loop polls, so
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::dest::{proto_err, Dest, Proto, Trouble};
 use super::relp::{self, parse_frame, rsp_status};
 use super::sock;
-use super::syslog::octet_count;
+use super::syslog;
 
 /// Bytes read from the socket at once. With [`relp::MAX_DATA`] this
 /// bounds the input buffer: a frame whose header or length breaks the
@@ -119,7 +120,7 @@ impl Conn {
                             relp::write_frame(&mut self.out, 1, b"open", relp::OPEN_OFFERS);
                             Phase::Opening(s)
                         }
-                        Proto::Tcp => Phase::Ready(s),
+                        Proto::Tcp | Proto::TcpLf => Phase::Ready(s),
                     }
                 }
                 Err(e) if rest.is_empty() => return Err(Trouble::Io("connect to", e)),
@@ -222,14 +223,14 @@ impl Conn {
     /// over TCP) and the stream offset its last byte reaches.
     pub fn send(&mut self, msg: &[u8]) -> (u32, u64) {
         let before = self.out.len();
-        let txnr = match self.proto {
-            Proto::Relp => {
+        let txnr = match self.proto.framing() {
+            None => {
                 self.txnr = relp::next_txnr(self.txnr);
                 relp::write_frame(&mut self.out, self.txnr, b"syslog", msg);
                 self.txnr
             }
-            Proto::Tcp => {
-                octet_count(msg, &mut self.out);
+            Some(f) => {
+                syslog::frame(f, msg, &mut self.out);
                 0
             }
         };
@@ -297,7 +298,7 @@ impl Conn {
     /// refused, or the server closed.
     pub fn recv(&mut self, acks: &mut Vec<u32>) -> Result<(), Trouble> {
         while self.fill_in()? {
-            if self.proto == Proto::Tcp {
+            if self.proto.framing().is_some() {
                 // Nothing is expected; what comes is dropped.
                 self.inbuf.clear();
                 continue;

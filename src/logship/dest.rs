@@ -1,7 +1,9 @@
-//! A destination (`relp://host:port`, `tcp://host:port`) and why a
-//! connection to it was given up.
+//! A destination (`relp://host:port`, `tcp://host:port`,
+//! `tcp+lf://host:port`) and why a connection to it was given up.
 
 use std::io;
+
+use super::syslog::Framing;
 
 /// The protocol of a destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -10,6 +12,22 @@ pub enum Proto {
     Relp,
     /// RFC 5424 with octet counting over TCP: not acknowledged.
     Tcp,
+    /// RFC 5424 over TCP, one message per line (RFC 6587 non-transparent
+    /// framing, for receivers that know no other): not acknowledged.
+    TcpLf,
+}
+
+impl Proto {
+    /// How syslog messages are framed on the stream; `None` for RELP,
+    /// whose frames say their length.
+    #[must_use]
+    pub fn framing(self) -> Option<Framing> {
+        match self {
+            Proto::Relp => None,
+            Proto::Tcp => Some(Framing::OctetCount),
+            Proto::TcpLf => Some(Framing::Lf),
+        }
+    }
 }
 
 /// Where messages go.
@@ -32,8 +50,13 @@ pub fn parse_url(url: &str) -> Result<Dest, String> {
         (Proto::Relp, r)
     } else if let Some(r) = url.strip_prefix("tcp://") {
         (Proto::Tcp, r)
+    } else if let Some(r) = url.strip_prefix("tcp+lf://") {
+        // RFC 6587 section 3.4.2 framing (`syslog::lf_frame`).
+        (Proto::TcpLf, r)
     } else {
-        return Err(format!("unknown scheme (not relp:// or tcp://): {url}"));
+        return Err(format!(
+            "unknown scheme (not relp://, tcp:// or tcp+lf://): {url}"
+        ));
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     // `[::1]` alone has colons but no port.
@@ -80,6 +103,11 @@ mod tests {
         );
         let d = parse_url("tcp://[::1]:514/").unwrap();
         assert_eq!((d.proto, d.addr.as_str()), (Proto::Tcp, "[::1]:514"));
+        let d = parse_url("tcp+lf://127.0.0.1:601").unwrap();
+        assert_eq!(
+            (d.proto, d.addr.as_str(), d.proto.framing()),
+            (Proto::TcpLf, "127.0.0.1:601", Some(Framing::Lf))
+        );
         for bad in [
             "udp://h:1",
             "relp://h",
@@ -87,6 +115,8 @@ mod tests {
             "relp://h:0",
             "relp://h:x",
             "h:1",
+            "tcp+lf://h",
+            "tcp+crlf://h:1",
         ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }

@@ -1,7 +1,9 @@
 //! A real rsyslogd for the logship tests: started in the foreground on
 //! loopback with its own configuration and work directory, an `imrelp` and
 //! an `imtcp` input on free ports, and an `omfile` action writing one line
-//! per message with the fields rsyslog parsed; killed when dropped.
+//! per message with the fields rsyslog parsed; killed when dropped. Its
+//! imtcp takes both RFC 6587 framings, octet counting and an LF after each
+//! message (logship's `tcp://` and `tcp+lf://`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,6 +28,8 @@ pub struct Received {
     pub host: String,
     /// STRUCTURED-DATA.
     pub sd: String,
+    /// PRI: facility × 8 + severity.
+    pub pri: String,
     /// The message as received.
     pub raw: String,
 }
@@ -97,7 +101,7 @@ input(type="imrelp" port="{relp}" address="127.0.0.1")
 module(load="imtcp")
 input(type="imtcp" port="{tcp}" address="127.0.0.1")
 template(name="fields" type="string"
-         string="%app-name%\t%msg%\t%timereported:::date-rfc3339%\t%hostname%\t%structured-data%\t%rawmsg%\n")
+         string="%app-name%\t%msg%\t%timereported:::date-rfc3339%\t%hostname%\t%structured-data%\t%pri%\t%rawmsg%\n")
 action(type="omfile" file="{out}" template="fields")
 "#,
             work = work.display(),
@@ -147,14 +151,15 @@ action(type="omfile" file="{out}" template="fields")
         let text = String::from_utf8_lossy(&data);
         text.lines()
             .filter_map(|l| {
-                let f: Vec<&str> = l.splitn(6, '\t').collect();
-                (f.len() == 6).then(|| Received {
+                let f: Vec<&str> = l.splitn(7, '\t').collect();
+                (f.len() == 7).then(|| Received {
                     app: f[0].to_string(),
                     msg: f[1].to_string(),
                     time: f[2].to_string(),
                     host: f[3].to_string(),
                     sd: f[4].to_string(),
-                    raw: f[5].to_string(),
+                    pri: f[5].to_string(),
+                    raw: f[6].to_string(),
                 })
             })
             .collect()
