@@ -41,8 +41,9 @@ struct Msg {
 
 /// The text of the lines every receiver gets (without their stamps),
 /// numbered so that each is unique: ASCII, UTF-8, the characters RFC 5424
-/// and the receivers' configurations treat specially, leading spaces, an
-/// empty line, and one longer than `-m`.
+/// and the receivers' configurations treat specially, leading spaces,
+/// control bytes (NUL and CR end a message for some receivers, see
+/// [`stored`]), an empty line, and one longer than `-m`.
 fn texts(tag: &str) -> Vec<Vec<u8>> {
     let mut v: Vec<Vec<u8>> = [
         "plain ascii text",
@@ -50,6 +51,7 @@ fn texts(tag: &str) -> Vec<Vec<u8>> {
         "quotes \"q\" 'a' backslash \\ brackets [x=\"1\"] ] = @",
         "  two leading spaces",
         "percent %msg% dollar ${MSG} hash #012",
+        "control a\u{1}b\rc\0d\r",
     ]
     .iter()
     .enumerate()
@@ -73,6 +75,29 @@ fn stamp_time(stamp: &str) -> Timestamp {
         stamp.parse().unwrap()
     };
     Timestamp::from_microsecond(t.as_microsecond()).unwrap()
+}
+
+/// `msg` as a receiver stores it: rsyslog escapes control bytes as `#`
+/// and 3 octal digits whatever the framing (its
+/// `parser.escapeControlCharactersOnReceive`); syslog-ng keeps them,
+/// except that over `tcp+lf://` logship itself sends NUL and CR (and LF)
+/// escaped the same way, so that the message is not cut
+/// (`syslog::lf_frame`).
+fn stored(receiver: &str, msg: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for &c in msg {
+        let escaped = match receiver {
+            "rsyslog" => c < 32,
+            "syslog-ng tcp+lf" => matches!(c, b'\n' | b'\0' | b'\r'),
+            _ => false,
+        };
+        if escaped {
+            v.extend_from_slice(format!("#{c:03o}").as_bytes());
+        } else {
+            v.push(c);
+        }
+    }
+    v
 }
 
 /// What was logged in `dir`, as the messages it must become.
@@ -138,8 +163,8 @@ struct Logged {
 }
 
 impl Logged {
-    /// Log [`texts`] (and `extra` lines) in both directories.
-    fn new(extra: &[&[u8]]) -> Logged {
+    /// Log [`texts`] in both directories.
+    fn new() -> Logged {
         let root = tempfile::tempdir().unwrap();
         let mut dirs = Vec::new();
         let mut loggers = Vec::new();
@@ -147,11 +172,7 @@ impl Logged {
             let at = root.path().join(sub);
             let mut lg = Logger::start(&at, &[action]);
             let mut input = Vec::new();
-            for t in texts(sub)
-                .iter()
-                .map(Vec::as_slice)
-                .chain(extra.iter().copied())
-            {
+            for t in texts(sub).iter().map(Vec::as_slice) {
                 input.extend_from_slice(t);
                 input.push(b'\n');
             }
@@ -159,7 +180,7 @@ impl Logged {
             dirs.push(lg.dir.to_str().unwrap().to_string());
             loggers.push(lg);
         }
-        let lines = texts("x").len() + extra.len();
+        let lines = texts("x").len();
         for d in &dirs {
             let current = Path::new(d).join("current");
             let n =
@@ -180,6 +201,16 @@ impl Logged {
             .iter()
             .flat_map(|d| logged(Path::new(d), "host1", "app"))
             .collect();
+        v.sort();
+        v
+    }
+
+    /// [`Logged::expected`], as `receiver` stores it ([`stored`]).
+    fn expected_in(&self, receiver: &str) -> Vec<Msg> {
+        let mut v = self.expected();
+        for m in &mut v {
+            m.msg = stored(receiver, &m.msg);
+        }
         v.sort();
         v
     }
@@ -218,16 +249,16 @@ impl Logged {
     }
 }
 
-/// What a receiver parsed back equals what was logged: every message, each
-/// once, every field.
-fn check(what: &str, l: &Logged, got: Vec<Msg>) {
+/// What `receiver` parsed back equals what was logged, as it stores it:
+/// every message, each once, every field.
+fn check(receiver: &str, what: &str, l: &Logged, got: Vec<Msg>) {
     let (mut got, parts) = join_parts(got);
     got.sort();
-    let want = l.expected();
-    assert_eq!(parts, 3 * l.dirs.len(), "{what}: parts");
-    assert_eq!(got.len(), want.len(), "{what}: {got:#?}");
+    let want = l.expected_in(receiver);
+    assert_eq!(parts, 3 * l.dirs.len(), "{receiver} {what}: parts");
+    assert_eq!(got.len(), want.len(), "{receiver} {what}: {got:#?}");
     for (g, w) in got.iter().zip(&want) {
-        assert_eq!(g, w, "{what}");
+        assert_eq!(g, w, "{receiver} {what}");
     }
 }
 
@@ -261,27 +292,28 @@ fn from_rsyslog(r: crate::support::rsyslog::Received) -> Msg {
 /// "tls(key-file(\"…\") cert-file(\"…\") peer-verify(optional-untrusted))",
 /// &["--ca", ca])`.
 fn syslog_ng_receives(scheme: &str, extra: &str, args: &[&str]) {
-    let l = Logged::new(&[]);
+    let l = Logged::new();
     let dir = l.root.path().join("syslog-ng");
     let Some(s) = SyslogNg::start(&dir, scheme, extra) else {
         return;
     };
     let read = || s.received().into_iter().map(from_syslog_ng).collect();
     let got = l.ship(&s.url(), args, &read);
-    check(&format!("syslog-ng {scheme}: {}", s.stderr()), &l, got);
+    let receiver = format!("syslog-ng {scheme}");
+    check(&receiver, &s.stderr(), &l, got);
     l.finish();
 }
 
 /// The standard lines, shipped to rsyslog's imtcp as `scheme`, arrive as
 /// logged.
 fn rsyslog_receives(scheme: &str) {
-    let l = Logged::new(&[]);
+    let l = Logged::new();
     let Some(r) = Rsyslog::start(&l.root.path().join("rsyslog")) else {
         return;
     };
     let read = || r.received().into_iter().map(from_rsyslog).collect();
     let got = l.ship(&format!("{scheme}://127.0.0.1:{}", r.tcp), &[], &read);
-    check(&format!("rsyslog imtcp {scheme}"), &l, got);
+    check("rsyslog", &format!("imtcp {scheme}"), &l, got);
     l.finish();
 }
 
