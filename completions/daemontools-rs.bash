@@ -164,7 +164,7 @@ _dtools_logship()
         return
     fi
     if ((operands == 0)); then
-        _dtools_words "$cur" 'relp:// tcp://'
+        _dtools_words "$cur" 'relp:// tcp:// tcp+lf://'
         compopt -o nospace 2>/dev/null
         return
     fi

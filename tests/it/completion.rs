@@ -111,6 +111,10 @@ fn service_names_and_directories() {
         ["relp://"]
     );
     assert_eq!(
+        complete(&wd, &scan, &["logship", "tc"]),
+        ["tcp+lf://", "tcp://"]
+    );
+    assert_eq!(
         complete(&wd, &scan, &["logship", "relp://h:2514", "ss"]),
         [s("sshd")]
     );

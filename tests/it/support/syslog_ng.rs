@@ -50,6 +50,42 @@ pub fn available() -> Option<PathBuf> {
     }
 }
 
+/// syslog-ng from the unpacked package under `root`: the libraries it
+/// needs from there (`LD_LIBRARY_PATH`: its own, and the multiarch
+/// directories of those that were not installed) and its modules
+/// (`--module-path`).
+fn command(root: &Path) -> Command {
+    let lib = root.join("usr/lib/syslog-ng");
+    let mut libs = vec![lib.clone()];
+    for d in ["usr/lib", "lib"] {
+        for e in std::fs::read_dir(root.join(d))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if e.file_name().to_string_lossy().contains("-linux-") {
+                libs.push(e.path());
+            }
+        }
+    }
+    let modules = std::fs::read_dir(&lib)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("libafsocket.so").exists())
+        .expect("syslog-ng's module directory");
+    let mut c = Command::new(root.join("usr/sbin/syslog-ng"));
+    c.env("LD_LIBRARY_PATH", std::env::join_paths(&libs).unwrap())
+        .arg("--module-path")
+        .arg(modules);
+    c
+}
+
+/// syslog-ng ready to be given more arguments; `None` after a loud skip.
+pub fn syslog_ng() -> Option<Command> {
+    available().map(|root| command(&root))
+}
+
 /// One received message as syslog-ng parsed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parsed {
@@ -117,41 +153,19 @@ log {{ source(s_logship); destination(d_fields); }};
             out = out.display(),
         );
         std::fs::write(&conf, text).unwrap();
-        let lib = root.join("usr/lib/syslog-ng");
-        let mut libs = vec![lib.clone()];
-        for d in ["usr/lib", "lib"] {
-            for e in std::fs::read_dir(root.join(d))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                if e.file_name().to_string_lossy().contains("-linux-") {
-                    libs.push(e.path());
-                }
-            }
-        }
-        let modules = std::fs::read_dir(&lib)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.join("libafsocket.so").exists())
-            .expect("syslog-ng's module directory");
         let pid = dir.join("syslog-ng.pid");
         let _ = std::fs::remove_file(&pid);
-        let child = Command::new(root.join("usr/sbin/syslog-ng"))
+        let child = command(&root)
             .arg("-F")
             .arg("--no-caps")
             .arg("-f")
             .arg(&conf)
-            .arg("--module-path")
-            .arg(&modules)
             .arg("--persist-file")
             .arg(dir.join("syslog-ng.persist"))
             .arg("--pidfile")
             .arg(&pid)
             .arg("--control")
             .arg(dir.join("syslog-ng.ctl"))
-            .env("LD_LIBRARY_PATH", std::env::join_paths(&libs).unwrap())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
