@@ -172,7 +172,7 @@ _dtools_logship()
         return
     fi
     if ((operands == 0)); then
-        _dtools_words "$cur" 'relp:// tcp:// relp+tls:// tls://'
+        _dtools_words "$cur" 'relp:// tcp:// tcp+lf:// relp+tls:// tls://'
         compopt -o nospace 2>/dev/null
         return
     fi

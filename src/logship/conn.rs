@@ -1,8 +1,9 @@
 //! A connection to a destination: RELP sessions (open handshake, `syslog`
 //! frames with transaction numbers, `rsp` acknowledgements, `close`) or
-//! RFC 5424 over TCP with RFC 6587 octet counting, where a message counts
-//! as delivered once the kernel took all its bytes; either over TLS
-//! (`tls_stream.rs`) for `relp+tls://` and `tls://` (RFC 5425).
+//! RFC 5424 over TCP with RFC 6587 framing (octet counting, or an LF after
+//! each message), where a message counts as delivered once the kernel took
+//! all its bytes; either over TLS (`tls_stream.rs`) for `relp+tls://` and
+//! `tls://` (RFC 5425).
 //!
 //! Nothing here blocks: `connect` runs on a non-blocking socket
 //! (`sock.rs`), the TLS handshake and the `open` answer are read as the
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use super::dest::{proto_err, Dest, Proto, Trouble};
 use super::relp::{self, parse_frame, rsp_status};
 use super::sock;
-use super::syslog::octet_count;
+use super::syslog;
 use super::tls_stream::{self, Stream, TlsStream};
 
 /// Bytes read from the socket at once. With [`relp::MAX_DATA`] this
@@ -254,14 +255,14 @@ impl Conn {
     /// over TCP) and the stream offset its last byte reaches.
     pub fn send(&mut self, msg: &[u8]) -> (u32, u64) {
         let before = self.out.len();
-        let txnr = match self.proto {
-            Proto::Relp => {
+        let txnr = match self.proto.framing() {
+            None => {
                 self.txnr = relp::next_txnr(self.txnr);
                 relp::write_frame(&mut self.out, self.txnr, b"syslog", msg);
                 self.txnr
             }
-            Proto::Tcp => {
-                octet_count(msg, &mut self.out);
+            Some(f) => {
+                syslog::frame(f, msg, &mut self.out);
                 0
             }
         };
@@ -333,7 +334,7 @@ impl Conn {
     /// refused, or the server closed.
     pub fn recv(&mut self, acks: &mut Vec<u32>) -> Result<(), Trouble> {
         while self.fill_in()? {
-            if self.proto == Proto::Tcp {
+            if self.proto.framing().is_some() {
                 // Nothing is expected; what comes is dropped.
                 self.inbuf.clear();
                 continue;

@@ -1,8 +1,10 @@
-//! A destination (`relp://host:port`, `tcp://host:port`, and over TLS
-//! `relp+tls://host:port`, `tls://host:port`) and why a connection to it
-//! was given up.
+//! A destination (`relp://host:port`, `tcp://host:port`,
+//! `tcp+lf://host:port`, and over TLS `relp+tls://host:port`,
+//! `tls://host:port`) and why a connection to it was given up.
 
 use std::io;
+
+use super::syslog::Framing;
 
 /// The protocol of a destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,6 +13,22 @@ pub enum Proto {
     Relp,
     /// RFC 5424 with octet counting over TCP: not acknowledged.
     Tcp,
+    /// RFC 5424 over TCP, one message per line (RFC 6587 non-transparent
+    /// framing, for receivers that know no other): not acknowledged.
+    TcpLf,
+}
+
+impl Proto {
+    /// How syslog messages are framed on the stream; `None` for RELP,
+    /// whose frames say their length.
+    #[must_use]
+    pub fn framing(self) -> Option<Framing> {
+        match self {
+            Proto::Relp => None,
+            Proto::Tcp => Some(Framing::OctetCount),
+            Proto::TcpLf => Some(Framing::Lf),
+        }
+    }
 }
 
 /// Where messages go.
@@ -47,13 +65,16 @@ pub fn parse_url(url: &str) -> Result<Dest, String> {
         (Proto::Relp, false, r)
     } else if let Some(r) = url.strip_prefix("tcp://") {
         (Proto::Tcp, false, r)
+    } else if let Some(r) = url.strip_prefix("tcp+lf://") {
+        // RFC 6587 section 3.4.2 framing (`syslog::lf_frame`).
+        (Proto::TcpLf, false, r)
     } else if let Some(r) = url.strip_prefix("relp+tls://") {
         (Proto::Relp, true, r)
     } else if let Some(r) = url.strip_prefix("tls://") {
         (Proto::Tcp, true, r)
     } else {
         return Err(format!(
-            "unknown scheme (not relp://, tcp://, relp+tls:// or tls://): {url}"
+            "unknown scheme (not relp://, tcp://, tcp+lf://, relp+tls:// or tls://): {url}"
         ));
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
@@ -115,6 +136,11 @@ mod tests {
             (d.proto, d.secure, d.host()),
             (Proto::Relp, true, "127.0.0.1")
         );
+        let d = parse_url("tcp+lf://127.0.0.1:601").unwrap();
+        assert_eq!(
+            (d.proto, d.addr.as_str(), d.proto.framing()),
+            (Proto::TcpLf, "127.0.0.1:601", Some(Framing::Lf))
+        );
         for bad in [
             "udp://h:1",
             "relp://h",
@@ -122,6 +148,8 @@ mod tests {
             "relp://h:0",
             "relp://h:x",
             "h:1",
+            "tcp+lf://h",
+            "tcp+crlf://h:1",
         ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }

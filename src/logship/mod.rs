@@ -12,7 +12,9 @@
 //!   `maxMessageSize`) when longer.
 //! * `relp://`: each message is a RELP `syslog` transaction ([`relp`],
 //!   `conn.rs`); it is delivered once rsyslog acknowledged it. `tcp://`:
-//!   RFC 6587 octet counting; delivered once the kernel took its bytes.
+//!   RFC 6587 octet counting; `tcp+lf://`: an LF after each message (RFC
+//!   6587 non-transparent framing, `syslog::lf_frame`); both delivered once
+//!   the kernel took its bytes.
 //! * The cursor of each DIR (`cursor.rs`) only moves to positions whose
 //!   every message was acknowledged. At most `-w` messages (default 1024)
 //!   are sent and not yet both acknowledged and saved in the cursor, so a
@@ -128,7 +130,7 @@ const CLI: crate::cli::Cli = crate::cli::Cli {
         ),
         (
             "URL",
-            "relp://host:port, tcp://host:port, relp+tls://host:port, tls://host:port",
+            "relp://, tcp://, tcp+lf://, relp+tls:// or tls://, then host:port",
         ),
         ("--help", "print this help and exit"),
         ("--version", "print the version and exit"),

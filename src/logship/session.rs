@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::error;
 
 use super::conn::Conn;
-use super::dest::{self, Dest, Proto, Trouble};
+use super::dest::{self, Dest, Trouble};
 use super::{relp, Ship, BACKOFF_MAX, BACKOFF_MIN, PROG};
 
 /// The warning for a session given up: `unable to WHAT URL, pausing:
@@ -157,7 +157,7 @@ impl Ship {
             .and_then(|()| c.recv(&mut acks));
         let now_ready = c.is_ready();
         let sent = c.written();
-        let written = (sent > 0 && self.dest.proto == Proto::Tcp).then_some(sent);
+        let written = (sent > 0 && self.dest.proto.framing().is_some()).then_some(sent);
         if !was_ready && now_ready {
             self.resend();
         }

@@ -1,4 +1,6 @@
-//! The RFC 5424 message a log line becomes, and RFC 6587 octet counting.
+//! The RFC 5424 message a log line becomes, and its RFC 6587 framing on a
+//! stream: octet counting (section 3.4.1) or an LF after each message
+//! (non-transparent framing, section 3.4.2).
 //!
 //! ```text
 //! <PRI>1 TIMESTAMP HOSTNAME APP-NAME - - [multilog@32473 label="…" part="N"] MSG
@@ -121,11 +123,59 @@ pub fn message(h: &Header, p: &Piece<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// How messages are delimited on a stream (RFC 6587 section 3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// `LEN SP MSG` (section 3.4.1): any bytes, nothing escaped.
+    OctetCount,
+    /// `MSG LF` (section 3.4.2, non-transparent framing): see [`lf_frame`].
+    Lf,
+}
+
+/// Append `msg` framed as `framing` says.
+pub fn frame(framing: Framing, msg: &[u8], out: &mut Vec<u8>) {
+    match framing {
+        Framing::OctetCount => octet_count(msg, out),
+        Framing::Lf => lf_frame(msg, out),
+    }
+}
+
 /// Append `msg` with RFC 6587 octet-counting framing (`LEN SP MSG`).
 pub fn octet_count(msg: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(msg.len().to_string().as_bytes());
     out.push(b' ');
     out.extend_from_slice(msg);
+}
+
+/// Append `msg` with RFC 6587 non-transparent framing (section 3.4.2): the
+/// message, then LF.
+///
+/// A message must not hold the bytes a receiver takes as the end of one:
+/// LF (every receiver); NUL (syslog-ng's text transports end a message at
+/// NUL as well, `find_eom`); CR (syslog-ng drops CRs and NULs before the
+/// LF, `log_proto_text_server_remove_trailing_newline`, so a line ending in
+/// CR would lose it). An LF cannot occur today: lines are split at LF and
+/// the header fields are PRINTUSASCII; NUL and CR can, in MSG. Each of the
+/// three is sent as rsyslog's escape for a control character, `#` and
+/// three octal digits (`#012`, `#000`, `#015`): the text rsyslog itself
+/// stores for such a byte received with octet counting
+/// (`parser.escapeControlCharactersOnReceive`, on by default), so there
+/// both framings store the same text. Nothing else is escaped, not `#`
+/// either: the escape is for reading, not meant to be undone. Every other
+/// byte goes as it is, as with octet counting.
+pub fn lf_frame(msg: &[u8], out: &mut Vec<u8>) {
+    let mut rest = msg;
+    while let Some(i) = memchr::memchr3(b'\n', b'\0', b'\r', rest) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(match rest[i] {
+            b'\n' => b"#012",
+            b'\0' => b"#000",
+            _ => b"#015",
+        });
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'\n');
 }
 
 /// PRI of `facility.severity` (names as in syslog.conf(5)).
@@ -222,6 +272,23 @@ mod tests {
         v.clear();
         octet_count(b"abc", &mut v);
         assert_eq!(v, b"3 abc");
+    }
+
+    #[test]
+    fn lf_framing_escapes_what_ends_a_line() {
+        let mut v = Vec::new();
+        frame(Framing::Lf, b"<13>1 - h a - - - x", &mut v);
+        assert_eq!(v, b"<13>1 - h a - - - x\n");
+        v.clear();
+        lf_frame(b"a\rb\0c\nd\r", &mut v);
+        assert_eq!(v, b"a#015b#000c#012d#015\n");
+        v.clear();
+        lf_frame(b"", &mut v);
+        assert_eq!(v, b"\n");
+        // Octet counting sends any bytes as they are.
+        v.clear();
+        frame(Framing::OctetCount, b"a\0\r\n", &mut v);
+        assert_eq!(v, b"4 a\0\r\n");
     }
 
     #[test]

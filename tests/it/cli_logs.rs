@@ -71,7 +71,7 @@ fn logship_usage_errors_name_the_problem() {
         ),
         (
             &["udp://h:514", "d"],
-            "unknown scheme (not relp://, tcp://, relp+tls:// or tls://): udp://h:514",
+            "unknown scheme (not relp://, tcp://, tcp+lf://, relp+tls:// or tls://): udp://h:514",
         ),
         (
             &["-p", "local9.info", "relp://h:1", "d"],

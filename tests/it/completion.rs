@@ -112,7 +112,11 @@ fn service_names_and_directories() {
     );
     assert_eq!(
         complete(&wd, &scan, &["logship", "--ca", "x.pem", "t"]),
-        ["tcp://", "tls://"]
+        ["tcp+lf://", "tcp://", "tls://"]
+    );
+    assert_eq!(
+        complete(&wd, &scan, &["logship", "tc"]),
+        ["tcp+lf://", "tcp://"]
     );
     assert_eq!(
         complete(&wd, &scan, &["logship", "relp://h:2514", "ss"]),

@@ -1,13 +1,14 @@
 //! The receiving configurations logship's documentation gives: every
 //! input listens on 127.0.0.1 on the usual ports (RELP 2514, plain TCP
 //! 601 or 514, syslog over TLS 6514 and only with the TLS driver), and
-//! rsyslogd accepts the whole configurations of docs/logship.md, plain
-//! and TLS (with certificates made for the test).
+//! rsyslogd and syslog-ng accept the whole configurations of
+//! docs/logship.md, plain and TLS (with certificates made for the test).
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::support::skip;
+use crate::support::syslog_ng::syslog_ng;
 
 fn read(p: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap()
@@ -50,6 +51,21 @@ fn receiving_examples_bind_to_loopback_on_the_usual_ports() {
             };
             assert!(ok, "{doc}: {l}");
             assert_eq!(tls, l.contains("port=\"6514\""), "{doc}: {l}");
+        }
+        // syslog-ng's sources: `syslog(...)` and `network(...)` lines.
+        let sng: Vec<&str> = text
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("syslog(ip") || l.starts_with("network(ip"))
+            .collect();
+        assert_eq!(sng.len(), 2, "{doc}: {sng:?}");
+        for l in sng {
+            assert!(l.contains("ip(\"127.0.0.1\")"), "{doc}: {l}");
+            assert!(
+                l.contains("port(601)") || l.contains("port(514)"),
+                "{doc}: {l}"
+            );
+            assert!(l.contains("transport(\"tcp\")"), "{doc}: {l}");
         }
     }
 }
@@ -117,4 +133,27 @@ fn rsyslogd_accepts_the_documented_configuration() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("error"), "{err}");
+}
+
+#[test]
+fn syslog_ng_accepts_the_documented_configuration() {
+    let Some(mut sng) = syslog_ng() else {
+        return;
+    };
+    let text = read("docs/logship.md");
+    let at = text.find("## A receiving syslog-ng").unwrap();
+    let block = text[at..].split("```").nth(1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("logship.conf");
+    // A conf.d file: the version line is the main file's.
+    std::fs::write(&conf, format!("@version: 3.38\n{block}")).unwrap();
+    let out = sng
+        .arg("--syntax-only")
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("rror"), "{err}");
 }

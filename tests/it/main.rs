@@ -27,6 +27,7 @@ mod logship_cursor;
 mod logship_docs;
 mod logship_net;
 mod logship_notice;
+mod logship_receivers;
 mod logship_resume;
 mod logship_tls;
 mod logship_tls_faults;

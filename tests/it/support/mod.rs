@@ -17,6 +17,7 @@ pub mod rsyslog_tls;
 pub mod ship;
 pub mod supervise;
 pub mod tls_peer;
+pub mod syslog_ng;
 
 pub use logdir::{mask, Entry};
 

@@ -1,7 +1,9 @@
 //! A real rsyslogd for the logship tests: started in the foreground on
 //! loopback with its own configuration and work directory, an `imrelp` and
 //! an `imtcp` input on free ports, and an `omfile` action writing one line
-//! per message with the fields rsyslog parsed; killed when dropped.
+//! per message with the fields rsyslog parsed; killed when dropped. Its
+//! imtcp takes both RFC 6587 framings, octet counting and an LF after each
+//! message (logship's `tcp://` and `tcp+lf://`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,6 +28,8 @@ pub struct Received {
     pub host: String,
     /// STRUCTURED-DATA.
     pub sd: String,
+    /// PRI: facility × 8 + severity.
+    pub pri: String,
     /// The message as received.
     pub raw: String,
 }
@@ -64,7 +68,7 @@ pub fn available() -> bool {
 /// The template `fields`: one line per message, the fields rsyslog
 /// parsed, tab-separated ([`received_in`] reads them back).
 pub const FIELDS: &str = r#"template(name="fields" type="string"
-         string="%app-name%\t%msg%\t%timereported:::date-rfc3339%\t%hostname%\t%structured-data%\t%rawmsg%\n")"#;
+         string="%app-name%\t%msg%\t%timereported:::date-rfc3339%\t%hostname%\t%structured-data%\t%pri%\t%rawmsg%\n")"#;
 
 /// The messages an `omfile` action with template [`FIELDS`] wrote to `out`.
 pub fn received_in(out: &Path) -> Vec<Received> {
@@ -72,14 +76,15 @@ pub fn received_in(out: &Path) -> Vec<Received> {
     let text = String::from_utf8_lossy(&data);
     text.lines()
         .filter_map(|l| {
-            let f: Vec<&str> = l.splitn(6, '\t').collect();
-            (f.len() == 6).then(|| Received {
+            let f: Vec<&str> = l.splitn(7, '\t').collect();
+            (f.len() == 7).then(|| Received {
                 app: f[0].to_string(),
                 msg: f[1].to_string(),
                 time: f[2].to_string(),
                 host: f[3].to_string(),
                 sd: f[4].to_string(),
-                raw: f[5].to_string(),
+                pri: f[5].to_string(),
+                raw: f[6].to_string(),
             })
         })
         .collect()

@@ -57,6 +57,12 @@ impl Logger {
             .unwrap();
         self.stdin.as_mut().unwrap().flush().unwrap();
     }
+    /// Log `input` as it is (lines of any bytes).
+    pub fn write_bytes(&mut self, input: &[u8]) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(input).unwrap();
+        stdin.flush().unwrap();
+    }
     pub fn finish(mut self) {
         drop(self.stdin.take());
         assert!(wait_limit(&mut self.ml, SOON).success());
