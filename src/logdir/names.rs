@@ -58,6 +58,9 @@ pub(crate) enum Kind {
     Zst,
 }
 
+/// Every kind, in the twin rule's order (that of [`Kind`]'s `Ord`).
+pub(crate) const TWIN_ORDER: [Kind; 3] = [Kind::S, Kind::U, Kind::Zst];
+
 impl Kind {
     /// The suffix of an archive of this kind.
     #[must_use]
@@ -78,7 +81,7 @@ pub(crate) fn archive_kind(name: &[u8]) -> Option<(Tai64N, Kind)> {
         return None;
     }
     let rest = &name[LABEL_LEN..];
-    let kind = [Kind::S, Kind::U, Kind::Zst]
+    let kind = TWIN_ORDER
         .into_iter()
         .find(|k| rest == k.suffix().as_bytes())?;
     Tai64N::from_hex(&name[1..LABEL_LEN]).map(|t| (t, kind))
@@ -104,7 +107,7 @@ pub(crate) fn twin_names(path: &Path) -> Vec<PathBuf> {
     if loose_kind(name).is_none() {
         return vec![path.to_path_buf()];
     }
-    [Kind::S, Kind::U, Kind::Zst]
+    TWIN_ORDER
         .into_iter()
         .map(|k| {
             let n = [&name[..LABEL_LEN], k.suffix().as_bytes()].concat();
@@ -145,7 +148,7 @@ pub(crate) fn loose_kind(name: &[u8]) -> Option<Kind> {
         return None;
     }
     let rest = &name[LABEL_LEN..];
-    [Kind::S, Kind::U, Kind::Zst]
+    TWIN_ORDER
         .into_iter()
         .find(|k| rest == k.suffix().as_bytes())
 }
@@ -153,6 +156,11 @@ pub(crate) fn loose_kind(name: &[u8]) -> Option<Kind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_twin_order_is_kinds_order() {
+        assert!(TWIN_ORDER.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn renames_keep_the_label() {
