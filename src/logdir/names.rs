@@ -44,7 +44,7 @@ pub const ZST: &str = ".s.zst";
 /// no decompression. A `.s` beside a `.u` (the finisher's rename is one
 /// step, so only someone else makes these) is the one known complete. An
 /// original that is gone by the time it is opened is looked for under its
-/// [`later_names`], so the `.s.zst` takes over without a gap.
+/// [`twin_names`], so the `.s.zst` takes over without a gap.
 /// [`crate::logdir::archives`] applies the rule; svlog, the follower (and
 /// logship through it) list through it. svmetrics counts every file on
 /// disk, twins too: its gauges are of disk use.
