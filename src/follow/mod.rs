@@ -212,23 +212,12 @@ fn stat_id(p: &Path) -> Option<Id> {
 }
 
 /// Open `path` to read without following a link and without waiting for
-/// a FIFO's writer (open(2) `O_NOFOLLOW | O_NONBLOCK`): a link named like
-/// an archive must not make root ship a file only root may read. `Ok(None)`:
-/// not a regular file (a link, a FIFO, a directory, a device).
+/// a FIFO's writer ([`crate::logdir::open::open_regular`]).
 ///
 /// # Errors
 /// open(2)'s, but `ELOOP` (a link).
 pub(crate) fn open_regular(path: &Path) -> io::Result<Option<File>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path);
-    match f {
-        Ok(f) => Ok(f.metadata()?.is_file().then_some(f)),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
-        Err(e) => Err(e),
-    }
+    crate::logdir::open::open_regular(path, true)
 }
 
 /// Warn that `path`, named like a log file, is not a regular file.
@@ -305,7 +294,7 @@ impl Follower {
                         self.pop();
                         continue;
                     }
-                    switch::Opened::Gone => {
+                    switch::Opened::Gone | switch::Opened::Failed(..) => {
                         match src.size {
                             Some(s) => self.lost.bytes += s,
                             None => self.lost.archives += 1,

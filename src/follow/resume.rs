@@ -190,7 +190,7 @@ impl Follower {
                         let v = verdict(&pos, &f, list[i].label, is_zst(&p), &list, proc);
                         judge(v, Resumed::Queued).is_some()
                     }
-                    Opened::Gone | Opened::Skipped(_) => false,
+                    Opened::Gone | Opened::Skipped(_) | Opened::Failed(..) => false,
                 })
                 .or_else(|| {
                     // An archive's bytes compressed since: the same offsets.

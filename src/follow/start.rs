@@ -252,7 +252,7 @@ impl Follower {
                     skipped(self.prog, &p);
                     continue;
                 }
-                Opened::Gone => continue,
+                Opened::Gone | Opened::Failed(..) => continue,
             };
             let id = id_of(&file);
             let file = if is_zst(&path) {

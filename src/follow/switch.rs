@@ -4,11 +4,13 @@
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::Fatal;
 pub(super) use crate::logdir::names::is_zst;
-use crate::logdir::names::{label_names as names, PREVIOUS, PROCESSED};
+use crate::logdir::names::{twin_names, PREVIOUS, PROCESSED};
+use crate::logdir::open::open_twin;
+pub(super) use crate::logdir::open::Opened;
 use crate::logdir::{archive_kind, archives, LogFile};
 use crate::tai64::Tai64N;
 
@@ -16,36 +18,21 @@ use super::{
     id_of, open_regular, skipped, stat_id, Follower, Heard, Id, Src, MAX_NAMES, SNAPSHOT_TRIES,
 };
 
-/// An archive opened, or why not.
-pub(super) enum Opened {
-    /// The file, and the name it was found under.
-    File(File, PathBuf),
-    /// None of its names is there.
-    Gone,
-    /// The name found is not a regular file (a link, a FIFO, a directory):
-    /// not read, but not lost either.
-    Skipped(PathBuf),
-}
-
-/// Open archive `path` under the first of its [`names`] still there, and
-/// which (a `.s.zst` is returned compressed), never through a link
-/// ([`open_regular`]).
+/// Open archive `path` under the first of its names still there, in the
+/// twin rule's order ([`twin_names`]); a name that fails to open
+/// otherwise is as good as gone.
 pub(super) fn open_archive(path: &Path) -> Opened {
-    for p in names(path) {
-        match open_regular(&p) {
-            Ok(Some(f)) => return Opened::File(f, p),
-            Ok(None) => return Opened::Skipped(p),
-            Err(_) => {}
-        }
+    match open_twin(path) {
+        Opened::Failed(..) => Opened::Gone,
+        o => o,
     }
-    Opened::Gone
 }
 
-/// Identity and size of archive `path` under the first of its [`names`]
+/// Identity and size of archive `path` under the first of its [`twin_names`]
 /// still there, without opening it (a `.s.zst`'s compressed size); `None`
 /// if it is gone or not a regular file.
 pub(super) fn stat_archive(path: &Path) -> Option<(Id, u64)> {
-    let m = names(path)
+    let m = twin_names(path)
         .into_iter()
         .find_map(|p| std::fs::symlink_metadata(p).ok())?;
     m.is_file().then(|| ((m.dev(), m.ino()), m.len()))
@@ -111,7 +98,7 @@ impl Follower {
                 skipped(self.prog, &p);
                 heard.skip = true;
             }
-            Opened::Gone => {}
+            Opened::Gone | Opened::Failed(..) => {}
         }
         self.new.insert(l, heard);
     }

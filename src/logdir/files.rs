@@ -21,7 +21,8 @@ pub(crate) struct LogFile {
 }
 
 /// Every archive name in `dir` with its label and kind, in label order
-/// and, of one label, in [`Kind`]'s order (`.s`, `.s.zst`, `.u`).
+/// and, of one label, in [`Kind`]'s order (`.s`, `.u`, `.s.zst`: the twin
+/// rule's).
 ///
 /// # Errors
 /// The directory cannot be read.
@@ -41,20 +42,13 @@ pub(crate) fn archive_names(dir: &Path) -> Result<Vec<(Tai64N, Kind, Vec<u8>)>, 
 
 /// The archives of `dir`, in label order, one per label: of a `.s`, a
 /// `.u` and a `.s.zst` with the same label (a finisher's or a compressor's
-/// rename in progress) the first of these, the uncompressed file keeping
-/// the inode `current` had.
+/// rename in progress) the one [`Kind`]'s twin rule names.
 ///
 /// # Errors
 /// The directory cannot be read.
 pub(crate) fn archives(dir: &Path) -> Result<Vec<LogFile>, Fatal> {
     use std::os::unix::ffi::OsStrExt;
-    let pref = |k: Kind| match k {
-        Kind::S => 0,
-        Kind::U => 1,
-        Kind::Zst => 2,
-    };
     let mut names = archive_names(dir)?;
-    names.sort_unstable_by_key(|a| (a.0, pref(a.1)));
     names.dedup_by_key(|a| a.0);
     Ok(names
         .into_iter()

@@ -32,18 +32,34 @@ pub const U: &str = ".u";
 /// An archive's suffix: finished, then compressed with zstd.
 pub const ZST: &str = ".s.zst";
 
-/// How an archive is stored; for one label, the earliest kind here is
-/// read (a `.u` is renamed `.s` when finished; a compressor writes
-/// `.s.zst` before it removes the `.s`).
+/// How an archive is stored.
+///
+/// **The twin rule.** Of the names one label has at once, every reader
+/// reads the first in this order: `.s`, then `.u`, then `.s.zst`. The
+/// uncompressed file wins while compression is in progress: multilog's
+/// compressor (`multilog::logdir::compress`) renames its complete,
+/// fsynced `.s.zst` into place *beside* the `.s` or `.u` and only then
+/// removes that original, so until the original is gone it is the file
+/// that keeps the inode `current` had (the follower's position) and needs
+/// no decompression. A `.s` beside a `.u` (the finisher's rename is one
+/// step, so only someone else makes these) is the one known complete. An
+/// original that is gone by the time it is opened is looked for under its
+/// [`twin_names`], so the `.s.zst` takes over without a gap.
+/// [`crate::logdir::archives`] applies the rule; svlog, the follower (and
+/// logship through it) list through it. svmetrics counts every file on
+/// disk, twins too: its gauges are of disk use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Kind {
     /// `@<label>.s`: finished.
     S,
-    /// `@<label>.s.zst`: finished, then compressed with zstd.
-    Zst,
     /// `@<label>.u`: written before a crash, not known to be complete.
     U,
+    /// `@<label>.s.zst`: finished, then compressed with zstd.
+    Zst,
 }
+
+/// Every kind, in the twin rule's order (that of [`Kind`]'s `Ord`).
+pub(crate) const TWIN_ORDER: [Kind; 3] = [Kind::S, Kind::U, Kind::Zst];
 
 impl Kind {
     /// The suffix of an archive of this kind.
@@ -65,7 +81,7 @@ pub(crate) fn archive_kind(name: &[u8]) -> Option<(Tai64N, Kind)> {
         return None;
     }
     let rest = &name[LABEL_LEN..];
-    let kind = [Kind::S, Kind::U, Kind::Zst]
+    let kind = TWIN_ORDER
         .into_iter()
         .find(|k| rest == k.suffix().as_bytes())?;
     Tai64N::from_hex(&name[1..LABEL_LEN]).map(|t| (t, kind))
@@ -78,48 +94,26 @@ pub(crate) fn archive_kind_of(path: &Path) -> Option<Kind> {
     archive_kind(path.file_name()?.as_bytes()).map(|(_, k)| k)
 }
 
-/// The names an archive listed as `path` may have by the time it is
-/// opened, in the order multilog and its compressor rename it: a `.u`
-/// becomes `.s` (finished), a `.s` becomes `.s.zst` (compressed).
+/// The names of the archive listed as `path` (its label's `.s`, `.u` and
+/// `.s.zst`), in the order the twin rule ([`Kind`]) reads them: the first
+/// still there when it is opened is the file to read. The listed name may
+/// have gone meanwhile: a `.u` becomes `.s` (the finisher's rename), a `.s`
+/// or `.u` gives way to its `.s.zst` (the compressor's). `path` itself if
+/// it is no archive name.
 #[must_use]
-pub(crate) fn later_names(path: &Path) -> Vec<PathBuf> {
+pub(crate) fn twin_names(path: &Path) -> Vec<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    let b = path.as_os_str().as_bytes();
-    let with = |from: &str, to: &str| {
-        let mut v = b[..b.len() - from.len()].to_vec();
-        v.extend_from_slice(to.as_bytes());
-        PathBuf::from(std::ffi::OsStr::from_bytes(&v))
-    };
-    let mut v = vec![path.to_path_buf()];
-    if b.ends_with(U.as_bytes()) {
-        v.push(with(U, S));
-        v.push(with(U, ZST));
-    } else if b.ends_with(S.as_bytes()) {
-        v.push(with(S, ZST));
-    }
-    v
-}
-
-/// The names archive `path` may have, in the order a finished archive
-/// takes them: itself, its `.s` (the finisher's rename of a `.u`) and its
-/// `.s.zst` (the compressor's copy, made before the `.s` or `.u` goes).
-/// Unlike [`later_names`], a `.s.zst` is also looked for as its `.s`.
-#[must_use]
-pub(crate) fn label_names(path: &Path) -> Vec<PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
-    let mut v = vec![path.to_path_buf()];
     let name = path.file_name().map_or(&[][..], |n| n.as_bytes());
-    if name.len() >= LABEL_LEN {
-        for suffix in [S, ZST] {
-            let mut n = name[..LABEL_LEN].to_vec();
-            n.extend_from_slice(suffix.as_bytes());
-            let p = path.with_file_name(std::ffi::OsStr::from_bytes(&n));
-            if !v.contains(&p) {
-                v.push(p);
-            }
-        }
+    if loose_kind(name).is_none() {
+        return vec![path.to_path_buf()];
     }
-    v
+    TWIN_ORDER
+        .into_iter()
+        .map(|k| {
+            let n = [&name[..LABEL_LEN], k.suffix().as_bytes()].concat();
+            path.with_file_name(std::ffi::OsStr::from_bytes(&n))
+        })
+        .collect()
 }
 
 /// Whether `path` names a compressed archive (ends in `.s.zst`).
@@ -154,7 +148,7 @@ pub(crate) fn loose_kind(name: &[u8]) -> Option<Kind> {
         return None;
     }
     let rest = &name[LABEL_LEN..];
-    [Kind::S, Kind::U, Kind::Zst]
+    TWIN_ORDER
         .into_iter()
         .find(|k| rest == k.suffix().as_bytes())
 }
@@ -162,6 +156,11 @@ pub(crate) fn loose_kind(name: &[u8]) -> Option<Kind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_twin_order_is_kinds_order() {
+        assert!(TWIN_ORDER.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn renames_keep_the_label() {
@@ -174,5 +173,15 @@ mod tests {
         assert_eq!(loose_kind(b"@xxxxxxxxxxxxxxxxxxxxxxxx.u"), Some(Kind::U));
         assert_eq!(loose_kind(b"@xxxxxxxxxxxxxxxxxxxxxxxx.uu"), None);
         assert_eq!(archive_kind(b"@xxxxxxxxxxxxxxxxxxxxxxxx.u"), None);
+        let d = Path::new("/log");
+        let l = "@400000006b050c5709c2505c";
+        for listed in [".s", ".u", ".s.zst"] {
+            let want: Vec<PathBuf> = [".s", ".u", ".s.zst"]
+                .iter()
+                .map(|k| d.join(format!("{l}{k}")))
+                .collect();
+            assert_eq!(twin_names(&d.join(format!("{l}{listed}"))), want);
+        }
+        assert_eq!(twin_names(&d.join("current")), [d.join("current")]);
     }
 }

@@ -1,6 +1,7 @@
 //! Opening the files of a log directory: under the name an archive has
-//! by then (finished, compressed since the listing), without waiting (a
-//! FIFO), without following a symbolic link, and only a regular file.
+//! by then (finished, compressed since the listing: the twin rule of
+//! [`super::names::Kind`]), without waiting (a FIFO), without following a
+//! symbolic link, and only a regular file.
 
 use std::fs::File;
 use std::io;
@@ -9,11 +10,12 @@ use std::path::{Path, PathBuf};
 use crate::error;
 
 use super::files::LogFile;
-use super::names::later_names;
+use super::names::twin_names;
 
-/// Open `path` for reading, without following a symbolic link (`nofollow`)
-/// and without waiting (a FIFO would block `open` until a writer came),
-/// and only if it is a regular file: `Ok(None)` if it is not.
+/// Open `path` for reading, without following a symbolic link (`nofollow`:
+/// a link named like an archive must not make root ship a file only root
+/// may read) and without waiting (a FIFO would block `open` until a writer
+/// came), and only if it is a regular file: `Ok(None)` if it is not.
 ///
 /// # Errors
 /// The open fails (`NotFound` if it has gone).
@@ -37,31 +39,102 @@ pub(crate) fn not_regular(path: &Path) -> String {
     format!("unable to read {}: not a regular file", path.display())
 }
 
-/// Open an archive (for `prog`) under the first of its [`later_names`] still there, and
-/// the name it has: `None` if it has gone; a file that is not regular (a
-/// FIFO, a directory, a symbolic link) and other errors give a warning
-/// (then `said` is set) and `None`.
+/// An archive opened, or why not.
+#[derive(Debug)]
+pub(crate) enum Opened {
+    /// The file, and the name it was found under (a `.s.zst` is returned
+    /// compressed).
+    File(File, PathBuf),
+    /// None of its names is there.
+    Gone,
+    /// The name found is not a regular file (a link, a FIFO, a directory):
+    /// not read, but not lost either.
+    Skipped(PathBuf),
+    /// Opening the name found failed otherwise.
+    Failed(PathBuf, io::Error),
+}
+
+/// Open the archive listed as `path` under the first of its
+/// [`twin_names`] still there, never through a link ([`open_regular`]).
+pub(crate) fn open_twin(path: &Path) -> Opened {
+    race_point(path);
+    for p in twin_names(path) {
+        match open_regular(&p, true) {
+            Ok(Some(f)) => return Opened::File(f, p),
+            Ok(None) => return Opened::Skipped(p),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Opened::Failed(p, e),
+        }
+    }
+    Opened::Gone
+}
+
+/// [`open_twin`] for `prog`, which reads what it can: `None` if the
+/// archive has gone; a file that is not regular and other errors give a
+/// warning (then `said` is set) and `None`.
 pub(crate) fn open_archive(
     prog: &str,
     f: &LogFile,
     said: &std::cell::Cell<bool>,
 ) -> Option<(File, PathBuf)> {
-    for p in later_names(&f.path) {
-        match open_regular(&p, true) {
-            Ok(Some(file)) => return Some((file, p)),
-            Ok(None) => {
-                error::warn(prog, &not_regular(&p), None);
-                said.set(true);
-                return None;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => {
-                let what = format!("unable to open {}", p.display());
-                error::warn(prog, &what, Some(&e));
-                said.set(true);
-                return None;
-            }
+    match open_twin(&f.path) {
+        Opened::File(file, p) => Some((file, p)),
+        Opened::Gone => None,
+        Opened::Skipped(p) => {
+            error::warn(prog, &not_regular(&p), None);
+            said.set(true);
+            None
+        }
+        Opened::Failed(p, e) => {
+            error::warn(prog, &format!("unable to open {}", p.display()), Some(&e));
+            said.set(true);
+            None
         }
     }
-    None
+}
+
+#[cfg(test)]
+type Race = Box<dyn FnMut(&Path)>;
+
+#[cfg(test)]
+thread_local! {
+    /// What a test does to the directory at [`race_point`].
+    static RACE: std::cell::RefCell<Option<Race>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A reader listed `listed` and is about to open or stat it: the moment a
+/// finisher's, a compressor's or retention's rename or removal races it.
+/// Tests make the directory change here ([`set_race`]); otherwise nothing.
+#[cfg_attr(not(test), inline(always))]
+pub(crate) fn race_point(listed: &Path) {
+    #[cfg(test)]
+    RACE.with(|r| {
+        // Taken out while it runs: what it does is not itself raced.
+        let f = r.borrow_mut().take();
+        if let Some(mut f) = f {
+            f(listed);
+            *r.borrow_mut() = Some(f);
+        }
+    });
+    #[cfg(not(test))]
+    let _ = listed;
+}
+
+/// Run `f` at every [`race_point`] of this thread until the result is
+/// dropped.
+#[cfg(test)]
+pub(crate) fn set_race(f: impl FnMut(&Path) + 'static) -> RaceGuard {
+    RACE.with(|r| *r.borrow_mut() = Some(Box::new(f)));
+    RaceGuard
+}
+
+/// Ends a [`set_race`].
+#[cfg(test)]
+pub(crate) struct RaceGuard;
+
+#[cfg(test)]
+impl Drop for RaceGuard {
+    fn drop(&mut self) {
+        RACE.with(|r| *r.borrow_mut() = None);
+    }
 }

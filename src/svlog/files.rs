@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::error::{self, Fatal};
 use crate::logdir::files::archive_names;
-use crate::logdir::names::{archive_kind_of, later_names, Kind, CURRENT};
+use crate::logdir::names::{archive_kind_of, twin_names, Kind, CURRENT, PREVIOUS};
 use crate::logdir::open::{not_regular, open_archive, open_regular};
 use crate::logdir::zst::Stream;
 use crate::logdir::{read_at_as, LogFile, ReadAt};
@@ -102,7 +102,8 @@ impl ReadAt for Src {
 
 /// The files of a log directory in reading order, listed but not opened
 /// (but `current`, opened first): the archives in name order, one per
-/// label ([`Kind`] says which), then `current`. An archive that is
+/// label ([`Kind`] says which), then `previous` if a processor is at work,
+/// then `current`. An archive that is
 /// `current`'s file (rotated since it was opened) or has gone is left out.
 ///
 /// # Errors
@@ -127,21 +128,22 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
     let mut names = archive_names(dir)?;
     names.dedup_by_key(|n| n.0);
     let mut v = Vec::with_capacity(names.len() + 1);
-    for (t, mut kind, n) in names {
-        let mut path = dir.join(std::ffi::OsStr::from_bytes(&n));
-        let mut m = std::fs::symlink_metadata(&path);
-        // Finished or compressed meanwhile: listed under its new name.
-        for p in later_names(&path).into_iter().skip(1) {
+    for (t, kind, n) in names {
+        let listed = dir.join(std::ffi::OsStr::from_bytes(&n));
+        // Finished or compressed meanwhile: listed under its name now, the
+        // first of its twin names there ([`Kind`]'s rule).
+        let (mut path, mut m) = (listed.clone(), Err(io::ErrorKind::NotFound.into()));
+        for p in twin_names(&listed) {
+            m = std::fs::symlink_metadata(&p);
+            path = p;
             if !m
                 .as_ref()
                 .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
             {
                 break;
             }
-            m = std::fs::symlink_metadata(&p);
-            kind = archive_kind_of(&p).unwrap_or(kind);
-            path = p;
         }
+        let kind = archive_kind_of(&path).unwrap_or(kind);
         match m {
             Ok(m) if (m.dev(), m.ino()) != cur_id => v.push(Entry {
                 lf: LogFile {
@@ -161,6 +163,28 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
                     &format!("unable to stat {}", path.display()),
                     Some(&e),
                 );
+            }
+        }
+    }
+    // `previous` (a processor works on it) between the archives and
+    // `current`, as the follower reads it: opened after the listing, so
+    // its archive (`processed` renamed, made only after `previous` is
+    // removed) cannot have been listed too; not if it is `current`'s file
+    // (renamed since `current` was opened).
+    let prev_path = dir.join(PREVIOUS);
+    if let Ok(Some(pf)) = open_regular(&prev_path, true) {
+        if let Ok(pm) = pf.metadata() {
+            if (pm.dev(), pm.ino()) != cur_id {
+                v.push(Entry {
+                    lf: LogFile {
+                        path: prev_path,
+                        label: None,
+                    },
+                    kind: None,
+                    key: key_of(&pm),
+                    held: Some(pf),
+                    said: std::cell::Cell::new(false),
+                });
             }
         }
     }

@@ -9,12 +9,13 @@
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{AtFlags, Dir, FileType};
 
 use super::expo::{unix_seconds, Exposition, Family, Kind};
 use crate::logdir::archive_kind;
-use crate::logdir::names::CURRENT;
+use crate::logdir::names::{twin_names, CURRENT};
 use crate::supervise::extstatus::Death;
 use crate::supervise::observe;
 use crate::tai64::Tai64N;
@@ -142,10 +143,26 @@ fn logdir(e: &mut Exposition, name: &str, main: OwnedFd) {
         return;
     };
     let (mut count, mut bytes) = (0u64, 0i64);
+    let mut counted = std::collections::BTreeSet::new();
     for n in &archives {
-        if let Ok(st) = rustix::fs::statat(fd, n.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) {
-            count += 1;
-            bytes += st.st_size;
+        // Every file on disk is counted (a compressor's twin too: these
+        // are gauges of disk use), once; one renamed since the listing
+        // (finished, compressed) under the first of its twin names there.
+        let listed = std::path::Path::new(std::ffi::OsStr::from_bytes(n.to_bytes()));
+        crate::logdir::open::race_point(listed);
+        for p in std::iter::once(listed.to_path_buf()).chain(twin_names(listed)) {
+            let at = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
+            match rustix::fs::statat(fd, at.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => {
+                    if counted.insert(p) {
+                        count += 1;
+                        bytes += st.st_size;
+                    }
+                    break;
+                }
+                Err(rustix::io::Errno::NOENT) => {}
+                Err(_) => break,
+            }
         }
     }
     e.add(Metric::LOG_ARCHIVES, name, &count);
