@@ -63,8 +63,9 @@ wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/n
 
 tls_compare() {
     # A backlog of TLS_LINES lines shipped with a fresh cursor to one
-    # rsyslogd D (imrelp plain, imrelp tls="on", imtcp gtls; the client
-    # certificate required), three ways, TLS_RUNS times each, interleaved;
+    # rsyslogd D (imrelp plain, imrelp tls="on", imtcp plain, imtcp gtls;
+    # the client certificate required), four ways, TLS_RUNS times each,
+    # interleaved;
     # the medians of lines/s and of logship's CPU (user+sys) per line.
     local n=${TLS_LINES:-300000} runs=${TLS_RUNS:-3} pki=$WORK/pki
     mkdir -p "$pki"
@@ -80,8 +81,8 @@ tls_compare() {
     }
     cert server localhost DNS:localhost,IP:127.0.0.1 serverAuth
     cert client client.bench DNS:client.bench clientAuth)
-    local P1 P2 P3
-    P1=$(port); P2=$(port); P3=$(port)
+    local P1 P2 P3 P4
+    P1=$(port); P2=$(port); P3=$(port); P4=$(port)
     rsyslog D "global(defaultNetstreamDriverCAFile=\"$pki/ca.pem\" defaultNetstreamDriverCertFile=\"$pki/server.pem\" defaultNetstreamDriverKeyFile=\"$pki/server.key\")
 module(load=\"imrelp\")
 module(load=\"imtcp\")
@@ -89,10 +90,12 @@ template(name=\"m\" type=\"string\" string=\".\\n\")
 ruleset(name=\"p\") { action(type=\"omfile\" file=\"$WORK/D.relp\" template=\"m\") }
 ruleset(name=\"r\") { action(type=\"omfile\" file=\"$WORK/D.relptls\" template=\"m\") }
 ruleset(name=\"t\") { action(type=\"omfile\" file=\"$WORK/D.tls\" template=\"m\") }
+ruleset(name=\"c\") { action(type=\"omfile\" file=\"$WORK/D.tcp\" template=\"m\") }
+input(type=\"imtcp\" address=\"127.0.0.1\" port=\"$P4\" ruleset=\"c\")
 input(type=\"imrelp\" address=\"127.0.0.1\" port=\"$P1\" ruleset=\"p\")
 input(type=\"imrelp\" address=\"127.0.0.1\" port=\"$P2\" ruleset=\"r\" tls=\"on\" tls.authMode=\"name\" tls.caCert=\"$pki/ca.pem\" tls.myCert=\"$pki/server.pem\" tls.myPrivKey=\"$pki/server.key\" tls.permittedPeer=[\"client.bench\"])
 input(type=\"imtcp\" address=\"127.0.0.1\" port=\"$P3\" ruleset=\"t\" streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"x509/name\" permittedPeer=[\"client.bench\"])"
-    wait_port "$P1"; wait_port "$P2"; wait_port "$P3"
+    wait_port "$P1"; wait_port "$P2"; wait_port "$P3"; wait_port "$P4"
     local TD=$WORK/tlsdir/log/main
     mkdir -p "$TD"
     python3 -c "
@@ -106,12 +109,13 @@ for i in range($n):
     echo "## TLS: a backlog of $n lines with a fresh cursor, $runs runs of each way"
     : >"$WORK/tls.results"
     for r in $(seq "$runs"); do
-        for way in relp relptls tls; do
+        for way in relp relptls tcp tls; do
             local url args=() out=$WORK/D.$way
             case $way in
             relp) url=relp://127.0.0.1:$P1 ;;
             relptls) url=relp+tls://127.0.0.1:$P2; args=("${tlsargs[@]}") ;;
             tls) url=tls://127.0.0.1:$P3; args=("${tlsargs[@]}") ;;
+            tcp) url=tcp://127.0.0.1:$P4 ;;
             esac
             local c=$WORK/cur.$way.$r base
             mkdir -p "$c"
@@ -133,15 +137,16 @@ rows = {}
 for l in open(sys.argv[1]):
     w, rate, us = l.split()
     rows.setdefault(w, []).append((float(rate), float(us)))
-names = {"relp": "logship `relp://`", "relptls": "logship `relp+tls://`", "tls": "logship `tls://` (RFC 5425)"}
-base = statistics.median(r for r, _ in rows["relp"])
-print("| way | lines/s (median) | runs | logship CPU µs/line (median) | rate vs plain RELP |")
+names = {"relp": "logship `relp://` (imrelp)", "relptls": "logship `relp+tls://` (imrelp tls)",
+         "tcp": "logship `tcp://` (imtcp)", "tls": "logship `tls://` (imtcp gtls, RFC 5425)"}
+plain = {"relp": "relp", "relptls": "relp", "tcp": "tcp", "tls": "tcp"}
+med = {w: statistics.median(r for r, _ in v) for w, v in rows.items()}
+print("| way | lines/s (median) | runs | logship CPU µs/line (median) | rate vs the same way in plain text |")
 print("|---|---|---|---|---|")
-for w in ("relp", "relptls", "tls"):
+for w in ("relp", "relptls", "tcp", "tls"):
     rates = [r for r, _ in rows[w]]
     us = statistics.median(u for _, u in rows[w])
-    m = statistics.median(rates)
-    print(f"| {names[w]} | {m:,.0f} | {', '.join(f'{r:,.0f}' for r in rates)} | {us:.2f} | {m / base:.2f}x |")
+    print(f"| {names[w]} | {med[w]:,.0f} | {', '.join(f'{r:,.0f}' for r in rates)} | {us:.2f} | {med[w] / med[plain[w]]:.2f}x |")
 PY
 }
 

@@ -38,12 +38,9 @@
 //!   acknowledgement.
 //! * Data deleted by retention before it was read: `logship: warning:
 //!   DIR: N bytes deleted before they were read`.
-//! * `relp+tls://` and `tls://` (RFC 5425): the same over TLS (rustls,
-//!   `tls.rs`, `tls_stream.rs`): the server's certificate always verified
-//!   against `--ca` or the system's roots, a client certificate with
-//!   `--cert`/`--key`; a refusal is a session failure like any other,
-//!   never a fall back to plain text. SIGHUP reads the files again for
-//!   the next connection (a bad file keeps the previous ones).
+//! * `relp+tls://`, `tls://` (RFC 5425): the same over TLS (`tls.rs`,
+//!   `tls_stream.rs`), certificates always verified, never a fall back to
+//!   plain text; SIGHUP reads the files again for the next connection.
 //! * SIGTERM/SIGINT: the messages in flight get up to [`DRAIN`] to be
 //!   acknowledged, the cursors are saved, the session is closed; exit 0.
 
@@ -284,6 +281,11 @@ impl Ship {
                 self.fail(&t);
             }
         }
+        let timeout = if self.written_unacked() {
+            Duration::ZERO
+        } else {
+            timeout
+        };
         let mut fds = vec![PollFd::new(sig_r, PollFlags::IN)];
         for d in &self.dirs {
             fds.push(PollFd::from_borrowed_fd(

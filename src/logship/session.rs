@@ -144,6 +144,20 @@ impl Ship {
         }
     }
 
+    /// Without acknowledgements (`tcp://`, `tls://`) a message is
+    /// delivered once written, and nothing on the socket wakes the poll
+    /// for it: true when messages in flight were all written, so the loop
+    /// takes them as delivered and fills the window again without waiting
+    /// for the wake-up (which capped the rate at a window per 100 ms).
+    pub(super) fn written_unacked(&self) -> bool {
+        self.dest.proto == Proto::Tcp
+            && !self.inflight.is_empty()
+            && self
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.is_ready() && !c.wants_write())
+    }
+
     /// The socket's part of [`Ship::step`]: connect further, write, read.
     pub(super) fn exchange(&mut self) {
         let Some(c) = self.conn.as_mut() else {

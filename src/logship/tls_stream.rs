@@ -30,14 +30,12 @@ const VERDICT_GRACE: Duration = Duration::from_millis(100);
 /// A TLS failure, in words.
 #[derive(Debug)]
 pub struct Failure(pub String);
-
+impl std::error::Error for Failure {}
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
-
-impl std::error::Error for Failure {}
 
 fn failure(s: String) -> io::Error {
     io::Error::other(Failure(s))
@@ -199,24 +197,6 @@ impl TlsStream {
         done.elapsed() >= (done - self.started) + VERDICT_GRACE
     }
 
-    /// Whether the handshake is under way.
-    #[must_use]
-    pub fn handshaking(&self) -> bool {
-        self.tls.is_handshaking()
-    }
-
-    /// Whether records wait for the socket.
-    #[must_use]
-    pub fn wants_write(&self) -> bool {
-        self.tls.wants_write()
-    }
-
-    /// The TCP socket.
-    #[must_use]
-    pub fn tcp(&self) -> &TcpStream {
-        &self.tcp
-    }
-
     /// `close_notify`, written as far as the socket takes it.
     pub fn close(&mut self) {
         self.tls.send_close_notify();
@@ -301,7 +281,7 @@ impl Stream {
     pub fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
-            Stream::Tls(t) => t.tcp(),
+            Stream::Tls(t) => &t.tcp,
         }
     }
 
@@ -317,13 +297,13 @@ impl Stream {
     /// Whether a TLS handshake is under way.
     #[must_use]
     pub fn handshaking(&self) -> bool {
-        matches!(self, Stream::Tls(t) if t.handshaking())
+        matches!(self, Stream::Tls(t) if t.tls.is_handshaking())
     }
 
     /// Whether TLS records wait for the socket.
     #[must_use]
     pub fn wants_write(&self) -> bool {
-        matches!(self, Stream::Tls(t) if t.wants_write())
+        matches!(self, Stream::Tls(t) if t.tls.wants_write())
     }
 
     /// Write the TLS records waiting, as far as the socket takes them.

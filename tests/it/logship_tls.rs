@@ -348,3 +348,49 @@ fn bad_files_are_fatal_at_start_and_options_checked() {
     assert_eq!(code, Some(100));
     assert!(err.ends_with(": --cert needs --key\n"), "{err}");
 }
+
+/// A client certificate the server refuses (from another CA): under TLS
+/// 1.3 the server says so only after logship's handshake ended, so
+/// `tls://` must not count messages as delivered before that verdict:
+/// nothing is taken as delivered (no cursor is written) and nothing but
+/// the handshake reaches the server.
+#[test]
+fn refused_client_certificate_delivers_nothing_over_tls() {
+    let root = tempfile::tempdir().unwrap();
+    let pki = Pki::make(&root.path().join("pki"));
+    let peer = TlsPeer::start(serve(&pki, "server", true));
+    let mut lg = Logger::start(root.path(), &["t"]);
+    lg.write(0, 20);
+    let (ca, cert, key) = (pki.cert("ca"), pki.cert("wrong-ca"), pki.key("wrong-ca"));
+    let s = Ship::start(
+        &[
+            "--ca",
+            ca.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            &peer.url(),
+            lg.dir.to_str().unwrap(),
+        ],
+        root.path(),
+    );
+    let want = format!(
+        "logship: warning: {}: TLS refused by the server: alert ",
+        peer.url()
+    );
+    assert!(
+        wait_for(SOON, || s.stderr().matches(&want).count() >= 3),
+        "{}",
+        s.stderr()
+    );
+    s.stop();
+    assert!(peer.msgs().is_empty());
+    let cursors: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("logship-") && !n.ends_with(".lock"))
+        .collect();
+    assert!(cursors.is_empty(), "taken as delivered: {cursors:?}");
+    lg.finish();
+}
