@@ -8,13 +8,15 @@
 //! what it parsed back as RFC 5424 — PRI, TIMESTAMP, HOSTNAME, APP-NAME,
 //! STRUCTURED-DATA, MSG — is compared with what was logged.
 //!
-//! TLS receivers plug in through [`syslog_ng_receives`] (a scheme and the
-//! source's options).
+//! syslog-ng's `syslog(transport("tls"))` (`tls://`, RFC 5425, a client
+//! certificate required) gets them too, through the same
+//! [`syslog_ng_receives`] (a scheme and the source's options).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
+use crate::support::pki::Pki;
 use crate::support::rsyslog::Rsyslog;
 use crate::support::ship::{Logger, Ship};
 use crate::support::syslog_ng::SyslogNg;
@@ -288,20 +290,18 @@ fn from_rsyslog(r: crate::support::rsyslog::Received) -> Msg {
 
 /// The standard lines, shipped to a syslog-ng receiving logship's
 /// `scheme` with the source options `extra` (logship given `args`
-/// besides), arrive as logged. For TLS: `syslog_ng_receives("tls",
-/// "tls(key-file(\"…\") cert-file(\"…\") peer-verify(optional-untrusted))",
-/// &["--ca", ca])`.
-fn syslog_ng_receives(scheme: &str, extra: &str, args: &[&str]) {
+/// besides), arrive as logged; the syslog-ng, still running, for more
+/// checks (`None` after a loud skip).
+fn syslog_ng_receives(scheme: &str, extra: &str, args: &[&str]) -> Option<SyslogNg> {
     let l = Logged::new();
     let dir = l.root.path().join("syslog-ng");
-    let Some(s) = SyslogNg::start(&dir, scheme, extra) else {
-        return;
-    };
+    let s = SyslogNg::start(&dir, scheme, extra)?;
     let read = || s.received().into_iter().map(from_syslog_ng).collect();
     let got = l.ship(&s.url(), args, &read);
     let receiver = format!("syslog-ng {scheme}");
     check(&receiver, &s.stderr(), &l, got);
     l.finish();
+    Some(s)
 }
 
 /// The standard lines, shipped to rsyslog's imtcp as `scheme`, arrive as
@@ -335,4 +335,39 @@ fn rsyslog_imtcp_newline_framing() {
 #[test]
 fn rsyslog_imtcp_octet_counting() {
     rsyslog_receives("tcp");
+}
+
+#[test]
+fn syslog_ng_syslog_over_tls() {
+    let t = tempfile::tempdir().unwrap();
+    let pki = Pki::make(t.path());
+    let f = |p: PathBuf| p.to_str().unwrap().to_string();
+    // RFC 5425 with a client certificate from the CA required.
+    let opts = format!(
+        "tls(key-file(\"{}\") cert-file(\"{}\") ca-file(\"{}\") peer-verify(required-trusted))",
+        f(pki.key("server")),
+        f(pki.cert("server")),
+        f(pki.cert("ca"))
+    );
+    let args = pki.client_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some(s) = syslog_ng_receives("tls", &opts, &args) else {
+        return;
+    };
+    // Without a client certificate: refused, retried, nothing received.
+    let before = s.received().len();
+    let mut lg = Logger::start(t.path(), &["t"]);
+    lg.write(0, 1);
+    let ca = f(pki.cert("ca"));
+    let url = s.url();
+    let ship = Ship::start(&["--ca", &ca, &url, lg.dir.to_str().unwrap()], t.path());
+    let refused = format!("logship: warning: {url}: TLS refused by the server");
+    assert!(
+        wait_for(SOON, || ship.stderr().matches(&refused).count() >= 2),
+        "{}",
+        ship.stderr()
+    );
+    ship.kill();
+    assert_eq!(s.received().len(), before);
+    lg.finish();
 }

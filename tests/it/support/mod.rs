@@ -16,8 +16,8 @@ pub mod rsyslog;
 pub mod rsyslog_tls;
 pub mod ship;
 pub mod supervise;
-pub mod tls_peer;
 pub mod syslog_ng;
+pub mod tls_peer;
 
 pub use logdir::{mask, Entry};
 

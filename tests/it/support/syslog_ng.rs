@@ -81,11 +81,6 @@ fn command(root: &Path) -> Command {
     c
 }
 
-/// syslog-ng ready to be given more arguments; `None` after a loud skip.
-pub fn syslog_ng() -> Option<Command> {
-    available().map(|root| command(&root))
-}
-
 /// One received message as syslog-ng parsed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parsed {
@@ -134,11 +129,8 @@ impl SyslogNg {
     /// Start one in `dir` receiving logship's `scheme` (see [`source`]),
     /// the source given the options `extra`; `None` after a loud skip.
     pub fn start(dir: &Path, scheme: &str, extra: &str) -> Option<SyslogNg> {
-        let root = available()?;
-        std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
         let out = dir.join("received");
-        let conf = dir.join("syslog-ng.conf");
         let text = format!(
             r#"@version: 3.38
 options {{ keep-hostname(yes); use-dns(no); dns-cache(no); use-fqdn(no);
@@ -152,6 +144,16 @@ log {{ source(s_logship); destination(d_fields); }};
             source = source(scheme, port, extra),
             out = out.display(),
         );
+        SyslogNg::run(dir, &text, port, scheme)
+    }
+
+    /// Start one in `dir` with the configuration `text` (written there),
+    /// once `port` takes connections; [`SyslogNg::url`] names `scheme` and
+    /// `port`. `None` after a loud skip.
+    pub fn run(dir: &Path, text: &str, port: u16, scheme: &str) -> Option<SyslogNg> {
+        let root = available()?;
+        std::fs::create_dir_all(dir).unwrap();
+        let conf = dir.join("syslog-ng.conf");
         std::fs::write(&conf, text).unwrap();
         let pid = dir.join("syslog-ng.pid");
         let _ = std::fs::remove_file(&pid);
