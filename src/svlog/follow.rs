@@ -1,15 +1,20 @@
-//! `-f`: print the directory (or its last `-n` lines), then every line as
-//! multilog writes it, across rotations, processor runs, retention
-//! deletions and restarts, through the shared follower
+//! `-f`: print what the options select now (`history.rs`), then every
+//! line as multilog writes it, across rotations, processor runs,
+//! retention deletions and restarts, through the shared follower
 //! ([`crate::follow`]), which also says how the rotations are followed.
+//! Each directory is watched before it is listed, and its follower goes on
+//! from the byte the history reached in the `current` it read
+//! ([`crate::follow::Watched`]): nothing lost or repeated at the seam.
 //!
-//! Here: the wake-ups (inotify events on the directory, and at least every
-//! 100 ms), the wait for a `current` briefly missing at the start, the
-//! report of data deleted before it was read (after flushing what was
-//! printed before it), and a warning when the directory goes away or is
-//! replaced, or its `current` stays missing for a second ([`Gone`]): no
-//! more lines will come from there, which should not look like a quiet
-//! log.
+//! Here: one poll loop for every directory (their watches share the
+//! process's inotify instance; a wake-up at least every 100 ms), the wait
+//! for a `current` briefly missing at the start, the report of data
+//! deleted before it was read (after flushing what was printed before
+//! it), a directory whose follower fails given up while others remain,
+//! and a warning when a directory goes away or is replaced, or its
+//! `current` stays missing for a second ([`Gone`]): no more lines will
+//! come from there, which should not look like a quiet log. How lines are
+//! printed: `live.rs`.
 //!
 //! Ends with exit 0 on SIGINT and SIGTERM, and when the reader of a pipe on
 //! standard output goes away (poll reports an error on it even while

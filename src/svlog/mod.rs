@@ -8,7 +8,7 @@
 //! logger's directory is one (`logdir/service.rs`). Files are read in the
 //! order multilog wrote them (`files.rs`, over [`crate::logdir`]): the
 //! archives `@<label>.s`, `.u` and `.s.zst` (zstd, read decompressed) in
-//! name order, then `current`. Each
+//! name order, then `previous` (a processor's input), then `current`. Each
 //! line's leading stamp — a TAI64N label, or the RFC 3339 stamp of
 //! multilog's `T`, rewritten as the label of the same moment (`stamp.rs`) —
 //! is rendered by `tai64nlocal`'s own line machine
@@ -25,7 +25,8 @@
 //! `.s.zst` is decompressed as it is read, in bounded memory
 //! (`logdir/zst.rs`).
 //!
-//! `-f`: then follow the directory (`follow.rs`).
+//! `-f`: print what the other options select (`history.rs`), then follow
+//! each directory from where that ended (`follow.rs`, `live.rs`).
 //!
 //! `-n N`: `current` is read backwards in blocks, then the archives newest
 //! first, only as far back as N lines reach (`logdir/tail.rs`); the older
