@@ -225,6 +225,15 @@ impl Fatal {
         }
     }
 
+    /// Print it as a warning (`prog: warning: ...`): the program goes on
+    /// without what failed.
+    pub(crate) fn warn(&self, prog: &str) {
+        match &self.cause {
+            Some(e) => say(prog, Kind::Warning, &[&self.what, b": "], Some(reason(e))),
+            None => say(prog, Kind::Warning, &[&self.what], None),
+        }
+    }
+
     /// Print the message to stderr and return the exit code.
     pub(crate) fn report(&self, prog: &str) -> u8 {
         emit(&self.message(prog));

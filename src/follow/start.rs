@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Fatal;
 use crate::logdir::names::{is_zst, CURRENT, PREVIOUS, PROCESSED};
 use crate::logdir::{archives, decompress, tail_start, LogFile};
+use crate::tai64::Tai64N;
 
 use super::resume::Resumed;
 use super::switch::{open_archive, stable, stat_archive, Opened};
@@ -92,7 +93,72 @@ pub(super) fn lazy(a: LogFile, not: Id) -> Src {
     }
 }
 
+/// A log directory watched before it is read some other way (svlog's
+/// history): [`Watched::follow`] then goes on from where that reading
+/// ended, and hears of every archive made since it began.
+pub(crate) struct Watched {
+    prog: &'static str,
+    dir: PathBuf,
+    watch: Watch,
+}
+
+impl Watched {
+    /// The follower of the directory as if it had followed `cur` to offset
+    /// `off`: `cur` was `current` when the archives up to label `after`
+    /// were listed (opened before that listing); `prev_read`: `previous`
+    /// was there then, and read (its processed archive, to come, is not
+    /// read again). The rotations since are
+    /// followed as any rotation is (`switch.rs`), from `cur`'s descriptor
+    /// and its inode: nothing of `cur` is read twice or skipped, even if
+    /// it has been archived, processed or deleted meanwhile.
+    pub(crate) fn follow(
+        self,
+        cur: File,
+        off: u64,
+        after: Option<Tai64N>,
+        prev_read: bool,
+    ) -> Follower {
+        let cur_path = self.dir.join(CURRENT);
+        let id = id_of(&cur).unwrap_or_default();
+        let prev = stat_id(&self.dir.join(PREVIOUS));
+        let pending = usize::from(prev_read);
+        let mut s = Src::opened(cur_path.clone(), cur, Some(id));
+        s.off = off;
+        s.end = off;
+        Follower {
+            prog: self.prog,
+            processor: prev_read || prev.is_some() || self.dir.join(PROCESSED).exists(),
+            dir: self.dir,
+            cur_path,
+            queue: VecDeque::from([s]),
+            cur_id: id,
+            cur_done: false,
+            seen: after,
+            new: BTreeMap::new(),
+            watch: self.watch,
+            held: super::held::Held::default(),
+            names_lost: false,
+            pending,
+            lost: Lost::default(),
+            bad: false,
+        }
+    }
+}
+
 impl Follower {
+    /// Watch log directory `dir` (resolved: it has `current`) before
+    /// reading it: see [`Watched`].
+    ///
+    /// # Errors
+    /// The directory cannot be watched.
+    pub(crate) fn watch(prog: &'static str, dir: &Path) -> Result<Watched, Fatal> {
+        Ok(Watched {
+            prog,
+            dir: dir.to_path_buf(),
+            watch: Watch::new(prog, dir)?,
+        })
+    }
+
     /// Start following log directory `dir` (resolved: it has `current`)
     /// from `start`; `prog` names the program in warnings.
     ///

@@ -175,3 +175,73 @@ fn reused_inode_is_not_the_saved_file() {
         assert!(f.bad_position());
     }
 }
+
+/// A reader that listed the directory and read `current` to an offset
+/// hands over to [`Watched::follow`]: with no rotation since, one, two
+/// (its archive then one more), a processor's `previous` read by it, and
+/// its file deleted by retention after its archive was made, the follower
+/// prints exactly the bytes after that offset, once.
+#[test]
+fn watched_follow_goes_on_where_the_reader_stopped() {
+    use std::io::Write;
+    let write = |p: &std::path::Path, n: &str, b: &[u8]| std::fs::write(p.join(n), b).unwrap();
+    for case in 0..5 {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        write(p, &label(0), b"old\n");
+        write(p, "current", b"a\nb\n");
+        let w = Follower::watch("test", p).unwrap();
+        // The reader: `current` opened, the archives listed, 2 bytes read.
+        let cur = File::open(p.join("current")).unwrap();
+        let mut want: Vec<u8> = b"b\n".to_vec();
+        let mut prev_read = false;
+        match case {
+            0 => {}
+            1 | 4 => {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(p.join("current"))
+                    .unwrap()
+                    .write_all(b"c\n")
+                    .unwrap();
+                std::fs::rename(p.join("current"), p.join(label(1))).unwrap();
+                write(p, "current", b"d\n");
+                want.extend_from_slice(b"c\nd\n");
+                if case == 4 {
+                    // Retention deleted it; the descriptor still reads it.
+                    std::fs::remove_file(p.join(label(1))).unwrap();
+                }
+            }
+            2 => {
+                std::fs::rename(p.join("current"), p.join(label(1))).unwrap();
+                write(p, &label(2), b"e\n");
+                write(p, "current", b"f\n");
+                want.extend_from_slice(b"e\nf\n");
+            }
+            _ => {
+                // `previous` (read by the reader) is processed after the
+                // listing: its archive is not read again.
+                write(p, "previous", b"p\n");
+                prev_read = true;
+                std::fs::rename(p.join("previous"), p.join(label(1))).unwrap();
+                std::fs::rename(p.join("current"), p.join(label(2))).unwrap();
+                write(p, "current", b"g\n");
+                want.extend_from_slice(b"g\n");
+            }
+        }
+        let mut f = w.follow(cur, 2, Some(stamp(0)), prev_read);
+        let mut got = read_all(&mut f).0;
+        if got != want {
+            // A switch waits for the directory's events.
+            f.events().unwrap();
+            got.extend(read_all(&mut f).0);
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "case {case}"
+        );
+        let lost = f.take_lost();
+        assert!(lost.is_empty(), "case {case}: {lost:?}");
+    }
+}

@@ -130,11 +130,9 @@ pub(crate) fn parse_args(
         }
     }
     let range = o.since.is_some() || o.until.is_some();
-    // `-f` follows one directory, line by line as written: not with a
-    // range, `-g` or `-o json` (those read whole lines, or several DIRs).
-    let follow_bad =
-        o.follow && (dirs.len() != 1 || range || o.grep.is_some() || o.format == Format::Json);
-    if dirs.is_empty() || (range && o.last.is_some()) || follow_bad {
+    // `-f` goes with everything: its history is what the same options
+    // print without it (`--until` then also ends the following).
+    if dirs.is_empty() || (range && o.last.is_some()) {
         return Err(Bad::Usage);
     }
     o.dirs = dirs;
@@ -183,12 +181,18 @@ mod tests {
             &["-g"],
             &["-n", "1"],
             &["-f"],
-            &["-f", "--since", "-1s", "d"],
-            &["-f", "d", "e"],
-            &["-f", "-g", "x", "d"],
-            &["-f", "-o", "json", "d"],
+            &["-f", "-n", "1", "--since", "-1s", "d"],
         ] {
             assert!(a(bad, &mut z).is_err(), "{bad:?}");
+        }
+        for good in [
+            &["-f", "--since", "-1s", "d"][..],
+            &["-f", "--until", "-1s", "d"],
+            &["-f", "d", "e"],
+            &["-f", "-g", "x", "-n", "3", "d"],
+            &["-f", "-o", "json", "d", "e"],
+        ] {
+            assert!(a(good, &mut z).unwrap().follow, "{good:?}");
         }
         assert_eq!(a(&["-n", "1", "--help", "d"], &mut z), Err(Bad::Help));
         assert_eq!(a(&["--version"], &mut z), Err(Bad::Version));

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::error::{self, Fatal};
 use crate::logdir::files::archive_names;
-use crate::logdir::names::{archive_kind_of, twin_names, Kind, CURRENT, PREVIOUS};
+use crate::logdir::names::{archive_kind_of, twin_names, Kind, CURRENT, PREVIOUS, PROCESSED};
 use crate::logdir::open::{not_regular, open_archive, open_regular};
 use crate::logdir::zst::Stream;
 use crate::logdir::{read_at_as, LogFile, ReadAt};
@@ -44,6 +44,24 @@ impl Entry {
             held: Some(f),
             said: std::cell::Cell::new(false),
         }
+    }
+
+    /// `current` or `previous`, opened before the listing.
+    fn opened(path: std::path::PathBuf, f: File, m: &std::fs::Metadata) -> Self {
+        Entry {
+            lf: LogFile { path, label: None },
+            kind: None,
+            key: key_of(m),
+            held: Some(f),
+            said: std::cell::Cell::new(false),
+        }
+    }
+
+    /// `current` or `previous`, opened before the listing (`None` for an
+    /// archive).
+    #[must_use]
+    pub(crate) fn held_file(&self) -> Option<&File> {
+        self.held.as_ref()
     }
 
     /// The bytes to read: the file itself or, for a compressed archive,
@@ -101,15 +119,52 @@ impl ReadAt for Src {
 }
 
 /// The files of a log directory in reading order, listed but not opened
-/// (but `current`, opened first): the archives in name order, one per
-/// label ([`Kind`] says which), then `previous` if a processor is at work,
-/// then `current`. An archive that is
-/// `current`'s file (rotated since it was opened) or has gone is left out.
+/// (but `current` and `previous`, opened first): the archives in name
+/// order, one per label ([`Kind`] says which), then `previous` if a
+/// processor is working on it, then `current`. An archive that is
+/// `current`'s file (rotated since it was opened) or has gone is left
+/// out. Listed again while `previous` changed meanwhile, or is gone with
+/// its processor's output only in `processed` (in no file listed), as the
+/// follower lists (`follow/start.rs`).
 ///
 /// # Errors
 /// `current` cannot be opened, or the directory cannot be read.
 pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
-    use std::os::unix::ffi::OsStrExt;
+    let prev_path = dir.join(PREVIOUS);
+    let stat = |p: &Path| {
+        std::fs::symlink_metadata(p)
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    };
+    let mut tries = 0;
+    loop {
+        let p1 = stat(&prev_path);
+        let (cur, cm) = open_current(dir)?;
+        let names = archive_names(dir)?;
+        let prev = open_regular(&prev_path, true).ok().flatten();
+        let pm = prev.as_ref().and_then(|f| f.metadata().ok());
+        tries += 1;
+        let p2 = stat(&prev_path);
+        let stable = p2 == p1
+            && pm.as_ref().map(|m| (m.dev(), m.ino())) == p1
+            && (p1.is_some() || !dir.join(PROCESSED).exists());
+        if stable || tries >= 1000 {
+            let mut v = archive_entries(dir, names, (cm.dev(), cm.ino()));
+            // Not if it is `current`'s file (renamed since `current` was
+            // opened).
+            if let (Some(f), Some(m)) = (prev, pm) {
+                if (m.dev(), m.ino()) != (cm.dev(), cm.ino()) {
+                    v.push(Entry::opened(prev_path, f, &m));
+                }
+            }
+            v.push(Entry::opened(dir.join(CURRENT), cur, &cm));
+            return Ok(v);
+        }
+    }
+}
+
+/// `current` opened, and its metadata.
+fn open_current(dir: &Path) -> Result<(File, std::fs::Metadata), Fatal> {
     let cur_path = dir.join(CURRENT);
     let cur = match open_regular(&cur_path, false) {
         Ok(Some(f)) => f,
@@ -124,10 +179,19 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
     let cm = cur
         .metadata()
         .map_err(|e| Fatal::new(format!("unable to stat {}", cur_path.display()), e))?;
-    let cur_id = (cm.dev(), cm.ino());
-    let mut names = archive_names(dir)?;
+    Ok((cur, cm))
+}
+
+/// The entries of the archives `names` of `dir`, but `current`'s file
+/// (`cur_id`).
+fn archive_entries(
+    dir: &Path,
+    mut names: Vec<(crate::tai64::Tai64N, Kind, Vec<u8>)>,
+    cur_id: (u64, u64),
+) -> Vec<Entry> {
+    use std::os::unix::ffi::OsStrExt;
     names.dedup_by_key(|n| n.0);
-    let mut v = Vec::with_capacity(names.len() + 1);
+    let mut v = Vec::with_capacity(names.len() + 2);
     for (t, kind, n) in names {
         let listed = dir.join(std::ffi::OsStr::from_bytes(&n));
         // Finished or compressed meanwhile: listed under its name now, the
@@ -166,39 +230,7 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>, Fatal> {
             }
         }
     }
-    // `previous` (a processor works on it) between the archives and
-    // `current`, as the follower reads it: opened after the listing, so
-    // its archive (`processed` renamed, made only after `previous` is
-    // removed) cannot have been listed too; not if it is `current`'s file
-    // (renamed since `current` was opened).
-    let prev_path = dir.join(PREVIOUS);
-    if let Ok(Some(pf)) = open_regular(&prev_path, true) {
-        if let Ok(pm) = pf.metadata() {
-            if (pm.dev(), pm.ino()) != cur_id {
-                v.push(Entry {
-                    lf: LogFile {
-                        path: prev_path,
-                        label: None,
-                    },
-                    kind: None,
-                    key: key_of(&pm),
-                    held: Some(pf),
-                    said: std::cell::Cell::new(false),
-                });
-            }
-        }
-    }
-    v.push(Entry {
-        lf: LogFile {
-            path: cur_path,
-            label: None,
-        },
-        kind: None,
-        key: key_of(&cm),
-        held: Some(cur),
-        said: std::cell::Cell::new(false),
-    });
-    Ok(v)
+    v
 }
 
 /// Say that all of `f` is to be read from start to end, so that the kernel

@@ -1,15 +1,20 @@
-//! `-f`: print the directory (or its last `-n` lines), then every line as
-//! multilog writes it, across rotations, processor runs, retention
-//! deletions and restarts, through the shared follower
+//! `-f`: print what the options select now (`history.rs`), then every
+//! line as multilog writes it, across rotations, processor runs,
+//! retention deletions and restarts, through the shared follower
 //! ([`crate::follow`]), which also says how the rotations are followed.
+//! Each directory is watched before it is listed, and its follower goes on
+//! from the byte the history reached in the `current` it read
+//! ([`crate::follow::Watched`]): nothing lost or repeated at the seam.
 //!
-//! Here: the wake-ups (inotify events on the directory, and at least every
-//! 100 ms), the wait for a `current` briefly missing at the start, the
-//! report of data deleted before it was read (after flushing what was
-//! printed before it), and a warning when the directory goes away or is
-//! replaced, or its `current` stays missing for a second ([`Gone`]): no
-//! more lines will come from there, which should not look like a quiet
-//! log.
+//! Here: one poll loop for every directory (their watches share the
+//! process's inotify instance; a wake-up at least every 100 ms), the wait
+//! for a `current` briefly missing at the start, the report of data
+//! deleted before it was read (after flushing what was printed before
+//! it), a directory whose follower fails given up while others remain,
+//! and a warning when a directory goes away or is replaced, or its
+//! `current` stays missing for a second ([`Gone`]): no more lines will
+//! come from there, which should not look like a quiet log. How lines are
+//! printed: `live.rs`.
 //!
 //! Ends with exit 0 on SIGINT and SIGTERM, and when the reader of a pipe on
 //! standard output goes away (poll reports an error on it even while
@@ -17,19 +22,22 @@
 
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 
 use crate::error::{self, Fatal};
-use crate::follow::{Follower, Got, Start};
+use crate::follow::Follower;
 use crate::sys::signals;
 use crate::tai64::tz::Zone;
+use crate::tai64::Tai64N;
 
+use super::files::Entry;
+use super::gone::Gone;
+use super::history;
+use super::live::{Mode, Tail};
 use super::{resolve, Opts, Out, Stop, BLOCK, PROG};
+use crate::logdir::service::resolve_named;
 
 /// The safety-net wake-up.
 const WAKE: Timespec = Timespec {
@@ -93,12 +101,18 @@ fn retry_missing<T>(
     }
 }
 
-/// Print DIR as `opts` asks (all of it, or the last `-n` lines), then
-/// follow it until a signal or the reader goes away.
+/// Print the DIRs as `opts` asks (the history: all, the last `-n` lines,
+/// or from `--since`), then follow them until a signal, the reader goes
+/// away, or a line at or after `--until`.
 ///
 /// # Errors
 /// A fatal error, or the reader went away.
-pub(crate) fn follow<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), Stop> {
+pub(crate) fn follow<W: io::Write>(
+    opts: &Opts,
+    re: Option<&regex::bytes::Regex>,
+    zone: Zone,
+    w: W,
+) -> Result<(), Stop> {
     let (sig_r, sig_w) = rustix::pipe::pipe_with(
         rustix::pipe::PipeFlags::NONBLOCK | rustix::pipe::PipeFlags::CLOEXEC,
     )
@@ -107,95 +121,94 @@ pub(crate) fn follow<W: io::Write>(opts: &Opts, zone: Zone, w: W) -> Result<(), 
         .map_err(|e| Fatal::new("unable to catch signals", e))?;
     let mut out = Out::new(w, opts.format, zone);
     let mut missing = 0;
-    // A missing DIR is fatal at once.
-    if !opts.dirs[0].is_dir() {
-        resolve(&opts.dirs[0])?;
+    let (mut dirs, mut watched) = (Vec::new(), Vec::new());
+    for d in &opts.dirs {
+        // A missing DIR is fatal at once; a missing `current` is waited for.
+        if !d.is_dir() {
+            resolve(d)?;
+        }
+        let Some((dir, name)) = retry_missing(&sig_r, &mut missing, || resolve_named(d))? else {
+            return out.finish();
+        };
+        // Watched before it is listed: every archive made from then on is
+        // heard of.
+        watched.push(Follower::watch(PROG, &dir)?);
+        let listed = || history::list_in(dir.clone(), name.clone(), opts);
+        let Some(l) = retry_missing(&sig_r, &mut missing, listed)? else {
+            return out.finish();
+        };
+        dirs.push(l);
     }
-    let Some(dir) = retry_missing(&sig_r, &mut missing, || resolve(&opts.dirs[0]))? else {
+    let ends = history::print(opts, re, &mut dirs, &mut out, true)?;
+    for d in &dirs {
+        d.index.save(&d.files);
+    }
+    out.flush()?;
+    if opts.until.is_some_and(|u| u <= Tai64N::now()) {
+        // Every line to come is stamped after it.
         return out.finish();
-    };
-    let start = opts.last.map_or(Start::All, Start::Tail);
-    let Some(mut f) = retry_missing(&sig_r, &mut missing, || Follower::open(PROG, &dir, start))?
-    else {
-        return out.finish();
+    }
+    let merge = dirs.len() > 1;
+    let mut tails = Vec::with_capacity(dirs.len());
+    for ((d, end), w) in dirs.into_iter().zip(ends).zip(watched) {
+        // From where the history ended, in the `current` it read, even if
+        // that file has been archived since.
+        let after = d.files.iter().filter_map(|e| e.lf.label).max();
+        let cur = d.files.last().and_then(Entry::held_file);
+        let cur = cur
+            .map(std::fs::File::try_clone)
+            .transpose()
+            .map_err(|e| Fatal::new(format!("unable to open {}/current", d.dir.display()), e))?
+            .ok_or_else(|| Fatal::plain(format!("unable to open {}/current", d.dir.display())))?;
+        // `previous` was read (it comes before `current`, unlabelled).
+        let n = d.files.len();
+        let prev_read = n >= 2 && d.files[n - 2].kind.is_none();
+        let f = w.follow(cur, end, after, prev_read);
+        tails.push(Tail::new(d.name, f, Gone::new(&d.dir), merge));
+    }
+    let mode = Mode {
+        lines: merge || re.is_some() || out.line_only() || opts.until.is_some(),
+        merge,
+        re,
+        until: opts.until,
     };
     let mut buf = vec![0u8; BLOCK];
-    let mut gone = Gone::new(&dir);
     loop {
-        gone.check();
-        f.events()?;
-        while let Got::Data { n, .. } = f.read(&mut buf)? {
-            out.feed(&buf[..n])?;
+        // Inside a long line, only its directory is read.
+        let only = tails.iter().position(Tail::in_line);
+        let mut k = 0;
+        while k < tails.len() {
+            let t = &mut tails[k];
+            t.gone.check();
+            let res = match t.f.events() {
+                Err(e) => Err(e.into()),
+                Ok(()) if only.is_some_and(|o| o != k) => Ok(false),
+                Ok(()) => t.pump(&mode, &mut buf, &mut out),
+            };
+            match res {
+                Ok(true) => return out.finish(),
+                Ok(false) => {}
+                Err(Stop::Fatal(f)) if tails.len() > 1 => {
+                    // That directory alone is given up.
+                    out.flush()?;
+                    f.warn(PROG);
+                    let what = format!("no longer following {}", tails[k].name);
+                    error::warn(PROG, &what, None);
+                    tails.remove(k);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            let lost = tails[k].f.take_lost();
+            if !lost.is_empty() {
+                out.flush()?;
+                lost.warn(PROG, if merge { &tails[k].name } else { "" });
+            }
+            k += 1;
         }
         out.flush()?;
-        let lost = f.take_lost();
-        if !lost.is_empty() {
-            lost.warn(PROG, "");
-        }
-        if wait(&sig_r, Some(f.fd()), &WAKE)? {
+        if wait(&sig_r, Some(tails[0].f.fd()), &WAKE)? {
             return out.finish();
-        }
-    }
-}
-
-/// How long `current` may be missing before it is reported (multilog
-/// renames it and makes the next one at once).
-const CURRENT_GRACE: Duration = Duration::from_secs(1);
-
-/// What is said about the followed directory going away: each warning
-/// once, again only after the directory or `current` came back.
-struct Gone {
-    dir: PathBuf,
-    id: Option<(u64, u64)>,
-    dir_said: bool,
-    missing_since: Option<Instant>,
-    current_said: bool,
-}
-
-impl Gone {
-    fn new(dir: &Path) -> Gone {
-        Gone {
-            dir: dir.to_path_buf(),
-            id: std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino())),
-            dir_said: false,
-            missing_since: None,
-            current_said: false,
-        }
-    }
-
-    /// Warn if the directory has gone or been replaced, or `current` has
-    /// been missing for [`CURRENT_GRACE`].
-    fn check(&mut self) {
-        let d = self.dir.display();
-        match std::fs::metadata(&self.dir) {
-            Ok(m) if Some((m.dev(), m.ino())) == self.id => self.dir_said = false,
-            Ok(_) => {
-                if !std::mem::replace(&mut self.dir_said, true) {
-                    let what = format!("{d} was replaced: still following the directory it was");
-                    error::warn(PROG, &what, None);
-                }
-                return;
-            }
-            Err(e) => {
-                if !std::mem::replace(&mut self.dir_said, true) {
-                    error::warn(PROG, &format!("unable to open directory {d}"), Some(&e));
-                }
-                return;
-            }
-        }
-        let cur = self.dir.join(crate::logdir::names::CURRENT);
-        match std::fs::symlink_metadata(&cur) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let since = *self.missing_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= CURRENT_GRACE && !self.current_said {
-                    self.current_said = true;
-                    error::warn(PROG, &format!("unable to open {d}/current"), Some(&e));
-                }
-            }
-            _ => {
-                self.missing_since = None;
-                self.current_said = false;
-            }
         }
     }
 }

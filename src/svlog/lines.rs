@@ -22,6 +22,12 @@ pub(crate) struct Lines<'a> {
     cur: Option<(usize, usize, bool)>,
     /// Inside a long line (after its head).
     long: bool,
+    /// Leave a last line without its newline unread (`-f`: the follower
+    /// goes on from its start).
+    hold: bool,
+    /// The offset reached in the last file, and where reading it began.
+    last_off: u64,
+    last_from: u64,
 }
 
 impl<'a> Lines<'a> {
@@ -43,7 +49,24 @@ impl<'a> Lines<'a> {
             eof: idx >= files.len(),
             cur: None,
             long: false,
+            hold: false,
+            last_off: if idx + 1 == files.len() { off } else { 0 },
+            last_from: if idx + 1 == files.len() { off } else { 0 },
         }
+    }
+
+    /// Leave a last line that has no newline yet unread (if it lies in
+    /// the last file): [`Lines::end`] is then its start.
+    pub(crate) fn hold_partial(mut self) -> Self {
+        self.hold = true;
+        self
+    }
+
+    /// Where in the last file the lines given so far end: the offset to
+    /// follow it from once [`Lines::advance`] has returned `false`.
+    #[must_use]
+    pub(crate) fn end(&self) -> u64 {
+        self.last_off - (self.have - self.pos) as u64
     }
 
     /// Read more (after moving the unread bytes to the front).
@@ -71,6 +94,9 @@ impl<'a> Lines<'a> {
                 Some(n) => {
                     self.have += n;
                     self.off += n as u64;
+                    if self.idx + 1 == self.files.len() {
+                        self.last_off = self.off;
+                    }
                     return;
                 }
             }
@@ -96,6 +122,12 @@ impl<'a> Lines<'a> {
                 self.cur = Some((self.pos, self.pos + i + 1, false));
                 self.pos += i + 1;
                 return true;
+            }
+            let tail = (self.have - self.pos) as u64;
+            if self.eof && self.hold && tail > 0 && tail <= self.last_off - self.last_from {
+                // A line multilog has not finished writing, all of it in
+                // the last file: the follower prints it whole.
+                return false;
             }
             if self.have - self.pos == self.buf.len() || (self.eof && self.pos < self.have) {
                 let more = !self.eof || self.have - self.pos == self.buf.len();

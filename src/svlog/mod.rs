@@ -8,7 +8,7 @@
 //! logger's directory is one (`logdir/service.rs`). Files are read in the
 //! order multilog wrote them (`files.rs`, over [`crate::logdir`]): the
 //! archives `@<label>.s`, `.u` and `.s.zst` (zstd, read decompressed) in
-//! name order, then `current`. Each
+//! name order, then `previous` (a processor's input), then `current`. Each
 //! line's leading stamp — a TAI64N label, or the RFC 3339 stamp of
 //! multilog's `T`, rewritten as the label of the same moment (`stamp.rs`) —
 //! is rendered by `tai64nlocal`'s own line machine
@@ -25,7 +25,8 @@
 //! `.s.zst` is decompressed as it is read, in bounded memory
 //! (`logdir/zst.rs`).
 //!
-//! `-f`: then follow the directory (`follow.rs`).
+//! `-f`: print what the other options select (`history.rs`), then follow
+//! each directory from where that ended (`follow.rs`, `live.rs`).
 //!
 //! `-n N`: `current` is read backwards in blocks, then the archives newest
 //! first, only as far back as N lines reach (`logdir/tail.rs`); the older
@@ -54,8 +55,11 @@ mod args;
 mod cache;
 pub(crate) mod files;
 mod follow;
+mod gone;
+mod history;
 mod index;
 mod lines;
+mod live;
 mod out;
 mod range;
 mod scan;
@@ -108,66 +112,16 @@ pub(crate) fn print<W: io::Write>(
     w: W,
 ) -> Result<(), Stop> {
     if opts.follow {
-        return follow::follow(opts, zone, w);
+        return follow::follow(opts, re, zone, w);
     }
-    let r = (opts.since, opts.until);
-    let ranged = r.0.is_some() || r.1.is_some();
-    let mut dirs: Vec<walk::Dir> = Vec::new();
-    let mut indexes = Vec::new();
+    let mut dirs = Vec::new();
     for d in &opts.dirs {
-        let (dir, name) = crate::logdir::service::resolve_named(d)?;
-        dirs.push((name, files::list(&dir)?));
-        // Only a range uses the index.
-        let cache = opts.index.as_deref().filter(|_| ranged);
-        indexes.push(index::Index::load(cache, &dir));
+        dirs.push(history::list(d, opts)?);
     }
     let mut out = Out::new(w, opts.format, zone);
-    let mut buf = vec![0u8; BLOCK];
-    let res = if dirs.len() > 1 || re.is_some() || out.line_only() {
-        let mut starts = vec![(0usize, 0u64); dirs.len()];
-        if ranged {
-            for (k, (_, files)) in dirs.iter().enumerate() {
-                starts[k] = range::start_of(files, r, &mut indexes[k]);
-            }
-        }
-        let mut skip = 0;
-        if let Some(n) = opts.last {
-            if dirs.len() == 1 && re.is_none() {
-                starts[0] = walk::tail_of(&dirs[0].1, n, &mut buf)?;
-            } else {
-                // The last N of the selected lines: count them first.
-                let total = walk::walk::<W>(&dirs, &starts, r, re, None, 0)?;
-                skip = total.saturating_sub(n);
-            }
-        }
-        walk::walk(&dirs, &starts, r, re, Some(&mut out), skip).map(|_| ())
-    } else if let Some(n) = opts.last {
-        let files = &dirs[0].1;
-        let (first, from) = walk::tail_of(files, n, &mut buf)?;
-        files
-            .iter()
-            .enumerate()
-            .skip(first)
-            .try_for_each(|(i, e)| match e.open() {
-                Some(f) => {
-                    let start = if i == first { from } else { 0 };
-                    copy(&e.lf.path, &f, start, &mut buf, &mut out).map(|_| ())
-                }
-                None => Ok(()),
-            })
-    } else if ranged {
-        range::print_range(&dirs[0].1, r, &mut indexes[0], &mut buf, &mut out)
-    } else {
-        dirs[0].1.iter().try_for_each(|e| match e.open() {
-            Some(f) => {
-                files::will_read(&f);
-                copy(&e.lf.path, &f, 0, &mut buf, &mut out).map(|_| ())
-            }
-            None => Ok(()),
-        })
-    };
-    for (ix, (_, files)) in indexes.iter().zip(&dirs) {
-        ix.save(files);
+    let res = history::print(opts, re, &mut dirs, &mut out, false);
+    for d in &dirs {
+        d.index.save(&d.files);
     }
     res?;
     out.finish()
@@ -205,7 +159,7 @@ const CLI: crate::cli::Cli = crate::cli::Cli {
     options: &[
         (
             "-f",
-            "follow: print lines as they are written (one directory)",
+            "follow: then print lines as they are written, until --until",
         ),
         ("-n N", "only the last N lines"),
         ("-g REGEX", "only lines matching REGEX"),

@@ -76,7 +76,7 @@ fn span<W: io::Write>(
 /// Copy the selected lines of `f` (named `path`) from offset `from` (a line start if
 /// `carry.0`) to its end, or, with `stop`, to the first stamp at or after
 /// `until` (the stamps after `from` are in order). Updates `carry` when
-/// the end is reached.
+/// the end is reached. Returns the offset read to.
 pub(crate) fn copy_range<W: io::Write>(
     (path, f): (&Path, &Src),
     from: u64,
@@ -85,7 +85,7 @@ pub(crate) fn copy_range<W: io::Write>(
     stop: bool,
     buf: &mut [u8],
     out: &mut Out<W>,
-) -> Result<(), Stop> {
+) -> Result<u64, Stop> {
     let mut sc = Scanner::new(f, path, from, carry.0, BLOCK);
     let mut sel = carry.1;
     let mut start = from;
@@ -103,7 +103,7 @@ pub(crate) fn copy_range<W: io::Write>(
                 span(path, f, (start, off), buf, out)?;
             }
             carry.1 = false;
-            return Ok(());
+            return Ok(off);
         }
         let now = within(r, t);
         if sel && (!now || off - start >= BLOCK as u64) {
@@ -118,7 +118,7 @@ pub(crate) fn copy_range<W: io::Write>(
         span(path, f, (start, sc.end()), buf, out)?;
     }
     *carry = (sc.ends_nl().unwrap_or(carry.0), sel);
-    Ok(())
+    Ok(sc.end())
 }
 
 /// The reference: every file scanned.
@@ -236,7 +236,8 @@ fn as_summarized(s: &Summary, c: Carry) -> bool {
     c.0 || s.lead || s.len == 0
 }
 
-/// Print the lines of `entries` in range `r`, using and adding to `index`.
+/// Print the lines of `entries` in range `r`, using and adding to `index`;
+/// the offset `current` (the last entry) was read to.
 ///
 /// # Errors
 /// A write error.
@@ -246,8 +247,9 @@ pub(crate) fn print_range<W: io::Write>(
     index: &mut Index,
     buf: &mut [u8],
     out: &mut Out<W>,
-) -> Result<(), Stop> {
+) -> Result<u64, Stop> {
     let mut carry = START;
+    let mut end = 0;
     for e in entries {
         let known = if e.kind.is_some() {
             summary(e, index)
@@ -259,7 +261,7 @@ pub(crate) fn print_range<W: io::Write>(
             // bytes, continuing a cut line, read as a stamp.
             out.flush()?;
             if let Some(f) = e.open() {
-                copy_range((&e.lf.path, &f), 0, r, &mut carry, false, buf, out)?;
+                end = copy_range((&e.lf.path, &f), 0, r, &mut carry, false, buf, out)?;
             }
             continue;
         };
@@ -278,7 +280,7 @@ pub(crate) fn print_range<W: io::Write>(
         }
         carry = after(&s, carry, r);
     }
-    Ok(())
+    Ok(end)
 }
 
 /// Where a line-by-line reader of `entries` (not selected at its start)

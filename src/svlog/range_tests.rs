@@ -164,7 +164,7 @@ proptest! {
         let start = start_of(&entries, r, &mut Index::default());
         let dirs = vec![("log".to_string(), entries)];
         let mut out = raw();
-        walk(&dirs, &[start], r, None, Some(&mut out), 0).unwrap();
+        walk(&dirs, &[start], r, None, Some(&mut out), 0, false).unwrap();
         out.finish().unwrap();
         // It reads the files as one stream, so a stamp cut across two is
         // whole to it, but not to the search that found its start: such a

@@ -21,7 +21,9 @@ pub(crate) type Dir = (String, Vec<Entry>);
 
 /// Merge the directories from `starts` (a file and offset in each) in
 /// stamp order, select (range `r`, `-g` `re`), and print the selected
-/// lines after the first `skip` to `out`. Returns how many were selected.
+/// lines after the first `skip` to `out`. Returns how many were selected
+/// and where each directory's last file was read to; with `hold`, a last
+/// line without its newline is left unread (`-f` follows from its start).
 ///
 /// # Errors
 /// A write error.
@@ -32,7 +34,8 @@ pub(crate) fn walk<W: io::Write>(
     re: Option<&regex::bytes::Regex>,
     mut out: Option<&mut Out<W>>,
     mut skip: u64,
-) -> Result<u64, Stop> {
+    hold: bool,
+) -> Result<(u64, Vec<u64>), Stop> {
     let merge = dirs.len() > 1;
     let ranged = r.0.is_some() || r.1.is_some();
     let prefixes: Vec<Vec<u8>> = dirs
@@ -48,7 +51,14 @@ pub(crate) fn walk<W: io::Write>(
     let mut rd: Vec<Lines> = dirs
         .iter()
         .zip(starts)
-        .map(|((_, f), &(i, o))| Lines::new(f, i, o))
+        .map(|((_, f), &(i, o))| {
+            let l = Lines::new(f, i, o);
+            if hold {
+                l.hold_partial()
+            } else {
+                l
+            }
+        })
         .collect();
     let mut live: Vec<bool> = rd.iter_mut().map(Lines::advance).collect();
     // Each stream's next line's stamp, read once per line.
@@ -65,7 +75,7 @@ pub(crate) fn walk<W: io::Write>(
             }
         }
         let Some((k, _)) = best else {
-            return Ok(count);
+            return Ok((count, rd.iter().map(Lines::end).collect()));
         };
         let mut first = true;
         loop {

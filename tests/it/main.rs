@@ -42,6 +42,8 @@ mod supervise_ext;
 mod supervise_extfiles;
 mod supervise_restart;
 mod svlog;
+mod svlog_follow;
+mod svlog_follow_with;
 mod svlog_index;
 mod svlog_sources;
 mod svlog_time;

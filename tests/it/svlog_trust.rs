@@ -183,22 +183,38 @@ fn a_zstd_bomb_is_read_in_bounded_memory() {
 }
 
 /// The follower needs an archive whole: it keeps at most its cap (here
-/// lowered to 16 MiB) and says how much it left out.
+/// lowered to 16 MiB) and says how much it left out. (The history before
+/// it reads a compressed archive as a stream, as the dump does: the bomb
+/// arrives while svlog follows, as multilog's rotation.)
 #[test]
 fn the_follower_caps_a_zstd_bomb() {
     let root = tempfile::tempdir().unwrap();
-    let d = bomb(root.path());
+    let made = bomb(root.path());
+    let d = root.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("current"), b"ready\n").unwrap();
     let mut child = Command::new("prlimit")
         .args(["--fsize=67108864", "--"])
         .arg(ours("svlog"))
-        .args(["-f", "-n", "1", &d])
+        .args(["-f", "-n", "1", "-o", "raw"])
+        .arg(&d)
         .env("TZ", "UTC")
         .env("DTOOLS_TEST_ZST_CAP", "16777216")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut ready = [0u8; 6];
+    std::io::Read::read_exact(&mut out, &mut ready).unwrap();
+    assert_eq!(&ready, b"ready\n");
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    // A rotation: `current` archived, the bomb after it, a new `current`.
+    let zst = "@400000006b050c5709c2505c.s.zst";
+    std::fs::rename(Path::new(&made).join(zst), d.join(zst)).unwrap();
+    std::fs::rename(d.join("current"), d.join("@400000006b050c5709c2505b.s")).unwrap();
+    std::fs::write(d.join("current"), b"").unwrap();
     let err = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (e, mut pipe) = (err.clone(), child.stderr.take().unwrap());
     std::thread::spawn(move || {
@@ -209,8 +225,9 @@ fn the_follower_caps_a_zstd_bomb() {
     });
     let text = || String::from_utf8_lossy(&err.lock().unwrap()).into_owned();
     let want = format!(
-        "svlog: warning: {d}/@400000006b050c5709c2505c.s.zst expands beyond 16777216 bytes: \
+        "svlog: warning: {}/{zst} expands beyond 16777216 bytes: \
          read only those, {} bytes left out\n",
+        d.display(),
         (2u64 << 30) + 8 - (16 << 20)
     );
     let said = wait_for(std::time::Duration::from_secs(30), || text() == want);
