@@ -150,7 +150,7 @@ impl Ship {
     /// takes them as delivered and fills the window again without waiting
     /// for the wake-up (which capped the rate at a window per 100 ms).
     pub(super) fn written_unacked(&self) -> bool {
-        self.dest.proto == Proto::Tcp
+        self.dest.proto.framing().is_some()
             && !self.inflight.is_empty()
             && self
                 .conn
