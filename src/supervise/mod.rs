@@ -42,6 +42,7 @@ pub mod status;
 #[allow(clippy::module_inception)]
 pub mod supervise;
 pub mod svc;
+pub mod svinit;
 pub mod svmetrics;
 pub mod svok;
 pub mod svscan;

@@ -25,10 +25,12 @@
 //!
 //! If inotify is unavailable svscan silently falls back to polling.
 
+mod engine;
 mod start;
-mod table;
+pub(crate) mod table;
 mod watch;
 
+pub(crate) use engine::Svscan;
 use table::{Entry, Table};
 
 use std::collections::HashMap;
@@ -97,6 +99,17 @@ struct Scanner {
     /// New directories being built in place, with the time at which they
     /// are started whether complete or not.
     waiting: HashMap<OsString, Instant>,
+    /// Start each supervise in a session of its own (`setsid`), away from
+    /// the terminal's signals: svinit's choice; svscan, as daemontools,
+    /// leaves them in its own process group.
+    setsid: bool,
+    /// A child whose exit status the owner wants (svinit's `prog`), 0 for
+    /// none; [`Scanner::reap`] keeps its status in `kept`.
+    keep: i32,
+    /// The status of `keep`, once reaped.
+    kept: Option<rustix::process::WaitStatus>,
+    /// The last [`Scanner::reap`] found no child at all (ECHILD).
+    childless: bool,
 }
 
 /// If the directory changed (ctime) less than [`GRACE`] ago, how long until
@@ -180,18 +193,38 @@ impl Scanner {
         }
     }
 
-    /// `doit`: one scan.
-    fn doit(&mut self, mode: Mode) {
-        // `wait_nohang` in svscan.c: any child (-1), also a supervise that
-        // left svscan's process group (waitpid(0) would leave it a zombie
-        // and its service never restarted).
+    /// Reap every child that has exited, without waiting. `wait_nohang`
+    /// in svscan.c: any child (-1), also a supervise that left svscan's
+    /// process group (waitpid(0) would leave it a zombie and its service
+    /// never restarted), and, under svinit, every orphan.
+    fn reap(&mut self) {
         loop {
             match rustix::process::wait(WaitOptions::NOHANG) {
-                Ok(Some((pid, _))) => self.table.reaped(pid.as_raw_nonzero().get()),
+                Ok(Some((pid, st))) => {
+                    let pid = pid.as_raw_nonzero().get();
+                    self.childless = false;
+                    if pid == self.keep {
+                        self.kept = Some(st);
+                    }
+                    self.table.reaped(pid);
+                }
                 Err(Errno::INTR) => {}
-                Ok(None) | Err(_) => break,
+                Err(Errno::CHILD) => {
+                    self.childless = true;
+                    break;
+                }
+                Ok(None) => {
+                    self.childless = false;
+                    break;
+                }
+                Err(_) => break,
             }
         }
+    }
+
+    /// `doit`: one scan.
+    fn doit(&mut self, mode: Mode) {
+        self.reap();
         for e in &mut self.table.x {
             e.active = false;
         }
@@ -263,59 +296,9 @@ pub fn run(main: MainArgs) -> u8 {
                 .report(PROG);
         }
     }
-    let mut s = Scanner {
-        table: Table::default(),
-        supervise: supervise_candidates(&main.envp),
-        envp: CStrArray::new(main.envp),
-        waiting: HashMap::new(),
-    };
-    let rescan = rescan_interval();
-    let notify = watch::watch();
-    let mut limiter = watch::Limiter::default();
-    // An event batch asked for a full scan (waits for `limiter`).
-    let mut wanted = false;
-    s.doit(Mode::Initial);
-    let mut next = Instant::now() + rescan;
-    let mut next_poll = Instant::now();
-    // svscan.c's main loop is `doit(); sleep(5);`; this one also serves
-    // inotify batches, rate-limited full scans and waiting directories.
+    let mut sv = Svscan::new(main.envp, false);
+    sv.begin();
     loop {
-        let now = Instant::now();
-        if now >= next {
-            s.doit(Mode::Scan);
-            wanted = false;
-            next = Instant::now() + rescan;
-            continue;
-        }
-        if wanted && now >= limiter.ready_at(now) {
-            s.doit(Mode::Scan);
-            limiter.note(now);
-            wanted = false;
-            continue;
-        }
-        if !s.waiting.is_empty() && now >= next_poll {
-            s.check_waiting();
-            next_poll = Instant::now() + poll_every(s.waiting.len());
-            continue;
-        }
-        let mut wake = next;
-        if wanted {
-            wake = wake.min(limiter.ready_at(now));
-        }
-        if !s.waiting.is_empty() {
-            wake = wake.min(next_poll);
-        }
-        let Some(fd) = notify.as_ref() else {
-            std::thread::sleep(wake - now);
-            continue;
-        };
-        if watch::readable(fd, wake - now) {
-            std::thread::sleep(watch::SETTLE);
-            let batch = watch::read_batch(fd);
-            wanted |= batch.rescan;
-            for (name, arrival) in batch.names {
-                s.event(&name, arrival);
-            }
-        }
+        sv.turn(None, None);
     }
 }

@@ -112,7 +112,9 @@ impl Scanner {
             let setup = child_warning(&[b"unable to set up descriptors for ", fn_, b": "]);
             let exec_err = child_warning(&[b"unable to start supervise ", fn_, b": "]);
             let argv = CStrArray::new(vec![arg0.to_owned(), cname.clone()]);
+            let detach = child_warning(&[b"unable to start a session for ", fn_, b": "]);
             let plan = spawn::ChildPlan {
+                setsid: self.setsid.then_some(detach.as_slice()),
                 fd_move: self.table.x[i]
                     .log
                     .as_ref()
@@ -141,7 +143,15 @@ impl Scanner {
                 b": ",
             ]);
             let argv = CStrArray::new(vec![arg0.to_owned(), LOG.path.to_owned()]);
+            let detach = child_warning(&[
+                b"unable to start a session for ",
+                fn_,
+                b"/",
+                LOG.text.as_bytes(),
+                b": ",
+            ]);
             let plan = spawn::ChildPlan {
+                setsid: self.setsid.then_some(detach.as_slice()),
                 fd_move: self.table.x[i]
                     .log
                     .as_ref()
