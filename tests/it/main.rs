@@ -37,6 +37,8 @@ mod supervise;
 mod supervise_ext;
 mod supervise_extfiles;
 mod supervise_restart;
+mod svinit;
+mod svinit_stop;
 mod svlog;
 mod svlog_index;
 mod svlog_sources;

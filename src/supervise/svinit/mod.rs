@@ -180,7 +180,7 @@ impl Init {
         let mut caught = vec![libc::SIGCHLD, libc::SIGHUP];
         caught.extend(STOP.iter().chain(&FORWARD).map(|s| s.as_raw()));
         signals::selfpipe_catch(&caught, w).unable(|| "catch signals".to_string())?;
-        let mut sv = Svscan::new(envp, true);
+        let mut sv = Svscan::new(PROG, envp, true);
         sv.begin();
         let phase = if prog.is_some() {
             Phase::Starting(Awaited::list())

@@ -4,12 +4,14 @@
 //! and the last SIGKILL is `kill(-1, SIGKILL)`. As a child subreaper
 //! (`PR_SET_CHILD_SUBREAPER`), an orphan below svinit is re-parented to it,
 //! so "what is left" is the process tree under svinit's pid, read from
-//! `/proc/PID/stat` (the parent pid is its fourth field). The tree is only
+//! each process's `/proc/PID/task/TID/children` (or, on kernels without
+//! those files, from every `/proc/PID/stat`, whose fourth field is the
+//! parent pid). The tree is only
 //! read when `/proc` shows this process's own PID namespace
 //! (`/proc/self` is svinit's pid): a `/proc` of another namespace would
 //! name other processes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rustix::process::{Pid, Signal};
 
@@ -32,16 +34,35 @@ pub(super) fn stat_ppid(stat: &str) -> Option<i32> {
     rest.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
-/// Every process below `root`, leaving out the subtrees rooted at the pids
-/// in `spare` (the log supervise processes and their loggers, which are
-/// still reading their pipes). Empty when `/proc` is not ours.
-pub(super) fn descendants(root: i32, spare: &[i32]) -> Vec<i32> {
-    if !proc_is_ours() {
-        return Vec::new();
+/// The children of `pid`, from `/proc/PID/task/TID/children` for each of
+/// its threads (`CONFIG_PROC_CHILDREN`); `None` when the kernel has no such
+/// file.
+fn children_of(pid: i32) -> Option<Vec<i32>> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Some(out);
+    };
+    for t in tasks.flatten() {
+        let path = t.path().join("children");
+        match std::fs::read_to_string(&path) {
+            Ok(s) => out.extend(
+                s.split_ascii_whitespace()
+                    .filter_map(|w| w.parse::<i32>().ok()),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !t.path().exists() => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(_) => {}
+        }
     }
+    Some(out)
+}
+
+/// Parent → children of every process, from every `/proc/PID/stat`: the
+/// slow way, for kernels without [`children_of`]'s files.
+fn all_children() -> HashMap<i32, Vec<i32>> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
+        return children;
     };
     for ent in dir.flatten() {
         let Some(pid) = ent.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
@@ -54,11 +75,38 @@ pub(super) fn descendants(root: i32, spare: &[i32]) -> Vec<i32> {
             children.entry(ppid).or_default().push(pid);
         }
     }
+    children
+}
+
+/// Every process below `root`, leaving out the subtrees rooted at the pids
+/// in `spare` (the log supervise processes and their loggers, which are
+/// still reading their pipes). Only the subtree is read, through each
+/// process's `children` file; all of `/proc` when those are missing.
+/// Empty when `/proc` is not ours.
+pub(super) fn descendants(root: i32, spare: &[i32]) -> Vec<i32> {
+    if !proc_is_ours() {
+        return Vec::new();
+    }
+    let mut table: Option<HashMap<i32, Vec<i32>>> = None;
     let mut out = Vec::new();
+    let mut seen = HashSet::from([root]);
     let mut todo = vec![root];
     while let Some(p) = todo.pop() {
-        for &c in children.get(&p).map_or(&[][..], Vec::as_slice) {
-            if c != root && !spare.contains(&c) {
+        let kids = match table
+            .as_ref()
+            .map(|t| t.get(&p).cloned().unwrap_or_default())
+        {
+            Some(k) => k,
+            None => match children_of(p) {
+                Some(k) => k,
+                None => {
+                    let t = table.insert(all_children());
+                    t.get(&p).cloned().unwrap_or_default()
+                }
+            },
+        };
+        for c in kids {
+            if !spare.contains(&c) && seen.insert(c) {
                 out.push(c);
                 todo.push(c);
             }

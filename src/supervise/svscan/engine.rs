@@ -26,11 +26,12 @@ pub(crate) struct Svscan {
 
 impl Svscan {
     /// A scanner of the current directory, which starts each `supervise`
-    /// with `envp` (and `setsid` if `setsid`). The inotify watch is set up
+    /// with `envp` (and `setsid` if `setsid`), its warnings from `prog`. The inotify watch is set up
     /// here, before the first scan ([`Svscan::begin`]), so no name placed
     /// during that scan is missed.
-    pub(crate) fn new(envp: Vec<CString>, setsid: bool) -> Svscan {
+    pub(crate) fn new(prog: &'static str, envp: Vec<CString>, setsid: bool) -> Svscan {
         let s = Scanner {
+            prog,
             table: Table::default(),
             supervise: supervise_candidates(&envp),
             envp: CStrArray::new(envp),

@@ -64,15 +64,6 @@ pub(crate) const GRACE: Duration = Duration::from_secs(5);
 /// them).
 pub(crate) const POLL: Duration = Duration::from_millis(20);
 
-fn warn(parts: &[&[u8]], e: Option<Errno>) {
-    error::say(PROG, Kind::Warning, parts, e.map(reason_errno));
-}
-
-/// [`warn`] for an [`io::Error`].
-fn warn_io(parts: &[&[u8]], e: &io::Error) {
-    error::say(PROG, Kind::Warning, parts, Some(error::reason(e)));
-}
-
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
@@ -92,6 +83,9 @@ enum Mode {
 }
 
 struct Scanner {
+    /// The program name in messages (`svscan`, or `svinit` running this
+    /// loop).
+    prog: &'static str,
     table: Table,
     supervise: Vec<CString>,
     /// The environment to run supervise with (svscan's own `envp`).
@@ -152,6 +146,19 @@ fn complete(fn_: &[u8]) -> bool {
 }
 
 impl Scanner {
+    fn warn(&self, parts: &[&[u8]], e: Option<Errno>) {
+        error::say(self.prog, Kind::Warning, parts, e.map(reason_errno));
+    }
+
+    /// [`Scanner::warn`] for an [`io::Error`].
+    fn warn_io(&self, parts: &[&[u8]], e: &io::Error) {
+        error::say(self.prog, Kind::Warning, parts, Some(error::reason(e)));
+    }
+
+    fn direrror(&self, e: &io::Error) {
+        self.warn_io(&[b"unable to read directory: "], e);
+    }
+
     /// Should the new directory `name` wait (still being built)? Records
     /// it in `waiting` if so.
     fn defer(&mut self, name: &OsStr, st: &rustix::fs::Stat) -> bool {
@@ -230,20 +237,16 @@ impl Scanner {
         }
         let dir = match std::fs::read_dir(".") {
             Ok(d) => d,
-            Err(e) => return direrror(&e),
+            Err(e) => return self.direrror(&e),
         };
         for ent in dir {
             match ent {
                 Ok(ent) => self.start(&ent.file_name(), mode),
-                Err(e) => return direrror(&e),
+                Err(e) => return self.direrror(&e),
             }
         }
         self.table.prune();
     }
-}
-
-fn direrror(e: &io::Error) {
-    warn_io(&[b"unable to read directory: "], e);
 }
 
 /// The periodic rescan interval: [`RESCAN`], or `DTOOLS_TEST_SVSCAN_RESCAN_MS`
@@ -296,7 +299,7 @@ pub fn run(main: MainArgs) -> u8 {
                 .report(PROG);
         }
     }
-    let mut sv = Svscan::new(main.envp, false);
+    let mut sv = Svscan::new(PROG, main.envp, false);
     sv.begin();
     loop {
         sv.turn(None, None);

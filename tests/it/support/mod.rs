@@ -14,6 +14,7 @@ pub mod relp_peer;
 pub mod rsyslog;
 pub mod ship;
 pub mod supervise;
+pub mod svinit;
 
 pub use logdir::{mask, Entry};
 
