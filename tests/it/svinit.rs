@@ -26,6 +26,7 @@ pub(crate) fn scandir(root: &Path) -> PathBuf {
 /// adopted by svinit (its parent), waits until none runs any more, then one
 /// second more, and counts the zombies svinit left.
 const ORPHANS: &str = r#"
+out=$1
 p=$PPID
 i=0
 while [ $i -lt 1000 ]; do (sleep 1 &); i=$((i+1)); done
@@ -52,21 +53,23 @@ for f in /proc/[0-9]*/stat; do
     set -- ${l##*) }
     [ "$1" = Z ] && [ "$2" = "$p" ] && zombies=$((zombies+1))
 done
-echo "$seen $zombies" > ../result
+echo "$seen $zombies" > "$out"
 "#;
 
 fn orphans_are_reaped(mode: Mode) {
     let t = tempfile::tempdir().unwrap();
     let scan = scandir(t.path());
     service(&scan, "a", "#!/bin/sh\nexec sleep 1000\n");
-    let Some(mut init) = Init::start(mode, &scan, &[], &["sh", "-c", ORPHANS]) else {
+    let result = t.path().join("result");
+    let args = ["sh", "-c", ORPHANS, "sh", result.to_str().unwrap()];
+    let Some(mut init) = Init::start(mode, &scan, &[], &args) else {
         return;
     };
     let st = init
         .wait(Duration::from_secs(60))
         .expect("svinit did not exit");
     assert_eq!(st.code(), Some(0), "{}", init.stderr());
-    let result = fs::read_to_string(t.path().join("result")).unwrap();
+    let result = fs::read_to_string(&result).unwrap();
     let v: Vec<u32> = result
         .split_whitespace()
         .map(|w| w.parse().unwrap())
@@ -214,7 +217,11 @@ fn prog_status(mode: Mode) {
             "#!/bin/sh\nsleep 0.3\necho $$ > marker\necho >&3\nexec sleep 1000\n",
         );
         fs::write(a.join("notification-fd"), "3\n").unwrap();
-        let prog = format!("test -e a/marker || exit 9; {script}");
+        // `prog` runs where svinit was started, not in the scan directory.
+        let prog = format!(
+            "test -e '{}' && test ! -e a || exit 9; {script}",
+            a.join("marker").display()
+        );
         let Some(mut init) = Init::start(mode, &scan, &[], &["sh", "-c", &prog]) else {
             return;
         };

@@ -246,3 +246,40 @@ fn command_line() {
     assert_eq!(c, Some(100));
     assert!(err.starts_with("svinit: illegal option -- x\n"), "{err}");
 }
+
+/// With a terminal (`script` gives svinit one), `prog` is the terminal's
+/// foreground job: the interrupt character kills it (exit 130), not the
+/// services, which are then stopped as usual.
+#[test]
+fn subreaper_terminal_interrupt_goes_to_prog() {
+    let t = tempfile::tempdir().unwrap();
+    let scan = scandir(t.path());
+    let a = service(
+        &scan,
+        "a",
+        "#!/bin/sh\ntrap 'touch int' INT\ntrap 'exit 0' TERM\n\
+         while :; do sleep 0.05; done\n",
+    );
+    let started = t.path().join("started");
+    let cmd = format!(
+        "{} {} sh -c 'touch {}; exec sleep 100'",
+        crate::support::ours("svinit").display(),
+        scan.display(),
+        started.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("PATH", crate::support::svinit::path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("script (bsdutils)");
+    assert!(wait_for(SOON, || started.exists()), "prog never started");
+    use std::io::Write;
+    child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    let st = crate::support::wait_limit(&mut child, SOON);
+    assert_eq!(st.code(), Some(130));
+    assert!(!a.join("int").exists(), "the service got the interrupt");
+    assert!(status(&a).is_some_and(|s| s.pid == 0), "a still runs");
+}

@@ -153,6 +153,12 @@ pub fn run(main: MainArgs) -> u8 {
 impl Init {
     fn start(opts: Opts, envp: Vec<std::ffi::CString>) -> Result<Init, Fatal> {
         let dir = opts.scandir.to_string_lossy().into_owned();
+        let cwd = rustix::fs::open(
+            c".",
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unable(|| "open current directory".to_string())?;
         rustix::process::chdir(opts.scandir.as_os_str()).unable(|| format!("chdir to {dir}"))?;
         // svscan warns and tries again later; an init that cannot see its
         // services has nothing to run.
@@ -160,7 +166,7 @@ impl Init {
         let prog = match opts.prog.is_empty() {
             true => None,
             false => Some(
-                Prog::new(&opts.prog, &envp)
+                Prog::new(&opts.prog, &envp, cwd)
                     .ok_or_else(|| Fatal::plain("unable to run prog: bad argument"))?,
             ),
         };

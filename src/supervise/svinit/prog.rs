@@ -3,11 +3,13 @@
 //! input is a terminal, that group becomes the terminal's foreground group
 //! (`tcsetpgrp`), so the keyboard's ^C, ^\ and ^Z and window-size changes
 //! reach `prog` and not the services, and svinit takes the terminal back
-//! when `prog` has exited. Signals svinit forwards go to the whole group,
+//! when `prog` has exited. It runs in the directory svinit was started in
+//! (a container's working directory), not in the scan directory. Signals svinit forwards go to the whole group,
 //! as the terminal's would. Its exit status becomes svinit's
 //! ([`exit_code`]).
 
 use std::ffi::{CString, OsString};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use rustix::process::{Pid, Signal, WaitStatus};
@@ -34,11 +36,14 @@ pub(super) struct Prog {
     pub(super) status: Option<u8>,
     /// It got the terminal.
     tty: bool,
+    /// The directory svinit started in, where `prog` runs (svinit itself
+    /// runs in the scan directory).
+    cwd: OwnedFd,
 }
 
 impl Prog {
-    /// `args` is `prog [arg...]` (not empty), run with `envp`.
-    pub(super) fn new(args: &[OsString], envp: &[CString]) -> Option<Prog> {
+    /// `args` is `prog [arg...]` (not empty), run with `envp` in `cwd`.
+    pub(super) fn new(args: &[OsString], envp: &[CString], cwd: OwnedFd) -> Option<Prog> {
         let name = args.first()?.as_bytes().to_vec();
         let argv = CStrArray::from_bytes(args.iter().map(|a| a.as_bytes())).ok()?;
         Some(Prog {
@@ -49,6 +54,7 @@ impl Prog {
             pid: 0,
             status: None,
             tty: false,
+            cwd,
         })
     }
 
@@ -56,8 +62,18 @@ impl Prog {
     pub(super) fn start(&mut self, sv: &mut Svscan) {
         let tty = init::isatty(TTY);
         let err = error::prefix(PROG, Kind::Fatal, &[b"unable to run ", &self.name, b": "]);
+        let back = error::prefix(
+            PROG,
+            Kind::Fatal,
+            &[
+                b"unable to switch back to the starting directory for ",
+                &self.name,
+                b": ",
+            ],
+        );
         let plan = spawn::ChildPlan {
             new_pgrp: Some(tty.then_some(TTY)),
+            fchdir: Some((self.cwd.as_raw_fd(), &back)),
             ..spawn::ChildPlan::new(&self.candidates, &self.argv, &self.envp, &err)
         };
         match spawn::spawn(&plan) {
