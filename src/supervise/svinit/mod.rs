@@ -4,16 +4,16 @@
 //! children; nothing stops its services in order).
 //!
 //! * Runs svscan's loop on `scandir`: the same scans, starts and log pipes
-//!   ([`Svscan`]), each supervise in a session of its own so that the
+//!   (`svscan::Svscan`), each supervise in a session of its own so that the
 //!   terminal's signals never reach the services.
 //! * Reaps every process: as PID 1 of a PID namespace, and elsewhere as a
 //!   child subreaper (`PR_SET_CHILD_SUBREAPER`), on every SIGCHLD.
 //! * With `prog`: starts it once the services are up (and ready, for those
-//!   with `notification-fd`; [`ready`]), in the foreground with the
-//!   terminal ([`prog`]); its exit starts the shutdown and its status is
+//!   with `notification-fd`; `ready`), in the foreground with the
+//!   terminal (`prog`); its exit starts the shutdown and its status is
 //!   svinit's exit code (128 + signal when killed).
 //! * SIGTERM, SIGINT and SIGQUIT are forwarded to `prog`'s process group
-//!   and start the shutdown ([`shutdown`]): services down with their own
+//!   and start the shutdown (`shutdown`): services down with their own
 //!   `down-signal`, `timeout-kill` and `finish`, each logger stopped only
 //!   after it has read its pipe to the end, everything SIGKILLed after
 //!   `-t` ms (default 9000, under Docker's 10 s). A second stop signal
