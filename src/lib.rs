@@ -9,6 +9,7 @@
 //! | `supervise` | [`supervise::supervise`] |
 //! | `svscan` | [`supervise::svscan`] |
 //! | `svscanboot` | [`supervise::svscanboot`] |
+//! | `svinit` | [`supervise::svinit`] |
 //! | `svc` | [`supervise::svc`] |
 //! | `svstat` | [`supervise::svstat`] |
 //! | `svstat-json` | [`supervise::svstat_json`] |
@@ -36,8 +37,8 @@
 //! in `src/bin/` is one line:
 //!
 //! * `c_main!(module)` ([`c_main!`]) for the supervision programs that must
-//!   not have std's runtime start-up (`supervise`, `svscan`, `svc`, `svstat`,
-//!   `svok`, `readproctitle`);
+//!   not have std's runtime start-up (`supervise`, `svscan`, `svinit`, `svc`,
+//!   `svstat`, `svok`, `readproctitle`);
 //! * `std_main!(module)` ([`std_main!`]) for the others, whose `MainArgs` come
 //!   from std ([`sys::cmain::MainArgs::from_std`]).
 //!

@@ -1,5 +1,6 @@
 //! Service supervision: `supervise`, `svscan`, `svscanboot`, `svc`,
-//! `svstat`, `svok`, `readproctitle` (daemontools 0.76 §6–§11). One module
+//! `svstat`, `svok`, `readproctitle` (daemontools 0.76 §6–§11), and
+//! `svinit`, which runs svscan's loop as a container's init. One module
 //! per program; the chain-loading tools are in [`crate::chain`].
 //!
 //! # Theory of operation
@@ -42,6 +43,7 @@ pub mod status;
 #[allow(clippy::module_inception)]
 pub mod supervise;
 pub mod svc;
+pub mod svinit;
 pub mod svmetrics;
 pub mod svok;
 pub mod svscan;

@@ -6,6 +6,7 @@
 
 pub(crate) mod account;
 pub mod cmain;
+pub(crate) mod init;
 pub(crate) mod outlive;
 pub mod pathexec;
 pub(crate) mod processor;

@@ -24,6 +24,12 @@ pub(crate) struct ChildPlan<'a> {
     /// `setsid()` first: a new session and process group led by the child
     /// (supervise's `process-group` file), with its failure prefix.
     pub(crate) setsid: Option<&'a [u8]>,
+    /// `setpgid(0, 0)`: a process group of its own in the same session
+    /// (svinit's `prog`); with `Some(tty)`, that group is also made the
+    /// foreground group of the terminal on `tty`
+    /// ([`super::init::set_foreground`]). Failures are ignored: the parent
+    /// does the same after `fork`, whichever comes first.
+    pub(crate) new_pgrp: Option<Option<RawFd>>,
     /// Reset SIGCHLD to default and unblock it (supervise's child).
     pub(crate) reset_sigchld: bool,
     /// Reset these signals to their default disposition and clear the signal
@@ -66,6 +72,7 @@ impl<'a> ChildPlan<'a> {
     ) -> Self {
         ChildPlan {
             setsid: None,
+            new_pgrp: None,
             reset_sigchld: false,
             reset_signals: None,
             fchdir: None,
@@ -98,7 +105,7 @@ pub(crate) fn spawn(plan: &ChildPlan<'_>) -> io::Result<i32> {
         );
     }
     // SAFETY: after fork the child only calls async-signal-safe functions
-    // (setsid, dup, dup2, fcntl, close, chdir, fchdir, sigaction, sigprocmask,
+    // (setsid, setpgid, tcsetpgrp, getpid, dup, dup2, fcntl, close, chdir, fchdir, sigaction, sigprocmask,
     // execve, writev, _exit) on data prepared by the parent; it never returns into Rust code.
     let pid = unsafe { libc::fork() };
     if pid == -1 {
@@ -115,6 +122,16 @@ fn child(plan: &ChildPlan<'_>) -> ! {
         // SAFETY: setsid takes no arguments and cannot break memory safety.
         if unsafe { libc::setsid() } == -1 {
             die(msg, errno());
+        }
+    }
+    if let Some(tty) = plan.new_pgrp {
+        // SAFETY: setpgid and getpid on plain integers cannot break memory
+        // safety.
+        unsafe {
+            libc::setpgid(0, 0);
+            if let Some(fd) = tty {
+                super::init::set_foreground(fd, libc::getpid());
+            }
         }
     }
     if plan.reset_sigchld {

@@ -1,4 +1,4 @@
-//! The new programs' command lines (svwait, svstat-json, svmetrics):
+//! The new programs' command lines (svwait, svstat-json, svmetrics, svinit):
 //! `--help` and `--version` to stdout with exit 0, wherever getopt meets
 //! them among the options; usage errors (exit 100) that name what was
 //! wrong, on the `prog: usage: SYNOPSIS: WHY` line.
@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 
 use crate::support::{ours, run};
 
-const NEW: [&str; 3] = ["svwait", "svstat-json", "svmetrics"];
+const NEW: [&str; 4] = ["svwait", "svstat-json", "svmetrics", "svinit"];
 
 /// (exit code, stdout, stderr) of `prog args`.
 pub(crate) fn call(prog: &str, args: &[&str]) -> (Option<i32>, String, String) {

@@ -41,6 +41,8 @@ mod supervise;
 mod supervise_ext;
 mod supervise_extfiles;
 mod supervise_restart;
+mod svinit;
+mod svinit_stop;
 mod svlog;
 mod svlog_follow;
 mod svlog_follow_with;

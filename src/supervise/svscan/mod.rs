@@ -25,10 +25,12 @@
 //!
 //! If inotify is unavailable svscan silently falls back to polling.
 
+mod engine;
 mod start;
-mod table;
+pub(crate) mod table;
 mod watch;
 
+pub(crate) use engine::Svscan;
 use table::{Entry, Table};
 
 use std::collections::HashMap;
@@ -62,15 +64,6 @@ pub(crate) const GRACE: Duration = Duration::from_secs(5);
 /// them).
 pub(crate) const POLL: Duration = Duration::from_millis(20);
 
-fn warn(parts: &[&[u8]], e: Option<Errno>) {
-    error::say(PROG, Kind::Warning, parts, e.map(reason_errno));
-}
-
-/// [`warn`] for an [`io::Error`].
-fn warn_io(parts: &[&[u8]], e: &io::Error) {
-    error::say(PROG, Kind::Warning, parts, Some(error::reason(e)));
-}
-
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
@@ -90,6 +83,9 @@ enum Mode {
 }
 
 struct Scanner {
+    /// The program name in messages (`svscan`, or `svinit` running this
+    /// loop).
+    prog: &'static str,
     table: Table,
     supervise: Vec<CString>,
     /// The environment to run supervise with (svscan's own `envp`).
@@ -97,6 +93,17 @@ struct Scanner {
     /// New directories being built in place, with the time at which they
     /// are started whether complete or not.
     waiting: HashMap<OsString, Instant>,
+    /// Start each supervise in a session of its own (`setsid`), away from
+    /// the terminal's signals: svinit's choice; svscan, as daemontools,
+    /// leaves them in its own process group.
+    setsid: bool,
+    /// A child whose exit status the owner wants (svinit's `prog`), 0 for
+    /// none; [`Scanner::reap`] keeps its status in `kept`.
+    keep: i32,
+    /// The status of `keep`, once reaped.
+    kept: Option<rustix::process::WaitStatus>,
+    /// The last [`Scanner::reap`] found no child at all (ECHILD).
+    childless: bool,
 }
 
 /// If the directory changed (ctime) less than [`GRACE`] ago, how long until
@@ -139,6 +146,19 @@ fn complete(fn_: &[u8]) -> bool {
 }
 
 impl Scanner {
+    fn warn(&self, parts: &[&[u8]], e: Option<Errno>) {
+        error::say(self.prog, Kind::Warning, parts, e.map(reason_errno));
+    }
+
+    /// [`Scanner::warn`] for an [`io::Error`].
+    fn warn_io(&self, parts: &[&[u8]], e: &io::Error) {
+        error::say(self.prog, Kind::Warning, parts, Some(error::reason(e)));
+    }
+
+    fn direrror(&self, e: &io::Error) {
+        self.warn_io(&[b"unable to read directory: "], e);
+    }
+
     /// Should the new directory `name` wait (still being built)? Records
     /// it in `waiting` if so.
     fn defer(&mut self, name: &OsStr, st: &rustix::fs::Stat) -> bool {
@@ -180,37 +200,53 @@ impl Scanner {
         }
     }
 
-    /// `doit`: one scan.
-    fn doit(&mut self, mode: Mode) {
-        // `wait_nohang` in svscan.c: any child (-1), also a supervise that
-        // left svscan's process group (waitpid(0) would leave it a zombie
-        // and its service never restarted).
+    /// Reap every child that has exited, without waiting. `wait_nohang`
+    /// in svscan.c: any child (-1), also a supervise that left svscan's
+    /// process group (waitpid(0) would leave it a zombie and its service
+    /// never restarted), and, under svinit, every orphan.
+    fn reap(&mut self) {
         loop {
             match rustix::process::wait(WaitOptions::NOHANG) {
-                Ok(Some((pid, _))) => self.table.reaped(pid.as_raw_nonzero().get()),
+                Ok(Some((pid, st))) => {
+                    let pid = pid.as_raw_nonzero().get();
+                    self.childless = false;
+                    if pid == self.keep {
+                        self.kept = Some(st);
+                    }
+                    self.table.reaped(pid);
+                }
                 Err(Errno::INTR) => {}
-                Ok(None) | Err(_) => break,
+                Err(Errno::CHILD) => {
+                    self.childless = true;
+                    break;
+                }
+                Ok(None) => {
+                    self.childless = false;
+                    break;
+                }
+                Err(_) => break,
             }
         }
+    }
+
+    /// `doit`: one scan.
+    fn doit(&mut self, mode: Mode) {
+        self.reap();
         for e in &mut self.table.x {
             e.active = false;
         }
         let dir = match std::fs::read_dir(".") {
             Ok(d) => d,
-            Err(e) => return direrror(&e),
+            Err(e) => return self.direrror(&e),
         };
         for ent in dir {
             match ent {
                 Ok(ent) => self.start(&ent.file_name(), mode),
-                Err(e) => return direrror(&e),
+                Err(e) => return self.direrror(&e),
             }
         }
         self.table.prune();
     }
-}
-
-fn direrror(e: &io::Error) {
-    warn_io(&[b"unable to read directory: "], e);
 }
 
 /// The periodic rescan interval: [`RESCAN`], or `DTOOLS_TEST_SVSCAN_RESCAN_MS`
@@ -263,59 +299,9 @@ pub fn run(main: MainArgs) -> u8 {
                 .report(PROG);
         }
     }
-    let mut s = Scanner {
-        table: Table::default(),
-        supervise: supervise_candidates(&main.envp),
-        envp: CStrArray::new(main.envp),
-        waiting: HashMap::new(),
-    };
-    let rescan = rescan_interval();
-    let notify = watch::watch();
-    let mut limiter = watch::Limiter::default();
-    // An event batch asked for a full scan (waits for `limiter`).
-    let mut wanted = false;
-    s.doit(Mode::Initial);
-    let mut next = Instant::now() + rescan;
-    let mut next_poll = Instant::now();
-    // svscan.c's main loop is `doit(); sleep(5);`; this one also serves
-    // inotify batches, rate-limited full scans and waiting directories.
+    let mut sv = Svscan::new(PROG, main.envp, false);
+    sv.begin();
     loop {
-        let now = Instant::now();
-        if now >= next {
-            s.doit(Mode::Scan);
-            wanted = false;
-            next = Instant::now() + rescan;
-            continue;
-        }
-        if wanted && now >= limiter.ready_at(now) {
-            s.doit(Mode::Scan);
-            limiter.note(now);
-            wanted = false;
-            continue;
-        }
-        if !s.waiting.is_empty() && now >= next_poll {
-            s.check_waiting();
-            next_poll = Instant::now() + poll_every(s.waiting.len());
-            continue;
-        }
-        let mut wake = next;
-        if wanted {
-            wake = wake.min(limiter.ready_at(now));
-        }
-        if !s.waiting.is_empty() {
-            wake = wake.min(next_poll);
-        }
-        let Some(fd) = notify.as_ref() else {
-            std::thread::sleep(wake - now);
-            continue;
-        };
-        if watch::readable(fd, wake - now) {
-            std::thread::sleep(watch::SETTLE);
-            let batch = watch::read_batch(fd);
-            wanted |= batch.rescan;
-            for (name, arrival) in batch.names {
-                s.event(&name, arrival);
-            }
-        }
+        sv.turn(None, None);
     }
 }

@@ -4,12 +4,12 @@
 
 use super::*;
 
-/// A warning prefix built before `fork`, for the child to complete.
-fn child_warning(parts: &[&[u8]]) -> Vec<u8> {
-    error::prefix(PROG, Kind::Warning, parts)
-}
-
 impl Scanner {
+    /// A warning prefix built before `fork`, for the child to complete.
+    fn child_warning(&self, parts: &[&[u8]]) -> Vec<u8> {
+        error::prefix(self.prog, Kind::Warning, parts)
+    }
+
     /// `NAME/log` exists (any type)? `Err` on a `stat` error other than
     /// ENOENT (svscan.c's check in `start`).
     fn has_log(fn_: &[u8]) -> Result<bool, Errno> {
@@ -33,7 +33,7 @@ impl Scanner {
         }
         match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
             Ok(p) => self.table.x[i].log = Some(p),
-            Err(e) => warn(&[b"unable to create pipe for ", fn_, b": "], Some(e)),
+            Err(e) => self.warn(&[b"unable to create pipe for ", fn_, b": "], Some(e)),
         }
     }
 
@@ -50,7 +50,7 @@ impl Scanner {
                 if matches!(mode, Mode::Placed | Mode::Waiting) {
                     return;
                 }
-                return warn(&[b"unable to stat ", fn_, b": "], Some(e));
+                return self.warn(&[b"unable to stat ", fn_, b": "], Some(e));
             }
         };
         if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
@@ -70,7 +70,7 @@ impl Scanner {
                 }
                 self.waiting.remove(name);
                 if self.table.room().is_err() {
-                    return warn(
+                    return self.warn(
                         &[b"unable to start ", fn_, b": running too many services"],
                         None,
                     );
@@ -78,7 +78,7 @@ impl Scanner {
                 let flaglog = match Self::has_log(fn_) {
                     Ok(f) => f,
                     Err(e) => {
-                        return warn(
+                        return self.warn(
                             &[b"unable to stat ", fn_, b"/", LOG.text.as_bytes(), b": "],
                             Some(e),
                         )
@@ -88,7 +88,8 @@ impl Scanner {
                     match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
                         Ok(p) => Some(p),
                         Err(e) => {
-                            return warn(&[b"unable to create pipe for ", fn_, b": "], Some(e));
+                            return self
+                                .warn(&[b"unable to create pipe for ", fn_, b": "], Some(e));
                         }
                     }
                 } else {
@@ -109,10 +110,12 @@ impl Scanner {
         let arg0 = c"supervise";
         let Ok(cname) = CString::new(fn_) else { return };
         if self.table.x[i].pid == 0 {
-            let setup = child_warning(&[b"unable to set up descriptors for ", fn_, b": "]);
-            let exec_err = child_warning(&[b"unable to start supervise ", fn_, b": "]);
+            let setup = self.child_warning(&[b"unable to set up descriptors for ", fn_, b": "]);
+            let exec_err = self.child_warning(&[b"unable to start supervise ", fn_, b": "]);
             let argv = CStrArray::new(vec![arg0.to_owned(), cname.clone()]);
+            let detach = self.child_warning(&[b"unable to start a session for ", fn_, b": "]);
             let plan = spawn::ChildPlan {
+                setsid: self.setsid.then_some(detach.as_slice()),
                 fd_move: self.table.x[i]
                     .log
                     .as_ref()
@@ -121,19 +124,19 @@ impl Scanner {
             };
             match spawn::spawn(&plan) {
                 Ok(pid) => self.table.x[i].pid = pid,
-                Err(e) => return warn_io(&[b"unable to fork for ", fn_, b": "], &e),
+                Err(e) => return self.warn_io(&[b"unable to fork for ", fn_, b": "], &e),
             }
         }
         if self.table.x[i].log.is_some() && self.table.x[i].pidlog == 0 {
-            let setup = child_warning(&[
+            let setup = self.child_warning(&[
                 b"unable to set up descriptors for ",
                 fn_,
                 b"/",
                 LOG.text.as_bytes(),
                 b": ",
             ]);
-            let switch = child_warning(&[b"unable to switch to ", fn_, b": "]);
-            let exec_err = child_warning(&[
+            let switch = self.child_warning(&[b"unable to switch to ", fn_, b": "]);
+            let exec_err = self.child_warning(&[
                 b"unable to start supervise ",
                 fn_,
                 b"/",
@@ -141,7 +144,15 @@ impl Scanner {
                 b": ",
             ]);
             let argv = CStrArray::new(vec![arg0.to_owned(), LOG.path.to_owned()]);
+            let detach = self.child_warning(&[
+                b"unable to start a session for ",
+                fn_,
+                b"/",
+                LOG.text.as_bytes(),
+                b": ",
+            ]);
             let plan = spawn::ChildPlan {
+                setsid: self.setsid.then_some(detach.as_slice()),
                 fd_move: self.table.x[i]
                     .log
                     .as_ref()
@@ -151,7 +162,7 @@ impl Scanner {
             };
             match spawn::spawn(&plan) {
                 Ok(pid) => self.table.x[i].pidlog = pid,
-                Err(e) => warn_io(
+                Err(e) => self.warn_io(
                     &[
                         b"unable to fork for ",
                         fn_,

@@ -18,6 +18,7 @@ pub mod ship;
 pub mod supervise;
 pub mod syslog_ng;
 pub mod tls_peer;
+pub mod svinit;
 
 pub use logdir::{mask, Entry};
 
