@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::dest::{proto_err, Dest, Proto, Trouble};
+use super::dest::{proto_err, refused, Dest, Proto, Trouble};
 use super::relp::{self, parse_frame, rsp_status};
 use super::sock;
 use super::syslog::octet_count;
@@ -166,7 +166,7 @@ impl Conn {
         }
         let (code, text) = rsp_status(fr.data).map_err(|_| proto_err("bad response"))?;
         if code != 200 {
-            return Err(proto_err(format!(
+            return Err(refused(format!(
                 "session refused: {code} {}",
                 String::from_utf8_lossy(text)
             )));
@@ -174,7 +174,7 @@ impl Conn {
         if !fr.data.split(|&c| c == b'\n').any(|l| {
             l.starts_with(b"commands=") && l[9..].split(|&c| c == b',').any(|c| c == b"syslog")
         }) {
-            return Err(proto_err("server does not offer the syslog command"));
+            return Err(refused("server does not offer the syslog command"));
         }
         self.phase = match std::mem::replace(&mut self.phase, Phase::Gone) {
             Phase::Opening(s) => Phase::Ready(s),
@@ -326,7 +326,7 @@ impl Conn {
                     let (code, text) =
                         rsp_status(fr.data).map_err(|_| proto_err("bad response"))?;
                     if code != 200 {
-                        return Err(proto_err(format!(
+                        return Err(refused(format!(
                             "message refused: {code} {}",
                             String::from_utf8_lossy(text)
                         )));

@@ -58,11 +58,13 @@ mod conn;
 mod cursor;
 mod cursor_file;
 mod dest;
+mod lag;
 pub(crate) mod reader;
 pub mod relp;
 mod session;
 mod sock;
 mod start;
+pub mod status;
 mod syslog;
 
 use conn::Conn;
@@ -132,6 +134,8 @@ struct Dir {
     /// The position after the last message acknowledged in order.
     acked: Option<Pos>,
     saved: Option<Pos>,
+    /// Its lag, for its status file.
+    lag: lag::Lag,
 }
 
 /// A message sent and not acknowledged yet.
@@ -142,6 +146,8 @@ struct Inflight {
     txnr: u32,
     /// The stream offset its last byte reaches (TCP).
     stream_end: u64,
+    /// The directory's byte count after it ([`reader::Next::seq`]).
+    seq: u64,
     acked: bool,
 }
 
@@ -169,6 +175,12 @@ struct Ship {
     /// When the first failure since the last acknowledgement happened:
     /// the start of an outage, for the notice at its end.
     broken_since: Option<Instant>,
+    /// The last failure was a refusal ([`dest::Trouble::Refused`]).
+    refused: bool,
+    /// The state the status files showed last, and when they may be
+    /// looked at again ([`lag`]).
+    report_state: status::State,
+    report_at: Instant,
 }
 
 impl Ship {
@@ -223,7 +235,10 @@ impl Ship {
             idle = 0;
             let mut msg = Vec::with_capacity(next.piece.text.len() + 128);
             syslog::message(&d.header, &next.piece, &mut msg);
-            let end = next.end;
+            let (end, seq) = (next.end, next.seq);
+            d.lag.read_seq = seq;
+            d.lag.read_msgs += 1;
+            d.lag.unacked += 1;
             let (txnr, stream_end) = c.send(&msg);
             if self.inflight.is_empty() {
                 self.progress_at = Instant::now();
@@ -234,6 +249,7 @@ impl Ship {
                 msg,
                 txnr,
                 stream_end,
+                seq,
                 acked: false,
             });
         }
@@ -316,6 +332,7 @@ impl Ship {
             if self.step(sig_r, timeout)? {
                 return self.finish(sig_r);
             }
+            self.report(false);
         }
     }
 
@@ -333,6 +350,7 @@ impl Ship {
         if let Some(c) = self.conn.take() {
             c.close();
         }
+        self.report(true);
         Ok(())
     }
 }

@@ -28,6 +28,7 @@ mod logship_docs;
 mod logship_net;
 mod logship_notice;
 mod logship_resume;
+mod logship_status;
 mod man;
 mod multilog;
 mod multilog_ext;
