@@ -50,6 +50,9 @@ pub struct Conn {
     queued: u64,
     inbuf: Vec<u8>,
     txnr: u32,
+    /// Bytes were read and no data of ours has carried their TCP
+    /// acknowledgement yet.
+    owes_ack: bool,
 }
 
 /// The connected stream of `phase`, `None` while connecting.
@@ -95,6 +98,7 @@ impl Conn {
             queued: 0,
             inbuf: Vec::new(),
             txnr: 0,
+            owes_ack: false,
         };
         c.advance()?;
         Ok(c)
@@ -199,13 +203,9 @@ impl Conn {
             }
             Ok(n) => {
                 self.inbuf.truncate(at + n);
-                // Acknowledge at once: a receiver that answers with many
-                // small writes (librelp, one `rsp` each) waits under
-                // Nagle's algorithm for our ACK, which Linux delays (by
-                // 40 ms and more) while we have nothing to send.
-                if let Some(s) = stream(&mut self.phase) {
-                    let _ = rustix::net::sockopt::set_tcp_quickack(&*s, true);
-                }
+                // Owed to the server until data we send carries it
+                // ([`Conn::ack_now`]).
+                self.owes_ack = true;
                 Ok(true)
             }
             Err(e) => {
@@ -269,6 +269,7 @@ impl Conn {
                 Ok(0) => return Err(proto_err("connection closed")),
                 Ok(n) => {
                     self.out_at += n;
+                    self.owes_ack = false;
                     if ready {
                         self.written += n as u64;
                     }
@@ -286,6 +287,22 @@ impl Conn {
             self.out_at = 0;
         }
         Ok(())
+    }
+
+    /// Before waiting: if bytes were read since our last write, have the
+    /// kernel acknowledge them now (`TCP_QUICKACK`). A receiver that
+    /// answers with many small writes (librelp, one `rsp` each) waits
+    /// under Nagle's algorithm for that acknowledgement, which Linux
+    /// delays (by 40 ms and more) while we have nothing to send. While we
+    /// do send, our data carries it: setting `TCP_QUICKACK` after every
+    /// read instead sent a packet of its own each time, and cost more
+    /// CPU than all the rest of shipping a line.
+    pub fn ack_now(&mut self) {
+        if std::mem::take(&mut self.owes_ack) {
+            if let Some(s) = stream(&mut self.phase) {
+                let _ = rustix::net::sockopt::set_tcp_quickack(&*s, true);
+            }
+        }
     }
 
     /// Read the server's frames: the answer to `open` while opening, then

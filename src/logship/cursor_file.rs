@@ -191,23 +191,7 @@ fn tmp_name(path: &Path, hidden: bool, seq: u64) -> PathBuf {
 /// # Errors
 /// A create, write, fsync or rename failed (the temporary file is removed).
 pub fn replace(path: &Path, hidden: bool, data: &[u8], durable: bool) -> io::Result<()> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    // A name taken (planted, or left by a process with our pid before a
-    // reboot): the next one.
-    let mut tries = 0;
-    let (tmp, fd) = loop {
-        let tmp = tmp_name(path, hidden, SEQ.fetch_add(1, Ordering::Relaxed));
-        match rustix::fs::open(
-            &tmp,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o644),
-        ) {
-            Ok(fd) => break (tmp, fd),
-            Err(rustix::io::Errno::EXIST) if tries < 100 => tries += 1,
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let mut f = File::from(fd);
+    let (tmp, mut f) = make_tmp(path, hidden)?;
     let r = f
         .write_all(data)
         .and_then(|()| if durable { f.sync_all() } else { Ok(()) })
@@ -224,7 +208,39 @@ pub fn replace(path: &Path, hidden: bool, data: &[u8], durable: bool) -> io::Res
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    File::open(dir)?.sync_all()
+    sync_dir(&File::open(dir)?)
+}
+
+/// A new temporary file for `path` ([`tmp_name`]), made exclusively and
+/// never through a link, mode 0644.
+///
+/// # Errors
+/// open(2)'s, or a hundred names taken.
+pub(super) fn make_tmp(path: &Path, hidden: bool) -> io::Result<(PathBuf, File)> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    // A name taken (planted, or left by a process with our pid before a
+    // reboot): the next one.
+    let mut tries = 0;
+    loop {
+        let tmp = tmp_name(path, hidden, SEQ.fetch_add(1, Ordering::Relaxed));
+        match rustix::fs::open(
+            &tmp,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        ) {
+            Ok(fd) => return Ok((tmp, File::from(fd))),
+            Err(rustix::io::Errno::EXIST) if tries < 100 => tries += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// fsync(2) a directory, so that renames in it last.
+///
+/// # Errors
+/// fsync(2)'s.
+pub(super) fn sync_dir(d: &File) -> io::Result<()> {
+    d.sync_all()
 }
 
 #[cfg(test)]

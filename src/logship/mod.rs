@@ -57,6 +57,7 @@ mod args;
 mod conn;
 mod cursor;
 mod cursor_file;
+mod cursor_saver;
 mod dest;
 mod lag;
 pub(crate) mod reader;
@@ -129,6 +130,8 @@ struct Dir {
     reader: Reader,
     header: Header,
     cursor: PathBuf,
+    /// Saves it.
+    saver: cursor_saver::Saver,
     /// The lock on the cursor, held while logship runs.
     _lock: OwnedFd,
     /// The position after the last message acknowledged in order.
@@ -159,6 +162,8 @@ struct Ship {
     inflight: VecDeque<Inflight>,
     /// Messages acknowledged whose positions are not in the cursors yet.
     unsaved: usize,
+    /// The buffers of messages acknowledged, for the next ones.
+    spare: Vec<Vec<u8>>,
     last_save: Instant,
     conn: Option<Conn>,
     /// `-t`: how long messages in flight may go without an
@@ -190,7 +195,7 @@ impl Ship {
         for d in &mut self.dirs {
             if d.acked != d.saved {
                 if let Some(p) = d.acked {
-                    match cursor::save(&d.cursor, &p) {
+                    match d.saver.save(cursor::format(&p).as_bytes()) {
                         Ok(()) => d.saved = Some(p),
                         Err(e) => {
                             ok = false;
@@ -233,7 +238,10 @@ impl Ship {
                 continue;
             };
             idle = 0;
-            let mut msg = Vec::with_capacity(next.piece.text.len() + 128);
+            // A buffer of a message acknowledged earlier, if any: no
+            // allocation per message.
+            let mut msg = self.spare.pop().unwrap_or_default();
+            msg.clear();
             syslog::message(&d.header, &next.piece, &mut msg);
             let (end, seq) = (next.end, next.seq);
             d.lag.read_seq = seq;
@@ -270,8 +278,9 @@ impl Ship {
     /// signal to end came.
     fn step(&mut self, sig_r: &OwnedFd, timeout: Duration) -> Result<bool, Fatal> {
         if let Some(c) = self.conn.as_mut() {
-            if let Err(t) = c.flush() {
-                self.fail(&t);
+            match c.flush() {
+                Ok(()) => c.ack_now(),
+                Err(t) => self.fail(&t),
             }
         }
         let mut fds = vec![PollFd::new(sig_r, PollFlags::IN)];

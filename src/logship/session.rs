@@ -12,6 +12,9 @@ use super::conn::Conn;
 use super::dest::{self, Dest, Proto, Trouble};
 use super::{relp, status, Ship, BACKOFF_MAX, BACKOFF_MIN, PROG};
 
+/// The largest message buffer kept for reuse.
+const SPARE_MAX: usize = 16 * 1024;
+
 /// The warning for a session given up: `unable to WHAT URL, pausing:
 /// REASON` or `URL: PROBLEM, pausing`.
 fn warn_trouble(dest: &Dest, t: &Trouble) {
@@ -73,6 +76,10 @@ impl Ship {
                 d.lag.unacked = d.lag.unacked.saturating_sub(1);
                 d.lag.last_ack = Some(*now.get_or_insert_with(status::unix_now));
                 self.unsaved += 1;
+                // Kept for the next message, unless unusually large.
+                if self.spare.len() < self.window && m.msg.capacity() <= SPARE_MAX {
+                    self.spare.push(m.msg);
+                }
             }
         }
         if moved {

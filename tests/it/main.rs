@@ -46,6 +46,7 @@ mod svlog_trust;
 mod svmetrics;
 mod svmetrics_hostile;
 mod svmetrics_prometheus;
+mod svmetrics_rules;
 mod svscan;
 mod svscan_sibling;
 mod svstat_json;
