@@ -877,3 +877,17 @@ pub fn check_http(data: &[u8]) {
         Parse::Partial => assert!(data.len() < HEAD_MAX),
     }
 }
+
+/// logship's status file (`daemontools::logship::status`), untrusted input
+/// to svmetrics: `parse` never panics, refuses anything over its size
+/// bound, and what it accepts is written back to bytes that parse to the
+/// same status.
+pub fn check_logship_status(data: &[u8]) {
+    use daemontools::logship::status::{format, parse, MAX_BYTES};
+    let Some(s) = parse(data) else {
+        return;
+    };
+    assert!(data.len() <= MAX_BYTES);
+    let again = format(&s);
+    assert_eq!(parse(&again).as_ref(), Some(&s));
+}

@@ -55,6 +55,7 @@ use crate::error::{self, Fatal};
 use crate::logdir::{decompress, read_at_as};
 use crate::tai64::Tai64N;
 
+mod backlog;
 mod held;
 mod lost;
 mod resume;

@@ -15,7 +15,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::dest::{proto_err, Dest, Proto, Trouble};
+use super::dest::{proto_err, refused, Dest, Proto, Trouble};
 use super::relp::{self, parse_frame, rsp_status};
 use super::sock;
 use super::syslog;
@@ -57,6 +57,9 @@ pub struct Conn {
     /// The TLS session to start once connected (and whether it has a
     /// client certificate).
     tls: Option<(rustls::ClientConnection, bool)>,
+    /// Bytes were read and no data of ours has carried their TCP
+    /// acknowledgement yet.
+    owes_ack: bool,
 }
 
 /// The connected stream of `phase`, `None` while connecting.
@@ -110,6 +113,7 @@ impl Conn {
             inbuf: Vec::new(),
             txnr: 0,
             tls,
+            owes_ack: false,
         };
         c.advance()?;
         Ok(c)
@@ -199,7 +203,7 @@ impl Conn {
         }
         let (code, text) = rsp_status(fr.data).map_err(|_| proto_err("bad response"))?;
         if code != 200 {
-            return Err(proto_err(format!(
+            return Err(refused(format!(
                 "session refused: {code} {}",
                 String::from_utf8_lossy(text)
             )));
@@ -207,7 +211,7 @@ impl Conn {
         if !fr.data.split(|&c| c == b'\n').any(|l| {
             l.starts_with(b"commands=") && l[9..].split(|&c| c == b',').any(|c| c == b"syslog")
         }) {
-            return Err(proto_err("server does not offer the syslog command"));
+            return Err(refused("server does not offer the syslog command"));
         }
         self.phase = match std::mem::replace(&mut self.phase, Phase::Gone) {
             Phase::Opening(s) => Phase::Ready(s),
@@ -232,13 +236,9 @@ impl Conn {
             }
             Ok(n) => {
                 self.inbuf.truncate(at + n);
-                // Acknowledge at once: a receiver that answers with many
-                // small writes (librelp, one `rsp` each) waits under
-                // Nagle's algorithm for our ACK, which Linux delays (by
-                // 40 ms and more) while we have nothing to send.
-                if let Some(s) = stream(&mut self.phase) {
-                    let _ = rustix::net::sockopt::set_tcp_quickack(s.tcp(), true);
-                }
+                // Owed to the server until data we send carries it
+                // ([`Conn::ack_now`]).
+                self.owes_ack = true;
                 Ok(true)
             }
             Err(e) => {
@@ -303,6 +303,7 @@ impl Conn {
                 Ok(0) => return Err(proto_err("connection closed")),
                 Ok(n) => {
                     self.out_at += n;
+                    self.owes_ack = false;
                     if ready {
                         self.written += n as u64;
                     }
@@ -323,6 +324,22 @@ impl Conn {
             self.out_at = 0;
         }
         Ok(())
+    }
+
+    /// Before waiting: if bytes were read since our last write, have the
+    /// kernel acknowledge them now (`TCP_QUICKACK`). A receiver that
+    /// answers with many small writes (librelp, one `rsp` each) waits
+    /// under Nagle's algorithm for that acknowledgement, which Linux
+    /// delays (by 40 ms and more) while we have nothing to send. While we
+    /// do send, our data carries it: setting `TCP_QUICKACK` after every
+    /// read instead sent a packet of its own each time, and cost more
+    /// CPU than all the rest of shipping a line.
+    pub fn ack_now(&mut self) {
+        if std::mem::take(&mut self.owes_ack) {
+            if let Some(s) = stream(&mut self.phase) {
+                let _ = rustix::net::sockopt::set_tcp_quickack(s.tcp(), true);
+            }
+        }
     }
 
     /// Read the server's frames: the answer to `open` while opening, then
@@ -364,7 +381,7 @@ impl Conn {
                     let (code, text) =
                         rsp_status(fr.data).map_err(|_| proto_err("bad response"))?;
                     if code != 200 {
-                        return Err(proto_err(format!(
+                        return Err(refused(format!(
                             "message refused: {code} {}",
                             String::from_utf8_lossy(text)
                         )));

@@ -38,7 +38,7 @@ const MAGIC: &str = "logship-cursor 2";
 /// The form written before BORN, HEAD and SIZE existed.
 const MAGIC1: &str = "logship-cursor 1";
 
-pub use super::cursor_file::{legacy_path, lock, path, write_atomic, LockError};
+pub use super::cursor_file::{legacy_path, lock, path, status_path, write_atomic, LockError};
 
 /// The line for `p`.
 #[must_use]

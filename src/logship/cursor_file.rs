@@ -110,14 +110,24 @@ pub fn lock(cpath: &Path) -> Result<OwnedFd, LockError> {
     Ok(fd)
 }
 
-/// Remove `CURSOR.tmp.*` (a crash between creating and renaming one);
-/// only while holding the lock, so none is another process's.
+/// Remove `CURSOR.tmp.*` and its status file's `.STATUS.tmp.*` (a crash
+/// between creating and renaming one); only while holding the lock, so
+/// none is another process's.
 fn remove_stale_tmp(cpath: &Path) {
     let (Some(dir), Some(name)) = (cpath.parent(), cpath.file_name()) else {
         return;
     };
     let mut prefix = name.as_bytes().to_vec();
     prefix.extend_from_slice(b".tmp.");
+    let status = status_path(cpath);
+    let mut hidden = b".".to_vec();
+    hidden.extend_from_slice(
+        status
+            .file_name()
+            .map(OsStrExt::as_bytes)
+            .unwrap_or_default(),
+    );
+    hidden.extend_from_slice(b".tmp.");
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
@@ -127,7 +137,8 @@ fn remove_stale_tmp(cpath: &Path) {
         return;
     };
     for e in rd.flatten() {
-        if e.file_name().as_bytes().starts_with(&prefix) {
+        let n = e.file_name();
+        if n.as_bytes().starts_with(&prefix) || n.as_bytes().starts_with(&hidden) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -141,43 +152,95 @@ fn remove_stale_tmp(cpath: &Path) {
 /// # Errors
 /// A create, write, fsync or rename failed (the temporary file is removed).
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    // A name taken (planted, or left by a process with our pid before a
-    // reboot): the next one.
-    let mut tries = 0;
-    let (tmp, fd) = loop {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(
-            ".tmp.{}.{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let tmp = PathBuf::from(tmp);
-        match rustix::fs::open(
-            &tmp,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o644),
-        ) {
-            Ok(fd) => break (tmp, fd),
-            Err(rustix::io::Errno::EXIST) if tries < 100 => tries += 1,
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let mut f = File::from(fd);
+    replace(path, false, data, true)
+}
+
+/// The status file beside the cursor `cpath` (`logship-HASH-TAIL`):
+/// `logship-status-HASH-TAIL` (`status.rs`).
+#[must_use]
+pub fn status_path(cpath: &Path) -> PathBuf {
+    let name = cpath
+        .file_name()
+        .map(OsStrExt::as_bytes)
+        .unwrap_or_default();
+    let rest = name.strip_prefix(b"logship-").unwrap_or(name);
+    let mut n = b"logship-status-".to_vec();
+    n.extend_from_slice(rest);
+    cpath.with_file_name(std::ffi::OsStr::from_bytes(&n))
+}
+
+/// The temporary file for `path` number `seq`: `PATH.tmp.PID.N`, or with
+/// `hidden` `DIR/.NAME.tmp.PID.N` (a listing that looks for `NAME`s by
+/// their prefix never sees it).
+fn tmp_name(path: &Path, hidden: bool, seq: u64) -> PathBuf {
+    let suffix = format!(".tmp.{}.{seq}", std::process::id());
+    let mut name = std::ffi::OsString::new();
+    if hidden {
+        name.push(".");
+    }
+    name.push(path.file_name().unwrap_or_default());
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// Replace `path`'s content by `data` through a temporary file made
+/// exclusively ([`tmp_name`]), renamed over it; with `durable` the file
+/// and then the directory are fsynced, so the new content survives a crash
+/// of the machine.
+///
+/// # Errors
+/// A create, write, fsync or rename failed (the temporary file is removed).
+pub fn replace(path: &Path, hidden: bool, data: &[u8], durable: bool) -> io::Result<()> {
+    let (tmp, mut f) = make_tmp(path, hidden)?;
     let r = f
         .write_all(data)
-        .and_then(|()| f.sync_all())
+        .and_then(|()| if durable { f.sync_all() } else { Ok(()) })
         .and_then(|()| std::fs::rename(&tmp, path));
     drop(f);
     if let Err(e) = r {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
+    if !durable {
+        return Ok(());
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    File::open(dir)?.sync_all()
+    sync_dir(&File::open(dir)?)
+}
+
+/// A new temporary file for `path` ([`tmp_name`]), made exclusively and
+/// never through a link, mode 0644.
+///
+/// # Errors
+/// open(2)'s, or a hundred names taken.
+pub(super) fn make_tmp(path: &Path, hidden: bool) -> io::Result<(PathBuf, File)> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    // A name taken (planted, or left by a process with our pid before a
+    // reboot): the next one.
+    let mut tries = 0;
+    loop {
+        let tmp = tmp_name(path, hidden, SEQ.fetch_add(1, Ordering::Relaxed));
+        match rustix::fs::open(
+            &tmp,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        ) {
+            Ok(fd) => return Ok((tmp, File::from(fd))),
+            Err(rustix::io::Errno::EXIST) if tries < 100 => tries += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// fsync(2) a directory, so that renames in it last.
+///
+/// # Errors
+/// fsync(2)'s.
+pub(super) fn sync_dir(d: &File) -> io::Result<()> {
+    d.sync_all()
 }
 
 #[cfg(test)]

@@ -102,13 +102,21 @@ pub fn parse_url(url: &str) -> Result<Dest, String> {
 pub enum Trouble {
     /// A system call failed: what was being done, and why.
     Io(&'static str, io::Error),
-    /// The server broke the protocol, refused a message or closed.
+    /// The server broke the protocol or closed.
     Protocol(String),
+    /// The server answered and refused: the session, a message (or its
+    /// certificate). The status file says `refused` rather than `waiting`.
+    Refused(String),
 }
 
 /// A [`Trouble::Protocol`].
 pub fn proto_err(s: impl Into<String>) -> Trouble {
     Trouble::Protocol(s.into())
+}
+
+/// A [`Trouble::Refused`].
+pub fn refused(s: impl Into<String>) -> Trouble {
+    Trouble::Refused(s.into())
 }
 
 #[cfg(test)]

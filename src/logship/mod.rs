@@ -62,12 +62,15 @@ mod args;
 mod conn;
 mod cursor;
 mod cursor_file;
+mod cursor_saver;
 mod dest;
+mod lag;
 pub(crate) mod reader;
 pub mod relp;
 mod session;
 mod sock;
 mod start;
+pub mod status;
 mod syslog;
 mod tls;
 mod tls_stream;
@@ -150,11 +153,15 @@ struct Dir {
     reader: Reader,
     header: Header,
     cursor: PathBuf,
+    /// Saves it.
+    saver: cursor_saver::Saver,
     /// The lock on the cursor, held while logship runs.
     _lock: OwnedFd,
     /// The position after the last message acknowledged in order.
     acked: Option<Pos>,
     saved: Option<Pos>,
+    /// Its lag, for its status file.
+    lag: lag::Lag,
 }
 
 /// A message sent and not acknowledged yet.
@@ -165,6 +172,8 @@ struct Inflight {
     txnr: u32,
     /// The stream offset its last byte reaches (TCP).
     stream_end: u64,
+    /// The directory's byte count after it ([`reader::Next::seq`]).
+    seq: u64,
     acked: bool,
 }
 
@@ -176,6 +185,8 @@ struct Ship {
     inflight: VecDeque<Inflight>,
     /// Messages acknowledged whose positions are not in the cursors yet.
     unsaved: usize,
+    /// The buffers of messages acknowledged, for the next ones.
+    spare: Vec<Vec<u8>>,
     last_save: Instant,
     conn: Option<Conn>,
     /// `-t`: how long messages in flight may go without an
@@ -192,6 +203,12 @@ struct Ship {
     /// When the first failure since the last acknowledgement happened:
     /// the start of an outage, for the notice at its end.
     broken_since: Option<Instant>,
+    /// The last failure was a refusal ([`dest::Trouble::Refused`]).
+    refused: bool,
+    /// The state the status files showed last, and when they may be
+    /// looked at again ([`lag`]).
+    report_state: status::State,
+    report_at: Instant,
 }
 
 impl Ship {
@@ -201,7 +218,7 @@ impl Ship {
         for d in &mut self.dirs {
             if d.acked != d.saved {
                 if let Some(p) = d.acked {
-                    match cursor::save(&d.cursor, &p) {
+                    match d.saver.save(cursor::format(&p).as_bytes()) {
                         Ok(()) => d.saved = Some(p),
                         Err(e) => {
                             ok = false;
@@ -244,9 +261,15 @@ impl Ship {
                 continue;
             };
             idle = 0;
-            let mut msg = Vec::with_capacity(next.piece.text.len() + 128);
+            // A buffer of a message acknowledged earlier, if any: no
+            // allocation per message.
+            let mut msg = self.spare.pop().unwrap_or_default();
+            msg.clear();
             syslog::message(&d.header, &next.piece, &mut msg);
-            let end = next.end;
+            let (end, seq) = (next.end, next.seq);
+            d.lag.read_seq = seq;
+            d.lag.read_msgs += 1;
+            d.lag.unacked += 1;
             let (txnr, stream_end) = c.send(&msg);
             if self.inflight.is_empty() {
                 self.progress_at = Instant::now();
@@ -257,6 +280,7 @@ impl Ship {
                 msg,
                 txnr,
                 stream_end,
+                seq,
                 acked: false,
             });
         }
@@ -277,8 +301,9 @@ impl Ship {
     /// signal to end came.
     fn step(&mut self, sig_r: &OwnedFd, timeout: Duration) -> Result<bool, Fatal> {
         if let Some(c) = self.conn.as_mut() {
-            if let Err(t) = c.flush() {
-                self.fail(&t);
+            match c.flush() {
+                Ok(()) => c.ack_now(),
+                Err(t) => self.fail(&t),
             }
         }
         let timeout = if self.written_unacked() {
@@ -349,6 +374,7 @@ impl Ship {
             if self.step(sig_r, timeout)? {
                 return self.finish(sig_r);
             }
+            self.report(false);
         }
     }
 
@@ -366,6 +392,7 @@ impl Ship {
         if let Some(c) = self.conn.take() {
             c.close();
         }
+        self.report(true);
         Ok(())
     }
 }

@@ -32,6 +32,8 @@ pub struct Reader {
     pos: usize,
     /// Where `buf[0]` is.
     at: Option<Pos>,
+    /// Bytes read from the follower before `buf[0]` since the start.
+    base: u64,
     /// When the bytes in `buf` were read.
     read_time: Tai64N,
     /// The piece being gathered.
@@ -50,6 +52,8 @@ pub struct Next<'a> {
     pub piece: Piece<'a>,
     /// The position after it.
     pub end: Pos,
+    /// The bytes read from the directory since the start, up to its end.
+    pub seq: u64,
 }
 
 impl Reader {
@@ -62,6 +66,7 @@ impl Reader {
             have: 0,
             pos: 0,
             at: None,
+            base: 0,
             read_time: Tai64N::now(),
             line: Vec::new(),
             cut: None,
@@ -85,6 +90,7 @@ impl Reader {
             if self.pos == self.have {
                 match self.follower.read(&mut self.buf)? {
                     Got::Data { n, at } => {
+                        self.base += self.have as u64;
                         self.have = n;
                         self.pos = 0;
                         self.at = Some(at);
@@ -113,11 +119,19 @@ impl Reader {
                 ..at
             };
             self.handed = Some(whole);
+            let seq = self.base + self.pos as u64;
             return Ok(Some(Next {
                 piece: self.piece(whole),
                 end,
+                seq,
             }));
         }
+    }
+
+    /// The bytes read from the directory since the start.
+    #[must_use]
+    pub fn read_total(&self) -> u64 {
+        self.base + self.have as u64
     }
 
     /// The gathered bytes as a piece: a whole line, or the next piece of a

@@ -27,16 +27,32 @@ pub const OPEN_OFFERS: &[u8] =
 
 /// Append the frame `txnr command data` to `out`.
 pub fn write_frame(out: &mut Vec<u8>, txnr: u32, command: &[u8], data: &[u8]) {
-    out.extend_from_slice(txnr.to_string().as_bytes());
+    push_decimal(out, u64::from(txnr));
     out.push(b' ');
     out.extend_from_slice(command);
     out.push(b' ');
-    out.extend_from_slice(data.len().to_string().as_bytes());
+    push_decimal(out, data.len() as u64);
     if !data.is_empty() {
         out.push(b' ');
         out.extend_from_slice(data);
     }
     out.push(b'\n');
+}
+
+/// Append `n` in decimal, without allocating (this runs for every
+/// message).
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut b = [0u8; 20];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&b[i..]);
 }
 
 /// The transaction number after `t`.

@@ -10,7 +10,10 @@ use crate::error;
 
 use super::conn::Conn;
 use super::dest::{self, Dest, Trouble};
-use super::{relp, Ship, BACKOFF_MAX, BACKOFF_MIN, PROG};
+use super::{relp, status, Ship, BACKOFF_MAX, BACKOFF_MIN, PROG};
+
+/// The largest message buffer kept for reuse.
+const SPARE_MAX: usize = 16 * 1024;
 
 /// The warning for a session given up: `unable to WHAT URL, pausing:
 /// REASON` or `URL: PROBLEM, pausing`.
@@ -21,7 +24,9 @@ fn warn_trouble(dest: &Dest, t: &Trouble) {
             &format!("unable to {what} {}, pausing", dest.url),
             Some(e),
         ),
-        Trouble::Protocol(s) => error::warn(PROG, &format!("{}: {s}, pausing", dest.url), None),
+        Trouble::Protocol(s) | Trouble::Refused(s) => {
+            error::warn(PROG, &format!("{}: {s}, pausing", dest.url), None);
+        }
     }
 }
 
@@ -62,10 +67,19 @@ impl Ship {
                 m.acked = true;
             }
         }
+        let mut now = None;
         while self.inflight.front().is_some_and(|m| m.acked) {
             if let Some(m) = self.inflight.pop_front() {
-                self.dirs[m.dir].acked = Some(m.end);
+                let d = &mut self.dirs[m.dir];
+                d.acked = Some(m.end);
+                d.lag.acked_seq = m.seq;
+                d.lag.unacked = d.lag.unacked.saturating_sub(1);
+                d.lag.last_ack = Some(*now.get_or_insert_with(status::unix_now));
                 self.unsaved += 1;
+                // Kept for the next message, unless unusually large.
+                if self.spare.len() < self.window && m.msg.capacity() <= SPARE_MAX {
+                    self.spare.push(m.msg);
+                }
             }
         }
         if moved {
@@ -103,6 +117,7 @@ impl Ship {
 
     pub(super) fn fail(&mut self, t: &Trouble) {
         warn_trouble(&self.dest, t);
+        self.refused = matches!(t, Trouble::Refused(_));
         self.broken_since.get_or_insert_with(Instant::now);
         self.conn = None;
         self.retry_at = Instant::now() + self.backoff;

@@ -12,9 +12,10 @@ use crate::error::Fatal;
 use crate::follow::{Follower, Pos, Start};
 use crate::logdir::{resolve, service_name};
 
+use super::lag::Lag;
 use super::reader::Reader;
 use super::syslog::Header;
-use super::{args, cursor, Dir, Ship, BACKOFF_MIN, PROG};
+use super::{args, cursor, status, Dir, Ship, BACKOFF_MIN, PROG};
 
 /// The host's name (`uname -n`).
 fn hostname() -> Vec<u8> {
@@ -154,10 +155,18 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         let app = o.app.clone().unwrap_or_else(|| name.clone().into_bytes());
         let header = Header::new(o.pri, &host, &app);
         let max = o.max - header.overhead();
+        let lag = Lag::new(
+            cursor::status_path(&cpath),
+            abs.to_string_lossy().into_owned(),
+            name.clone(),
+            &o.dest.url,
+        );
         dirs.push(Dir {
+            lag,
             name: d.display().to_string(),
             reader: Reader::new(follower, max),
             header,
+            saver: super::cursor_saver::Saver::new(cpath.clone()),
             cursor: cpath,
             _lock: lock,
             acked: saved,
@@ -170,6 +179,7 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         window: o.window,
         inflight: VecDeque::new(),
         unsaved: 0,
+        spare: Vec::new(),
         last_save: Instant::now(),
         conn: None,
         ack_timeout: o.ack_timeout,
@@ -179,5 +189,8 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         backoff: BACKOFF_MIN,
         rr: 0,
         broken_since: None,
+        refused: false,
+        report_state: status::State::Waiting,
+        report_at: Instant::now(),
     })
 }

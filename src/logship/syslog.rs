@@ -20,6 +20,7 @@
 //! * MSG: the line after its stamp and one space, without the newline,
 //!   bytes unchanged (MSG-ANY, no BOM).
 
+use super::relp::push_decimal;
 use crate::tai64::rfc3339;
 use crate::tai64::Tai64N;
 
@@ -113,7 +114,9 @@ pub fn message(h: &Header, p: &Piece<'_>, out: &mut Vec<u8>) {
             out.push(b'"');
         }
         if p.part > 0 {
-            out.extend_from_slice(format!(" part=\"{}\"", p.part).as_bytes());
+            out.extend_from_slice(b" part=\"");
+            push_decimal(out, u64::from(p.part));
+            out.push(b'"');
         }
         out.push(b']');
     }
@@ -142,7 +145,7 @@ pub fn frame(framing: Framing, msg: &[u8], out: &mut Vec<u8>) {
 
 /// Append `msg` with RFC 6587 octet-counting framing (`LEN SP MSG`).
 pub fn octet_count(msg: &[u8], out: &mut Vec<u8>) {
-    out.extend_from_slice(msg.len().to_string().as_bytes());
+    push_decimal(out, msg.len() as u64);
     out.push(b' ');
     out.extend_from_slice(msg);
 }

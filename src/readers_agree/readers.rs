@@ -81,7 +81,7 @@ pub(super) fn shipped(data: &[u8]) -> Vec<Shipped> {
 /// scan directory whose one service logs to `main`.
 pub(super) fn svmetrics(scan: &Path) -> (u64, u64) {
     let fd: OwnedFd = std::fs::File::open(scan).unwrap().into();
-    let text = crate::supervise::svmetrics::collect::scrape(&fd).unwrap();
+    let text = crate::supervise::svmetrics::collect::scrape(&fd, &[]).unwrap();
     let value = |family: &str| {
         text.lines()
             .find(|l| l.starts_with(&format!("{family}{{")))

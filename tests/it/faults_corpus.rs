@@ -73,6 +73,11 @@ fn corpus_status() {
 }
 
 #[test]
+fn corpus_logship_status() {
+    replay("logship_status", fuzzchecks::check_logship_status);
+}
+
+#[test]
 fn corpus_envdir() {
     replay("envdir", fuzzchecks::check_envdir);
 }

@@ -230,7 +230,7 @@ fn reports_data_deleted_before_it_was_read() {
         .map(|e| e.unwrap().path())
         .find(|p| {
             let n = p.file_name().unwrap().to_string_lossy();
-            n.starts_with("logship-") && !n.ends_with(".lock")
+            n.starts_with("logship-") && !n.ends_with(".lock") && !n.starts_with("logship-status-")
         })
         .unwrap();
     let text = std::fs::read_to_string(&cursor).unwrap();

@@ -27,7 +27,10 @@ fn cursors(dir: &Path) -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy();
-            n.starts_with("logship-") && !n.ends_with(".lock") && !n.contains(".tmp.")
+            n.starts_with("logship-")
+                && !n.starts_with("logship-status-")
+                && !n.ends_with(".lock")
+                && !n.contains(".tmp.")
         })
         .collect()
 }

@@ -125,6 +125,7 @@ pub fn cursor_in(dir: &Path) -> PathBuf {
         .find(|p| {
             let n = p.file_name().unwrap().to_string_lossy().into_owned();
             n.starts_with("logship-")
+                && !n.starts_with("logship-status-")
                 && !n.ends_with(".tmp")
                 && !n.contains(".tmp.")
                 && !n.ends_with(".bad")

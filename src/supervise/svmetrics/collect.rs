@@ -13,7 +13,10 @@ use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{AtFlags, Dir, FileType};
 
+use std::path::PathBuf;
+
 use super::expo::{unix_seconds, Exposition, Family, Kind};
+use super::logship::Found;
 use crate::logdir::archive_kind;
 use crate::logdir::names::{twin_names, CURRENT};
 use crate::supervise::extstatus::Death;
@@ -26,9 +29,10 @@ macro_rules! families {
         pub(crate) const FAMILIES: &[Family] = &[
             $(Family { name: $name, help: $help, kind: Kind::$kind },)*
         ];
+        /// The families' indexes in [`FAMILIES`].
         #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
         #[derive(Clone, Copy)]
-        enum Metric { $($id,)* }
+        pub(crate) enum Metric { $($id,)* }
     };
 }
 
@@ -69,6 +73,18 @@ families! {
         "Total size of the archived log files on disk (compressed as they are).";
     LOG_WRITE = "daemontools_log_last_write_timestamp_seconds", Gauge,
         "Unix time of the last write to current (its mtime).";
+    LOGSHIP_LAG_BYTES = "daemontools_logship_lag_bytes", Gauge,
+        "Bytes of the log directory the destination has not acknowledged (logship's status file).";
+    LOGSHIP_LAG_LINES = "daemontools_logship_lag_lines", Gauge,
+        "Lines the destination has not acknowledged; approximate for lines not read yet.";
+    LOGSHIP_LAST_ACK = "daemontools_logship_last_ack_timestamp_seconds", Gauge,
+        "Unix time of the destination's last acknowledgement of this directory's lines.";
+    LOGSHIP_UP = "daemontools_logship_up", Gauge,
+        "1 if logship has a session ready with the destination; 0 waiting, refused or stopped.";
+    LOGSHIP_REFUSED = "daemontools_logship_refused", Gauge,
+        "1 if the destination refused logship's session, messages or certificate.";
+    LOGSHIP_UPDATED = "daemontools_logship_status_timestamp_seconds", Gauge,
+        "Unix time logship last wrote its status file (at least every 10 s while it runs).";
 }
 
 impl Exposition {
@@ -196,8 +212,9 @@ fn names(scan: &OwnedFd) -> rustix::io::Result<Vec<Vec<u8>>> {
 
 /// The samples of the services `names` of `scan` (whole slices of them go
 /// to one worker each).
-fn services(scan: &OwnedFd, names: &[Vec<u8>]) -> Exposition {
+fn services(scan: &OwnedFd, names: &[Vec<u8>]) -> (Exposition, Found) {
     let mut e = Exposition::new(FAMILIES);
+    let mut found = Found::default();
     for n in names {
         let Ok(c) = std::ffi::CString::new(n.as_slice()) else {
             continue;
@@ -207,6 +224,7 @@ fn services(scan: &OwnedFd, names: &[Vec<u8>]) -> Exposition {
         };
         let label = String::from_utf8_lossy(n).into_owned();
         service(&mut e, &label, &dir);
+        found.scan(&dir);
         if let Some(log) = open_service(&dir, c"log") {
             service(&mut e, &format!("{label}/log"), &log);
             if let Some(main) = open_service(&log, c"main") {
@@ -214,7 +232,7 @@ fn services(scan: &OwnedFd, names: &[Vec<u8>]) -> Exposition {
             }
         }
     }
-    e
+    (e, found)
 }
 
 /// Below this many services one thread does the whole scrape.
@@ -222,14 +240,16 @@ const PARALLEL_FROM: usize = 200;
 /// At most this many threads per scrape.
 const MAX_THREADS: usize = 4;
 
-/// One scrape of the scan directory `scan`. Nearly all the time goes to
-/// the kernel's `openat` path lookups, so large directories are split
-/// between up to [`MAX_THREADS`] threads (one per CPU), each taking a
-/// contiguous run of names; their samples are joined in name order.
+/// One scrape of the scan directory `scan`, and of logship's status files
+/// in the service directories and in `extra` (`-c DIR`). Nearly all the
+/// time goes to the kernel's `openat` path lookups, so large directories
+/// are split between up to [`MAX_THREADS`] threads (one per CPU), each
+/// taking a contiguous run of names; their samples are joined in name
+/// order.
 ///
 /// # Errors
 /// The scan directory cannot be read.
-pub(crate) fn scrape(scan: &OwnedFd) -> rustix::io::Result<String> {
+pub(crate) fn scrape(scan: &OwnedFd, extra: &[PathBuf]) -> rustix::io::Result<String> {
     let names = names(scan)?;
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let threads = if names.len() < PARALLEL_FROM {
@@ -237,11 +257,29 @@ pub(crate) fn scrape(scan: &OwnedFd) -> rustix::io::Result<String> {
     } else {
         cpus.clamp(1, MAX_THREADS)
     };
-    if threads == 1 {
-        return Ok(services(scan, &names).finish());
+    let parts: Vec<(Exposition, Found)> = if threads == 1 {
+        vec![services(scan, &names)]
+    } else {
+        split(scan, &names, names.len().div_ceil(threads))
+    };
+    let mut all = Exposition::new(FAMILIES);
+    let mut found = Found::default();
+    for (e, f) in parts {
+        all.append(e);
+        found.join(f);
     }
-    let chunk = names.len().div_ceil(threads);
-    let parts: Vec<Exposition> = std::thread::scope(|s| {
+    for d in extra {
+        if let Ok(fd) = observe::open_dir_at(rustix::fs::CWD, d.as_path()) {
+            found.scan(&fd);
+        }
+    }
+    found.samples(&mut all);
+    Ok(all.finish())
+}
+
+/// The parts of a scrape, `chunk` names per thread, in name order.
+fn split(scan: &OwnedFd, names: &[Vec<u8>], chunk: usize) -> Vec<(Exposition, Found)> {
+    std::thread::scope(|s| {
         // A part whose thread cannot be created (EAGAIN: RLIMIT_NPROC,
         // memory) is done here, after the others have been started.
         let mut workers = Vec::new();
@@ -252,7 +290,7 @@ pub(crate) fn scrape(scan: &OwnedFd) -> rustix::io::Result<String> {
                 Err(_) => here.push((i, part)),
             }
         }
-        let mut parts: Vec<(usize, Exposition)> = here
+        let mut parts: Vec<(usize, (Exposition, Found))> = here
             .into_iter()
             .map(|(i, part)| (i, services(scan, part)))
             .collect();
@@ -265,10 +303,5 @@ pub(crate) fn scrape(scan: &OwnedFd) -> rustix::io::Result<String> {
         );
         parts.sort_by_key(|(i, _)| *i);
         parts.into_iter().map(|(_, e)| e).collect()
-    });
-    let mut all = Exposition::new(FAMILIES);
-    for p in parts {
-        all.append(p);
-    }
-    Ok(all.finish())
+    })
 }

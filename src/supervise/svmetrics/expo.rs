@@ -85,6 +85,30 @@ impl Exposition {
         let _ = writeln!(b, "\"}} {value}");
     }
 
+    /// Add the sample `family{l1="v1",...} value` (label names are
+    /// identifiers, values escaped).
+    pub(crate) fn sample_labels(
+        &mut self,
+        family: usize,
+        labels: &[(&str, &str)],
+        value: &dyn std::fmt::Display,
+    ) {
+        let name = self.families[family].name;
+        let b = &mut self.bodies[family];
+        b.push_str(name);
+        for (i, (k, v)) in labels.iter().enumerate() {
+            b.push(if i == 0 { '{' } else { ',' });
+            b.push_str(k);
+            b.push_str("=\"");
+            escape_label(v, b);
+            b.push('"');
+        }
+        if !labels.is_empty() {
+            b.push('}');
+        }
+        let _ = writeln!(b, " {value}");
+    }
+
     /// Add `other`'s samples after this one's, family by family (both made
     /// for the same families).
     pub(crate) fn append(&mut self, other: Exposition) {
@@ -143,6 +167,16 @@ mod tests {
              # HELP x_deaths_total Deaths.\n# TYPE x_deaths_total counter\n\
              x_deaths_total{service=\"a\"} 3\n"
         );
+    }
+
+    #[test]
+    fn several_labels() {
+        let mut e = Exposition::new(FAMS);
+        e.sample_labels(0, &[("a", "x\"y"), ("b", "z")], &1);
+        e.sample_labels(1, &[], &2);
+        assert!(e
+            .finish()
+            .contains("x_up{a=\"x\\\"y\",b=\"z\"} 1\n# HELP x_deaths_total Deaths.\n# TYPE x_deaths_total counter\nx_deaths_total 2\n"));
     }
 
     #[test]

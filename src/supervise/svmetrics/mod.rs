@@ -25,6 +25,7 @@
 pub(crate) mod collect;
 pub(crate) mod expo;
 pub mod http;
+mod logship;
 mod rare;
 mod reply;
 mod server;
@@ -45,7 +46,7 @@ use crate::sys::signals::Sigpipe;
 use reply::Reply;
 
 const PROG: &str = "svmetrics";
-const USAGE: &str = "svmetrics [ -l addr:port ] [ dir ]";
+const USAGE: &str = "svmetrics [ -l addr:port ] [ -c cursordir ] [ dir ]";
 
 /// Where svmetrics listens unless `-l` says otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:10707";
@@ -61,6 +62,8 @@ pub const SIGPIPE: Sigpipe = Sigpipe::Ignore;
 struct Opts {
     listen: SocketAddr,
     dir: PathBuf,
+    /// `-c`: more directories with logship's status files.
+    cursors: Vec<PathBuf>,
 }
 
 /// `-l`'s argument: `addr:port` (`[v6]:port` for IPv6), or
@@ -84,6 +87,10 @@ const CLI: Cli = Cli {
             "-l addr:port",
             "listen there (default 127.0.0.1:10707; [v6]:port, localhost:port)",
         ),
+        (
+            "-c cursordir",
+            "also read logship's status files there (repeatable)",
+        ),
         ("dir", "the scan directory (default /service)"),
         ("--help", "print this help and exit"),
         ("--version", "print the version and exit"),
@@ -91,8 +98,9 @@ const CLI: Cli = Cli {
 };
 
 fn parse(args: &[OsString]) -> Result<Opts, u8> {
-    let mut g = Getopt::new(args, "l:");
+    let mut g = Getopt::new(args, "l:c:");
     let mut listen = OsString::from(DEFAULT_LISTEN);
+    let mut cursors = Vec::new();
     loop {
         let at = g.optind();
         match g.next_opt() {
@@ -105,6 +113,7 @@ fn parse(args: &[OsString]) -> Result<Opts, u8> {
                 }
                 break;
             }
+            Some(Ok((b'c', Some(a)))) => cursors.push(PathBuf::from(a)),
             Some(Ok((_, Some(a)))) => listen = a.to_os_string(),
             Some(Ok(_)) => return Err(CLI.usage()),
             Some(Err(e)) => {
@@ -125,11 +134,15 @@ fn parse(args: &[OsString]) -> Result<Opts, u8> {
             return Err(CLI.usage_why(&[b"more than one directory: ", extra.as_bytes()]))
         }
     };
-    Ok(Opts { listen, dir })
+    Ok(Opts {
+        listen,
+        dir,
+        cursors,
+    })
 }
 
 /// The answer to a well-formed request.
-fn answer(req: http::Request<'_>, dir: &Path) -> Reply {
+fn answer(req: http::Request<'_>, dir: &Path, cursors: &[PathBuf]) -> Reply {
     if req.path != b"/metrics" {
         return Reply::text(404, "Not Found", "not found\n");
     }
@@ -138,7 +151,7 @@ fn answer(req: http::Request<'_>, dir: &Path) -> Reply {
         r.fields.push(("Allow", "GET, HEAD"));
         return r;
     }
-    match observe::open_dir_at(rustix::fs::CWD, dir).and_then(|fd| collect::scrape(&fd)) {
+    match observe::open_dir_at(rustix::fs::CWD, dir).and_then(|fd| collect::scrape(&fd, cursors)) {
         Ok(text) => Reply {
             code: 200,
             reason: "OK",
@@ -175,7 +188,7 @@ pub fn run(main: MainArgs) -> u8 {
         Ok(l) => l,
         Err(e) => return Fatal::new(format!("unable to listen on {}", o.listen), e).report(PROG),
     };
-    let dir = o.dir;
-    let mut handler = |req: http::Request<'_>| answer(req, &dir);
+    let (dir, cursors) = (o.dir, o.cursors);
+    let mut handler = |req: http::Request<'_>| answer(req, &dir, &cursors);
     server::Server::new(listener.into(), &mut handler).run()
 }
