@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use rustls::{CertificateError as C, ClientConnection, Error as E, ProtocolVersion};
 
-use super::dest::{proto_err, Trouble};
+use super::dest::{proto_err, refused, Trouble};
 
 /// Bytes of TLS records rustls holds before a write must wait.
 pub const BUFFER_LIMIT: usize = 64 * 1024;
@@ -27,9 +27,11 @@ pub const BUFFER_LIMIT: usize = 64 * 1024;
 /// own duration (see [`TlsStream::established`]).
 const VERDICT_GRACE: Duration = Duration::from_millis(100);
 
-/// A TLS failure, in words.
+/// A TLS failure, in words, and whether it is a refusal (a certificate
+/// refused either way, an alert from the server) rather than a broken
+/// exchange: the status file then says `refused`, not `waiting`.
 #[derive(Debug)]
-pub struct Failure(pub String);
+pub struct Failure(pub String, pub bool);
 impl std::error::Error for Failure {}
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,7 +40,13 @@ impl std::fmt::Display for Failure {
 }
 
 fn failure(s: String) -> io::Error {
-    io::Error::other(Failure(s))
+    io::Error::other(Failure(s, false))
+}
+
+/// The [`failure`] a rustls error `e` means.
+fn tls_failure(e: &E) -> io::Error {
+    let refusal = matches!(e, E::InvalidCertificate(_) | E::AlertReceived(_));
+    io::Error::other(Failure(words(e), refusal))
 }
 
 /// `_` before each capital following a small letter, all small:
@@ -125,7 +133,8 @@ pub fn words(e: &E) -> String {
 #[must_use]
 pub fn trouble(what: &'static str, e: io::Error) -> Trouble {
     match e.get_ref().and_then(|x| x.downcast_ref::<Failure>()) {
-        Some(f) => proto_err(f.0.clone()),
+        Some(Failure(s, true)) => refused(s.clone()),
+        Some(Failure(s, false)) => proto_err(s.clone()),
         None => Trouble::Io(what, e),
     }
 }
@@ -209,7 +218,7 @@ impl TlsStream {
         if let Err(e) = self.tls.process_new_packets() {
             // The alert rustls queued for the server, if the socket takes it.
             let _ = self.push();
-            return Err(failure(words(&e)));
+            return Err(tls_failure(&e));
         }
         self.note_done();
         // Handshake answers go out at once.
@@ -383,5 +392,7 @@ mod tests {
         assert_eq!(san("odd"), "odd");
         let t = trouble("read from", failure("x".into()));
         assert!(matches!(t, Trouble::Protocol(s) if s == "x"));
+        let t = trouble("read from", tls_failure(&E::InvalidCertificate(C::Expired)));
+        assert!(matches!(t, Trouble::Refused(s) if s == "unable to verify certificate: expired"));
     }
 }

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use daemontools::logship::status::{self, State, Status};
+
 use crate::support::pki::{Pki, CLIENT_NAME, WRONG_NAME};
 use crate::support::rsyslog::Received;
 use crate::support::rsyslog_tls::RsyslogTls;
@@ -132,6 +134,13 @@ fn refused(name: &str, extra: &[&str], want: &str) {
             && peer.connections() >= 2),
         "{name}: {}",
         s.stderr()
+    );
+    // A certificate refused is a refusal, not a receiver out of reach.
+    assert!(
+        wait_for(SOON, || status_in(root.path())
+            .is_some_and(|st| st.state == State::Refused)),
+        "{name}: {:?}",
+        status_in(root.path())
     );
     let err = s.stop();
     assert!(
@@ -389,8 +398,19 @@ fn refused_client_certificate_delivers_nothing_over_tls() {
     let cursors: Vec<_> = std::fs::read_dir(root.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("logship-") && !n.ends_with(".lock"))
+        .filter(|n| {
+            n.starts_with("logship-") && !n.ends_with(".lock") && !n.starts_with(status::PREFIX)
+        })
         .collect();
     assert!(cursors.is_empty(), "taken as delivered: {cursors:?}");
     lg.finish();
+}
+
+/// The status file logship keeps in `dir`, if there is one.
+fn status_in(dir: &Path) -> Option<Status> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(status::PREFIX))
+        .and_then(|e| status::parse(&std::fs::read(e.path()).ok()?))
 }

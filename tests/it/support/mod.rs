@@ -16,9 +16,9 @@ pub mod rsyslog;
 pub mod rsyslog_tls;
 pub mod ship;
 pub mod supervise;
+pub mod svinit;
 pub mod syslog_ng;
 pub mod tls_peer;
-pub mod svinit;
 
 pub use logdir::{mask, Entry};
 
