@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use daemontools::logship::status::{self, State, Status};
+use daemontools::logship::status::State;
 
 use crate::support::http::{free_port, get, Server};
 use crate::support::relp_peer::{Mode, Peer};
 use crate::support::rsyslog::Rsyslog;
-use crate::support::ship::{Logger, Ship};
+use crate::support::ship::{status_in, Logger, Ship};
 use crate::support::{ours, wait_for, SOON};
 
 /// svmetrics on a free port for `scan` with `args` before it.
@@ -59,15 +59,6 @@ fn logship_samples(addr: &str) -> HashMap<(String, String), f64> {
         m.insert((name.to_string(), dir.to_string()), value.parse().expect(l));
     }
     m
-}
-
-/// The status file in `dir` (one expected).
-fn status_in(dir: &Path) -> Option<Status> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with(status::PREFIX))
-        .and_then(|e| status::parse(&std::fs::read(e.path()).ok()?))
 }
 
 fn canon(p: &Path) -> String {

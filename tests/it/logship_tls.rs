@@ -9,12 +9,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use daemontools::logship::status::{self, State, Status};
+use daemontools::logship::status::{self, State};
 
 use crate::support::pki::{Pki, CLIENT_NAME, WRONG_NAME};
 use crate::support::rsyslog::Received;
 use crate::support::rsyslog_tls::RsyslogTls;
-use crate::support::ship::{line, number, Logger, Ship};
+use crate::support::ship::{line, number, status_in, Logger, Ship};
 use crate::support::tls_peer::{serve, TlsPeer};
 use crate::support::{wait_for, SOON};
 
@@ -404,13 +404,4 @@ fn refused_client_certificate_delivers_nothing_over_tls() {
         .collect();
     assert!(cursors.is_empty(), "taken as delivered: {cursors:?}");
     lg.finish();
-}
-
-/// The status file logship keeps in `dir`, if there is one.
-fn status_in(dir: &Path) -> Option<Status> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with(status::PREFIX))
-        .and_then(|e| status::parse(&std::fs::read(e.path()).ok()?))
 }

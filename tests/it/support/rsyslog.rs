@@ -160,14 +160,7 @@ action(type="omfile" file="{out}" template="fields")
 
     /// SIGTERM (rsyslogd writes out its queue) and wait.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let pid = rustix::process::Pid::from_raw(c.id() as i32).unwrap();
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-            if super::try_wait_for(&mut c, SOON).is_none() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
+        stop(&mut self.child);
     }
 
     /// The messages received so far.
@@ -183,9 +176,27 @@ action(type="omfile" file="{out}" template="fields")
 
 impl Drop for Rsyslog {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
+        kill(&mut self.child);
+    }
+}
+
+/// SIGTERM the rsyslogd in `child` (it writes out its queue) and wait;
+/// SIGKILL if it has not ended soon.
+pub fn stop(child: &mut Option<Child>) {
+    if let Some(mut c) = child.take() {
+        let pid = rustix::process::Pid::from_raw(c.id() as i32).unwrap();
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        if super::try_wait_for(&mut c, SOON).is_none() {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// SIGKILL the rsyslogd in `child`, if any, and wait.
+pub fn kill(child: &mut Option<Child>) {
+    if let Some(mut c) = child.take() {
+        let _ = c.kill();
+        let _ = c.wait();
     }
 }

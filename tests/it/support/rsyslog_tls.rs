@@ -149,14 +149,7 @@ action(type="omfile" file="{out}" template="fields")
 
     /// SIGTERM (rsyslogd writes out its queue) and wait.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let pid = rustix::process::Pid::from_raw(c.id() as i32).unwrap();
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-            if super::try_wait_for(&mut c, SOON).is_none() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
+        super::rsyslog::stop(&mut self.child);
     }
 
     /// The messages received so far.
@@ -172,9 +165,6 @@ action(type="omfile" file="{out}" template="fields")
 
 impl Drop for RsyslogTls {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        super::rsyslog::kill(&mut self.child);
     }
 }

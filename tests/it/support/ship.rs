@@ -130,3 +130,13 @@ impl Drop for Ship {
         }
     }
 }
+
+/// The status file logship keeps in `dir` (one expected), if there is one.
+pub fn status_in(dir: &Path) -> Option<daemontools::logship::status::Status> {
+    use daemontools::logship::status;
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(status::PREFIX))
+        .and_then(|e| status::parse(&std::fs::read(e.path()).ok()?))
+}
