@@ -5,30 +5,12 @@
 //! several DIRs (`-f`: `svlog_follow.rs`).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::support::faults::Rng;
-use crate::support::{ours, reference, run_input, wait_deadline, SOON};
-
-fn svlog(args: &[&str], tz: &str) -> std::process::Output {
-    svlog_cache(args, tz, Path::new("/dev/null/svlog-index"))
-}
-
-/// `svlog` keeping its range index in `cache` (tests never write to
-/// `$HOME`; under `/dev/null` it cannot be made, even by root).
-fn svlog_cache(args: &[&str], tz: &str, cache: &Path) -> std::process::Output {
-    let child = Command::new(ours("svlog"))
-        .args(args)
-        .env("TZ", tz)
-        .env("XDG_CACHE_HOME", cache)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn svlog");
-    wait_deadline(child, SOON)
-}
+use crate::support::svlog::{svlog, svlog_cache};
+use crate::support::{ours, reference, run_input, SOON};
 
 /// A log directory written by our multilog `t s4096` from `lines` lines.
 fn multilog_dir(root: &Path, lines: usize) -> std::path::PathBuf {

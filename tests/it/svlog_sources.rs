@@ -11,20 +11,8 @@ use std::process::{Command, Stdio};
 use daemontools::tai64::Tai64N;
 
 use crate::support::supervise::{write_script, Sup};
-use crate::support::{ours, run_input, wait_deadline, wait_for, SOON};
-
-fn svlog(args: &[&str], tz: &str) -> std::process::Output {
-    let child = Command::new(ours("svlog"))
-        .args(args)
-        .env("TZ", tz)
-        .env("XDG_CACHE_HOME", "/dev/null/svlog-index")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn svlog");
-    wait_deadline(child, SOON)
-}
+use crate::support::svlog::svlog;
+use crate::support::{ours, run_input, wait_for, SOON};
 
 fn name(t: i64, ext: &str) -> String {
     format!(

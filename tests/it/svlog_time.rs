@@ -13,7 +13,8 @@ use daemontools::tai64::tz::Zone;
 use daemontools::tai64::Tai64N;
 
 use crate::support::faults::Rng;
-use crate::support::{ours, skip, wait_deadline, SOON};
+use crate::support::skip;
+use crate::support::svlog::svlog;
 
 const ZONES: [&str; 4] = [
     "UTC",
@@ -288,19 +289,6 @@ fn unpinned_forms_match_date() {
             }
         }
     }
-}
-
-fn svlog(args: &[&str], tz: &str) -> std::process::Output {
-    let child = Command::new(ours("svlog"))
-        .args(args)
-        .env("TZ", tz)
-        .env("XDG_CACHE_HOME", "/dev/null/svlog-index")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn svlog");
-    wait_deadline(child, SOON)
 }
 
 /// The binary: lines 3 days, 90 minutes and 1 minute old, selected with

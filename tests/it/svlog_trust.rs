@@ -7,22 +7,13 @@ use std::process::{Command, Stdio};
 
 use crate::support::{ours, wait_deadline, wait_for, SOON};
 
-/// `svlog args` with its range index in `cache`.
-fn svlog_in(args: &[&str], cache: &Path) -> std::process::Output {
-    let child = Command::new(ours("svlog"))
-        .args(args)
-        .env("TZ", "UTC")
-        .env("XDG_CACHE_HOME", cache)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn svlog");
-    wait_deadline(child, SOON)
+fn svlog(args: &[&str]) -> std::process::Output {
+    crate::support::svlog::svlog(args, "UTC")
 }
 
-fn svlog(args: &[&str]) -> std::process::Output {
-    svlog_in(args, Path::new("/dev/null/svlog-index"))
+/// `svlog args` with its range index in `cache`.
+fn svlog_in(args: &[&str], cache: &Path) -> std::process::Output {
+    crate::support::svlog::svlog_cache(args, "UTC", cache)
 }
 
 /// Every unknown option, long or short, alone or among known ones, before

@@ -17,6 +17,7 @@ pub mod rsyslog_tls;
 pub mod ship;
 pub mod supervise;
 pub mod svinit;
+pub mod svlog;
 pub mod syslog_ng;
 pub mod tls_peer;
 
