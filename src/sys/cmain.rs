@@ -134,10 +134,26 @@ macro_rules! c_main {
             // for the whole process); this is the only call, made before the
             // program could start a thread.
             let args = unsafe { $crate::sys::cmain::MainArgs::from_c_main(argc, argv, envp) };
+            $crate::sys::cmain::abort_on_panic();
             $crate::sys::signals::sigpipe($($m)::+::SIGPIPE);
             ::core::ffi::c_int::from($($m)::+::run(args))
         }
     };
+}
+
+/// A panic (a bug) ends the whole process at once with SIGABRT, after the
+/// usual message, in whichever thread it happens: no thread dies alone
+/// leaving the others waiting on it, and nothing unwinds into code that
+/// assumed it would not. This is `panic = "abort"` done at run time: the
+/// release profile cannot say it, because the test harness needs
+/// unwinding and cargo then builds every dependency twice, once for the
+/// programs and once for the tests.
+pub fn abort_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::abort();
+    }));
 }
 
 /// Define `fn main` of a binary with std's runtime for the program module
@@ -148,6 +164,7 @@ macro_rules! std_main {
     ($($m:ident)::+) => {
         /// Entry point.
         fn main() -> ::std::process::ExitCode {
+            $crate::sys::cmain::abort_on_panic();
             $crate::sys::signals::sigpipe($($m)::+::SIGPIPE);
             let args = $crate::sys::cmain::MainArgs::from_std();
             ::std::process::ExitCode::from($($m)::+::run(args))
