@@ -51,7 +51,7 @@ def run_pipeline(cmd, infile, cwd, shell=False):
 CAT_SYNC = "cat > f && sync f"
 
 # The twenty `~+` expressions of the regex configuration (the same as
-# TWENTY_REGEXES in benches/multilog.rs).
+# TWENTY_REGEXES in benches/inner/multilog.rs).
 TWENTY_REGEXES = [
     "ERROR", "WARN ", "panic", "timeout", r"status=5\d\d", r'" 5\d\d ',
     r"db\.pool", "attempt=[0-9]{3,}", "(?i)fatal", "connection (refused|reset)",
