@@ -157,6 +157,8 @@ struct Ship {
     /// looked at again ([`lag`]).
     report_state: status::State,
     report_at: Instant,
+    /// When answers were last read; see [`Ship::pace`].
+    read_at: Instant,
 }
 
 impl Ship {
@@ -259,6 +261,8 @@ impl Ship {
         } else {
             timeout
         };
+        let hold = self.pace();
+        let timeout = hold.map_or(timeout, |h| timeout.min(h));
         let mut fds = vec![PollFd::new(sig_r, PollFlags::IN)];
         for d in &self.dirs {
             fds.push(PollFd::from_borrowed_fd(
@@ -267,12 +271,17 @@ impl Ship {
             ));
         }
         if let Some((fd, connecting)) = self.conn.as_ref().and_then(Conn::pollable) {
+            let want_in = if hold.is_some() {
+                PollFlags::empty()
+            } else {
+                PollFlags::IN
+            };
             let fl = if connecting {
                 PollFlags::OUT
             } else if self.conn.as_ref().is_some_and(Conn::wants_write) {
-                PollFlags::IN | PollFlags::OUT
+                want_in | PollFlags::OUT
             } else {
-                PollFlags::IN
+                want_in
             };
             fds.push(PollFd::from_borrowed_fd(fd, fl));
         }
@@ -295,7 +304,8 @@ impl Ship {
                 t.reload();
             }
         }
-        self.exchange();
+        // The pause may have ended while waiting.
+        self.exchange(self.pace().is_none());
         self.check_progress();
         Ok(signals::caught(libc::SIGTERM) || signals::caught(libc::SIGINT))
     }

@@ -4,13 +4,25 @@
 //! up, on an error or when acknowledgements stop coming (`-t`).
 
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::error;
 
 use super::conn::Conn;
 use super::dest::{self, Dest, Trouble};
 use super::{relp, status, Ship, BACKOFF_MAX, BACKOFF_MIN, PROG};
+
+/// How long answers may wait unread, per message of the window
+/// ([`Ship::pace`]).
+const PACE_PER_MESSAGE: Duration = Duration::from_micros(2);
+/// And at most.
+const PACE_MAX: Duration = Duration::from_millis(2);
+
+/// The pause of [`Ship::pace`] for a window of `window` messages.
+fn pause(window: usize) -> Duration {
+    let window = u32::try_from(window).unwrap_or(u32::MAX);
+    PACE_PER_MESSAGE.saturating_mul(window).min(PACE_MAX)
+}
 
 /// The largest message buffer kept for reuse.
 const SPARE_MAX: usize = 16 * 1024;
@@ -173,19 +185,53 @@ impl Ship {
                 .is_some_and(|c| c.is_ready() && !c.wants_write())
     }
 
+    /// How long to leave the server's answers unread still: `None` when
+    /// they are read as soon as they come.
+    ///
+    /// librelp answers each message with its own small write, and under
+    /// Nagle's algorithm the server's kernel sends what it holds only once
+    /// ours acknowledged the last segment, which each read of ours does.
+    /// Read at once, the answers came a few at a time in as many segments,
+    /// reads and acknowledgements, and that round trip of packets (the
+    /// kernel's work counted to logship) was most of its CPU: 8.2 µs a
+    /// line over loopback. Left unread for a moment, they gather and come
+    /// in one segment and one read (1.4 µs a line, and faster: see
+    /// BENCHMARKS.md). The pause is [`PACE_PER_MESSAGE`] per message the
+    /// window holds, at most [`PACE_MAX`], so it never holds the rate
+    /// under 500,000 messages a second whatever the window; there is none
+    /// for the first answer after a quiet moment.
+    pub(super) fn pace(&self) -> Option<Duration> {
+        if self.dest.proto.framing().is_some()
+            || self.inflight.is_empty()
+            || !self.conn.as_ref().is_some_and(Conn::is_ready)
+        {
+            return None;
+        }
+        pause(self.window)
+            .checked_sub(self.read_at.elapsed())
+            .filter(|d| !d.is_zero())
+    }
+
     /// The socket's part of [`Ship::step`]: connect further, write, read.
-    pub(super) fn exchange(&mut self) {
+    pub(super) fn exchange(&mut self, read: bool) {
         let Some(c) = self.conn.as_mut() else {
             return;
         };
         let was_ready = c.is_ready();
         let mut acks = Vec::new();
-        let r = c
-            .advance()
-            .and_then(|()| c.flush())
-            .and_then(|()| c.recv(&mut acks));
+        let read = read || !was_ready;
+        let r = c.advance().and_then(|()| c.flush()).and_then(|()| {
+            if read {
+                c.recv(&mut acks)
+            } else {
+                Ok(())
+            }
+        });
         let now_ready = c.is_ready();
         let sent = c.written();
+        if read {
+            self.read_at = Instant::now();
+        }
         let written = (sent > 0 && self.dest.proto.framing().is_some()).then_some(sent);
         if !was_ready && now_ready {
             self.resend();
@@ -198,5 +244,24 @@ impl Ship {
             Ok(()) if got => self.backoff = BACKOFF_MIN,
             Ok(()) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A window of answers left unread never holds the rate under 500,000
+    /// messages a second, and the pause stays short.
+    #[test]
+    fn the_pause_fits_the_window() {
+        for w in [1, 2, 8, 64, 1000, 1024, 5000, usize::MAX] {
+            let p = pause(w);
+            assert!(p <= PACE_MAX, "{w}: {p:?}");
+            let rate = w.min(u32::MAX as usize) as f64 / p.as_secs_f64();
+            assert!(rate >= 500_000.0, "{w}: {rate}");
+        }
+        assert_eq!(pause(1024), PACE_MAX);
+        assert_eq!(pause(8), Duration::from_micros(16));
     }
 }

@@ -192,5 +192,6 @@ pub(super) fn start(o: args::Opts) -> Result<Ship, Fatal> {
         refused: false,
         report_state: status::State::Waiting,
         report_at: Instant::now(),
+        read_at: Instant::now(),
     })
 }

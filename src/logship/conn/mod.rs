@@ -55,6 +55,8 @@ pub struct Conn {
     /// Bytes queued since the session was ready.
     queued: u64,
     inbuf: Vec<u8>,
+    /// What one read takes, zeroed once (not for every read).
+    rbuf: Box<[u8]>,
     txnr: u32,
     /// The TLS session to start once connected (and whether it has a
     /// client certificate).
@@ -113,6 +115,7 @@ impl Conn {
             written: 0,
             queued: 0,
             inbuf: Vec::new(),
+            rbuf: vec![0; READ_BLOCK].into_boxed_slice(),
             txnr: 0,
             tls,
             owes_ack: false,
@@ -196,34 +199,25 @@ impl Conn {
         }
     }
 
-    /// Read what the socket has into `inbuf`: false when nothing more is
-    /// there now.
-    fn fill_in(&mut self) -> Result<bool, Trouble> {
-        let at = self.inbuf.len();
-        self.inbuf.resize(at + READ_BLOCK, 0);
+    /// Read once into `inbuf`: `Some(full)` when bytes came (`full`: they
+    /// filled the read, so more may wait), `None` when nothing is there.
+    fn fill_in(&mut self) -> Result<Option<bool>, Trouble> {
         let Some(s) = stream(&mut self.phase) else {
-            return Ok(false);
+            return Ok(None);
         };
-        let r = s.read(&mut self.inbuf[at..]);
-        match r {
-            Ok(0) => {
-                self.inbuf.truncate(at);
-                Err(proto_err("connection closed by the server"))
-            }
+        match s.read(&mut self.rbuf) {
+            Ok(0) => Err(proto_err("connection closed by the server")),
             Ok(n) => {
-                self.inbuf.truncate(at + n);
+                self.inbuf.extend_from_slice(&self.rbuf[..n]);
                 // Owed to the server until data we send carries it
                 // ([`Conn::ack_now`]).
                 self.owes_ack = true;
-                Ok(true)
+                Ok(Some(n == self.rbuf.len()))
             }
-            Err(e) => {
-                self.inbuf.truncate(at);
-                match e.kind() {
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
-                    _ => Err(tls_stream::trouble("read from", e)),
-                }
-            }
+            Err(e) => match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
+                _ => Err(tls_stream::trouble("read from", e)),
+            },
         }
     }
 
@@ -326,18 +320,28 @@ impl Conn {
     /// The read failed, a frame is bad, the session or a message was
     /// refused, or the server closed.
     pub fn recv(&mut self, acks: &mut Vec<u32>) -> Result<(), Trouble> {
-        while self.fill_in()? {
+        // One read per wake-up unless it came back full. Reading again
+        // at once, until the socket had nothing, took one small segment a
+        // read: each read acknowledged what it took, which let the
+        // server's next few answers (held back by its Nagle algorithm)
+        // arrive in time for the next read, a round trip of packets for
+        // every few answers. Left in the socket, they gather and come in
+        // one read at the next wake-up.
+        while let Some(full) = self.fill_in()? {
             if self.proto.framing().is_some() {
                 // Nothing is expected; what comes is dropped.
                 self.inbuf.clear();
-                continue;
+            } else {
+                let mut used = 0;
+                let inbuf = std::mem::take(&mut self.inbuf);
+                let r = self.frames(&inbuf, &mut used, acks);
+                self.inbuf = inbuf;
+                self.inbuf.drain(..used);
+                r?;
             }
-            let mut used = 0;
-            let inbuf = std::mem::take(&mut self.inbuf);
-            let r = self.frames(&inbuf, &mut used, acks);
-            self.inbuf = inbuf;
-            self.inbuf.drain(..used);
-            r?;
+            if !full {
+                break;
+            }
         }
         self.settle();
         Ok(())
