@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# logship's CPU per line and rate, shipping a whole log directory (a
-# backlog) over plain RELP, against rsyslog's own forwarding of the same
-# directory (imfile -> omrelp to a second rsyslogd's imrelp); with
-# BEFORE=<an older logship> that one too. Medians of RUNS alternated runs.
+# logship's rate and CPU per line shipping a whole log directory (a
+# backlog) over plain RELP, RELP over TLS, plain TCP and TLS (RFC 5425),
+# against rsyslog's own forwarding of the same directory (imfile ->
+# omrelp, plain and over TLS); with BEFORE=<an older logship> that one
+# too (RELP, plain and TLS). Medians of RUNS alternated rounds.
 #
 # usage: benches/logship-cpu.sh [SIZE [RUNS]]
 #   SIZE  bytes of gen-log text put through multilog (default 180M: about
@@ -10,14 +11,21 @@
 #   RUNS  rounds, each running every way once (default 3)
 # env: BIN (our binaries, default target/release; built unless NO_BUILD=1),
 #      BEFORE (another logship binary to compare, optional),
+#      WAYS (default "relp relptls tcp tls rsyslog rsyslogtls", plus
+#      "before beforetls" with BEFORE),
 #      GEN (default ../shared/bench/gen-log beside the repository).
 #
-# Receivers: rsyslogd A (imrelp) for logship, rsyslogd C (imrelp) for
-# rsyslogd B, which reads the directory's archives and `current` with
-# imfile (from their start: a fresh work directory each run) and forwards
-# with omrelp (windowSize 1024, as logship's -w). A and C write one line
-# per message. A way's run ends when its receiver has every line; CPU is
-# the shipper's user+system time from /proc/PID/stat at that moment.
+# Receivers, each an rsyslogd on loopback with its own configuration and
+# work directory, writing one line per message to a file per input:
+# A takes logship's sessions (imrelp, imrelp tls="on", imtcp, imtcp with
+# the gtls driver; the TLS inputs require the client certificate,
+# x509/name); C takes rsyslogd B's (imrelp, imrelp tls="on"). B reads the
+# directory's archives and `current` with imfile from their start (a fresh
+# work directory each run) and forwards them with omrelp (windowSize 1024,
+# as logship's -w; over TLS with the same client certificate). A way's run
+# ends when its receiver has every line; CPU is the shipper's user+system
+# time from /proc/PID/stat then, and the receiving rsyslogd's CPU over the
+# run is shown beside it (on two cores, whichever is busier limits).
 set -euo pipefail
 SIZE=${1:-180M}
 RUNS=${2:-3}
@@ -33,34 +41,11 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# shellcheck source=benches/rsyslog-common.sh
+. "$ROOT/benches/rsyslog-common.sh"
 if [ "${NO_BUILD:-0}" != 1 ]; then
     (cd "$ROOT" && cargo build --release --quiet --bin logship --bin multilog)
 fi
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.1; done; }
-lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
-cpu() { awk '{printf "%.3f", ($14+$15)/100}' "/proc/$1/stat"; }
-
-# rsyslog NAME CONFIG: rsyslogd NAME in $WORK/NAME (a fresh work directory);
-# its pid in RPID.
-rsyslog() {
-    local d=$WORK/$1
-    rm -rf "$d"; mkdir -p "$d/work"
-    cat >"$d/conf" <<CONF
-global(workDirectory="$d/work" maxMessageSize="64k")
-main_queue(queue.size="1000000" queue.timeoutEnqueue="60000")
-$2
-CONF
-    "$RSYSLOGD" -n -f "$d/conf" -i "$d/pid" >"$d/log" 2>&1 &
-    RPID=$!
-    PIDS+=($RPID)
-}
-receiver() {
-    printf '%s\n' 'module(load="imrelp")' \
-        "input(type=\"imrelp\" port=\"$1\" address=\"127.0.0.1\")" \
-        'template(name="m" type="string" string=".\n")' \
-        "action(type=\"omfile\" file=\"$2\" template=\"m\")"
-}
 
 LOG=$WORK/svc/log/main
 mkdir -p "$LOG"
@@ -70,75 +55,130 @@ N=$(cat "$LOG"/@*.s "$LOG/current" | wc -l)
 BYTES=$(cat "$LOG"/@*.s "$LOG/current" | wc -c)
 echo "$N lines, $BYTES bytes in $(ls "$LOG" | grep -c '^@') archives and current" >&2
 
-PA=$(port); PC=$(port)
-rsyslog A "$(receiver "$PA" "$WORK/A.out")"
-rsyslog C "$(receiver "$PC" "$WORK/C.out")"
-wait_port "$PA"; wait_port "$PC"
+PKI=$WORK/pki
+make_pki "$PKI"
+TLSARGS=(--ca "$PKI/ca.pem" --cert "$PKI/client.pem" --key "$PKI/client.key")
+IMRELP_TLS="tls=\"on\" tls.authMode=\"name\" tls.caCert=\"$PKI/ca.pem\" tls.myCert=\"$PKI/server.pem\" tls.myPrivKey=\"$PKI/server.key\" tls.permittedPeer=[\"client.bench\"]"
+P_RELP=$(port); P_RELPTLS=$(port); P_TCP=$(port); P_TLS=$(port)
+PC_RELP=$(port); PC_RELPTLS=$(port)
+rsyslog A "global(defaultNetstreamDriverCAFile=\"$PKI/ca.pem\" defaultNetstreamDriverCertFile=\"$PKI/server.pem\" defaultNetstreamDriverKeyFile=\"$PKI/server.key\")
+module(load=\"imrelp\")
+module(load=\"imtcp\")
+$(one_line_per_message relp "$WORK/A.relp")
+$(one_line_per_message relptls "$WORK/A.relptls")
+$(one_line_per_message tcp "$WORK/A.tcp")
+$(one_line_per_message tls "$WORK/A.tls")
+input(type=\"imrelp\" address=\"127.0.0.1\" port=\"$P_RELP\" ruleset=\"relp\")
+input(type=\"imrelp\" address=\"127.0.0.1\" port=\"$P_RELPTLS\" ruleset=\"relptls\" $IMRELP_TLS)
+input(type=\"imtcp\" address=\"127.0.0.1\" port=\"$P_TCP\" ruleset=\"tcp\")
+input(type=\"imtcp\" address=\"127.0.0.1\" port=\"$P_TLS\" ruleset=\"tls\" streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"x509/name\" permittedPeer=[\"client.bench\"])"
+A=$RPID
+rsyslog C "module(load=\"imrelp\")
+$(one_line_per_message relp "$WORK/C.relp")
+$(one_line_per_message relptls "$WORK/C.relptls")
+input(type=\"imrelp\" address=\"127.0.0.1\" port=\"$PC_RELP\" ruleset=\"relp\")
+input(type=\"imrelp\" address=\"127.0.0.1\" port=\"$PC_RELPTLS\" ruleset=\"relptls\" $IMRELP_TLS)"
+C=$RPID
+for p in $P_RELP $P_RELPTLS $P_TCP $P_TLS $PC_RELP $PC_RELPTLS; do wait_port "$p"; done
 
-# until OUT has N more lines than BASE: prints "seconds cpu" of PID.
+# until_all OUT BASE PID T0 RECEIVER RCPU0: waits until OUT has N more
+# lines than BASE; prints "seconds shipper-cpu receiver-cpu".
 until_all() {
-    local out=$1 base=$2 pid=$3 t0=$4
+    local out=$1 base=$2 pid=$3 t0=$4 rcv=$5 rc0=$6
     while [ $(($(lines "$out") - base)) -lt "$N" ]; do
         kill -0 "$pid" 2>/dev/null || { echo "shipper $pid died" >&2; exit 1; }
         sleep 0.05
     done
-    echo "$(echo "$(date +%s.%N) - $t0" | bc) $(cpu "$pid")"
+    echo "$(echo "$(date +%s.%N) - $t0" | bc) $(cpu "$pid") $(echo "$(cpu "$rcv") - $rc0" | bc)"
 }
 
-# way_logship BINARY: one run of BINARY over the directory, fresh cursor.
+# way_logship BINARY URL OUT [ARGS...]: one run of BINARY over the
+# directory to URL, fresh cursor; OUT is the receiver's file.
 way_logship() {
-    local c=$WORK/cursors.$RANDOM base t0 pid r
+    local bin=$1 url=$2 out=$3 c=$WORK/cursors.$RANDOM base t0 pid r rc0
+    shift 3
     mkdir -p "$c"
-    base=$(lines "$WORK/A.out")
+    base=$(lines "$out")
+    rc0=$(cpu "$A")
     t0=$(date +%s.%N)
-    "$1" -c "$c" "relp://127.0.0.1:$PA" "$LOG" 2>>"$WORK/logship.err" &
+    "$bin" -c "$c" "$@" "$url" "$LOG" 2>>"$WORK/logship.err" &
     pid=$!
-    r=$(until_all "$WORK/A.out" "$base" "$pid" "$t0")
+    r=$(until_all "$out" "$base" "$pid" "$t0" "$A" "$rc0")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     rm -rf "$c"
     echo "$r"
 }
 
-# way_rsyslog: rsyslogd B forwards the directory (imfile -> omrelp) to C.
+# way_rsyslog PORT OUT [OMRELP-TLS...]: rsyslogd B forwards the directory
+# (imfile -> omrelp) to C's PORT.
 way_rsyslog() {
-    local base t0 r
-    base=$(lines "$WORK/C.out")
+    local port=$1 out=$2 base t0 r rc0
+    shift 2
+    base=$(lines "$out")
+    rc0=$(cpu "$C")
     t0=$(date +%s.%N)
     rsyslog B "module(load=\"imfile\" mode=\"inotify\")
 input(type=\"imfile\" file=\"$LOG/@*.s\" tag=\"app\" readMode=\"0\" freshStartTail=\"off\")
 input(type=\"imfile\" file=\"$LOG/current\" tag=\"app\" readMode=\"0\" freshStartTail=\"off\")
 module(load=\"omrelp\")
-action(type=\"omrelp\" target=\"127.0.0.1\" port=\"$PC\" windowSize=\"1024\")"
-    r=$(until_all "$WORK/C.out" "$base" "$RPID" "$t0")
+action(type=\"omrelp\" target=\"127.0.0.1\" port=\"$port\" windowSize=\"1024\" $*)"
+    r=$(until_all "$out" "$base" "$RPID" "$t0" "$C" "$rc0")
     kill "$RPID"; wait "$RPID" 2>/dev/null || true
     echo "$r"
 }
 
-WAYS=(after rsyslog)
-[ -n "${BEFORE:-}" ] && WAYS=(before after rsyslog)
-declare -A SECS CPUS
+OMRELP_TLS="tls=\"on\" tls.authMode=\"name\" tls.caCert=\"$PKI/ca.pem\" tls.myCert=\"$PKI/client.pem\" tls.myPrivKey=\"$PKI/client.key\" tls.permittedPeer=[\"localhost\"]"
+DEFAULT_WAYS="relp relptls tcp tls rsyslog rsyslogtls"
+[ -n "${BEFORE:-}" ] && DEFAULT_WAYS="before beforetls $DEFAULT_WAYS"
+read -r -a WAYLIST <<<"${WAYS:-$DEFAULT_WAYS}"
+declare -A SECS CPUS RCPUS
 for run in $(seq "$RUNS"); do
-    for w in "${WAYS[@]}"; do
+    for w in "${WAYLIST[@]}"; do
         case $w in
-            before) r=$(way_logship "$BEFORE") ;;
-            after) r=$(way_logship "$BIN/logship") ;;
-            rsyslog) r=$(way_rsyslog) ;;
+            relp) r=$(way_logship "$BIN/logship" "relp://127.0.0.1:$P_RELP" "$WORK/A.relp") ;;
+            relptls) r=$(way_logship "$BIN/logship" "relp+tls://127.0.0.1:$P_RELPTLS" "$WORK/A.relptls" "${TLSARGS[@]}") ;;
+            tcp) r=$(way_logship "$BIN/logship" "tcp://127.0.0.1:$P_TCP" "$WORK/A.tcp") ;;
+            tls) r=$(way_logship "$BIN/logship" "tls://127.0.0.1:$P_TLS" "$WORK/A.tls" "${TLSARGS[@]}") ;;
+            before) r=$(way_logship "$BEFORE" "relp://127.0.0.1:$P_RELP" "$WORK/A.relp") ;;
+            beforetls) r=$(way_logship "$BEFORE" "relp+tls://127.0.0.1:$P_RELPTLS" "$WORK/A.relptls" "${TLSARGS[@]}") ;;
+            rsyslog) r=$(way_rsyslog "$PC_RELP" "$WORK/C.relp") ;;
+            rsyslogtls) r=$(way_rsyslog "$PC_RELPTLS" "$WORK/C.relptls" "$OMRELP_TLS") ;;
+            *) echo "unknown way $w" >&2; exit 100 ;;
         esac
-        read -r s c <<<"$r"
-        echo "run $run $w: $s s, $c CPU s" >&2
-        SECS[$w]+="$s "; CPUS[$w]+="$c "
+        read -r s c rc <<<"$r"
+        echo "run $run $w: $s s, $c CPU s, receiver $rc CPU s" >&2
+        SECS[$w]+="$s "; CPUS[$w]+="$c "; RCPUS[$w]+="$rc "
     done
 done
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "| way ($N lines, $BYTES bytes, plain RELP, window 1024) | seconds | lines/s | shipper CPU s | µs CPU per line |"
-echo "|---|---:|---:|---:|---:|"
-for w in "${WAYS[@]}"; do
-    s=$(echo "${SECS[$w]}" | median); c=$(echo "${CPUS[$w]}" | median)
-    case $w in
-        before) name="logship relp:// (before: $BEFORE)" ;;
-        after) name="logship relp://" ;;
-        rsyslog) name="rsyslog imfile -> omrelp (rsyslogd B)" ;;
+declare -A RATE
+for w in "${WAYLIST[@]}"; do
+    RATE[$w]=$(echo "$N / $(echo "${SECS[$w]}" | median)" | bc -l)
+done
+# The plain way each way's rate is compared with.
+plain_of() {
+    case $1 in
+        relptls) echo relp ;; tls) echo tcp ;; beforetls) echo before ;;
+        rsyslogtls) echo rsyslog ;; *) echo "$1" ;;
     esac
-    printf '| %s | %.2f | %.0f | %.2f | %.2f |\n' "$name" "$s" "$(echo "$N / $s" | bc -l)" "$c" "$(echo "$c * 1000000 / $N" | bc -l)"
+}
+echo "| way ($N lines, $BYTES bytes, window 1024) | seconds | lines/s | vs plain | shipper CPU s | µs CPU per line | receiver CPU s |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for w in "${WAYLIST[@]}"; do
+    s=$(echo "${SECS[$w]}" | median); c=$(echo "${CPUS[$w]}" | median); rc=$(echo "${RCPUS[$w]}" | median)
+    case $w in
+        relp) name="logship \`relp://\`" ;;
+        relptls) name="logship \`relp+tls://\`" ;;
+        tcp) name="logship \`tcp://\`" ;;
+        tls) name="logship \`tls://\` (imtcp gtls)" ;;
+        before) name="logship \`relp://\` (before: $BEFORE)" ;;
+        beforetls) name="logship \`relp+tls://\` (before)" ;;
+        rsyslog) name="rsyslog imfile → omrelp (rsyslogd B)" ;;
+        rsyslogtls) name="rsyslog imfile → omrelp tls (rsyslogd B)" ;;
+    esac
+    p=$(plain_of "$w")
+    vs=-
+    [ "$p" != "$w" ] && [ -n "${RATE[$p]:-}" ] && vs=$(printf '%.2f×' "$(echo "${RATE[$w]} / ${RATE[$p]}" | bc -l)")
+    printf '| %s | %.2f | %.0f | %s | %.2f | %.2f | %.2f |\n' "$name" "$s" "${RATE[$w]}" "$vs" "$c" "$(echo "$c * 1000000 / $N" | bc -l)" "$rc"
 done
 echo "(medians of $RUNS alternated runs; per-run figures on stderr)"
