@@ -31,10 +31,14 @@ pub(super) fn open_archive(path: &Path) -> Opened {
 /// Identity and size of archive `path` under the first of its [`twin_names`]
 /// still there, without opening it (a `.s.zst`'s compressed size); `None`
 /// if it is gone or not a regular file.
+/// Names are tried as [`open_twin`](crate::logdir::open::open_twin) does,
+/// in passes, since one can move on while they are tried.
 pub(super) fn stat_archive(path: &Path) -> Option<(Id, u64)> {
-    let m = twin_names(path)
-        .into_iter()
-        .find_map(|p| std::fs::symlink_metadata(p).ok())?;
+    let m = (0..crate::logdir::open::PASSES).find_map(|_| {
+        twin_names(path)
+            .into_iter()
+            .find_map(|p| std::fs::symlink_metadata(p).ok())
+    })?;
     m.is_file().then(|| ((m.dev(), m.ino()), m.len()))
 }
 

@@ -56,18 +56,31 @@ pub(crate) enum Opened {
 
 /// Open the archive listed as `path` under the first of its
 /// [`twin_names`] still there, never through a link ([`open_regular`]).
+///
+/// Tried in the rule's order, a name can move on behind the reader: the
+/// finisher renames `.u` to `.s` after `.s` was tried and before `.u` is,
+/// or a compressor replaces `.s` with `.s.zst`. A label moves at most
+/// twice (`.u` → `.s` → `.s.zst`), so a third pass finds it unless it has
+/// really gone. (With one pass, logship counted such an archive as
+/// deleted and went on without its lines.)
 pub(crate) fn open_twin(path: &Path) -> Opened {
     race_point(path);
-    for p in twin_names(path) {
-        match open_regular(&p, true) {
-            Ok(Some(f)) => return Opened::File(f, p),
-            Ok(None) => return Opened::Skipped(p),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Opened::Failed(p, e),
+    for _ in 0..PASSES {
+        for p in twin_names(path) {
+            match open_regular(&p, true) {
+                Ok(Some(f)) => return Opened::File(f, p),
+                Ok(None) => return Opened::Skipped(p),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => missed(&p),
+                Err(e) => return Opened::Failed(p, e),
+            }
         }
     }
     Opened::Gone
 }
+
+/// Passes over an archive's names before it counts as gone: one more than
+/// the moves a label can make (see [`open_twin`]).
+pub(crate) const PASSES: usize = 3;
 
 /// [`open_twin`] for `prog`, which reads what it can: `None` if the
 /// archive has gone; a file that is not regular and other errors give a
@@ -120,6 +133,35 @@ pub(crate) fn race_point(listed: &Path) {
     let _ = listed;
 }
 
+/// A reader tried `name` of an archive and did not find it: the moment
+/// the finisher's rename races it. Tests rename here ([`set_miss`]).
+#[cfg_attr(not(test), inline(always))]
+pub(crate) fn missed(name: &Path) {
+    #[cfg(test)]
+    MISS.with(|r| {
+        let f = r.borrow_mut().take();
+        if let Some(mut f) = f {
+            f(name);
+            *r.borrow_mut() = Some(f);
+        }
+    });
+    #[cfg(not(test))]
+    let _ = name;
+}
+
+#[cfg(test)]
+thread_local! {
+    /// What a test does to the directory at [`missed`].
+    static MISS: std::cell::RefCell<Option<Race>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` at every [`missed`] of this thread (for the rest of the
+/// thread: tests run each in its own).
+#[cfg(test)]
+pub(crate) fn set_miss(f: impl FnMut(&Path) + 'static) {
+    MISS.with(|r| *r.borrow_mut() = Some(Box::new(f)));
+}
+
 /// Run `f` at every [`race_point`] of this thread until the result is
 /// dropped.
 #[cfg(test)]
@@ -136,5 +178,34 @@ pub(crate) struct RaceGuard;
 impl Drop for RaceGuard {
     fn drop(&mut self) {
         RACE.with(|r| *r.borrow_mut() = None);
+    }
+}
+
+#[cfg(test)]
+mod twin_race_tests {
+    use super::*;
+
+    /// The finisher renames `.u` to `.s` just after the reader found no
+    /// `.s`: the archive is still opened, under its new name.
+    #[test]
+    fn a_u_finished_between_two_names_is_found() {
+        let d = tempfile::tempdir().unwrap();
+        let label = "@400000006a1b2c3d0000000a";
+        let u = d.path().join(format!("{label}.u"));
+        let s = d.path().join(format!("{label}.s"));
+        std::fs::write(&u, b"line\n").unwrap();
+        let (from, to) = (u.clone(), s.clone());
+        set_miss(move |name| {
+            if name == to && from.exists() {
+                std::fs::rename(&from, &to).unwrap();
+            }
+        });
+        match open_twin(&u) {
+            Opened::File(_, p) => assert_eq!(p, s),
+            other => panic!("{other:?}"),
+        }
+        // Really gone: every name tried, then gone.
+        std::fs::remove_file(&s).unwrap();
+        assert!(matches!(open_twin(&u), Opened::Gone));
     }
 }

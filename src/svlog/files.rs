@@ -195,16 +195,19 @@ fn archive_entries(
     for (t, kind, n) in names {
         let listed = dir.join(std::ffi::OsStr::from_bytes(&n));
         // Finished or compressed meanwhile: listed under its name now, the
-        // first of its twin names there ([`Kind`]'s rule).
+        // first of its twin names there ([`Kind`]'s rule), in passes as
+        // `open_twin` does (a name can move on while they are tried).
         let (mut path, mut m) = (listed.clone(), Err(io::ErrorKind::NotFound.into()));
-        for p in twin_names(&listed) {
-            m = std::fs::symlink_metadata(&p);
-            path = p;
-            if !m
-                .as_ref()
-                .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
-            {
-                break;
+        'passes: for _ in 0..crate::logdir::open::PASSES {
+            for p in twin_names(&listed) {
+                m = std::fs::symlink_metadata(&p);
+                path = p;
+                if !m
+                    .as_ref()
+                    .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+                {
+                    break 'passes;
+                }
             }
         }
         let kind = archive_kind_of(&path).unwrap_or(kind);
