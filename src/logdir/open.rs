@@ -121,16 +121,22 @@ thread_local! {
 #[cfg_attr(not(test), inline(always))]
 pub(crate) fn race_point(listed: &Path) {
     #[cfg(test)]
-    RACE.with(|r| {
+    run_hook(&RACE, listed);
+    #[cfg(not(test))]
+    let _ = listed;
+}
+
+/// Run the test's hook `hook` on `p`, if one is set.
+#[cfg(test)]
+fn run_hook(hook: &'static std::thread::LocalKey<std::cell::RefCell<Option<Race>>>, p: &Path) {
+    hook.with(|r| {
         // Taken out while it runs: what it does is not itself raced.
         let f = r.borrow_mut().take();
         if let Some(mut f) = f {
-            f(listed);
+            f(p);
             *r.borrow_mut() = Some(f);
         }
     });
-    #[cfg(not(test))]
-    let _ = listed;
 }
 
 /// A reader tried `name` of an archive and did not find it: the moment
@@ -138,13 +144,7 @@ pub(crate) fn race_point(listed: &Path) {
 #[cfg_attr(not(test), inline(always))]
 pub(crate) fn missed(name: &Path) {
     #[cfg(test)]
-    MISS.with(|r| {
-        let f = r.borrow_mut().take();
-        if let Some(mut f) = f {
-            f(name);
-            *r.borrow_mut() = Some(f);
-        }
-    });
+    run_hook(&MISS, name);
     #[cfg(not(test))]
     let _ = name;
 }
