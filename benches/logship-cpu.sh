@@ -30,22 +30,9 @@ set -euo pipefail
 SIZE=${1:-180M}
 RUNS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-$ROOT/target/release}
 GEN=${GEN:-$ROOT/../shared/bench/gen-log}
-RSYSLOGD=${RSYSLOGD:-/usr/sbin/rsyslogd}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 # shellcheck source=benches/rsyslog-common.sh
 . "$ROOT/benches/rsyslog-common.sh"
-if [ "${NO_BUILD:-0}" != 1 ]; then
-    (cd "$ROOT" && cargo build --release --quiet --bin logship --bin multilog)
-fi
 
 LOG=$WORK/svc/log/main
 mkdir -p "$LOG"

@@ -21,20 +21,6 @@ set -euo pipefail
 LINES=${1:-1000000}
 SECS=${2:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-$ROOT/target/release}
-RSYSLOGD=${RSYSLOGD:-/usr/sbin/rsyslogd}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap - EXIT
-if [ "${NO_BUILD:-0}" != 1 ]; then
-    (cd "$ROOT" && cargo build --release --quiet --bin logship --bin multilog)
-fi
 # shellcheck source=benches/rsyslog-common.sh
 . "$ROOT/benches/rsyslog-common.sh"
 receiver() {

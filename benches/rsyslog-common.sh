@@ -1,8 +1,24 @@
-# Shell functions shared by the logship benchmarks (sourced, not run):
-# rsyslogd instances on loopback with their own configuration and work
-# directories, free ports, line counts, a process's CPU, and a small PKI.
-# The sourcing script sets WORK (a scratch directory), RSYSLOGD and the
-# array PIDS (what its cleanup kills).
+# What the logship benchmarks share (sourced, not run, after ROOT is
+# set): a scratch directory WORK removed at exit with every process in
+# PIDS (kept with KEEP=1), our binaries built unless NO_BUILD=1 (BIN,
+# default target/release), rsyslogd instances on loopback with their own
+# configuration and work directories, free ports, line counts, a process's
+# CPU, and a small PKI.
+
+BIN=${BIN:-$ROOT/target/release}
+RSYSLOGD=${RSYSLOGD:-/usr/sbin/rsyslogd}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
+if [ "${NO_BUILD:-0}" != 1 ]; then
+    (cd "$ROOT" && cargo build --release --quiet --bin logship --bin multilog)
+fi
 
 # A free port on 127.0.0.1.
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
