@@ -233,17 +233,9 @@ fn sighup_reads_the_files_again_and_keeps_them_when_bad() {
     std::fs::copy(pki.key("client"), &key).unwrap();
     let mut lg = Logger::start(root.path(), &["t"]);
     lg.write(0, 10);
-    let ca = pki.cert("ca");
-    let args = [
-        "--ca",
-        ca.to_str().unwrap(),
-        "--cert",
-        cert.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-        &peer.url(),
-        lg.dir.to_str().unwrap(),
-    ];
+    let mut args = pki.tls_args(&cert, &key);
+    args.extend([peer.url(), lg.dir.to_str().unwrap().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let s = Ship::start(&args, root.path());
     assert!(wait_for(SOON, || peer.msgs().len() >= 10), "{}", s.stderr());
     let certs = || peer.seen.lock().unwrap().client_certs.clone();
@@ -370,20 +362,10 @@ fn refused_client_certificate_delivers_nothing_over_tls() {
     let peer = TlsPeer::start(serve(&pki, "server", true));
     let mut lg = Logger::start(root.path(), &["t"]);
     lg.write(0, 20);
-    let (ca, cert, key) = (pki.cert("ca"), pki.cert("wrong-ca"), pki.key("wrong-ca"));
-    let s = Ship::start(
-        &[
-            "--ca",
-            ca.to_str().unwrap(),
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-            &peer.url(),
-            lg.dir.to_str().unwrap(),
-        ],
-        root.path(),
-    );
+    let mut args = pki.tls_args(&pki.cert("wrong-ca"), &pki.key("wrong-ca"));
+    args.extend([peer.url(), lg.dir.to_str().unwrap().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let s = Ship::start(&args, root.path());
     let want = format!(
         "logship: warning: {}: TLS refused by the server: alert ",
         peer.url()

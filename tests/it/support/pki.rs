@@ -94,13 +94,18 @@ impl Pki {
 
     /// The arguments giving logship the CA and the client certificate.
     pub fn client_args(&self) -> Vec<String> {
+        self.tls_args(&self.cert("client"), &self.key("client"))
+    }
+
+    /// `--ca CA --cert CERT --key KEY`, with this CA.
+    pub fn tls_args(&self, cert: &Path, key: &Path) -> Vec<String> {
         [
             "--ca",
             &self.s(&self.cert("ca")),
             "--cert",
-            &self.s(&self.cert("client")),
+            &self.s(cert),
             "--key",
-            &self.s(&self.key("client")),
+            &self.s(key),
         ]
         .iter()
         .map(|s| s.to_string())
