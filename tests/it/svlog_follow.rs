@@ -150,6 +150,19 @@ pub(crate) fn multilog(args: &[&str], dir: &Path) -> std::process::Child {
 }
 
 /// `lines` numbered lines, some longer than 4096 bytes (cut across files).
+/// multilog `args` on `dir`, its stdin, and `svlog -f dir` started once
+/// `current` is there.
+fn multilog_followed(
+    args: &[&str],
+    dir: &Path,
+) -> (std::process::Child, std::process::ChildStdin, Follow) {
+    let mut ml = multilog(args, dir);
+    assert!(wait_for(SOON, || dir.join("current").exists()));
+    let f = Follow::start(&["-f", dir.to_str().unwrap()]);
+    let stdin = ml.stdin.take().unwrap();
+    (ml, stdin, f)
+}
+
 fn follow_input(from: usize, lines: usize) -> Vec<u8> {
     let mut v = Vec::new();
     for i in from..from + lines {
@@ -167,12 +180,9 @@ fn follow_full_speed_with_rotations_and_alarms() {
     // n1000: every archive is kept (about 560 are made), so a follower
     // that a loaded machine slows down is never outrun by retention (which
     // it would rightly report as lines lost).
-    let mut ml = multilog(&["s4096", "n1000"], &dir);
-    assert!(wait_for(SOON, || dir.join("current").exists()));
-    let f = Follow::start(&["-f", dir.to_str().unwrap()]);
+    let (mut ml, mut stdin, f) = multilog_followed(&["s4096", "n1000"], &dir);
     let input = follow_input(0, 30_000);
     let start = std::time::Instant::now();
-    let mut stdin = ml.stdin.take().unwrap();
     for (i, chunk) in input.chunks(64 * 1024).enumerate() {
         stdin.write_all(chunk).unwrap();
         if i % 5 == 4 {
@@ -275,11 +285,8 @@ fn follow_across_multilog_restart() {
     use std::io::Write;
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("d");
-    let mut ml = multilog(&["s4096", "n10000"], &dir);
-    assert!(wait_for(SOON, || dir.join("current").exists()));
-    let f = Follow::start(&["-f", dir.to_str().unwrap()]);
+    let (mut ml, mut stdin, f) = multilog_followed(&["s4096", "n10000"], &dir);
     let first = follow_input(0, 3000);
-    let mut stdin = ml.stdin.take().unwrap();
     stdin.write_all(&first).unwrap();
     // Written, and the rotations finished (`.s`): everything in the
     // directory, and any `.u` after the restart is the recovered `current`.
@@ -303,11 +310,8 @@ fn follow_across_multilog_kill_mid_rotation() {
     use std::io::Write;
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("d");
-    let mut ml = multilog(&["s4096", "n10000"], &dir);
-    assert!(wait_for(SOON, || dir.join("current").exists()));
-    let f = Follow::start(&["-f", dir.to_str().unwrap()]);
+    let (mut ml, mut stdin, f) = multilog_followed(&["s4096", "n10000"], &dir);
     let first = follow_input(0, 3000);
-    let mut stdin = ml.stdin.take().unwrap();
     stdin.write_all(&first).unwrap();
     // Written, and the rotations finished (`.s`): everything in the
     // directory, and any `.u` after the restart is the recovered `current`.
@@ -350,10 +354,7 @@ fn follow_reports_archives_deleted_unread() {
     use std::io::Write;
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("d");
-    let mut ml = multilog(&["s4096", "n3"], &dir);
-    assert!(wait_for(SOON, || dir.join("current").exists()));
-    let f = Follow::start(&["-f", dir.to_str().unwrap()]);
-    let mut stdin = ml.stdin.take().unwrap();
+    let (mut ml, mut stdin, f) = multilog_followed(&["s4096", "n3"], &dir);
     let first = follow_input(0, 10);
     stdin.write_all(&first).unwrap();
     f.wait_len(first.len());
@@ -411,11 +412,8 @@ fn follow_through_a_processor() {
     use std::io::Write;
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("d");
-    let mut ml = multilog(&["s4096", "n10000", "!cat"], &dir);
-    assert!(wait_for(SOON, || dir.join("current").exists()));
-    let f = Follow::start(&["-f", dir.to_str().unwrap()]);
+    let (mut ml, mut stdin, f) = multilog_followed(&["s4096", "n10000", "!cat"], &dir);
     let input = follow_input(0, 3000);
-    let mut stdin = ml.stdin.take().unwrap();
     for (i, chunk) in input.chunks(16 * 1024).enumerate() {
         stdin.write_all(chunk).unwrap();
         if i % 3 == 2 {
@@ -435,10 +433,7 @@ fn follow_reads_compressed_archives() {
     use std::io::Write;
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("d");
-    let mut ml = multilog(&["s4096", "n200", "Z"], &dir);
-    assert!(wait_for(SOON, || dir.join("current").exists()));
-    let f = Follow::start(&["-f", dir.to_str().unwrap()]);
-    let mut stdin = ml.stdin.take().unwrap();
+    let (mut ml, mut stdin, f) = multilog_followed(&["s4096", "n200", "Z"], &dir);
     let first = follow_input(0, 10);
     stdin.write_all(&first).unwrap();
     f.wait_len(first.len());
