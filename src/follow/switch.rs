@@ -9,8 +9,8 @@ use std::path::Path;
 use crate::error::Fatal;
 pub(super) use crate::logdir::names::is_zst;
 use crate::logdir::names::{twin_names, PREVIOUS, PROCESSED};
-use crate::logdir::open::open_twin;
 pub(super) use crate::logdir::open::Opened;
+use crate::logdir::open::{first_found, open_twin};
 use crate::logdir::{archive_kind, archives, LogFile};
 use crate::tai64::Tai64N;
 
@@ -31,14 +31,11 @@ pub(super) fn open_archive(path: &Path) -> Opened {
 /// Identity and size of archive `path` under the first of its [`twin_names`]
 /// still there, without opening it (a `.s.zst`'s compressed size); `None`
 /// if it is gone or not a regular file.
-/// Names are tried as [`open_twin`](crate::logdir::open::open_twin) does,
-/// in passes, since one can move on while they are tried.
 pub(super) fn stat_archive(path: &Path) -> Option<(Id, u64)> {
-    let m = (0..crate::logdir::open::PASSES).find_map(|_| {
-        twin_names(path)
-            .into_iter()
-            .find_map(|p| std::fs::symlink_metadata(p).ok())
-    })?;
+    // Any error is taken as not there: the next name is tried.
+    let stat =
+        |p: &Path| std::fs::symlink_metadata(p).map_err(|_| std::io::ErrorKind::NotFound.into());
+    let (_, m) = first_found(&twin_names(path), stat).ok()??;
     m.is_file().then(|| ((m.dev(), m.ino()), m.len()))
 }
 

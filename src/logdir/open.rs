@@ -54,8 +54,9 @@ pub(crate) enum Opened {
     Failed(PathBuf, io::Error),
 }
 
-/// Open the archive listed as `path` under the first of its
-/// [`twin_names`] still there, never through a link ([`open_regular`]).
+/// The first of `names` (an archive's names, in the twin rule's order)
+/// that `probe` finds: `Ok(None)` if every one is not found, the name and
+/// the error if `probe` fails otherwise.
 ///
 /// Tried in the rule's order, a name can move on behind the reader: the
 /// finisher renames `.u` to `.s` after `.s` was tried and before `.u` is,
@@ -63,24 +64,41 @@ pub(crate) enum Opened {
 /// twice (`.u` → `.s` → `.s.zst`), so a third pass finds it unless it has
 /// really gone. (With one pass, logship counted such an archive as
 /// deleted and went on without its lines.)
-pub(crate) fn open_twin(path: &Path) -> Opened {
-    race_point(path);
+///
+/// # Errors
+/// `probe`'s, other than `NotFound`, with the name it failed on.
+pub(crate) fn first_found<T>(
+    names: &[PathBuf],
+    mut probe: impl FnMut(&Path) -> io::Result<T>,
+) -> Result<Option<(PathBuf, T)>, (PathBuf, io::Error)> {
     for _ in 0..PASSES {
-        for p in twin_names(path) {
-            match open_regular(&p, true) {
-                Ok(Some(f)) => return Opened::File(f, p),
-                Ok(None) => return Opened::Skipped(p),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => missed(&p),
-                Err(e) => return Opened::Failed(p, e),
+        for p in names {
+            match probe(p) {
+                Ok(t) => return Ok(Some((p.clone(), t))),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => missed(p),
+                Err(e) => return Err((p.clone(), e)),
             }
         }
     }
-    Opened::Gone
+    Ok(None)
+}
+
+/// Open the archive listed as `path` under the first of its
+/// [`twin_names`] still there ([`first_found`]), never through a link
+/// ([`open_regular`]).
+pub(crate) fn open_twin(path: &Path) -> Opened {
+    race_point(path);
+    match first_found(&twin_names(path), |p| open_regular(p, true)) {
+        Ok(Some((p, Some(f)))) => Opened::File(f, p),
+        Ok(Some((p, None))) => Opened::Skipped(p),
+        Ok(None) => Opened::Gone,
+        Err((p, e)) => Opened::Failed(p, e),
+    }
 }
 
 /// Passes over an archive's names before it counts as gone: one more than
-/// the moves a label can make (see [`open_twin`]).
-pub(crate) const PASSES: usize = 3;
+/// the moves a label can make (see [`first_found`]).
+const PASSES: usize = 3;
 
 /// [`open_twin`] for `prog`, which reads what it can: `None` if the
 /// archive has gone; a file that is not regular and other errors give a

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::error::{self, Fatal};
 use crate::logdir::files::archive_names;
 use crate::logdir::names::{archive_kind_of, twin_names, Kind, CURRENT, PREVIOUS, PROCESSED};
-use crate::logdir::open::{not_regular, open_archive, open_regular};
+use crate::logdir::open::{first_found, not_regular, open_archive, open_regular};
 use crate::logdir::zst::Stream;
 use crate::logdir::{read_at_as, LogFile, ReadAt};
 
@@ -195,21 +195,12 @@ fn archive_entries(
     for (t, kind, n) in names {
         let listed = dir.join(std::ffi::OsStr::from_bytes(&n));
         // Finished or compressed meanwhile: listed under its name now, the
-        // first of its twin names there ([`Kind`]'s rule), in passes as
-        // `open_twin` does (a name can move on while they are tried).
-        let (mut path, mut m) = (listed.clone(), Err(io::ErrorKind::NotFound.into()));
-        'passes: for _ in 0..crate::logdir::open::PASSES {
-            for p in twin_names(&listed) {
-                m = std::fs::symlink_metadata(&p);
-                path = p;
-                if !m
-                    .as_ref()
-                    .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
-                {
-                    break 'passes;
-                }
-            }
-        }
+        // first of its twin names there ([`Kind`]'s rule).
+        let (path, m) = match first_found(&twin_names(&listed), |p| std::fs::symlink_metadata(p)) {
+            Ok(Some((p, m))) => (p, Ok(m)),
+            Ok(None) => (listed, Err(io::ErrorKind::NotFound.into())),
+            Err((p, e)) => (p, Err(e)),
+        };
         let kind = archive_kind_of(&path).unwrap_or(kind);
         match m {
             Ok(m) if (m.dev(), m.ino()) != cur_id => v.push(Entry {

@@ -166,22 +166,18 @@ fn logdir(e: &mut Exposition, name: &str, main: OwnedFd) {
         // (finished, compressed) under the first of its twin names there.
         let listed = std::path::Path::new(std::ffi::OsStr::from_bytes(n.to_bytes()));
         crate::logdir::open::race_point(listed);
-        // In passes, as `logdir::open::open_twin` does: a name can move on
-        // (`.u` → `.s`) while they are tried.
-        'passes: for _ in 0..crate::logdir::open::PASSES {
-            for p in std::iter::once(listed.to_path_buf()).chain(twin_names(listed)) {
-                let at = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
-                match rustix::fs::statat(fd, at.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) {
-                    Ok(st) => {
-                        if counted.insert(p) {
-                            count += 1;
-                            bytes += st.st_size;
-                        }
-                        break 'passes;
-                    }
-                    Err(rustix::io::Errno::NOENT) => {}
-                    Err(_) => break 'passes,
-                }
+        let names: Vec<_> = std::iter::once(listed.to_path_buf())
+            .chain(twin_names(listed))
+            .collect();
+        let stat = |p: &std::path::Path| {
+            let at = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
+            rustix::fs::statat(fd, at.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(std::io::Error::from)
+        };
+        if let Ok(Some((p, st))) = crate::logdir::open::first_found(&names, stat) {
+            if counted.insert(p) {
+                count += 1;
+                bytes += st.st_size;
             }
         }
     }
